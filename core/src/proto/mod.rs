@@ -1,0 +1,5 @@
+//! Wire codecs: incremental zero-copy parsers and encoders.
+
+pub mod client;
+pub mod encode;
+pub mod json;

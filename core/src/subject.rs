@@ -1,0 +1,1 @@
+//! Subjects: validation and tokenisation (`shared/docs/client-protocol.md` §11).

@@ -1,0 +1,1 @@
+//! The interest index: literal, `*` and `>` matching, queue groups and a match cache.

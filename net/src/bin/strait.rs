@@ -1,0 +1,3 @@
+//! The `strait` daemon.
+
+fn main() {}
