@@ -21,10 +21,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_control_line: 4096,
-            max_payload: 1024 * 1024,
-        }
+        Self { max_control_line: 4096, max_payload: 1024 * 1024 }
     }
 }
 
