@@ -121,9 +121,14 @@ pub(crate) fn has_no_empty_token(subject: &[u8]) -> bool {
 /// wildcard token of `pattern` (see the module docs). This is the reference the sublist is
 /// tested against, and what its match cache uses to find the entries a pattern affects.
 pub fn matches(pattern: &[u8], subject: &[u8]) -> bool {
-    if validate_subscribe(pattern).is_err() || !has_no_empty_token(subject) {
-        return false;
-    }
+    validate_subscribe(pattern).is_ok()
+        && has_no_empty_token(subject)
+        && matches_checked(pattern, subject)
+}
+
+/// [`matches`] without the validity checks: `pattern` must be a valid subscription subject and
+/// `subject` must have no empty token (the sublist's cache keys and patterns are known to be).
+pub(crate) fn matches_checked(pattern: &[u8], subject: &[u8]) -> bool {
     let mut subject_tokens = tokens(subject);
     for p in tokens(pattern) {
         if p == FULL_WILDCARD {
