@@ -67,15 +67,18 @@ fn init_logging(args: &Args) -> Result<(), String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let mut config = NodeConfig::default();
-    config.server_name = args.name.clone();
-    config.host = args.addr.clone().unwrap_or_else(|| "0.0.0.0".into());
-    config.auth = match (&args.user, &args.pass, &args.auth) {
+    let auth = match (&args.user, &args.pass, &args.auth) {
         (Some(user), pass, _) => {
             Auth::UserPassword { user: user.clone(), password: pass.clone().unwrap_or_default() }
         }
         (None, _, Some(token)) => Auth::Token(token.clone()),
         _ => Auth::None,
+    };
+    let mut config = NodeConfig {
+        server_name: args.name.clone(),
+        host: args.addr.clone().unwrap_or_else(|| "0.0.0.0".into()),
+        auth,
+        ..NodeConfig::default()
     };
     // nats-server: -1 asks for a random port; 0 means the default.
     let port = match args.port {
