@@ -329,3 +329,6 @@ fn generate_server_id(rng: &mut ChaCha8Rng) -> String {
     }
     id
 }
+
+#[cfg(test)]
+mod tests;
