@@ -42,6 +42,8 @@ pub enum ClientError {
     SlowConsumer,
     /// The server is shutting down (closed without `-ERR` after flushing what is queued).
     ServerShutdown,
+    /// The client closed its side of the connection (what is queued is still flushed).
+    ClientClosed,
     /// A pedantic client published to a subject that is not a valid literal (link stays open,
     /// the message is still routed, as nats-server does).
     InvalidPublishSubject,
@@ -86,7 +88,7 @@ impl ClientError {
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
             BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
-            | ServerShutdown => (None, true),
+            | ServerShutdown | ClientClosed => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
             InvalidSubject => (Some("Invalid Subject".into()), false),
             PublishViolation(subject) => (
@@ -116,6 +118,7 @@ impl fmt::Display for ClientError {
             ClientSentError => f.write_str("client sent -ERR"),
             SlowConsumer => f.write_str("slow consumer"),
             ServerShutdown => f.write_str("server shutdown"),
+            ClientClosed => f.write_str("Client Closed"),
             other => match other.answer().err {
                 Some(text) => f.write_str(&text),
                 None => write!(f, "{other:?}"),
@@ -281,6 +284,8 @@ pub enum DriverClose {
     Shutdown,
     /// A write missed the write deadline.
     WriteDeadline,
+    /// The peer closed its side (EOF) or the read failed: flush what is queued, then close.
+    PeerClosed,
 }
 
 /// Why a link closed, as reported in [`crate::node::Event::Close`].
@@ -294,6 +299,8 @@ pub enum CloseReason {
     ServerShutdown,
     /// A write missed the write deadline, or a client passed `max_pending`.
     SlowConsumer,
+    /// The peer closed the connection.
+    PeerClosed,
 }
 
 impl fmt::Display for CloseReason {
@@ -303,6 +310,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Gateway(e) => f.write_str(e.closed_state()),
             CloseReason::ServerShutdown => f.write_str("Server Shutdown"),
             CloseReason::SlowConsumer => f.write_str("Slow Consumer (Write Deadline)"),
+            CloseReason::PeerClosed => f.write_str("Client Closed"),
         }
     }
 }

@@ -172,11 +172,22 @@ impl Directory {
             .position(|r| matches!(&r.state, DialState::Dialing { id: d, .. } if *d == id))
     }
 
-    /// Dial `id` connected and became outbound link `link`.
-    pub(crate) fn dial_connected(&mut self, id: DialId, link: LinkId) -> Option<usize> {
+    /// Dial `id` connected and became outbound link `link`; returns the remote and the URL
+    /// that was dialled (its credentials go into CONNECT).
+    pub(crate) fn dial_connected(
+        &mut self,
+        id: DialId,
+        link: LinkId,
+    ) -> Option<(usize, GatewayUrl)> {
         let i = self.dialing(id)?;
+        let url = match &self.remotes[i].state {
+            DialState::Dialing { order, pos, .. } => {
+                order.get(*pos).and_then(|u| self.remotes[i].urls.get(*u)).cloned()
+            }
+            _ => None,
+        }?;
         self.remotes[i].state = DialState::Connected(link);
-        Some(i)
+        Some((i, url))
     }
 
     /// Dial `id` failed: try the round's next URL, or end the round. Returns the next dial, if
@@ -357,8 +368,8 @@ mod tests {
         let mut dir = Directory::new(&c, t0);
         let now = t0 + c.solicit_delay;
         let d = dir.start_due(now, &mut rng).remove(0);
-        let link = crate::node::LinkId::for_tests(5);
-        assert_eq!(dir.dial_connected(d.id, link), Some(0));
+        let link = LinkId::for_tests(5);
+        assert_eq!(dir.dial_connected(d.id, link).map(|(i, _)| i), Some(0));
         assert_eq!(dir.outbound(0), Some(link));
         assert!(dir.outbound_closed(link, true, now, &c, &mut rng, |_| false).is_none());
         let at = dir.poll_timeout().unwrap();

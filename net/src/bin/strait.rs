@@ -6,7 +6,8 @@ use clap::Parser;
 use strait_core::node::{Auth, NodeConfig};
 use strait_net::cli::Args;
 use strait_net::logging::NatsFormat;
-use strait_net::server::{self, DriverConfig};
+use strait_net::server::{self, DriverConfig, Listeners};
+use strait_net::transport::TcpDialer;
 use tracing::{error, info};
 
 fn main() -> ExitCode {
@@ -100,7 +101,8 @@ async fn run(args: Args) -> Result<(), String> {
     drop(node_preview);
     info!("Listening for client connections on {}:{}", config.host, bound.port());
     info!("Server is ready");
-    server::run(config, DriverConfig::default(), seed, listener, shutdown_signal())
+    let listeners = Listeners { client: listener, gateway: None };
+    server::run(config, DriverConfig::default(), seed, listeners, TcpDialer, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     info!("Server Exiting..");
