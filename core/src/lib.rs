@@ -7,8 +7,16 @@
 //! connection, wake up later) is handed out as values. `strait-net` drives it with tokio,
 //! `strait-sim` with turmoil.
 
+pub mod account;
+pub mod error;
 pub mod fuzzing;
 pub mod hash;
+pub mod link;
+pub mod node;
 pub mod proto;
 pub mod subject;
 pub mod sublist;
+
+/// The nats-server version whose behaviour Strait implements; reported in INFO `version`
+/// because clients gate features on it (see `docs/compat.md`).
+pub const NATS_COMPAT_VERSION: &str = "2.15.1";

@@ -1,0 +1,186 @@
+//! Why a client link answers with `-ERR` or closes, and the one mapping from cause to wire.
+//!
+//! Every `-ERR` text and every close/keep-open decision for client connections comes from
+//! [`ClientError::answer`], so the table in `shared/docs/client-protocol.md` §14 lives in one
+//! place and tests compare bytes against it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::proto::client::ParseError;
+
+/// Something a client did (or failed to do) that the server answers or closes for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// The byte stream does not parse (see [`ParseError`]).
+    Parse(ParseError),
+    /// Authentication failed, an op other than CONNECT arrived while auth was pending, or the
+    /// CONNECT used the legacy `account`/`new_account` fields.
+    AuthorizationViolation,
+    /// No CONNECT within the auth timeout.
+    AuthenticationTimeout,
+    /// Too many server PINGs went unanswered.
+    StaleConnection,
+    /// CONNECT `protocol` outside 0..=1.
+    InvalidClientProtocol,
+    /// CONNECT asked for no_responders without headers.
+    NoRespondersRequiresHeaders,
+    /// The server is at `max_connections`.
+    MaxConnectionsExceeded,
+    /// CONNECT JSON did not decode (nats-server closes without `-ERR`).
+    BadConnect,
+    /// A client INFO did not decode (closed without `-ERR`).
+    BadClientInfo,
+    /// HPUB on a connection that did not negotiate headers (closed without `-ERR`).
+    HeadersNotNegotiated,
+    /// The client sent `-ERR` (closed without answer).
+    ClientSentError,
+    /// The link's outbound queue passed `max_pending`, or a write took longer than the write
+    /// deadline (closed without `-ERR`, nothing more flushed).
+    SlowConsumer,
+    /// The server is shutting down (closed without `-ERR` after flushing what is queued).
+    ServerShutdown,
+    /// A pedantic client published to a subject that is not a valid literal (link stays open,
+    /// the message is still routed, as nats-server does).
+    InvalidPublishSubject,
+    /// SUB with an invalid subject (link stays open, no subscription).
+    InvalidSubject,
+    /// Publish to a subject the client may not use, e.g. the `_GR_.` prefix (link stays open,
+    /// message dropped).
+    PublishViolation(Bytes),
+    /// Publish with a reserved reply prefix (`_R_.`, `$JS.ACK.`, `_GR_.`) (link stays open,
+    /// message dropped).
+    ReplyViolation(Bytes),
+}
+
+/// What the server sends and does for a [`ClientError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Text inside `-ERR '…'`, if one is sent.
+    pub err: Option<Cow<'static, str>>,
+    /// Whether the link closes after the answer is flushed.
+    pub close: bool,
+    /// Whether queued output is still flushed before closing (false for slow consumers).
+    pub flush: bool,
+}
+
+impl ClientError {
+    /// The wire answer: `-ERR` text (if any) and whether the link closes.
+    pub fn answer(&self) -> Answer {
+        use ClientError::*;
+        let (err, close): (Option<Cow<'static, str>>, bool) = match self {
+            Parse(ParseError::UnknownOp) => (Some("Unknown Protocol Operation".into()), true),
+            Parse(ParseError::MaxControlLine) => {
+                (Some("maximum control line exceeded".into()), true)
+            }
+            Parse(ParseError::MaxPayload) => (Some("Maximum Payload Violation".into()), true),
+            Parse(ParseError::BadArgs(_)) => (None, true),
+            AuthorizationViolation => (Some("Authorization Violation".into()), true),
+            AuthenticationTimeout => (Some("Authentication Timeout".into()), true),
+            StaleConnection => (Some("Stale Connection".into()), true),
+            InvalidClientProtocol => (Some("invalid client protocol".into()), true),
+            NoRespondersRequiresHeaders => {
+                (Some("no responders requires headers support".into()), true)
+            }
+            MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
+            BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
+            | ServerShutdown => (None, true),
+            InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
+            InvalidSubject => (Some("Invalid Subject".into()), false),
+            PublishViolation(subject) => (
+                Some(format!("Permissions Violation for Publish to {}", GoQuoted(subject)).into()),
+                false,
+            ),
+            ReplyViolation(reply) => (
+                Some(
+                    format!("Permissions Violation for Publish with Reply of {}", GoQuoted(reply))
+                        .into(),
+                ),
+                false,
+            ),
+        };
+        Answer { err, close, flush: !matches!(self, SlowConsumer) }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ClientError::*;
+        match self {
+            Parse(ParseError::BadArgs(op)) => write!(f, "malformed {op} arguments"),
+            BadConnect => f.write_str("malformed CONNECT JSON"),
+            BadClientInfo => f.write_str("malformed client INFO JSON"),
+            HeadersNotNegotiated => f.write_str("HPUB without headers negotiated"),
+            ClientSentError => f.write_str("client sent -ERR"),
+            SlowConsumer => f.write_str("slow consumer"),
+            ServerShutdown => f.write_str("server shutdown"),
+            other => match other.answer().err {
+                Some(text) => f.write_str(&text),
+                None => write!(f, "{other:?}"),
+            },
+        }
+    }
+}
+
+/// Formats bytes as Go's `%q` does for the strings nats-server quotes in error texts.
+struct GoQuoted<'a>(&'a [u8]);
+
+impl fmt::Display for GoQuoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '"' => f.write_str("\\\"")?,
+                    '\\' => f.write_str("\\\\")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\r' => f.write_str("\\r")?,
+                    '\t' => f.write_str("\\t")?,
+                    c if c.is_control() => write!(f, "\\x{:02x}", c as u32)?,
+                    c => write!(f, "{c}")?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_texts_quote_like_go() {
+        let e = ClientError::PublishViolation(Bytes::from_static(b"_GR_.a\"b"));
+        assert_eq!(
+            e.answer().err.as_deref(),
+            Some(r#"Permissions Violation for Publish to "_GR_.a\"b""#)
+        );
+        assert!(!e.answer().close);
+    }
+
+    #[test]
+    fn slow_consumer_closes_without_flush() {
+        let a = ClientError::SlowConsumer.answer();
+        assert_eq!((a.err, a.close, a.flush), (None, true, false));
+    }
+
+    #[test]
+    fn parse_errors_close() {
+        for (e, text) in [
+            (ParseError::UnknownOp, Some("Unknown Protocol Operation")),
+            (ParseError::MaxControlLine, Some("maximum control line exceeded")),
+            (ParseError::MaxPayload, Some("Maximum Payload Violation")),
+            (ParseError::BadArgs("PUB"), None),
+        ] {
+            let a = ClientError::Parse(e).answer();
+            assert_eq!(a.err.as_deref(), text);
+            assert!(a.close && a.flush);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The per-connection state of a NATS client: handshake state, negotiated options, timers and
+//! keep-alive. Routing decisions that involve other links live in [`crate::node`].
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::account::AccountId;
+use crate::error::ClientError;
+use crate::hash::Map;
+use crate::link::Outbox;
+use crate::proto::client::Parser;
+use crate::proto::json::ConnectOptions;
+
+/// Handshake state of a client link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientState {
+    /// Waiting for CONNECT. With auth required only CONNECT is allowed; without auth a client
+    /// may publish and subscribe straight away under the default options.
+    ExpectConnect,
+    /// CONNECT accepted.
+    Established,
+    /// An error closed the link: no more input is processed; what is queued is flushed (unless
+    /// the error says otherwise) and the driver closes the connection.
+    Closing,
+}
+
+/// The timers of a client link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Deadline for CONNECT when authentication is required.
+    Auth = 0,
+    /// Next keep-alive check (send PING or declare the connection stale).
+    Ping = 1,
+}
+
+/// Fixed table of [`ClientTimer`] deadlines: no allocation per timer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimerTable([Option<Instant>; 2]);
+
+impl TimerTable {
+    /// Arm `timer` at `at`.
+    pub fn set(&mut self, timer: ClientTimer, at: Instant) {
+        self.0[timer as usize] = Some(at);
+    }
+
+    /// Disarm `timer`.
+    pub fn stop(&mut self, timer: ClientTimer) {
+        self.0[timer as usize] = None;
+    }
+
+    /// Whether `timer` is armed and due at `now`.
+    pub fn expired(&self, timer: ClientTimer, now: Instant) -> bool {
+        self.0[timer as usize].is_some_and(|at| at <= now)
+    }
+
+    /// Earliest armed deadline.
+    pub fn earliest(&self) -> Option<Instant> {
+        self.0.iter().flatten().min().copied()
+    }
+}
+
+/// Keep-alive bookkeeping (nats-server `processPingTimer`).
+#[derive(Clone, Copy, Debug)]
+pub struct KeepAlive {
+    /// PINGs sent and not yet answered.
+    pub outstanding: u32,
+    /// Last inbound activity (messages, SUB/UNSUB, PING).
+    pub last_activity: Instant,
+    /// When the round-trip time was last measured; a PING is due when it is unknown or older
+    /// than an hour even if the client is active.
+    pub rtt_measured: Option<Instant>,
+    /// When the last unanswered PING was sent (to measure the RTT when PONG comes).
+    pub ping_sent: Option<Instant>,
+}
+
+/// A client connection.
+#[derive(Debug)]
+pub struct ClientLink {
+    /// Connection id (`client_id` in INFO, `cid` in monitoring); starts at 1.
+    pub cid: u64,
+    /// Handshake state.
+    pub state: ClientState,
+    /// Incremental parser holding partial frames between reads.
+    pub parser: Parser,
+    /// Options from CONNECT, or nats-server's defaults before it.
+    pub opts: ConnectOptions,
+    /// Whether headers were negotiated (server support and CONNECT `headers`).
+    pub headers: bool,
+    /// Account the link is bound to.
+    pub account: AccountId,
+    /// Subscriptions by client sid.
+    pub sids: Map<Bytes, crate::node::SubKey>,
+    /// Outbound queue.
+    pub outbox: Outbox,
+    /// Timer deadlines.
+    pub timers: TimerTable,
+    /// Keep-alive state.
+    pub keepalive: KeepAlive,
+    /// The next PING answered is the first after CONNECT and, with protocol ≥ 1, is followed
+    /// by an INFO carrying `connect_info`.
+    pub connect_info_due: bool,
+    /// Why the link is closing, once it is.
+    pub close_reason: Option<ClientError>,
+    /// A `Transmit` event for this link is queued and not yet polled (at most one at a time).
+    pub transmit_queued: bool,
+}
+
+impl ClientLink {
+    /// Whether the link takes no more input.
+    pub fn is_closing(&self) -> bool {
+        self.state == ClientState::Closing
+    }
+
+    /// Whether authentication is still pending (only CONNECT is allowed).
+    pub fn auth_pending(&self) -> bool {
+        self.state == ClientState::ExpectConnect
+            && self.timers.0[ClientTimer::Auth as usize].is_some()
+    }
+}
+
+/// The first keep-alive check after CONNECT: `min(ping_interval, 2 s)` plus up to 20 % more,
+/// so a crowd of clients that connected together does not ping in lockstep.
+pub fn first_ping_delay(ping_interval: Duration, random: u64) -> Duration {
+    let base = ping_interval.min(Duration::from_secs(2));
+    let spread = base.as_nanos() as u64 / 5;
+    let extra = if spread == 0 { 0 } else { random % spread };
+    base + Duration::from_nanos(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_table_earliest() {
+        let now = Instant::now();
+        let mut t = TimerTable::default();
+        assert_eq!(t.earliest(), None);
+        t.set(ClientTimer::Ping, now + Duration::from_secs(5));
+        t.set(ClientTimer::Auth, now + Duration::from_secs(2));
+        assert_eq!(t.earliest(), Some(now + Duration::from_secs(2)));
+        assert!(t.expired(ClientTimer::Auth, now + Duration::from_secs(2)));
+        t.stop(ClientTimer::Auth);
+        assert_eq!(t.earliest(), Some(now + Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn first_ping_is_short_and_spread() {
+        let two = Duration::from_secs(2);
+        assert_eq!(first_ping_delay(Duration::from_secs(120), 0), two);
+        let d = first_ping_delay(Duration::from_secs(120), u64::MAX);
+        assert!(d >= two && d < two + two / 5);
+        assert_eq!(first_ping_delay(Duration::from_millis(100), 7).as_millis(), 100);
+    }
+}

@@ -1,0 +1,420 @@
+//! What a client's frames do to the node: handshake, subscriptions, publishes, keep-alive.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rand_core::RngCore;
+
+use super::{Event, Node, SubKey, Subscription, deliver};
+use crate::account::AccountId;
+use crate::error::ClientError;
+use crate::hash;
+use crate::link::client::{ClientState, ClientTimer, KeepAlive, TimerTable, first_ping_delay};
+use crate::link::{ClientLink, Link, Outbox};
+use crate::node::LinkId;
+use crate::proto::client::{ClientOp, Parser, Publish};
+use crate::proto::encode;
+use crate::proto::json::{self, ConnectOptions};
+use crate::subject;
+
+/// The RTT is re-measured with a PING at least this often even on a busy connection.
+const RTT_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Reply prefixes a client may not use (service-import replies, JetStream acks, gateway
+/// routed replies).
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
+
+/// The gateway routed-reply prefix; clients may not publish to it.
+const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+
+pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> LinkId {
+    let cid = node.next_cid;
+    node.next_cid += 1;
+    let mut timers = TimerTable::default();
+    timers.set(ClientTimer::Ping, now + node.config.ping_interval);
+    if node.config.auth.required() {
+        timers.set(ClientTimer::Auth, now + node.config.auth_timeout);
+    }
+    let mut link = ClientLink {
+        cid,
+        state: ClientState::ExpectConnect,
+        parser: Parser::new(node.config.limits),
+        opts: ConnectOptions::default(),
+        headers: false,
+        account: AccountId(0),
+        sids: hash::map(node.rng.next_u64()),
+        outbox: Outbox::default(),
+        timers,
+        keepalive: KeepAlive {
+            outstanding: 0,
+            last_activity: now,
+            rtt_measured: None,
+            ping_sent: None,
+        },
+        connect_info_due: false,
+        close_reason: None,
+        transmit_queued: false,
+    };
+    encode::info(link.outbox.buf(), &node.client_info(cid, peer).to_json());
+    let id = node.links.insert(Link::Client(Box::new(link)));
+    // nats-server sends INFO before checking the connection limit, then the error.
+    if node.links.len() > node.config.max_connections {
+        close(node, id, ClientError::MaxConnectionsExceeded);
+    }
+    node.wake(id);
+    id
+}
+
+pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut BytesMut) {
+    loop {
+        let Some(Link::Client(c)) = node.links.get_mut(id) else {
+            buf.clear();
+            return;
+        };
+        if c.is_closing() {
+            buf.clear();
+            return;
+        }
+        // While auth is pending every op must be CONNECT; nats-server decides on the first
+        // byte, before parsing the rest.
+        if c.auth_pending() && buf.first().is_some_and(|b| !matches!(b, b'C' | b'c')) {
+            close(node, id, ClientError::AuthorizationViolation);
+            continue;
+        }
+        match c.parser.parse(buf) {
+            Ok(None) => break,
+            Ok(Some(op)) => process(node, id, now, op),
+            Err(e) => close(node, id, ClientError::Parse(e)),
+        }
+    }
+    node.wake(id);
+}
+
+pub(super) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
+    let interval = node.config.ping_interval;
+    let ping_max = node.config.ping_max;
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    if c.is_closing() {
+        return;
+    }
+    if c.timers.expired(ClientTimer::Auth, now) {
+        close(node, id, ClientError::AuthenticationTimeout);
+        return;
+    }
+    if !c.timers.expired(ClientTimer::Ping, now) {
+        return;
+    }
+    c.timers.set(ClientTimer::Ping, now + interval);
+    let ka = &mut c.keepalive;
+    let need_rtt = ka.rtt_measured.is_none_or(|at| now.saturating_duration_since(at) > RTT_MAX_AGE);
+    // An active client with a fresh RTT needs no PING (nats-server `processPingTimer`).
+    if now.saturating_duration_since(ka.last_activity) < interval && !need_rtt {
+        return;
+    }
+    if ka.outstanding + 1 > ping_max {
+        close(node, id, ClientError::StaleConnection);
+        return;
+    }
+    ka.outstanding += 1;
+    ka.ping_sent.get_or_insert(now);
+    c.outbox.buf().extend_from_slice(encode::PING);
+    node.wake(id);
+}
+
+/// Drop the link and everything it owns.
+pub(super) fn remove(node: &mut Node, id: LinkId) {
+    remove_subscriptions(node, id);
+    node.links.remove(id);
+}
+
+/// Stop the link: queue the error answer, drop its subscriptions so nothing more is queued to
+/// it, and tell the driver.
+pub(super) fn close(node: &mut Node, id: LinkId, reason: ClientError) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    if c.is_closing() {
+        return;
+    }
+    let answer = reason.answer();
+    if let Some(text) = &answer.err {
+        encode::err(c.outbox.buf(), text);
+    }
+    if !answer.flush {
+        c.outbox.discard();
+    }
+    c.state = ClientState::Closing;
+    c.timers = TimerTable::default();
+    c.close_reason = Some(reason.clone());
+    node.events.push_back(Event::Close { link: id, reason, flush: answer.flush });
+    remove_subscriptions(node, id);
+}
+
+fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
+    match op {
+        ClientOp::Connect(json) => connect(node, id, now, &json),
+        ClientOp::Info(json) => {
+            if json::check_client_info(&json).is_err() {
+                close(node, id, ClientError::BadClientInfo);
+            }
+        }
+        ClientOp::Pub(p) => publish(node, id, now, p, false),
+        ClientOp::Hpub(p) => publish(node, id, now, p, true),
+        ClientOp::Sub { subject, queue, sid } => subscribe(node, id, now, subject, queue, sid),
+        ClientOp::Unsub { sid, max } => unsubscribe(node, id, now, sid, max),
+        ClientOp::Ping => ping(node, id, now),
+        ClientOp::Pong => {
+            if let Some(Link::Client(c)) = node.links.get_mut(id) {
+                c.keepalive.outstanding = 0;
+                if c.keepalive.ping_sent.take().is_some() {
+                    c.keepalive.rtt_measured = Some(now);
+                }
+            }
+        }
+        ClientOp::Ok => {}
+        ClientOp::Err(_) => close(node, id, ClientError::ClientSentError),
+    }
+}
+
+fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
+    let first_ping = first_ping_delay(node.config.ping_interval, node.rng.next_u64());
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    // Like nats-server: the auth timer stops and the short first ping is armed before the
+    // JSON is even decoded.
+    c.timers.stop(ClientTimer::Auth);
+    c.timers.set(ClientTimer::Ping, now + first_ping);
+    c.keepalive.rtt_measured = Some(now);
+    let opts = match ConnectOptions::from_json(json) {
+        Ok(opts) => opts,
+        Err(_) => return close(node, id, ClientError::BadConnect),
+    };
+    let account = match node.config.auth.check(&opts) {
+        Ok(name) => name.map(str::to_owned),
+        Err(()) => return close(node, id, ClientError::AuthorizationViolation),
+    };
+    if opts.account.as_deref().is_some_and(|a| !a.is_empty()) || opts.new_account {
+        return close(node, id, ClientError::AuthorizationViolation);
+    }
+    let account = match account {
+        Some(name) => node.account(&name),
+        None => AccountId(0),
+    };
+    let headers = node.config.headers && opts.headers;
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    let rebind = c.account != account && !c.sids.is_empty();
+    c.account = account;
+    c.headers = headers;
+    let bad = if !(0..=1).contains(&opts.protocol) {
+        Some(ClientError::InvalidClientProtocol)
+    } else if opts.no_responders && !headers {
+        Some(ClientError::NoRespondersRequiresHeaders)
+    } else {
+        None
+    };
+    if c.state == ClientState::ExpectConnect {
+        c.state = ClientState::Established;
+        c.connect_info_due = opts.protocol >= 1;
+    }
+    c.opts = opts;
+    if let Some(e) = bad {
+        return close(node, id, e);
+    }
+    if c.opts.verbose {
+        c.outbox.buf().extend_from_slice(encode::OK);
+    }
+    if rebind {
+        // A second CONNECT that moves accounts drops the old account's subscriptions.
+        remove_subscriptions(node, id);
+    }
+}
+
+fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    if hpub && !c.headers {
+        return close(node, id, ClientError::HeadersNotNegotiated);
+    }
+    c.keepalive.last_activity = now;
+    if c.opts.pedantic && !subject::is_valid_literal(&p.subject) {
+        // nats-server answers but still routes the message.
+        let text = ClientError::InvalidPublishSubject.answer().err;
+        encode::err(c.outbox.buf(), text.as_deref().unwrap_or_default());
+    }
+    if p.subject.starts_with(GATEWAY_REPLY_PREFIX) {
+        return send_err(c, &ClientError::PublishViolation(p.subject.clone()));
+    }
+    if let Some(reply) = &p.reply
+        && RESERVED_REPLY_PREFIXES.iter().any(|prefix| reply.starts_with(prefix))
+    {
+        return send_err(c, &ClientError::ReplyViolation(reply.clone()));
+    }
+    if c.opts.verbose {
+        c.outbox.buf().extend_from_slice(encode::OK);
+    }
+    deliver::publish(node, id, &p);
+}
+
+fn subscribe(
+    node: &mut Node,
+    id: LinkId,
+    now: Instant,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    sid: Bytes,
+) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    c.keepalive.last_activity = now;
+    let verbose = c.opts.verbose;
+    // A reused sid is ignored, the old subscription kept (nats-server behaviour).
+    if !c.sids.contains_key(&sid) {
+        let account = c.account;
+        // Owned copies: a slice would pin the whole read buffer for the subscription's life.
+        let sub = Subscription {
+            link: id,
+            account,
+            subject: Bytes::copy_from_slice(&subject),
+            queue: queue.as_deref().map(Bytes::copy_from_slice),
+            sid: Bytes::copy_from_slice(&sid),
+            max: None,
+            delivered: 0,
+        };
+        let key = alloc_sub(node, sub);
+        let sublist = &mut node.accounts[account.0 as usize].sublist;
+        if sublist.insert(&subject, queue.as_deref(), key).is_err() {
+            free_sub(node, key);
+            if let Some(Link::Client(c)) = node.links.get_mut(id) {
+                send_err(c, &ClientError::InvalidSubject);
+            }
+            return;
+        }
+        let sid = node.subs[key.0 as usize].as_ref().map(|s| s.sid.clone());
+        if let (Some(Link::Client(c)), Some(sid)) = (node.links.get_mut(id), sid) {
+            c.sids.insert(sid, key);
+        }
+    }
+    if verbose && let Some(Link::Client(c)) = node.links.get_mut(id) {
+        c.outbox.buf().extend_from_slice(encode::OK);
+    }
+}
+
+fn unsubscribe(node: &mut Node, id: LinkId, now: Instant, sid: Bytes, max: Option<u64>) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    c.keepalive.last_activity = now;
+    if c.opts.verbose {
+        c.outbox.buf().extend_from_slice(encode::OK);
+    }
+    let Some(&key) = c.sids.get(&sid) else {
+        return;
+    };
+    let Some(sub) = node.subs[key.0 as usize].as_mut() else {
+        return;
+    };
+    match max {
+        // The limit counts every delivery since the subscription was made, not "n more".
+        Some(max) if max > sub.delivered => sub.max = Some(max),
+        _ => unsubscribe_key(node, key),
+    }
+}
+
+fn ping(node: &mut Node, id: LinkId, now: Instant) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    c.keepalive.last_activity = now;
+    c.outbox.buf().extend_from_slice(encode::PONG);
+    if c.state == ClientState::Established && std::mem::take(&mut c.connect_info_due) {
+        let cid = c.cid;
+        let account = c.account;
+        let mut info = node.client_info(cid, None);
+        info.connect_info = true;
+        info.remote_account = node.accounts[account.0 as usize].name.clone();
+        // The first INFO's client_ip is repeated by nats-server; keep the connection's.
+        info.client_ip = String::new();
+        let json = info.to_json();
+        if let Some(Link::Client(c)) = node.links.get_mut(id) {
+            encode::info(c.outbox.buf(), &json);
+        }
+    }
+}
+
+/// Queue a keep-open `-ERR`.
+fn send_err(c: &mut ClientLink, err: &ClientError) {
+    if let Some(text) = err.answer().err {
+        encode::err(c.outbox.buf(), &text);
+    }
+}
+
+fn alloc_sub(node: &mut Node, sub: Subscription) -> SubKey {
+    if let Some(slot) = node.free_subs.pop() {
+        node.subs[slot as usize] = Some(sub);
+        SubKey(slot)
+    } else {
+        node.subs.push(Some(sub));
+        SubKey(node.subs.len() as u32 - 1)
+    }
+}
+
+fn free_sub(node: &mut Node, key: SubKey) -> Option<Subscription> {
+    let sub = node.subs.get_mut(key.0 as usize)?.take()?;
+    node.free_subs.push(key.0);
+    Some(sub)
+}
+
+/// Remove one subscription from its sublist, its link's sid table and the node.
+pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
+    let Some(sub) = free_sub(node, key) else {
+        return;
+    };
+    let sublist = &mut node.accounts[sub.account.0 as usize].sublist;
+    sublist.remove(&sub.subject, sub.queue.as_deref(), key);
+    if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
+        c.sids.remove(&sub.sid);
+    }
+}
+
+fn remove_subscriptions(node: &mut Node, id: LinkId) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    let keys: Vec<SubKey> = c.sids.drain().map(|(_, k)| k).collect();
+    for key in keys {
+        unsubscribe_key(node, key);
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_link() -> Link {
+    let now = Instant::now();
+    Link::Client(Box::new(ClientLink {
+        cid: 1,
+        state: ClientState::ExpectConnect,
+        parser: Parser::new(Default::default()),
+        opts: ConnectOptions::default(),
+        headers: false,
+        account: AccountId(0),
+        sids: hash::map(0),
+        outbox: Outbox::default(),
+        timers: TimerTable::default(),
+        keepalive: KeepAlive {
+            outstanding: 0,
+            last_activity: now,
+            rtt_measured: None,
+            ping_sent: None,
+        },
+        connect_info_due: false,
+        close_reason: None,
+        transmit_queued: false,
+    }))
+}

@@ -1,0 +1,334 @@
+//! One server's routing state: accounts and their sublists, the links, and the routing
+//! decision for each message.
+//!
+//! # Driving contract
+//!
+//! The driver (tokio in `strait-net`, turmoil in `strait-sim`) owns the sockets and the clock.
+//!
+//! 1. On a new connection call [`Node::accept_client`]; it returns the link's [`LinkId`] and
+//!    queues the INFO.
+//! 2. On bytes read call [`Node::handle_read`] with the link's read buffer; complete frames are
+//!    consumed from its front, a partial frame stays there for the next read.
+//! 3. When [`Node::poll_timeout`] for a link passes, call [`Node::handle_timeout`].
+//! 4. After every call above, drain [`Node::poll_event`] until `None`: a
+//!    [`Event::Transmit`] means that link's outbox has bytes (wake its writer), an
+//!    [`Event::Close`] means the link is done (its writer flushes what is queued, unless the
+//!    reason forbids it, then closes the connection).
+//! 5. A writer takes the queued bytes with [`Node::take_outbox`], writes them, and reports
+//!    [`Node::handle_written`]; until then they count against `max_pending`.
+//! 6. When the connection is gone (EOF, error, or closed after `Close`) call
+//!    [`Node::handle_closed`] once; the link's id is then stale and every call on it is a no-op.
+//!
+//! Events are bounded: each link has at most one pending `Transmit` and one `Close`.
+
+mod auth;
+mod client;
+mod deliver;
+mod links;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+pub use auth::{Auth, User};
+pub use links::LinkId;
+
+use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
+use crate::error::ClientError;
+use crate::hash::{self, Map};
+use crate::link::Link;
+use crate::proto::client::Limits;
+use crate::proto::json::ServerInfo;
+use links::Links;
+
+/// Server-wide settings the node needs (the daemon fills them from flags and config files).
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// `server_name`; defaults to the generated server id.
+    pub server_name: Option<String>,
+    /// Client listen host as advertised in INFO.
+    pub host: String,
+    /// Client listen port as advertised in INFO.
+    pub port: u16,
+    /// Version reported in INFO `version`.
+    pub version: String,
+    /// Runtime string reported in INFO `go`.
+    pub runtime: String,
+    /// Parser limits (`max_control_line`, `max_payload`).
+    pub limits: Limits,
+    /// Bytes a client may have queued before it is a slow consumer (default 64 MiB).
+    pub max_pending: usize,
+    /// Most client connections at once (default 65536).
+    pub max_connections: usize,
+    /// Keep-alive interval (default 2 min).
+    pub ping_interval: Duration,
+    /// Unanswered PINGs before a connection is stale (default 2).
+    pub ping_max: u32,
+    /// Time a client has to send CONNECT when auth is required (default 2 s).
+    pub auth_timeout: Duration,
+    /// Client authentication.
+    pub auth: Auth,
+    /// Whether the server supports headers (default true).
+    pub headers: bool,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            server_name: None,
+            host: "0.0.0.0".into(),
+            port: 4222,
+            version: crate::NATS_COMPAT_VERSION.into(),
+            runtime: concat!("strait ", env!("CARGO_PKG_VERSION")).into(),
+            limits: Limits::default(),
+            max_pending: 64 * 1024 * 1024,
+            max_connections: 65536,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            auth_timeout: Duration::from_secs(2),
+            auth: Auth::None,
+            headers: true,
+        }
+    }
+}
+
+/// What the driver must act on. See the driving contract in the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Event {
+    /// The link's outbox has bytes to write.
+    Transmit(LinkId),
+    /// The link is finished: flush what is queued if `flush`, then close the connection and
+    /// call [`Node::handle_closed`].
+    Close {
+        /// The link.
+        link: LinkId,
+        /// Why.
+        reason: ClientError,
+        /// Whether queued bytes are still written first.
+        flush: bool,
+    },
+}
+
+/// Handle to a subscription in the node (the value stored in sublists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubKey(u32);
+
+/// One client subscription.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    link: LinkId,
+    account: AccountId,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    sid: Bytes,
+    /// Auto-unsubscribe after this many deliveries in total.
+    max: Option<u64>,
+    delivered: u64,
+}
+
+/// What the writer should do after [`Node::take_outbox`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// The link is open: write the bytes (if any) and wait for the next `Transmit`.
+    Open,
+    /// The link is closing: write the bytes (if any), call again until empty, then close.
+    Closing,
+    /// The link is gone or must not be flushed: close now without writing.
+    Gone,
+}
+
+/// One server's protocol and routing state.
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    rng: ChaCha8Rng,
+    server_id: String,
+    accounts: Vec<Account>,
+    account_ids: Map<String, AccountId>,
+    links: Links,
+    subs: Vec<Option<Subscription>>,
+    free_subs: Vec<u32>,
+    events: VecDeque<Event>,
+    next_cid: u64,
+}
+
+impl Node {
+    /// A node with `config`; every random choice (server id, hash keys, queue member picks,
+    /// timer jitter) derives from `seed`.
+    pub fn new(config: NodeConfig, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let server_id = generate_server_id(&mut rng);
+        let mut node = Self {
+            config,
+            server_id,
+            account_ids: hash::map(rng.next_u64()),
+            accounts: Vec::new(),
+            links: Links::default(),
+            subs: Vec::new(),
+            free_subs: Vec::new(),
+            events: VecDeque::new(),
+            next_cid: 1,
+            rng,
+        };
+        node.account(GLOBAL_ACCOUNT);
+        node
+    }
+
+    /// A new client connection from `peer`: queues the INFO and arms its timers.
+    pub fn accept_client(&mut self, now: Instant, peer: Option<SocketAddr>) -> LinkId {
+        client::accept(self, now, peer)
+    }
+
+    /// Bytes arrived on `link`: consume every complete frame at the front of `buf`.
+    pub fn handle_read(&mut self, link: LinkId, now: Instant, buf: &mut BytesMut) {
+        client::handle_read(self, link, now, buf);
+    }
+
+    /// A deadline of `link` may have passed.
+    pub fn handle_timeout(&mut self, link: LinkId, now: Instant) {
+        client::handle_timeout(self, link, now);
+    }
+
+    /// Move `link`'s queued bytes into `spare` (which must be empty) for writing.
+    pub fn take_outbox(&mut self, link: LinkId, spare: &mut BytesMut) -> OutboxStatus {
+        let Some(l) = self.links.get_mut(link) else {
+            return OutboxStatus::Gone;
+        };
+        let Link::Client(c) = l;
+        if c.is_closing() && c.close_reason.as_ref().is_some_and(|r| !r.answer().flush) {
+            return OutboxStatus::Gone;
+        }
+        c.outbox.swap(spare);
+        if c.is_closing() { OutboxStatus::Closing } else { OutboxStatus::Open }
+    }
+
+    /// The bytes last taken by [`Node::take_outbox`] were written.
+    pub fn handle_written(&mut self, link: LinkId) {
+        if let Some(l) = self.links.get_mut(link) {
+            l.outbox_mut().written();
+        }
+    }
+
+    /// Close `link` for `reason` (e.g. [`ClientError::ServerShutdown`], or
+    /// [`ClientError::SlowConsumer`] when a write missed its deadline).
+    pub fn close_link(&mut self, link: LinkId, reason: ClientError) {
+        client::close(self, link, reason);
+    }
+
+    /// The connection of `link` is gone: drop its subscriptions and state.
+    pub fn handle_closed(&mut self, link: LinkId) {
+        client::remove(self, link);
+    }
+
+    /// Earliest deadline of `link`, if any.
+    pub fn poll_timeout(&self, link: LinkId) -> Option<Instant> {
+        self.links.get(link).and_then(Link::poll_timeout)
+    }
+
+    /// Next thing the driver must do.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front()?;
+        if let Event::Transmit(id) = &event
+            && let Some(Link::Client(c)) = self.links.get_mut(*id)
+        {
+            c.transmit_queued = false;
+        }
+        Some(event)
+    }
+
+    /// The generated server id (INFO `server_id`).
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// The server name (INFO `server_name`).
+    pub fn server_name(&self) -> &str {
+        self.config.server_name.as_deref().unwrap_or(&self.server_id)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Ids of every link (e.g. to close them all at shutdown).
+    pub fn link_ids(&self) -> Vec<LinkId> {
+        self.links.ids()
+    }
+
+    /// Number of open links.
+    pub fn num_links(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Number of subscriptions across all accounts.
+    pub fn num_subscriptions(&self) -> usize {
+        self.subs.len() - self.free_subs.len()
+    }
+
+    /// Whether `link` exists and takes input.
+    pub fn is_open(&self, link: LinkId) -> bool {
+        matches!(self.links.get(link), Some(Link::Client(c)) if !c.is_closing())
+    }
+
+    /// The account named `name`, created if new.
+    fn account(&mut self, name: &str) -> AccountId {
+        if let Some(id) = self.account_ids.get(name) {
+            return *id;
+        }
+        let id = AccountId(self.accounts.len() as u32);
+        self.accounts.push(Account::new(name.to_owned(), self.rng.next_u64()));
+        self.account_ids.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The INFO for a new client connection.
+    fn client_info(&self, cid: u64, peer: Option<SocketAddr>) -> ServerInfo {
+        ServerInfo {
+            server_id: self.server_id.clone(),
+            server_name: self.server_name().to_owned(),
+            version: self.config.version.clone(),
+            proto: 1,
+            go: self.config.runtime.clone(),
+            host: self.config.host.clone(),
+            port: self.config.port,
+            headers: self.config.headers,
+            auth_required: self.config.auth.required(),
+            max_payload: self.config.limits.max_payload,
+            client_id: cid,
+            client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    /// Queue a `Transmit` for `link` unless one is pending.
+    fn wake(&mut self, id: LinkId) {
+        if let Some(Link::Client(c)) = self.links.get_mut(id)
+            && !c.transmit_queued
+            && !c.outbox.is_empty()
+        {
+            c.transmit_queued = true;
+            self.events.push_back(Event::Transmit(id));
+        }
+    }
+}
+
+/// A server id shaped like nats-server's (56 characters of base32 starting with `N`, as a
+/// server nkey is). It is not a real nkey: Strait has no nkey of its own to sign with.
+fn generate_server_id(rng: &mut ChaCha8Rng) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut id = String::with_capacity(56);
+    id.push('N');
+    for _ in 1..56 {
+        id.push(ALPHABET[(rng.next_u32() % 32) as usize] as char);
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Properties of the client protocol parser: fragmentation does not matter, encoded frames
+//! parse back, a pending frame stays bounded; and the fuzz corpus replays cleanly.
+
+use std::path::Path;
+
+use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
+use strait_core::proto::client::{ClientOp, Limits, ParseError, Parser, Publish, parse_all};
+use strait_core::proto::encode;
+
+/// Small limits so generated streams hit the boundaries often.
+const SMALL: Limits = Limits {
+    max_control_line: 24,
+    max_payload: 12,
+};
+
+/// What feeding `chunks` one after the other into one parser yields, up to the first error,
+/// and the most bytes the buffer held after the parser had taken what it could.
+fn parse_chunks(chunks: &[&[u8]], limits: Limits) -> (Vec<Result<ClientOp, ParseError>>, usize) {
+    let mut parser = Parser::new(limits);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut held = 0;
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(op)) => out.push(Ok(op)),
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(e));
+                    return (out, held);
+                }
+            }
+        }
+        held = held.max(buf.len());
+    }
+    (out, held)
+}
+
+/// Cuts `data` at the given points (taken modulo its length, in any order).
+fn split_at(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for cut in cuts.into_iter().chain([data.len()]) {
+        chunks.push(data[start..cut].to_vec());
+        start = cut;
+    }
+    chunks
+}
+
+/// One space or tab, or a few.
+fn sep() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop_oneof![Just(' '), Just('\t')], 1..3)
+        .prop_map(|v| v.into_iter().collect())
+}
+
+/// `\r\n`, usually; a bare `\n` sometimes.
+fn eol() -> impl Strategy<Value = &'static str> {
+    prop_oneof![4 => Just("\r\n"), 1 => Just("\n")]
+}
+
+/// The op name in a random mix of cases.
+fn cased(name: &'static str) -> impl Strategy<Value = String> {
+    prop::collection::vec(any::<bool>(), name.len()).prop_map(move |upper| {
+        name.chars()
+            .zip(upper)
+            .map(|(c, u)| {
+                if u {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    })
+}
+
+/// A token: usually short, sometimes long enough to cross the small control-line limit.
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![4 => "[a-z.*>]{1,6}", 1 => "[a-z]{8,20}"]
+}
+
+/// A size near the small limits, written with or without leading zeros, or an invalid one.
+fn size_text() -> impl Strategy<Value = (String, usize)> {
+    prop_oneof![
+        8 => (0usize..=14, any::<bool>()).prop_map(|(n, zeros)| {
+            (if zeros { format!("00{n}") } else { n.to_string() }, n)
+        }),
+        1 => Just(("x1".to_owned(), 1)),
+        1 => Just(("1234567890".to_owned(), 0)),
+    ]
+}
+
+/// One frame of a valid-looking stream, with the edge cases around it: payloads of the
+/// announced size or one off, every op, odd whitespace, garbage.
+fn frame() -> impl Strategy<Value = Vec<u8>> {
+    let publish = (
+        cased("pub"),
+        sep(),
+        token(),
+        prop::option::of((sep(), token())),
+        sep(),
+        size_text(),
+        eol(),
+        -1i64..=1,
+    )
+        .prop_map(|(op, s1, subject, reply, s2, (size, n), eol, off)| {
+            let reply = reply.map(|(s, r)| format!("{s}{r}")).unwrap_or_default();
+            let len = (n as i64 + if off == 1 { 1 } else { 0 }).max(0) as usize;
+            let mut f = format!("{op}{s1}{subject}{reply}{s2}{size}{eol}").into_bytes();
+            f.extend(std::iter::repeat_n(b'p', len));
+            f.extend(b"\r\n");
+            f
+        });
+    let hpub = (cased("hpub"), token(), 0usize..=14, 0usize..=14, eol()).prop_map(
+        |(op, subject, h, t, eol)| {
+            let mut f = format!("{op} {subject} {h} {t}{eol}").into_bytes();
+            f.extend(std::iter::repeat_n(b'h', t));
+            f.extend(b"\r\n");
+            f
+        },
+    );
+    let sub = (
+        cased("sub"),
+        sep(),
+        token(),
+        prop::option::of(token()),
+        eol(),
+    )
+        .prop_map(|(op, s, subject, queue, eol)| {
+            let queue = queue.map(|q| format!(" {q}")).unwrap_or_default();
+            format!("{op}{s}{subject}{queue} 1{eol}").into_bytes()
+        });
+    let unsub = (
+        cased("unsub"),
+        "[a-z0-9]{1,3}",
+        prop::option::of("[0-9x]{1,3}"),
+        eol(),
+    )
+        .prop_map(|(op, sid, max, eol)| {
+            let max = max.map(|m| format!(" {m}")).unwrap_or_default();
+            format!("{op} {sid}{max}{eol}").into_bytes()
+        });
+    let simple = (
+        prop_oneof![
+            Just("PING"),
+            Just("PONG"),
+            Just("+OK"),
+            Just("pingpong"),
+            Just("CONNECT {}"),
+            Just("CONNECT{\"verbose\":false}"),
+            Just("INFO {}"),
+            Just("-ERR 'x'"),
+            Just("CONNECT"),
+            Just("PUB"),
+            Just("MSG a 1 1"),
+            Just(" PING"),
+            Just("SUB a"),
+        ],
+        eol(),
+    )
+        .prop_map(|(s, eol)| format!("{s}{eol}").into_bytes());
+    let garbage = prop::collection::vec(any::<u8>(), 0..6);
+    prop_oneof![
+        4 => publish,
+        2 => hpub,
+        2 => sub,
+        2 => unsub,
+        3 => simple,
+        1 => garbage,
+    ]
+}
+
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(frame(), 1..8).prop_map(|frames| frames.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn fragmentation_does_not_matter_for_arbitrary_bytes(
+        data in prop::collection::vec(any::<u8>(), 0..200),
+        cuts in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        for limits in [SMALL, Limits::default()] {
+            let whole = parse_all(&data, limits);
+            let chunks = split_at(&data, &cuts);
+            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(&whole, &parse_chunks(&chunks, limits).0);
+        }
+    }
+
+    #[test]
+    fn fragmentation_does_not_matter_for_op_streams(
+        data in stream(),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+    ) {
+        for limits in [SMALL, Limits::default()] {
+            let whole = parse_all(&data, limits);
+            let chunks = split_at(&data, &cuts);
+            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(&whole, &parse_chunks(&chunks, limits).0);
+            // Byte by byte, the most fragmented case.
+            let bytes: Vec<&[u8]> = data.chunks(1).collect();
+            prop_assert_eq!(&whole, &parse_chunks(&bytes, limits).0);
+        }
+    }
+
+    #[test]
+    fn pending_frames_stay_bounded(
+        data in prop_oneof![stream(), prop::collection::vec(any::<u8>(), 0..200)],
+        chunk in 1usize..16,
+    ) {
+        let chunks: Vec<&[u8]> = data.chunks(chunk).collect();
+        let (_, held) = parse_chunks(&chunks, SMALL);
+        prop_assert!(held <= SMALL.max_control_line + SMALL.max_payload + 4, "held {}", held);
+    }
+
+    #[test]
+    fn encoded_publishes_parse_back(
+        subject in prop::collection::vec(any::<u8>().prop_filter("sep", |b| !b" \t\n".contains(b)), 1..12),
+        reply in prop::option::of(
+            prop::collection::vec(any::<u8>().prop_filter("sep", |b| !b" \t\n".contains(b)), 1..12)
+        ),
+        payload in prop::collection::vec(any::<u8>(), 0..64),
+        header_len in any::<prop::sample::Index>(),
+        hpub in any::<bool>(),
+        (op_upper, crlf) in (any::<bool>(), any::<bool>()),
+        s in sep(),
+    ) {
+        let header_len = if hpub { header_len.index(payload.len() + 1) } else { 0 };
+        let mut text = Vec::new();
+        let op = match (hpub, op_upper) {
+            (true, true) => "HPUB",
+            (true, false) => "hpub",
+            (false, true) => "PUB",
+            (false, false) => "pub",
+        };
+        text.extend(op.as_bytes());
+        text.extend(s.as_bytes());
+        text.extend(&subject);
+        if let Some(reply) = &reply {
+            text.extend(s.as_bytes());
+            text.extend(reply);
+        }
+        if hpub {
+            text.extend(format!(" {header_len}").as_bytes());
+        }
+        text.extend(format!("{s}{}", payload.len()).as_bytes());
+        text.extend(if crlf { &b"\r\n"[..] } else { b"\n" });
+        text.extend(&payload);
+        text.extend(b"\r\n");
+        let publish = Publish {
+            subject: Bytes::from(subject),
+            reply: reply.map(Bytes::from),
+            header_len,
+            payload: Bytes::from(payload),
+        };
+        let want = if hpub { ClientOp::Hpub(publish) } else { ClientOp::Pub(publish) };
+        prop_assert_eq!(parse_all(&text, Limits::default()), vec![Ok(want)]);
+    }
+
+    #[test]
+    fn msg_encoders_match_the_wire_format(
+        subject in "[a-z.]{1,10}",
+        sid in "[0-9a-z]{0,4}",
+        reply in prop::option::of("[a-z_.]{1,10}"),
+        payload in prop::collection::vec(any::<u8>(), 0..300),
+        header_len in any::<prop::sample::Index>(),
+    ) {
+        let sid_part = if sid.is_empty() { String::new() } else { format!("{sid} ") };
+        let reply_part = reply.as_ref().map(|r| format!("{r} ")).unwrap_or_default();
+        let mut out = BytesMut::new();
+        encode::msg(&mut out, subject.as_bytes(), sid.as_bytes(), reply.as_deref().map(str::as_bytes), &payload);
+        let mut want = format!("MSG {subject} {sid_part}{reply_part}{}\r\n", payload.len()).into_bytes();
+        want.extend(&payload);
+        want.extend(b"\r\n");
+        prop_assert_eq!(&out[..], &want[..]);
+
+        let header_len = header_len.index(payload.len() + 1);
+        let mut out = BytesMut::new();
+        encode::hmsg(&mut out, subject.as_bytes(), sid.as_bytes(), reply.as_deref().map(str::as_bytes), header_len, &payload);
+        let mut want = format!("HMSG {subject} {sid_part}{reply_part}{header_len} {}\r\n", payload.len()).into_bytes();
+        want.extend(&payload);
+        want.extend(b"\r\n");
+        prop_assert_eq!(&out[..], &want[..]);
+    }
+}
+
+#[test]
+fn fuzz_corpus_replays() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/client_parser");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz corpus directory") {
+        let path = entry.expect("corpus entry").path();
+        if path.is_file() {
+            let data = std::fs::read(&path).expect("corpus file");
+            strait_core::fuzzing::client_parser(&data);
+            // Every split point, not only the one the fuzz entry point derives.
+            let whole = parse_all(&data, Limits::default());
+            for cut in [1, data.len() / 2, data.len().saturating_sub(1)] {
+                let (a, b) = data.split_at(cut.min(data.len()));
+                assert_eq!(
+                    whole,
+                    parse_chunks(&[a, b], Limits::default()).0,
+                    "{path:?}"
+                );
+            }
+            files += 1;
+        }
+    }
+    assert!(files > 0, "no corpus files in {dir:?}");
+}

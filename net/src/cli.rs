@@ -1,0 +1,78 @@
+//! Command-line flags, spelled as nats-server spells them.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Strait: a NATS-compatible message router for superclusters.
+///
+/// Run it where you ran nats-server: with no arguments it serves clients on 0.0.0.0:4222;
+/// with `-c FILE` it reads a nats-server configuration file (flags override the file).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "strait", disable_version_flag = true, max_term_width = 100)]
+pub struct Args {
+    /// Bind to host address.
+    #[arg(short = 'a', long = "addr", visible_alias = "net", value_name = "HOST")]
+    pub addr: Option<String>,
+
+    /// Use port for clients (-1 picks a random free port).
+    #[arg(short = 'p', long = "port", value_name = "PORT", allow_negative_numbers = true)]
+    pub port: Option<i32>,
+
+    /// Server name (default: the generated server id).
+    #[arg(short = 'n', long = "name", visible_alias = "server_name", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Configuration file (nats-server format).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Test the configuration file and exit.
+    #[arg(short = 't')]
+    pub test_config: bool,
+
+    /// File to redirect log output to.
+    #[arg(short = 'l', long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Enable debugging output.
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+
+    /// Trace the raw protocol.
+    #[arg(short = 'V', long = "trace")]
+    pub trace: bool,
+
+    /// User required for connections.
+    #[arg(long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password required for connections.
+    #[arg(long = "pass", value_name = "PASSWORD")]
+    pub pass: Option<String>,
+
+    /// Authorization token required for connections.
+    #[arg(long = "auth", value_name = "TOKEN")]
+    pub auth: Option<String>,
+
+    /// Show version.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nats_server_spellings_parse() {
+        let a = Args::try_parse_from(["strait", "-DV", "-p", "-1", "--net", "127.0.0.1"]).unwrap();
+        assert!(a.debug && a.trace);
+        assert_eq!(a.port, Some(-1));
+        assert_eq!(a.addr.as_deref(), Some("127.0.0.1"));
+        let a = Args::try_parse_from(["strait", "--user", "u", "--pass", "p", "-n", "A"]).unwrap();
+        assert_eq!((a.user.as_deref(), a.pass.as_deref()), (Some("u"), Some("p")));
+        assert_eq!(a.name.as_deref(), Some("A"));
+        assert!(Args::try_parse_from(["strait", "-v"]).unwrap().version);
+    }
+}

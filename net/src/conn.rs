@@ -1,0 +1,141 @@
+//! One connection: a reader that feeds the core and a writer that flushes the link's outbox,
+//! run together in one task.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use strait_core::error::ClientError;
+use strait_core::node::{LinkId, OutboxStatus};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::server::{ConnHandle, Shared};
+use crate::transport::Connection;
+
+/// Read buffer growth step; one read hands the core up to this much at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// A writer buffer that grew past this is dropped after use so a burst does not pin memory.
+const MAX_IDLE_WRITE_BUF: usize = 1024 * 1024;
+
+/// Serve one accepted connection until it closes.
+pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, peer: SocketAddr) {
+    let handle = Arc::new(ConnHandle::default());
+    let id = {
+        let mut state = shared.lock();
+        let id = state.node.accept_client(Instant::now().into_std(), Some(peer));
+        state.register(id, handle.clone());
+        state.dispatch();
+        id
+    };
+    let (rd, wr) = conn.split();
+    let reader = read_loop(&shared, id, &handle, rd);
+    let writer = write_loop(&shared, id, &handle, wr);
+    tokio::pin!(reader);
+    tokio::pin!(writer);
+    // The reader ending (EOF, error, or the link closing) lets the writer finish flushing; the
+    // writer ending (write error, flushed after close) ends the reader.
+    tokio::select! {
+        biased;
+        () = &mut writer => {}
+        () = &mut reader => {
+            let closing = !shared.lock().node.is_open(id);
+            if closing {
+                writer.await;
+            }
+        }
+    }
+    shared.lock().unregister(id);
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    shared: &Shared,
+    id: LinkId,
+    handle: &ConnHandle,
+    mut rd: R,
+) {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut deadline = shared.lock().node.poll_timeout(id);
+    loop {
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        let sleep_until = deadline.map(Instant::from_std);
+        tokio::select! {
+            biased;
+            () = handle.reader.notified() => return,
+            read = rd.read_buf(&mut buf) => {
+                match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let mut state = shared.lock();
+                state.node.handle_read(id, Instant::now().into_std(), &mut buf);
+                deadline = state.node.poll_timeout(id);
+                let open = state.node.is_open(id);
+                state.dispatch();
+                if !open {
+                    return;
+                }
+            }
+            () = sleep(sleep_until) => {
+                let mut state = shared.lock();
+                state.node.handle_timeout(id, Instant::now().into_std());
+                deadline = state.node.poll_timeout(id);
+                let open = state.node.is_open(id);
+                state.dispatch();
+                if !open {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sleep until `at`, or forever without a deadline.
+async fn sleep(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    shared: &Shared,
+    id: LinkId,
+    handle: &ConnHandle,
+    mut wr: W,
+) {
+    let write_deadline = shared.driver.write_deadline;
+    let mut spare = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        handle.writer.notified().await;
+        loop {
+            let status = shared.lock().node.take_outbox(id, &mut spare);
+            if status == OutboxStatus::Gone {
+                return;
+            }
+            if spare.is_empty() {
+                if status == OutboxStatus::Closing {
+                    let _ = wr.shutdown().await;
+                    return;
+                }
+                break;
+            }
+            match tokio::time::timeout(write_deadline, wr.write_all(&spare)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    let mut state = shared.lock();
+                    state.node.close_link(id, ClientError::SlowConsumer);
+                    state.dispatch();
+                    return;
+                }
+            }
+            spare.clear();
+            if spare.capacity() > MAX_IDLE_WRITE_BUF {
+                spare = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
+    }
+}
