@@ -76,10 +76,7 @@ where
     Fut: Future<Output = ()>,
 {
     if timeout(SCENARIO, scenario(kind)).await.is_err() {
-        panic!(
-            "{}: scenario did not finish within {SCENARIO:?}",
-            kind.label()
-        );
+        panic!("{}: scenario did not finish within {SCENARIO:?}", kind.label());
     }
 }
 
@@ -96,10 +93,7 @@ async fn pub_sub(kind: Kind) {
 
     for i in 0..10 {
         let payload = format!("hello {i}");
-        pub_client
-            .publish("greet.joe", payload.into())
-            .await
-            .unwrap();
+        pub_client.publish("greet.joe", payload.into()).await.unwrap();
     }
     pub_client.publish("greet.joe", Bytes::new()).await.unwrap();
     sync(&pub_client).await;
@@ -132,10 +126,7 @@ async fn wildcards(kind: Kind) {
 
     assert_eq!(drain_now(&mut star), ["a.b.c", "a.bb.c"]);
     assert_eq!(drain_now(&mut gt), ["a.b.c", "a.b", "a.b.c.d", "a.bb.c"]);
-    assert_eq!(
-        drain_now(&mut lone_gt),
-        ["a.b.c", "a.b", "a.b.c.d", "a", "x.b.c", "a.bb.c"]
-    );
+    assert_eq!(drain_now(&mut lone_gt), ["a.b.c", "a.b", "a.b.c.d", "a", "x.b.c", "a.bb.c"]);
 }
 
 /// Each message to a queue group goes to exactly one member; with many messages every member
@@ -158,10 +149,7 @@ async fn queue_group(kind: Kind) {
 
     let publisher = connect(&server).await;
     for i in 0..N {
-        publisher
-            .publish("work", i.to_string().into())
-            .await
-            .unwrap();
+        publisher.publish("work", i.to_string().into()).await.unwrap();
     }
     sync(&publisher).await;
 
@@ -172,21 +160,11 @@ async fn queue_group(kind: Kind) {
         let got = drain_now(member);
         counts.push(got.len());
         for m in got {
-            assert!(
-                seen.insert(m.clone()),
-                "message {m} delivered to two members"
-            );
+            assert!(seen.insert(m.clone()), "message {m} delivered to two members");
         }
     }
-    assert_eq!(
-        seen.len(),
-        N,
-        "every message reaches the group once (per member: {counts:?})"
-    );
-    assert!(
-        counts.iter().all(|&c| c > 0),
-        "every member gets some: {counts:?}"
-    );
+    assert_eq!(seen.len(), N, "every message reaches the group once (per member: {counts:?})");
+    assert!(counts.iter().all(|&c| c > 0), "every member gets some: {counts:?}");
     sync(&watcher_client).await;
     assert_eq!(drain_now(&mut watcher).len(), N);
 }
@@ -217,10 +195,7 @@ async fn request_reply(kind: Kind) {
     let parallel = (0..20).map(|i| {
         let requester = requester.clone();
         async move {
-            let resp = requester
-                .request("svc.echo", format!("p{i}").into())
-                .await
-                .unwrap();
+            let resp = requester.request("svc.echo", format!("p{i}").into()).await.unwrap();
             assert_eq!(resp.payload, format!("re: p{i}").as_bytes());
         }
     });
@@ -244,14 +219,8 @@ async fn headers(kind: Kind) {
     sent.append("X-Multi", "two");
     sent.insert("Content-Type", "text/plain; charset=utf-8");
     let pub_client = connect(&server).await;
-    pub_client
-        .publish_with_headers("hdr", sent.clone(), "body".into())
-        .await
-        .unwrap();
-    pub_client
-        .publish_with_headers("hdr", sent.clone(), Bytes::new())
-        .await
-        .unwrap();
+    pub_client.publish_with_headers("hdr", sent.clone(), "body".into()).await.unwrap();
+    pub_client.publish_with_headers("hdr", sent.clone(), Bytes::new()).await.unwrap();
     sync(&pub_client).await;
 
     let msg = next(&mut sub).await;
@@ -270,33 +239,16 @@ async fn headers(kind: Kind) {
     let task = tokio::spawn(async move {
         let req = service.next().await.expect("a request");
         let mut back = HeaderMap::new();
-        back.insert(
-            "X-Seen",
-            req.headers
-                .as_ref()
-                .unwrap()
-                .get("X-Trace")
-                .unwrap()
-                .as_str(),
-        );
-        responder
-            .publish_with_headers(req.reply.unwrap(), back, "ok".into())
-            .await
-            .unwrap();
+        back.insert("X-Seen", req.headers.as_ref().unwrap().get("X-Trace").unwrap().as_str());
+        responder.publish_with_headers(req.reply.unwrap(), back, "ok".into()).await.unwrap();
         responder.flush().await.unwrap();
     });
-    let resp = timeout(
-        STEP,
-        pub_client.request_with_headers("hdr.svc", sent, "q".into()),
-    )
-    .await
-    .expect("request timed out")
-    .unwrap();
+    let resp = timeout(STEP, pub_client.request_with_headers("hdr.svc", sent, "q".into()))
+        .await
+        .expect("request timed out")
+        .unwrap();
     assert_eq!(resp.payload, "ok");
-    assert_eq!(
-        resp.headers.unwrap().get("X-Seen").unwrap().as_str(),
-        "abc-123"
-    );
+    assert_eq!(resp.headers.unwrap().get("X-Seen").unwrap().as_str(), "abc-123");
     task.await.unwrap();
 }
 
@@ -305,13 +257,10 @@ async fn headers(kind: Kind) {
 async fn no_responders(kind: Kind) {
     let server = Server::start(kind);
     let client = connect(&server).await;
-    let err = timeout(
-        Duration::from_secs(2),
-        client.request("nobody.home", "?".into()),
-    )
-    .await
-    .expect("no-responders must fail fast, not wait for the request timeout")
-    .expect_err("a request without responders must fail");
+    let err = timeout(Duration::from_secs(2), client.request("nobody.home", "?".into()))
+        .await
+        .expect("no-responders must fail fast, not wait for the request timeout")
+        .expect_err("a request without responders must fail");
     assert_eq!(err.kind(), RequestErrorKind::NoResponders, "{err:?}");
     // The connection is still usable.
     sync(&client).await;
@@ -329,19 +278,14 @@ async fn unsubscribe_after(kind: Kind) {
 
     let publisher = connect(&server).await;
     for i in 0..8 {
-        publisher
-            .publish("limited", i.to_string().into())
-            .await
-            .unwrap();
+        publisher.publish("limited", i.to_string().into()).await.unwrap();
     }
     sync(&publisher).await;
     sync(&client).await;
     for i in 0..3 {
         assert_eq!(next(&mut sub).await.payload, i.to_string().as_bytes());
     }
-    let end = timeout(STEP, sub.next())
-        .await
-        .expect("subscription must end after 3");
+    let end = timeout(STEP, sub.next()).await.expect("subscription must end after 3");
     assert!(end.is_none(), "a 4th message was delivered: {end:?}");
     assert_eq!(drain_now(&mut other).len(), 8);
 }
@@ -380,10 +324,7 @@ async fn max_payload(kind: Kind) {
     let mut sub = client.subscribe("big").await.unwrap();
     sync(&client).await;
 
-    client
-        .publish("big", vec![7u8; MAX_PAYLOAD].into())
-        .await
-        .unwrap();
+    client.publish("big", vec![7u8; MAX_PAYLOAD].into()).await.unwrap();
     sync(&client).await;
     let msg = next(&mut sub).await;
     assert_eq!(msg.payload.len(), MAX_PAYLOAD);
@@ -399,10 +340,7 @@ async fn max_payload(kind: Kind) {
     let mut raw = TcpStream::connect(server.addr()).await.unwrap();
     let mut reader = BufReader::new(&mut raw);
     let mut info = String::new();
-    timeout(STEP, reader.read_line(&mut info))
-        .await
-        .unwrap()
-        .unwrap();
+    timeout(STEP, reader.read_line(&mut info)).await.unwrap().unwrap();
     assert!(info.starts_with("INFO {"), "{info:?}");
     let over = MAX_PAYLOAD + 1;
     let frame = format!("CONNECT {{\"verbose\":false}}\r\nPUB big {over}\r\n");
@@ -412,10 +350,7 @@ async fn max_payload(kind: Kind) {
         .await
         .expect("the server must close the connection")
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&rest),
-        "-ERR 'Maximum Payload Violation'\r\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&rest), "-ERR 'Maximum Payload Violation'\r\n");
 }
 
 /// The server answers PING. async-nats's connect itself waits for the PONG to its first PING;
@@ -424,14 +359,14 @@ async fn max_payload(kind: Kind) {
 async fn ping_pong(kind: Kind) {
     let server = Server::start(kind);
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let opts = ConnectOptions::new()
-        .ping_interval(Duration::from_millis(10))
-        .event_callback(move |event| {
+    let opts = ConnectOptions::new().ping_interval(Duration::from_millis(10)).event_callback(
+        move |event| {
             let tx = tx.clone();
             async move {
                 let _ = tx.send(event.to_string());
             }
-        });
+        },
+    );
     let client = connect_with(&server, opts).await;
     for _ in 0..30 {
         sync(&client).await;
@@ -443,10 +378,7 @@ async fn ping_pong(kind: Kind) {
     while let Ok(event) = events.try_recv() {
         seen.push(event);
     }
-    assert!(
-        seen.iter().all(|e| e == "connected"),
-        "unexpected client events: {seen:?}"
-    );
+    assert!(seen.iter().all(|e| e == "connected"), "unexpected client events: {seen:?}");
 }
 
 /// With `no_echo` a connection's own publishes are not delivered to its own subscriptions (but
@@ -460,10 +392,7 @@ async fn no_echo(kind: Kind) {
     let mut loud_sub = loud.subscribe("echo.test").await.unwrap();
     sync(&loud).await;
 
-    quiet
-        .publish("echo.test", "from quiet".into())
-        .await
-        .unwrap();
+    quiet.publish("echo.test", "from quiet".into()).await.unwrap();
     sync_no_echo(&quiet).await;
     assert_eq!(next(&mut loud_sub).await.payload, "from quiet");
     // Messages from others still reach the no-echo connection.
@@ -499,10 +428,7 @@ async fn fan_out(kind: Kind) {
     }
     let publisher = connect(&server).await;
     for i in 0..MSGS {
-        publisher
-            .publish("fan.out.x", i.to_string().into())
-            .await
-            .unwrap();
+        publisher.publish("fan.out.x", i.to_string().into()).await.unwrap();
     }
     sync(&publisher).await;
     for client in &clients {
@@ -520,24 +446,15 @@ async fn publish_without_subscribers(kind: Kind) {
     let server = Server::start(kind);
     let client = connect(&server).await;
     for i in 0..100 {
-        client
-            .publish("void.x", i.to_string().into())
-            .await
-            .unwrap();
+        client.publish("void.x", i.to_string().into()).await.unwrap();
     }
-    client
-        .publish_with_reply("void.y", "void.reply", "r".into())
-        .await
-        .unwrap();
+    client.publish_with_reply("void.y", "void.reply", "r".into()).await.unwrap();
     sync(&client).await;
     let mut sub = client.subscribe("void.after").await.unwrap();
     sync(&client).await;
     client.publish("void.after", "alive".into()).await.unwrap();
     assert_eq!(next(&mut sub).await.payload, "alive");
-    assert_eq!(
-        client.connection_state(),
-        async_nats::connection::State::Connected
-    );
+    assert_eq!(client.connection_state(), async_nats::connection::State::Connected);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,9 +464,7 @@ async fn publish_without_subscribers(kind: Kind) {
 /// burst, a bounded connect, and at most one reconnect attempt (a dropped connection must surface
 /// as a failure, not be papered over).
 fn harden(opts: ConnectOptions) -> ConnectOptions {
-    opts.subscription_capacity(1 << 16)
-        .connection_timeout(STEP)
-        .max_reconnects(Some(1))
+    opts.subscription_capacity(1 << 16).connection_timeout(STEP).max_reconnects(Some(1))
 }
 
 async fn connect(server: &Server) -> Client {
@@ -588,10 +503,7 @@ async fn sync(client: &Client) {
     let inbox = client.new_inbox();
     let mut sub = client.subscribe(inbox.clone()).await.unwrap();
     client.publish(inbox, Bytes::new()).await.unwrap();
-    timeout(STEP, client.flush())
-        .await
-        .expect("flush timed out")
-        .expect("flush failed");
+    timeout(STEP, client.flush()).await.expect("flush timed out").expect("flush failed");
     timeout(STEP, sub.next())
         .await
         .expect("sync: own message not echoed within 5 s")

@@ -92,19 +92,11 @@ async fn scripts_are_deterministic_on_nats_server() {
             println!("== {}\n{}", script.name, show(a));
         }
         if a.is_err() || b.is_err() || normalise(a) != normalise(b) {
-            let _ = writeln!(
-                report,
-                "== {}\n  run 1:\n{}  run 2:\n{}",
-                script.name,
-                show(a),
-                show(b)
-            );
+            let _ =
+                writeln!(report, "== {}\n  run 1:\n{}  run 2:\n{}", script.name, show(a), show(b));
         }
     }
-    assert!(
-        report.is_empty(),
-        "nondeterministic scripts on nats-server:\n{report}"
-    );
+    assert!(report.is_empty(), "nondeterministic scripts on nats-server:\n{report}");
 }
 
 /// strait answers every script exactly as nats-server does.
@@ -125,11 +117,7 @@ async fn strait_matches_nats_server() {
     for ((script, want), got) in scripts.iter().zip(&expected).zip(&got) {
         let want_frames = normalise(want);
         if want.is_err() {
-            panic!(
-                "{}: nats-server did not finish the script:\n{}",
-                script.name,
-                show(want)
-            );
+            panic!("{}: nats-server did not finish the script:\n{}", script.name, show(want));
         }
         if normalise(got) != want_frames || got.is_err() {
             failed.push(script.name);
@@ -196,30 +184,15 @@ struct Table(Vec<Script>);
 
 impl Table {
     fn add(&mut self, name: &'static str, chunks: &[&str]) {
-        self.push(
-            name,
-            false,
-            chunks.iter().map(|c| unescape(c)).collect(),
-            End::Sentinel,
-        );
+        self.push(name, false, chunks.iter().map(|c| unescape(c)).collect(), End::Sentinel);
     }
 
     fn auth(&mut self, name: &'static str, chunks: &[&str]) {
-        self.push(
-            name,
-            true,
-            chunks.iter().map(|c| unescape(c)).collect(),
-            End::Sentinel,
-        );
+        self.push(name, true, chunks.iter().map(|c| unescape(c)).collect(), End::Sentinel);
     }
 
     fn push(&mut self, name: &'static str, auth: bool, chunks: Vec<Vec<u8>>, end: End) {
-        self.0.push(Script {
-            name,
-            auth,
-            chunks,
-            end,
-        });
+        self.0.push(Script { name, auth, chunks, end });
     }
 }
 
@@ -231,42 +204,21 @@ fn scripts() -> Vec<Script> {
     t.add("connect_verbose", &[CV]);
     t.add("connect_quiet", &[C]);
     t.add("connect_empty_object_means_verbose", &[r#"CONNECT {}\r\n"#]);
-    t.add(
-        "connect_without_space",
-        &[r#"CONNECT{"verbose":false}\r\n"#],
-    );
+    t.add("connect_without_space", &[r#"CONNECT{"verbose":false}\r\n"#]);
     t.add("connect_lowercase", &[r#"connect {"verbose":true}\r\n"#]);
     t.add("connect_bad_json", &[r#"CONNECT {"verbose":\r\n"#]);
     t.add("connect_empty", &[r#"CONNECT\r\n"#]);
     t.add("connect_json_array", &[r#"CONNECT [1,2]\r\n"#]);
-    t.add(
-        "connect_trailing_garbage",
-        &[r#"CONNECT {"verbose":false} x\r\n"#],
-    );
-    t.add(
-        "connect_wrong_type_verbose",
-        &[r#"CONNECT {"verbose":"yes"}\r\n"#],
-    );
-    t.add(
-        "connect_wrong_type_protocol",
-        &[r#"CONNECT {"verbose":false,"protocol":"1"}\r\n"#],
-    );
-    t.add(
-        "connect_protocol_1_info_after_pong",
-        &[r#"CONNECT {"verbose":false,"protocol":1}\r\n"#],
-    );
+    t.add("connect_trailing_garbage", &[r#"CONNECT {"verbose":false} x\r\n"#]);
+    t.add("connect_wrong_type_verbose", &[r#"CONNECT {"verbose":"yes"}\r\n"#]);
+    t.add("connect_wrong_type_protocol", &[r#"CONNECT {"verbose":false,"protocol":"1"}\r\n"#]);
+    t.add("connect_protocol_1_info_after_pong", &[r#"CONNECT {"verbose":false,"protocol":1}\r\n"#]);
     t.add(
         "connect_protocol_1_info_only_after_first_pong",
         &[r#"CONNECT {"verbose":false,"protocol":1}\r\nPING\r\nPING\r\n"#],
     );
-    t.add(
-        "connect_protocol_2",
-        &[r#"CONNECT {"verbose":false,"protocol":2}\r\n"#],
-    );
-    t.add(
-        "connect_protocol_negative",
-        &[r#"CONNECT {"verbose":false,"protocol":-1}\r\n"#],
-    );
+    t.add("connect_protocol_2", &[r#"CONNECT {"verbose":false,"protocol":2}\r\n"#]);
+    t.add("connect_protocol_negative", &[r#"CONNECT {"verbose":false,"protocol":-1}\r\n"#]);
     t.add(
         "connect_no_responders_without_headers",
         &[r#"CONNECT {"verbose":false,"no_responders":true}\r\n"#],
@@ -279,10 +231,7 @@ fn scripts() -> Vec<Script> {
         "connect_keys_case_insensitive",
         &[r#"CONNECT {"VERBOSE":false,"Echo":false}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\n"#],
     );
-    t.add(
-        "connect_account_field_refused",
-        &[r#"CONNECT {"verbose":false,"account":"x"}\r\n"#],
-    );
+    t.add("connect_account_field_refused", &[r#"CONNECT {"verbose":false,"account":"x"}\r\n"#]);
     t.add(
         "connect_twice_switches_verbose",
         &[cat(&[C, "SUB a 1\\r\\n", CV, "SUB b 2\\r\\n"]).as_str()],
@@ -293,25 +242,13 @@ fn scripts() -> Vec<Script> {
     );
 
     // --- no CONNECT at all: the defaults are verbose, pedantic, echo
-    t.add(
-        "no_connect_defaults_verbose",
-        &[r#"SUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\n"#],
-    );
+    t.add("no_connect_defaults_verbose", &[r#"SUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\n"#]);
     t.add("no_connect_ping_only", &[]);
 
     // --- PUB / SUB / UNSUB happy paths
-    t.add(
-        "pub_sub_basic",
-        &[cat(&[C, r#"SUB foo 1\r\nPUB foo 5\r\nhello\r\n"#]).as_str()],
-    );
-    t.add(
-        "pub_with_reply",
-        &[cat(&[C, r#"SUB foo 1\r\nPUB foo bar 5\r\nhello\r\n"#]).as_str()],
-    );
-    t.add(
-        "pub_empty_payload",
-        &[cat(&[C, r#"SUB foo 1\r\nPUB foo 0\r\n\r\n"#]).as_str()],
-    );
+    t.add("pub_sub_basic", &[cat(&[C, r#"SUB foo 1\r\nPUB foo 5\r\nhello\r\n"#]).as_str()]);
+    t.add("pub_with_reply", &[cat(&[C, r#"SUB foo 1\r\nPUB foo bar 5\r\nhello\r\n"#]).as_str()]);
+    t.add("pub_empty_payload", &[cat(&[C, r#"SUB foo 1\r\nPUB foo 0\r\n\r\n"#]).as_str()]);
     t.add(
         "pub_size_leading_zeros",
         &[cat(&[C, r#"SUB foo 1\r\nPUB foo 005\r\nhello\r\n"#]).as_str()],
@@ -324,10 +261,7 @@ fn scripts() -> Vec<Script> {
         "pub_extra_whitespace",
         &[cat(&[C, r#"SUB   foo    1  \r\nPUB   foo   bar   2  \r\nhi\r\n"#]).as_str()],
     );
-    t.add(
-        "pub_no_subscribers",
-        &[cat(&[C, r#"PUB nobody 2\r\nhi\r\n"#]).as_str()],
-    );
+    t.add("pub_no_subscribers", &[cat(&[C, r#"PUB nobody 2\r\nhi\r\n"#]).as_str()]);
     t.add(
         "sub_wildcards",
         &[cat(&[
@@ -341,17 +275,10 @@ fn scripts() -> Vec<Script> {
         "sub_queue_and_plain",
         &[cat(&[C, r#"SUB foo q 1\r\nSUB foo 2\r\nPUB foo 1\r\nx\r\n"#]).as_str()],
     );
-    t.add(
-        "sub_non_numeric_sid",
-        &[cat(&[C, r#"SUB foo abc\r\nPUB foo 1\r\nx\r\n"#]).as_str()],
-    );
+    t.add("sub_non_numeric_sid", &[cat(&[C, r#"SUB foo abc\r\nPUB foo 1\r\nx\r\n"#]).as_str()]);
     t.add(
         "sub_duplicate_sid_ignored",
-        &[cat(&[
-            CV,
-            r#"SUB foo 1\r\nSUB bar 1\r\nPUB bar 1\r\nx\r\nPUB foo 1\r\ny\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CV, r#"SUB foo 1\r\nSUB bar 1\r\nPUB bar 1\r\nx\r\nPUB foo 1\r\ny\r\n"#]).as_str()],
     );
     t.add(
         "sub_wildcard_literal_tokens",
@@ -361,10 +288,7 @@ fn scripts() -> Vec<Script> {
         ])
         .as_str()],
     );
-    t.add(
-        "unsub_basic",
-        &[cat(&[C, r#"SUB foo 1\r\nUNSUB 1\r\nPUB foo 1\r\nx\r\n"#]).as_str()],
-    );
+    t.add("unsub_basic", &[cat(&[C, r#"SUB foo 1\r\nUNSUB 1\r\nPUB foo 1\r\nx\r\n"#]).as_str()]);
     t.add(
         "unsub_max",
         &[cat(&[
@@ -389,10 +313,7 @@ fn scripts() -> Vec<Script> {
         "unsub_max_zero",
         &[cat(&[C, r#"SUB foo 1\r\nUNSUB 1 0\r\nPUB foo 1\r\na\r\n"#]).as_str()],
     );
-    t.add(
-        "unsub_unknown_sid",
-        &[cat(&[CV, r#"UNSUB 99\r\n"#]).as_str()],
-    );
+    t.add("unsub_unknown_sid", &[cat(&[CV, r#"UNSUB 99\r\n"#]).as_str()]);
     t.add(
         "verbose_ok_sequence",
         &[cat(&[
@@ -419,38 +340,17 @@ fn scripts() -> Vec<Script> {
         "pub_payload_shorter_than_size",
         &[cat(&[C, r#"SUB foo 1\r\nPUB foo 5\r\nabc\r\n"#]).as_str()],
     );
-    t.add(
-        "pub_payload_bare_lf_terminator",
-        &[cat(&[C, r#"PUB foo 3\r\nabc\n"#]).as_str()],
-    );
-    t.add(
-        "pub_size_not_a_number",
-        &[cat(&[C, r#"PUB foo abc\r\n"#]).as_str()],
-    );
-    t.add(
-        "pub_size_negative",
-        &[cat(&[C, r#"PUB foo -1\r\n"#]).as_str()],
-    );
-    t.add(
-        "pub_size_ten_digits",
-        &[cat(&[C, r#"PUB foo 0000000001\r\nx\r\n"#]).as_str()],
-    );
-    t.add(
-        "pub_size_nine_digits_over_max",
-        &[cat(&[C, r#"PUB foo 999999999\r\n"#]).as_str()],
-    );
+    t.add("pub_payload_bare_lf_terminator", &[cat(&[C, r#"PUB foo 3\r\nabc\n"#]).as_str()]);
+    t.add("pub_size_not_a_number", &[cat(&[C, r#"PUB foo abc\r\n"#]).as_str()]);
+    t.add("pub_size_negative", &[cat(&[C, r#"PUB foo -1\r\n"#]).as_str()]);
+    t.add("pub_size_ten_digits", &[cat(&[C, r#"PUB foo 0000000001\r\nx\r\n"#]).as_str()]);
+    t.add("pub_size_nine_digits_over_max", &[cat(&[C, r#"PUB foo 999999999\r\n"#]).as_str()]);
     t.add("pub_missing_size", &[cat(&[C, r#"PUB foo\r\n"#]).as_str()]);
     t.add("pub_no_args", &[cat(&[C, r#"PUB \r\n"#]).as_str()]);
     t.add("pub_no_space", &[cat(&[C, r#"PUB\r\n"#]).as_str()]);
-    t.add(
-        "pub_too_many_args",
-        &[cat(&[C, r#"PUB foo bar baz 3\r\nabc\r\n"#]).as_str()],
-    );
+    t.add("pub_too_many_args", &[cat(&[C, r#"PUB foo bar baz 3\r\nabc\r\n"#]).as_str()]);
     t.add("pubx_op", &[cat(&[C, r#"PUBX foo 1\r\nx\r\n"#]).as_str()]);
-    t.add(
-        "pub_gr_subject",
-        &[cat(&[CV, r#"SUB _GR_.> 1\r\nPUB _GR_.x 1\r\nx\r\n"#]).as_str()],
-    );
+    t.add("pub_gr_subject", &[cat(&[CV, r#"SUB _GR_.> 1\r\nPUB _GR_.x 1\r\nx\r\n"#]).as_str()]);
     t.add(
         "pub_reply_reserved_r",
         &[cat(&[CV, r#"SUB foo 1\r\nPUB foo _R_.x 1\r\nx\r\n"#]).as_str()],
@@ -465,11 +365,7 @@ fn scripts() -> Vec<Script> {
     );
     t.add(
         "pub_invalid_subject_non_pedantic",
-        &[cat(&[
-            CV,
-            r#"SUB foo.> 1\r\nPUB foo..bar 1\r\nx\r\nPUB foo. 1\r\ny\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CV, r#"SUB foo.> 1\r\nPUB foo..bar 1\r\nx\r\nPUB foo. 1\r\ny\r\n"#]).as_str()],
     );
 
     // --- malformed SUB / UNSUB
@@ -477,42 +373,23 @@ fn scripts() -> Vec<Script> {
         "sub_invalid_subject_empty_token",
         &[cat(&[CV, r#"SUB foo..bar 1\r\nSUB .foo 2\r\nSUB foo. 3\r\n"#]).as_str()],
     );
-    t.add(
-        "sub_gt_not_last",
-        &[cat(&[CV, r#"SUB foo.>.bar 1\r\n"#]).as_str()],
-    );
+    t.add("sub_gt_not_last", &[cat(&[CV, r#"SUB foo.>.bar 1\r\n"#]).as_str()]);
     t.add("sub_missing_sid", &[cat(&[C, r#"SUB foo\r\n"#]).as_str()]);
-    t.add(
-        "sub_too_many_args",
-        &[cat(&[C, r#"SUB foo q 1 x\r\n"#]).as_str()],
-    );
+    t.add("sub_too_many_args", &[cat(&[C, r#"SUB foo q 1 x\r\n"#]).as_str()]);
     t.add("sub_no_space", &[cat(&[C, r#"SUB\r\n"#]).as_str()]);
     t.add("unsub_no_args", &[cat(&[C, r#"UNSUB \r\n"#]).as_str()]);
-    t.add(
-        "unsub_too_many_args",
-        &[cat(&[C, r#"UNSUB 1 2 3\r\n"#]).as_str()],
-    );
-    t.add(
-        "unsub_underscore_op",
-        &[cat(&[C, r#"UNSUB_1\r\n"#]).as_str()],
-    );
+    t.add("unsub_too_many_args", &[cat(&[C, r#"UNSUB 1 2 3\r\n"#]).as_str()]);
+    t.add("unsub_underscore_op", &[cat(&[C, r#"UNSUB_1\r\n"#]).as_str()]);
 
     // --- HPUB
     t.add(
         "hpub_basic",
-        &[cat(&[
-            CH,
-            r#"SUB foo 1\r\nHPUB foo 22 27\r\nNATS/1.0\r\nBar: Baz\r\n\r\nHello\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CH, r#"SUB foo 1\r\nHPUB foo 22 27\r\nNATS/1.0\r\nBar: Baz\r\n\r\nHello\r\n"#])
+            .as_str()],
     );
     t.add(
         "hpub_with_reply",
-        &[cat(&[
-            CH,
-            r#"SUB foo 1\r\nHPUB foo rep 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CH, r#"SUB foo 1\r\nHPUB foo rep 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"#]).as_str()],
     );
     t.add(
         "hpub_header_size_zero",
@@ -522,22 +399,10 @@ fn scripts() -> Vec<Script> {
         "hpub_without_headers_negotiated",
         &[cat(&[C, r#"SUB foo 1\r\nHPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n"#]).as_str()],
     );
-    t.add(
-        "hpub_header_larger_than_total",
-        &[cat(&[CH, r#"HPUB foo 22 10\r\n"#]).as_str()],
-    );
-    t.add(
-        "hpub_missing_total",
-        &[cat(&[CH, r#"HPUB foo 12\r\n"#]).as_str()],
-    );
-    t.add(
-        "hpub_too_many_args",
-        &[cat(&[CH, r#"HPUB foo a b 12 12\r\n"#]).as_str()],
-    );
-    t.add(
-        "hpub_bad_header_size",
-        &[cat(&[CH, r#"HPUB foo x 12\r\n"#]).as_str()],
-    );
+    t.add("hpub_header_larger_than_total", &[cat(&[CH, r#"HPUB foo 22 10\r\n"#]).as_str()]);
+    t.add("hpub_missing_total", &[cat(&[CH, r#"HPUB foo 12\r\n"#]).as_str()]);
+    t.add("hpub_too_many_args", &[cat(&[CH, r#"HPUB foo a b 12 12\r\n"#]).as_str()]);
+    t.add("hpub_bad_header_size", &[cat(&[CH, r#"HPUB foo x 12\r\n"#]).as_str()]);
     // --- op recognition
     t.add("unknown_op", &[cat(&[C, r#"FOO bar\r\n"#]).as_str()]);
     t.add(
@@ -552,27 +417,12 @@ fn scripts() -> Vec<Script> {
         "tabs_as_separators",
         &[cat(&[C, r#"SUB\tfoo\t1\r\nPUB\tfoo\tbar\t2\r\nhi\r\n"#]).as_str()],
     );
-    t.add(
-        "bare_lf_line_ends",
-        &[cat(&[C, r#"SUB foo 1\nPUB foo 2\nhi\r\nPING\n"#]).as_str()],
-    );
-    t.add(
-        "ping_with_suffix",
-        &[cat(&[C, r#"PINGxyz\r\nPING  \r\n"#]).as_str()],
-    );
-    t.add(
-        "pong_from_client_ignored",
-        &[cat(&[C, r#"PONG\r\n"#]).as_str()],
-    );
-    t.add(
-        "leading_space_before_op",
-        &[cat(&[C, r#" PING\r\n"#]).as_str()],
-    );
+    t.add("bare_lf_line_ends", &[cat(&[C, r#"SUB foo 1\nPUB foo 2\nhi\r\nPING\n"#]).as_str()]);
+    t.add("ping_with_suffix", &[cat(&[C, r#"PINGxyz\r\nPING  \r\n"#]).as_str()]);
+    t.add("pong_from_client_ignored", &[cat(&[C, r#"PONG\r\n"#]).as_str()]);
+    t.add("leading_space_before_op", &[cat(&[C, r#" PING\r\n"#]).as_str()]);
     t.add("empty_line", &[cat(&[C, r#"\r\n"#]).as_str()]);
-    t.add(
-        "msg_from_client",
-        &[cat(&[C, r#"MSG foo 1 2\r\nhi\r\n"#]).as_str()],
-    );
+    t.add("msg_from_client", &[cat(&[C, r#"MSG foo 1 2\r\nhi\r\n"#]).as_str()]);
     t.add(
         "hmsg_from_client",
         &[cat(&[CH, r#"HMSG foo 1 12 12\r\nNATS/1.0\r\n\r\n\r\n"#]).as_str()],
@@ -581,18 +431,9 @@ fn scripts() -> Vec<Script> {
         "info_from_client_valid",
         &[cat(&[C, r#"INFO {"server_id":"x","port":1}\r\n"#]).as_str()],
     );
-    t.add(
-        "info_from_client_invalid",
-        &[cat(&[C, r#"INFO {bad\r\n"#]).as_str()],
-    );
-    t.add(
-        "err_from_client_closes",
-        &[cat(&[C, r#"-ERR 'oops'\r\n"#]).as_str()],
-    );
-    t.add(
-        "ok_from_client_ignored",
-        &[cat(&[C, r#"+OK\r\n"#]).as_str()],
-    );
+    t.add("info_from_client_invalid", &[cat(&[C, r#"INFO {bad\r\n"#]).as_str()]);
+    t.add("err_from_client_closes", &[cat(&[C, r#"-ERR 'oops'\r\n"#]).as_str()]);
+    t.add("ok_from_client_ignored", &[cat(&[C, r#"+OK\r\n"#]).as_str()]);
 
     // --- control line limit (the argument after the op and its separator is measured)
     let sub_of_len = |arg_len: usize| {
@@ -614,21 +455,15 @@ fn scripts() -> Vec<Script> {
     t.push(
         "control_line_partial_overlong_without_newline",
         false,
-        vec![
-            unescape(C),
-            format!("PUB {}", "a".repeat(MAX_CONTROL_LINE + 100)).into_bytes(),
-        ],
+        vec![unescape(C), format!("PUB {}", "a".repeat(MAX_CONTROL_LINE + 100)).into_bytes()],
         End::ServerCloses,
     );
     t.push(
         "connect_overlong",
         false,
         vec![
-            format!(
-                r#"CONNECT {{"verbose":false,"name":"{}"}}"#,
-                "n".repeat(MAX_CONTROL_LINE)
-            )
-            .into_bytes(),
+            format!(r#"CONNECT {{"verbose":false,"name":"{}"}}"#, "n".repeat(MAX_CONTROL_LINE))
+                .into_bytes(),
         ],
         End::Sentinel,
     );
@@ -644,12 +479,7 @@ fn scripts() -> Vec<Script> {
         .extend_from_slice(format!("HPUB foo 12 {MAX_PAYLOAD}\r\nNATS/1.0\r\n\r\n").as_bytes());
     exact_hdr.extend(std::iter::repeat_n(b'p', MAX_PAYLOAD - 12));
     exact_hdr.extend_from_slice(b"\r\n");
-    t.push(
-        "hpub_total_exactly_max",
-        false,
-        vec![exact_hdr],
-        End::Sentinel,
-    );
+    t.push("hpub_total_exactly_max", false, vec![exact_hdr], End::Sentinel);
     t.add(
         "payload_max_plus_one",
         &[cat(&[C, &format!("PUB foo {}\\r\\n", MAX_PAYLOAD + 1)]).as_str()],
@@ -662,34 +492,16 @@ fn scripts() -> Vec<Script> {
     // --- split writes
     t.add(
         "split_pub_everywhere",
-        &[
-            C,
-            "SUB foo 1\\r\\nPUB fo",
-            "o 5\\r\\nhel",
-            "lo",
-            "\\r",
-            "\\n",
-        ],
+        &[C, "SUB foo 1\\r\\nPUB fo", "o 5\\r\\nhel", "lo", "\\r", "\\n"],
     );
-    t.add(
-        "split_connect",
-        &[r#"CONN"#, r#"ECT {"verbose":true"#, r#"}\r"#, r#"\n"#],
-    );
+    t.add("split_connect", &[r#"CONN"#, r#"ECT {"verbose":true"#, r#"}\r"#, r#"\n"#]);
     t.add("split_ping_crlf", &[C, "PI", "NG\\r", "\\n"]);
     t.add(
         "split_hpub",
-        &[
-            CH,
-            "SUB foo 1\\r\\nHPUB foo 12",
-            " 14\\r\\nNATS/1.",
-            "0\\r\\n\\r\\nh",
-            "i\\r\\n",
-        ],
+        &[CH, "SUB foo 1\\r\\nHPUB foo 12", " 14\\r\\nNATS/1.", "0\\r\\n\\r\\nh", "i\\r\\n"],
     );
-    let bytewise: Vec<String> = "SUB foo 1\r\nPUB foo 1\r\nx\r\n"
-        .chars()
-        .map(String::from)
-        .collect();
+    let bytewise: Vec<String> =
+        "SUB foo 1\r\nPUB foo 1\r\nx\r\n".chars().map(String::from).collect();
     let mut chunks = vec![unescape(C)];
     chunks.extend(bytewise.into_iter().map(String::into_bytes));
     t.push("split_byte_by_byte", false, chunks, End::Sentinel);
@@ -701,11 +513,8 @@ fn scripts() -> Vec<Script> {
     );
     t.add(
         "no_responders_503_with_payload_and_hpub",
-        &[cat(&[
-            CH,
-            r#"SUB reply.2 1\r\nHPUB nobody.2 reply.2 12 15\r\nNATS/1.0\r\n\r\nabc\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CH, r#"SUB reply.2 1\r\nHPUB nobody.2 reply.2 12 15\r\nNATS/1.0\r\n\r\nabc\r\n"#])
+            .as_str()],
     );
     t.add(
         "no_responders_wildcard_reply_subscription",
@@ -721,32 +530,16 @@ fn scripts() -> Vec<Script> {
     );
     t.add(
         "no_responders_but_responder_exists",
-        &[cat(&[
-            CH,
-            r#"SUB reply.6 1\r\nSUB svc.6 2\r\nPUB svc.6 reply.6 1\r\nx\r\n"#,
-        ])
-        .as_str()],
+        &[cat(&[CH, r#"SUB reply.6 1\r\nSUB svc.6 2\r\nPUB svc.6 reply.6 1\r\nx\r\n"#]).as_str()],
     );
 
     // --- auth (server started with --user a --pass b)
     t.auth("auth_pub_without_connect", &[r#"PUB foo 1\r\nx\r\n"#]);
     t.auth("auth_ping_without_connect", &[]);
-    t.auth(
-        "auth_wrong_pass",
-        &[r#"CONNECT {"verbose":false,"user":"a","pass":"x"}\r\n"#],
-    );
-    t.auth(
-        "auth_wrong_user",
-        &[r#"CONNECT {"verbose":false,"user":"x","pass":"b"}\r\n"#],
-    );
-    t.auth(
-        "auth_missing_credentials",
-        &[r#"CONNECT {"verbose":false}\r\n"#],
-    );
-    t.auth(
-        "auth_token_instead_of_user",
-        &[r#"CONNECT {"verbose":false,"auth_token":"b"}\r\n"#],
-    );
+    t.auth("auth_wrong_pass", &[r#"CONNECT {"verbose":false,"user":"a","pass":"x"}\r\n"#]);
+    t.auth("auth_wrong_user", &[r#"CONNECT {"verbose":false,"user":"x","pass":"b"}\r\n"#]);
+    t.auth("auth_missing_credentials", &[r#"CONNECT {"verbose":false}\r\n"#]);
+    t.auth("auth_token_instead_of_user", &[r#"CONNECT {"verbose":false,"auth_token":"b"}\r\n"#]);
     t.auth(
         "auth_right_pass",
         &[r#"CONNECT {"verbose":true,"user":"a","pass":"b"}\r\nSUB foo 1\r\nPUB foo 1\r\nx\r\n"#],
@@ -771,10 +564,7 @@ async fn run_all(scripts: &[Script], plain: &Server, auth: &Server) -> Vec<Trans
     let mut timeouts = 0;
     for script in scripts {
         if timeouts >= MAX_CONSECUTIVE_TIMEOUTS {
-            out.push(Err((
-                "not run: the server stopped answering".to_owned(),
-                Vec::new(),
-            )));
+            out.push(Err(("not run: the server stopped answering".to_owned(), Vec::new())));
             continue;
         }
         let server = if script.auth { auth } else { plain };
@@ -856,10 +646,7 @@ fn normalise(t: &Transcript) -> Vec<Vec<u8>> {
         Ok(b) => (b, None),
         Err((why, b)) => (b, Some(why.clone().into_bytes())),
     };
-    let mut frames: Vec<Vec<u8>> = split_frames(bytes)
-        .into_iter()
-        .map(normalise_frame)
-        .collect();
+    let mut frames: Vec<Vec<u8>> = split_frames(bytes).into_iter().map(normalise_frame).collect();
     sort_copies_of_one_message(&mut frames);
     if let Some(why) = tail {
         frames.push(why);
@@ -968,11 +755,8 @@ fn show(t: &Transcript) -> String {
         [.., b"PONG\r\n", last] => last.starts_with(b"INFO "),
         _ => false,
     };
-    let _ = writeln!(
-        out,
-        "    <{end}; sentinel PING {}answered>",
-        if answered { "" } else { "not " }
-    );
+    let _ =
+        writeln!(out, "    <{end}; sentinel PING {}answered>", if answered { "" } else { "not " });
     out
 }
 
