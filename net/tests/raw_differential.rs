@@ -2,14 +2,20 @@
 //! fresh TCP connections, and the replies compared.
 //!
 //! A script is a list of byte chunks (written one by one, with a short pause between them so the
-//! server sees them in separate reads). Unless a script says otherwise, it ends with the sentinel
-//! `PING\r\n` followed by a half-close of our side of the connection; then the transcript is read
-//! until the server closes the connection (bounded by [`SCRIPT_TIMEOUT`]). Reading to EOF rather
-//! than to the sentinel's `PONG` keeps transcripts deterministic: with `protocol:1` the server
-//! sends an INFO right *after* the first PONG, and a script's own PINGs give PONGs of their own,
-//! so "stop at a PONG" would race. Both servers flush queued output before closing on EOF (checked
-//! against nats-server with megabytes queued). Whether the sentinel was answered, i.e. whether the
-//! server kept the connection open through the script, is part of the transcript.
+//! server sees them in separate reads), normally followed by the sentinel `PING\r\n`. The
+//! transcript is everything the server sends until it closes the connection, bounded by
+//! [`SCRIPT_TIMEOUT`]; to make the server close, we half-close our side once the sentinel is
+//! answered. Reading to EOF rather than stopping at the sentinel's `PONG` keeps transcripts
+//! deterministic: with `protocol:1` the server sends an INFO right *after* the first PONG, and a
+//! script's own PINGs give PONGs of their own, so "stop at a PONG" would race.
+//!
+//! "Once the sentinel is answered" is made exact by a reference run against nats-server that
+//! half-closes right after the sentinel (nats-server processes and flushes all input before it
+//! acts on the EOF; checked with megabytes of queued output): the number of `PONG` frames it
+//! produced is how many PONGs the compared runs wait for before half-closing. So a server that
+//! drops output queued just before a client's EOF fails only the `eof_right_after_*` scripts,
+//! which test exactly that. Whether the sentinel was answered, i.e. whether the server kept the
+//! connection open through the script, is part of the transcript.
 //!
 //! Comparison: the transcript is split into frames (control lines, and `MSG`/`HMSG` with their
 //! payloads); `INFO` frames are compared as JSON after dropping [`INFO_IGNORED`]; every other frame
@@ -74,18 +80,27 @@ const INFO_IGNORED: &[&str] = &[
     "connect_urls",
 ];
 
+/// Deliberate differences listed in `docs/compat.md`: for the named script, strait must answer
+/// with nats-server's transcript in which the first occurrence of `nats` is replaced by `strait`.
+const DEVIATIONS: &[(&str, &str, &str)] = &[
+    // "Message sizes are normalised": `PUB foo 005` is delivered as `MSG foo 1 5`.
+    ("pub_size_leading_zeros", "MSG foo 1 005\r\n", "MSG foo 1 5\r\n"),
+];
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 
-/// Every script gives the same transcript twice in a row on nats-server: the scripts do not
-/// depend on timing. (A failure here is a bug in the script, not in strait.)
+/// Every script gives the same transcript twice in a row on nats-server, once half-closing
+/// right after the sentinel and once after its PONG: the scripts do not depend on timing, and
+/// the two ways of ending agree. (A failure here is a bug in the script, not in strait.)
 #[tokio::test]
 async fn scripts_are_deterministic_on_nats_server() {
     let scripts = scripts();
     let plain = Server::start(Kind::NatsServer);
     let auth = Server::start_with(Kind::NatsServer, AUTH_FLAGS);
-    let first = run_all(&scripts, &plain, &auth).await;
-    let second = run_all(&scripts, &plain, &auth).await;
+    let first = run_all(&scripts, &plain, &auth, None).await;
+    let pongs = pong_counts(&first);
+    let second = run_all(&scripts, &plain, &auth, Some(&pongs)).await;
     let mut report = String::new();
     for ((script, a), b) in scripts.iter().zip(&first).zip(&second) {
         if std::env::var_os("DUMP_TRANSCRIPTS").is_some() {
@@ -106,19 +121,24 @@ async fn strait_matches_nats_server() {
     let expected = {
         let plain = Server::start(Kind::NatsServer);
         let auth = Server::start_with(Kind::NatsServer, AUTH_FLAGS);
-        run_all(&scripts, &plain, &auth).await
+        let reference = run_all(&scripts, &plain, &auth, None).await;
+        let pongs = pong_counts(&reference);
+        let expected = run_all(&scripts, &plain, &auth, Some(&pongs)).await;
+        (expected, pongs)
     };
+    let (expected, pongs) = expected;
     let plain = Server::start(Kind::Strait);
     let auth = Server::start_with(Kind::Strait, AUTH_FLAGS);
-    let got = run_all(&scripts, &plain, &auth).await;
+    let got = run_all(&scripts, &plain, &auth, Some(&pongs)).await;
 
     let mut report = String::new();
     let mut failed = Vec::new();
     for ((script, want), got) in scripts.iter().zip(&expected).zip(&got) {
-        let want_frames = normalise(want);
         if want.is_err() {
             panic!("{}: nats-server did not finish the script:\n{}", script.name, show(want));
         }
+        let want = &apply_deviation(script.name, want);
+        let want_frames = normalise(want);
         if normalise(got) != want_frames || got.is_err() {
             failed.push(script.name);
             let _ = writeln!(
@@ -140,6 +160,21 @@ async fn strait_matches_nats_server() {
     );
 }
 
+/// nats-server's transcript with the documented deviation for `name`, if any, applied.
+fn apply_deviation(name: &str, transcript: &Transcript) -> Transcript {
+    let Ok(bytes) = transcript else { return transcript.clone() };
+    let Some((_, nats, strait)) = DEVIATIONS.iter().find(|d| d.0 == name) else {
+        return transcript.clone();
+    };
+    let Some(at) = bytes.windows(nats.len()).position(|w| w == nats.as_bytes()) else {
+        panic!("{name}: the deviation no longer applies: nats-server did not send {nats:?}");
+    };
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(strait.as_bytes());
+    out.extend_from_slice(&bytes[at + nats.len()..]);
+    Ok(out)
+}
+
 #[test]
 fn there_are_enough_scripts_with_unique_names() {
     let scripts = scripts();
@@ -148,6 +183,9 @@ fn there_are_enough_scripts_with_unique_names() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), scripts.len(), "duplicate script names");
+    for (name, ..) in DEVIATIONS {
+        assert!(names.contains(name), "deviation for unknown script {name}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,8 +194,12 @@ fn there_are_enough_scripts_with_unique_names() {
 /// How a script ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum End {
-    /// Send `PING\r\n`, half-close, read to EOF.
+    /// Send the sentinel `PING\r\n`; half-close once it is answered (see [`Close`]); read to
+    /// EOF.
     Sentinel,
+    /// Send `PING\r\n` and half-close at once, in both runs: what a client sees that sends its
+    /// last request together with its EOF (e.g. `printf 'PING\r\n' | nc`).
+    EofRightAfterPing,
     /// Send nothing more and keep our side open: the server must close by itself.
     ServerCloses,
 }
@@ -244,6 +286,13 @@ fn scripts() -> Vec<Script> {
     // --- no CONNECT at all: the defaults are verbose, pedantic, echo
     t.add("no_connect_defaults_verbose", &[r#"SUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\n"#]);
     t.add("no_connect_ping_only", &[]);
+    t.push("eof_right_after_ping_still_answered", false, vec![unescape(C)], End::EofRightAfterPing);
+    t.push(
+        "eof_right_after_pub_still_delivered",
+        false,
+        vec![unescape(&[C, r#"SUB foo 1\r\nPUB foo 1\r\nx\r\n"#].concat())],
+        End::EofRightAfterPing,
+    );
 
     // --- PUB / SUB / UNSUB happy paths
     t.add("pub_sub_basic", &[cat(&[C, r#"SUB foo 1\r\nPUB foo 5\r\nhello\r\n"#]).as_str()]);
@@ -559,16 +608,39 @@ fn scripts() -> Vec<Script> {
 /// What a script produced: the bytes received until EOF, or the failure with the bytes so far.
 type Transcript = Result<Vec<u8>, (String, Vec<u8>)>;
 
-async fn run_all(scripts: &[Script], plain: &Server, auth: &Server) -> Vec<Transcript> {
+/// How a run ends a script that ends with [`End::Sentinel`].
+#[derive(Clone, Copy)]
+enum Close {
+    /// Half-close right after the sentinel `PING` (the reference run, see the module docs).
+    Immediately,
+    /// Half-close once the transcript holds this many `PONG` frames (or the server closed):
+    /// the number the reference run produced, so the sentinel has been answered before our EOF
+    /// reaches the server.
+    AfterPongs(usize),
+}
+
+/// Runs every script, one at a time (scripts share the two servers, and the no-responders ones
+/// depend on nobody else subscribing). `pongs` holds the `PONG` counts of a reference run; without
+/// it this is the reference run.
+async fn run_all(
+    scripts: &[Script],
+    plain: &Server,
+    auth: &Server,
+    pongs: Option<&[usize]>,
+) -> Vec<Transcript> {
     let mut out = Vec::with_capacity(scripts.len());
     let mut timeouts = 0;
-    for script in scripts {
+    for (i, script) in scripts.iter().enumerate() {
         if timeouts >= MAX_CONSECUTIVE_TIMEOUTS {
             out.push(Err(("not run: the server stopped answering".to_owned(), Vec::new())));
             continue;
         }
         let server = if script.auth { auth } else { plain };
-        let transcript = run(script, server).await;
+        let close = match (script.end, pongs) {
+            (End::Sentinel, Some(pongs)) => Close::AfterPongs(pongs[i]),
+            _ => Close::Immediately,
+        };
+        let transcript = run(script, server, close).await;
         match &transcript {
             Err((why, _)) if why.starts_with("timeout") => timeouts += 1,
             _ => timeouts = 0,
@@ -578,31 +650,62 @@ async fn run_all(scripts: &[Script], plain: &Server, auth: &Server) -> Vec<Trans
     out
 }
 
-async fn run(script: &Script, server: &Server) -> Transcript {
+/// The number of `PONG` frames in each transcript.
+fn pong_counts(transcripts: &[Transcript]) -> Vec<usize> {
+    transcripts
+        .iter()
+        .map(|t| {
+            let bytes = match t {
+                Ok(b) | Err((_, b)) => b,
+            };
+            split_frames(bytes).into_iter().filter(|f| *f == b"PONG\r\n").count()
+        })
+        .collect()
+}
+
+async fn run(script: &Script, server: &Server, close: Close) -> Transcript {
     let mut got = Vec::new();
-    match timeout(SCRIPT_TIMEOUT, exchange(script, server, &mut got)).await {
+    match timeout(SCRIPT_TIMEOUT, exchange(script, server, close, &mut got)).await {
         Ok(Ok(())) => Ok(got),
         Ok(Err(e)) => Err((format!("i/o error: {e}"), got)),
         Err(_) => Err((format!("timeout after {SCRIPT_TIMEOUT:?} without EOF"), got)),
     }
 }
 
-async fn exchange(script: &Script, server: &Server, got: &mut Vec<u8>) -> std::io::Result<()> {
+async fn exchange(
+    script: &Script,
+    server: &Server,
+    close: Close,
+    got: &mut Vec<u8>,
+) -> std::io::Result<()> {
     let stream = TcpStream::connect(server.addr()).await?;
     stream.set_nodelay(true)?;
     let (mut rd, mut wr) = stream.into_split();
+    let (answered_tx, answered_rx) = tokio::sync::oneshot::channel::<()>();
     // Read concurrently with writing, so a server that answers while we write (or closes early)
     // cannot deadlock us on full socket buffers.
     let reader = async {
+        let mut answered_tx = Some(answered_tx);
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            match rd.read(&mut buf).await {
-                Ok(0) => return Ok(()),
-                Ok(n) => got.extend_from_slice(&buf[..n]),
+            let n = match rd.read(&mut buf).await {
+                Ok(n) => n,
                 // A server that closes with unread input resets the connection; the bytes it sent
                 // before are still delivered first, so a reset is an EOF here.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => 0,
                 Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            got.extend_from_slice(&buf[..n]);
+            if let Close::AfterPongs(want) = close {
+                let pongs = split_frames(got).into_iter().filter(|f| *f == b"PONG\r\n").count();
+                if pongs >= want
+                    && let Some(tx) = answered_tx.take()
+                {
+                    let _ = tx.send(());
+                }
             }
         }
     };
@@ -616,17 +719,21 @@ async fn exchange(script: &Script, server: &Server, got: &mut Vec<u8>) -> std::i
                 return;
             }
         }
-        if script.end == End::Sentinel {
-            if !script.chunks.is_empty() {
-                sleep(CHUNK_PAUSE).await;
-            }
-            let _ = wr.write_all(b"PING\r\n").await;
-            let _ = wr.shutdown().await;
-        } else {
-            // Keep our half open until the server closes: park forever; `join` finishes when the
-            // reader sees EOF because of the select below.
+        if script.end == End::ServerCloses {
+            // Keep our half open; the select below ends when the reader sees the server's EOF.
             std::future::pending::<()>().await;
         }
+        if !script.chunks.is_empty() {
+            sleep(CHUNK_PAUSE).await;
+        }
+        if wr.write_all(b"PING\r\n").await.is_err() {
+            return;
+        }
+        if let (End::Sentinel, Close::AfterPongs(_)) = (script.end, close) {
+            // Ends early (sender dropped) if the server closes first.
+            let _ = answered_rx.await;
+        }
+        let _ = wr.shutdown().await;
     };
     tokio::pin!(writer);
     tokio::pin!(reader);
