@@ -9,10 +9,7 @@ use strait_core::proto::client::{ClientOp, Limits, ParseError, Parser, Publish, 
 use strait_core::proto::encode;
 
 /// Small limits so generated streams hit the boundaries often.
-const SMALL: Limits = Limits {
-    max_control_line: 24,
-    max_payload: 12,
-};
+const SMALL: Limits = Limits { max_control_line: 24, max_payload: 12 };
 
 /// What feeding `chunks` one after the other into one parser yields, up to the first error,
 /// and the most bytes the buffer held after the parser had taken what it could.
@@ -67,13 +64,7 @@ fn cased(name: &'static str) -> impl Strategy<Value = String> {
     prop::collection::vec(any::<bool>(), name.len()).prop_map(move |upper| {
         name.chars()
             .zip(upper)
-            .map(|(c, u)| {
-                if u {
-                    c.to_ascii_uppercase()
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
+            .map(|(c, u)| if u { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
             .collect()
     })
 }
@@ -123,27 +114,18 @@ fn frame() -> impl Strategy<Value = Vec<u8>> {
             f
         },
     );
-    let sub = (
-        cased("sub"),
-        sep(),
-        token(),
-        prop::option::of(token()),
-        eol(),
-    )
-        .prop_map(|(op, s, subject, queue, eol)| {
+    let sub = (cased("sub"), sep(), token(), prop::option::of(token()), eol()).prop_map(
+        |(op, s, subject, queue, eol)| {
             let queue = queue.map(|q| format!(" {q}")).unwrap_or_default();
             format!("{op}{s}{subject}{queue} 1{eol}").into_bytes()
-        });
-    let unsub = (
-        cased("unsub"),
-        "[a-z0-9]{1,3}",
-        prop::option::of("[0-9x]{1,3}"),
-        eol(),
-    )
-        .prop_map(|(op, sid, max, eol)| {
+        },
+    );
+    let unsub = (cased("unsub"), "[a-z0-9]{1,3}", prop::option::of("[0-9x]{1,3}"), eol()).prop_map(
+        |(op, sid, max, eol)| {
             let max = max.map(|m| format!(" {m}")).unwrap_or_default();
             format!("{op} {sid}{max}{eol}").into_bytes()
-        });
+        },
+    );
     let simple = (
         prop_oneof![
             Just("PING"),
@@ -304,11 +286,7 @@ fn fuzz_corpus_replays() {
             let whole = parse_all(&data, Limits::default());
             for cut in [1, data.len() / 2, data.len().saturating_sub(1)] {
                 let (a, b) = data.split_at(cut.min(data.len()));
-                assert_eq!(
-                    whole,
-                    parse_chunks(&[a, b], Limits::default()).0,
-                    "{path:?}"
-                );
+                assert_eq!(whole, parse_chunks(&[a, b], Limits::default()).0, "{path:?}");
             }
             files += 1;
         }

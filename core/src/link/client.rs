@@ -79,6 +79,8 @@ pub struct KeepAlive {
 pub struct ClientLink {
     /// Connection id (`client_id` in INFO, `cid` in monitoring); starts at 1.
     pub cid: u64,
+    /// The peer's address, when the transport knows it.
+    pub peer: Option<std::net::SocketAddr>,
     /// Handshake state.
     pub state: ClientState,
     /// Incremental parser holding partial frames between reads.

@@ -36,10 +36,14 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
     if node.config.auth.required() {
         timers.set(ClientTimer::Auth, now + node.config.auth_timeout);
     }
+    // HPUB is refused until CONNECT negotiates headers.
+    let mut parser = Parser::new(node.config.limits);
+    parser.set_headers(false);
     let mut link = ClientLink {
         cid,
+        peer,
         state: ClientState::ExpectConnect,
-        parser: Parser::new(node.config.limits),
+        parser,
         opts: ConnectOptions::default(),
         headers: false,
         account: AccountId(0),
@@ -78,7 +82,10 @@ pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut B
         }
         // While auth is pending every op must be CONNECT; nats-server decides on the first
         // byte, before parsing the rest.
-        if c.auth_pending() && buf.first().is_some_and(|b| !matches!(b, b'C' | b'c')) {
+        if c.auth_pending()
+            && c.parser.at_frame_start()
+            && buf.first().is_some_and(|b| !matches!(b, b'C' | b'c'))
+        {
             close(node, id, ClientError::AuthorizationViolation);
             continue;
         }
@@ -189,9 +196,16 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     c.timers.stop(ClientTimer::Auth);
     c.timers.set(ClientTimer::Ping, now + first_ping);
     c.keepalive.rtt_measured = Some(now);
-    let opts = match ConnectOptions::from_json(json) {
-        Ok(opts) => opts,
-        Err(_) => return close(node, id, ClientError::BadConnect),
+    // A second CONNECT is decoded over the first one's options, as Go's json.Unmarshal does
+    // into nats-server's existing struct.
+    let decoded = if c.state == ClientState::Established {
+        let mut opts = c.opts.clone();
+        opts.merge_json(json).map(|()| opts)
+    } else {
+        ConnectOptions::from_json(json)
+    };
+    let Ok(opts) = decoded else {
+        return close(node, id, ClientError::BadConnect);
     };
     let account = match node.config.auth.check(&opts) {
         Ok(name) => name.map(str::to_owned),
@@ -211,6 +225,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     let rebind = c.account != account && !c.sids.is_empty();
     c.account = account;
     c.headers = headers;
+    c.parser.set_headers(headers);
     let bad = if !(0..=1).contains(&opts.protocol) {
         Some(ClientError::InvalidClientProtocol)
     } else if opts.no_responders && !headers {
@@ -335,13 +350,10 @@ fn ping(node: &mut Node, id: LinkId, now: Instant) {
     c.keepalive.last_activity = now;
     c.outbox.buf().extend_from_slice(encode::PONG);
     if c.state == ClientState::Established && std::mem::take(&mut c.connect_info_due) {
-        let cid = c.cid;
-        let account = c.account;
-        let mut info = node.client_info(cid, None);
+        let (cid, peer, account) = (c.cid, c.peer, c.account);
+        let mut info = node.client_info(cid, peer);
         info.connect_info = true;
         info.remote_account = node.accounts[account.0 as usize].name.clone();
-        // The first INFO's client_ip is repeated by nats-server; keep the connection's.
-        info.client_ip = String::new();
         let json = info.to_json();
         if let Some(Link::Client(c)) = node.links.get_mut(id) {
             encode::info(c.outbox.buf(), &json);
@@ -399,6 +411,7 @@ pub(crate) fn test_link() -> Link {
     let now = Instant::now();
     Link::Client(Box::new(ClientLink {
         cid: 1,
+        peer: None,
         state: ClientState::ExpectConnect,
         parser: Parser::new(Default::default()),
         opts: ConnectOptions::default(),

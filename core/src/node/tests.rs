@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use super::*;
+use crate::proto::client::ParseError;
 
 struct Harness {
     node: Node,
@@ -70,7 +71,8 @@ impl Harness {
     }
 }
 
-const QUIET: &str = r#"{"verbose":false,"pedantic":false,"protocol":1,"headers":true,"no_responders":true}"#;
+const QUIET: &str =
+    r#"{"verbose":false,"pedantic":false,"protocol":1,"headers":true,"no_responders":true}"#;
 
 #[test]
 fn info_then_verbose_ok_by_default() {
@@ -147,7 +149,7 @@ fn hpub_without_headers_closes_silently() {
     let mut h = Harness::new(NodeConfig::default());
     let c = h.connected(r#"{"verbose":false}"#);
     h.send(c, "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
-    assert_eq!(h.closed_reason(c), Some(&ClientError::HeadersNotNegotiated));
+    assert_eq!(h.closed_reason(c), Some(&ClientError::Parse(ParseError::BadArgs("HPUB"))));
     assert_eq!(h.take(c), "");
 }
 
@@ -156,10 +158,7 @@ fn no_responders_answer_on_own_reply_subscription() {
     let mut h = Harness::new(NodeConfig::default());
     let c = h.connected(QUIET);
     h.send(c, "SUB _INBOX.x 9\r\nPUB req _INBOX.x 0\r\n\r\n");
-    assert_eq!(
-        h.take(c),
-        "HMSG _INBOX.x 9 35 35\r\nNATS/1.0 503\r\nNats-Subject: req\r\n\r\n\r\n"
-    );
+    assert_eq!(h.take(c), "HMSG _INBOX.x 9 35 35\r\nNATS/1.0 503\r\nNats-Subject: req\r\n\r\n\r\n");
 }
 
 #[test]
@@ -273,7 +272,7 @@ fn parse_errors_answer_and_close() {
     assert_eq!(h.node.take_outbox(c, &mut spare), OutboxStatus::Closing);
     h.node.handle_closed(c);
     assert_eq!(h.node.take_outbox(c, &mut spare), OutboxStatus::Gone);
-    assert_eq!(h.node.num_links(), 1);
+    assert_eq!(h.node.num_links(), 0);
 }
 
 #[test]

@@ -122,12 +122,7 @@ pub struct Parser {
 impl Parser {
     /// A parser enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
-        Self {
-            limits,
-            headers: true,
-            state: State::Start,
-            failed: None,
-        }
+        Self { limits, headers: true, state: State::Start, failed: None }
     }
 
     /// Change the limits (e.g. after a configuration reload).
@@ -181,10 +176,7 @@ impl Parser {
                     buf.advance(1);
                     self.state = State::Name { op, matched: 1 };
                 }
-                State::Name {
-                    mut op,
-                    mut matched,
-                } => {
+                State::Name { mut op, mut matched } => {
                     let mut i = 0;
                     while let Some(&want) = op.name().get(matched) {
                         let Some(&b) = buf.get(i) else {
@@ -210,14 +202,10 @@ impl Parser {
                     buf.advance(i);
                     self.state = match op {
                         Op::Ping | Op::Pong | Op::Ok => State::Skip(op),
-                        Op::Connect | Op::Info => State::Sep {
-                            op,
-                            need_space: false,
-                        },
-                        Op::Pub | Op::Hpub | Op::Sub | Op::Unsub | Op::Err => State::Sep {
-                            op,
-                            need_space: true,
-                        },
+                        Op::Connect | Op::Info => State::Sep { op, need_space: false },
+                        Op::Pub | Op::Hpub | Op::Sub | Op::Unsub | Op::Err => {
+                            State::Sep { op, need_space: true }
+                        }
                     };
                 }
                 State::Skip(op) => {
@@ -244,10 +232,7 @@ impl Parser {
                     // are dropped as they come rather than buffered.
                     buf.advance(ws);
                     if buf.is_empty() {
-                        self.state = State::Sep {
-                            op,
-                            need_space: need_space && ws == 0,
-                        };
+                        self.state = State::Sep { op, need_space: need_space && ws == 0 };
                         return Ok(None);
                     }
                     self.state = State::Arg { op, scanned: 0 };
@@ -265,26 +250,16 @@ impl Parser {
                         if len > self.limits.max_control_line {
                             return Err(ParseError::MaxControlLine);
                         }
-                        self.state = State::Arg {
-                            op,
-                            scanned: buf.len(),
-                        };
+                        self.state = State::Arg { op, scanned: buf.len() };
                         return Ok(None);
                     };
-                    let end = if nl > 0 && buf.get(nl - 1) == Some(&b'\r') {
-                        nl - 1
-                    } else {
-                        nl
-                    };
+                    let end = if nl > 0 && buf.get(nl - 1) == Some(&b'\r') { nl - 1 } else { nl };
                     if end > self.limits.max_control_line {
                         return Err(ParseError::MaxControlLine);
                     }
                     if let Op::Pub | Op::Hpub = op {
                         let pending = self.pub_line(op, buf.get(..end).unwrap_or_default())?;
-                        self.state = State::Payload(Pending {
-                            line_len: nl + 1,
-                            ..pending
-                        });
+                        self.state = State::Payload(Pending { line_len: nl + 1, ..pending });
                         continue;
                     }
                     let line = buf.split_to(nl + 1).freeze();
@@ -353,14 +328,7 @@ impl Parser {
         if size > self.limits.max_payload {
             return Err(ParseError::MaxPayload);
         }
-        Ok(Pending {
-            hpub,
-            line_len: 0,
-            subject,
-            reply,
-            header_len,
-            size,
-        })
+        Ok(Pending { hpub, line_len: 0, subject, reply, header_len, size })
     }
 }
 
@@ -402,10 +370,7 @@ fn control_op(op: Op, line: &Bytes, end: usize) -> Result<ClientOp, ParseError> 
                 }
                 _ => return Err(ParseError::BadArgs("UNSUB")),
             };
-            ClientOp::Unsub {
-                sid: slice(args.get(0)),
-                max,
-            }
+            ClientOp::Unsub { sid: slice(args.get(0)), max }
         }
         // Payload ops and the ones without argument never get here.
         Op::Pub | Op::Hpub | Op::Ping | Op::Pong | Op::Ok => return Err(ParseError::UnknownOp),
@@ -506,10 +471,7 @@ struct Args {
 impl Args {
     /// Splits `arg` on runs of spaces and tabs (and CRs when `cr_is_space`).
     fn split(arg: &[u8], cr_is_space: bool) -> Self {
-        let mut args = Self {
-            ranges: [(0, 0); 4],
-            len: 0,
-        };
+        let mut args = Self { ranges: [(0, 0); 4], len: 0 };
         let is_sep = |b: u8| is_space(b) || (cr_is_space && b == b'\r');
         let mut start = None;
         // One extra iteration with a separator closes the last argument.
@@ -547,9 +509,7 @@ fn parse_size(d: &[u8]) -> Option<usize> {
     if d.is_empty() || d.len() > 9 {
         return None;
     }
-    d.iter().try_fold(0usize, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0'))
-    })
+    d.iter().try_fold(0usize, |n, &b| b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0')))
 }
 
 /// Parse a whole byte string: every frame up to the first error or the end of the input
@@ -575,10 +535,7 @@ pub fn parse_all(data: &[u8], limits: Limits) -> Vec<Result<ClientOp, ParseError
 mod tests {
     use super::*;
 
-    const SMALL: Limits = Limits {
-        max_control_line: 16,
-        max_payload: 8,
-    };
+    const SMALL: Limits = Limits { max_control_line: 16, max_payload: 8 };
 
     fn all(data: &[u8]) -> Vec<Result<ClientOp, ParseError>> {
         parse_all(data, Limits::default())
@@ -600,20 +557,11 @@ mod tests {
     }
 
     fn publish(subject: &str, reply: Option<&str>, header_len: usize, payload: &str) -> Publish {
-        Publish {
-            subject: b(subject),
-            reply: reply.map(b),
-            header_len,
-            payload: b(payload),
-        }
+        Publish { subject: b(subject), reply: reply.map(b), header_len, payload: b(payload) }
     }
 
     fn sub(subject: &str, queue: Option<&str>, sid: &str) -> ClientOp {
-        ClientOp::Sub {
-            subject: b(subject),
-            queue: queue.map(b),
-            sid: b(sid),
-        }
+        ClientOp::Sub { subject: b(subject), queue: queue.map(b), sid: b(sid) }
     }
 
     #[test]
@@ -628,22 +576,11 @@ mod tests {
                 Ok(ClientOp::Info(b("{}"))),
                 Ok(ClientOp::Pub(publish("foo", None, 0, "hello"))),
                 Ok(ClientOp::Pub(publish("foo", Some("bar"), 0, ""))),
-                Ok(ClientOp::Hpub(publish(
-                    "foo",
-                    None,
-                    12,
-                    "NATS/1.0\r\n\r\nhi"
-                ))),
+                Ok(ClientOp::Hpub(publish("foo", None, 12, "NATS/1.0\r\n\r\nhi"))),
                 Ok(sub("foo", None, "1")),
                 Ok(sub("foo", Some("q"), "2")),
-                Ok(ClientOp::Unsub {
-                    sid: b("1"),
-                    max: None
-                }),
-                Ok(ClientOp::Unsub {
-                    sid: b("2"),
-                    max: Some(10)
-                }),
+                Ok(ClientOp::Unsub { sid: b("1"), max: None }),
+                Ok(ClientOp::Unsub { sid: b("2"), max: Some(10) }),
                 Ok(ClientOp::Ping),
                 Ok(ClientOp::Pong),
                 Ok(ClientOp::Ok),
@@ -661,21 +598,9 @@ mod tests {
         assert_eq!(one(b"cOnNeCt {}\r\n"), Ok(ClientOp::Connect(b("{}"))));
         assert_eq!(one(b"iNfO {}\r\n"), Ok(ClientOp::Info(b("{}"))));
         assert_eq!(one(b"sUb a 1\r\n"), Ok(sub("a", None, "1")));
-        assert_eq!(
-            one(b"uNsUb 1\r\n"),
-            Ok(ClientOp::Unsub {
-                sid: b("1"),
-                max: None
-            })
-        );
-        assert_eq!(
-            one(b"pUb a 1\r\nx\r\n"),
-            Ok(ClientOp::Pub(publish("a", None, 0, "x")))
-        );
-        assert_eq!(
-            one(b"hPuB a 0 1\r\nx\r\n"),
-            Ok(ClientOp::Hpub(publish("a", None, 0, "x")))
-        );
+        assert_eq!(one(b"uNsUb 1\r\n"), Ok(ClientOp::Unsub { sid: b("1"), max: None }));
+        assert_eq!(one(b"pUb a 1\r\nx\r\n"), Ok(ClientOp::Pub(publish("a", None, 0, "x"))));
+        assert_eq!(one(b"hPuB a 0 1\r\nx\r\n"), Ok(ClientOp::Hpub(publish("a", None, 0, "x"))));
     }
 
     #[test]
@@ -754,10 +679,7 @@ mod tests {
 
     #[test]
     fn whitespace_and_line_endings() {
-        assert_eq!(
-            one(b"SUB\tfoo \t q\t\t1 \t\r\n"),
-            Ok(sub("foo", Some("q"), "1"))
-        );
+        assert_eq!(one(b"SUB\tfoo \t q\t\t1 \t\r\n"), Ok(sub("foo", Some("q"), "1")));
         assert_eq!(
             one(b"PUB  foo   bar  2  \nhi\r\n"),
             Ok(ClientOp::Pub(publish("foo", Some("bar"), 0, "hi")))
@@ -778,10 +700,7 @@ mod tests {
 
     #[test]
     fn payload_must_be_followed_by_crlf() {
-        assert_eq!(
-            all(b"PUB foo 2\r\nab\nPING\r\n"),
-            vec![Err(ParseError::UnknownOp)]
-        );
+        assert_eq!(all(b"PUB foo 2\r\nab\nPING\r\n"), vec![Err(ParseError::UnknownOp)]);
         assert_eq!(one(b"PUB foo 1\r\nab\r\n"), Err(ParseError::UnknownOp));
         assert_eq!(one(b"PUB foo 1\r\na\rX"), Err(ParseError::UnknownOp));
         // Each byte is checked as soon as it arrives.
@@ -823,37 +742,20 @@ mod tests {
             Ok(ClientOp::Pub(publish("foo", None, 0, "12345678")))
         );
         // Checked when the control line completes, before any payload arrives.
-        assert_eq!(
-            one_with(b"PUB foo 9\r\n", SMALL),
-            Err(ParseError::MaxPayload)
-        );
-        assert_eq!(
-            one_with(b"HPUB foo 1 9\r\n", SMALL),
-            Err(ParseError::MaxPayload)
-        );
+        assert_eq!(one_with(b"PUB foo 9\r\n", SMALL), Err(ParseError::MaxPayload));
+        assert_eq!(one_with(b"HPUB foo 1 9\r\n", SMALL), Err(ParseError::MaxPayload));
         assert_eq!(one(b"PUB foo 1048577\r\n"), Err(ParseError::MaxPayload));
         // Size syntax comes first.
-        assert_eq!(
-            one_with(b"PUB foo 9x\r\n", SMALL),
-            Err(ParseError::BadArgs("PUB"))
-        );
+        assert_eq!(one_with(b"PUB foo 9x\r\n", SMALL), Err(ParseError::BadArgs("PUB")));
     }
 
     #[test]
     fn hpub() {
         assert_eq!(
             one(b"HPUB foo bar 12 17\r\nNATS/1.0\r\n\r\nhello\r\n"),
-            Ok(ClientOp::Hpub(publish(
-                "foo",
-                Some("bar"),
-                12,
-                "NATS/1.0\r\n\r\nhello"
-            )))
+            Ok(ClientOp::Hpub(publish("foo", Some("bar"), 12, "NATS/1.0\r\n\r\nhello")))
         );
-        assert_eq!(
-            one(b"HPUB foo 0 0\r\n\r\n"),
-            Ok(ClientOp::Hpub(publish("foo", None, 0, "")))
-        );
+        assert_eq!(one(b"HPUB foo 0 0\r\n\r\n"), Ok(ClientOp::Hpub(publish("foo", None, 0, ""))));
         for data in [
             &b"HPUB foo 5 3\r\n"[..],
             b"HPUB foo 5\r\n",
@@ -897,10 +799,7 @@ mod tests {
             one_with(&line(&format!("{exact} ")), SMALL),
             Ok(sub("a234567890123", None, "1"))
         );
-        assert_eq!(
-            one_with(&line(&format!("{exact}  ")), SMALL),
-            Err(ParseError::MaxControlLine)
-        );
+        assert_eq!(one_with(&line(&format!("{exact}  ")), SMALL), Err(ParseError::MaxControlLine));
         assert_eq!(
             one_with(b"CONNECT 12345678901234567\n", SMALL),
             Err(ParseError::MaxControlLine)
@@ -910,10 +809,7 @@ mod tests {
             Ok(ClientOp::Connect(b("1234567890123456")))
         );
         // Checked before the arguments.
-        assert_eq!(
-            one_with(b"PUB a b c d e f g h i\r\n", SMALL),
-            Err(ParseError::MaxControlLine)
-        );
+        assert_eq!(one_with(b"PUB a b c d e f g h i\r\n", SMALL), Err(ParseError::MaxControlLine));
         // Partial lines: exactly the limit waits, even with the CR; one more byte fails.
         assert_eq!(parse_all(b"SUB a2345678901234 1", SMALL), vec![]);
         assert_eq!(parse_all(b"SUB a2345678901234 1\r", SMALL), vec![]);
@@ -942,10 +838,7 @@ mod tests {
         assert_eq!(parser.parse(&mut buf), Err(ParseError::BadArgs("PUB")));
         buf.extend_from_slice(b"PING\r\n");
         assert_eq!(parser.parse(&mut buf), Err(ParseError::BadArgs("PUB")));
-        assert_eq!(
-            parser.parse(&mut BytesMut::new()),
-            Err(ParseError::BadArgs("PUB"))
-        );
+        assert_eq!(parser.parse(&mut BytesMut::new()), Err(ParseError::BadArgs("PUB")));
         assert!(!parser.at_frame_start());
     }
 

@@ -22,13 +22,7 @@ pub const CRLF: &[u8] = b"\r\n";
 /// have none) and a `reply` is written when present, even if empty.
 pub fn msg(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>, payload: &[u8]) {
     let len = Decimal::new(payload.len());
-    let line = Line {
-        op: b"MSG ",
-        subject,
-        sid,
-        reply,
-        sizes: [&[], len.as_bytes()],
-    };
+    let line = Line { op: b"MSG ", subject, sid, reply, sizes: [&[], len.as_bytes()] };
     out.reserve(line.len() + payload.len() + CRLF.len());
     line.put(out);
     out.put_slice(payload);
@@ -45,10 +39,7 @@ pub fn hmsg(
     header_len: usize,
     payload: &[u8],
 ) {
-    debug_assert!(
-        header_len <= payload.len(),
-        "header block longer than the payload"
-    );
+    debug_assert!(header_len <= payload.len(), "header block longer than the payload");
     let header_len = Decimal::new(header_len);
     let total = Decimal::new(payload.len());
     let line = Line {
@@ -68,13 +59,7 @@ pub fn hmsg(
 /// sends `len` payload bytes and [`CRLF`] after it.
 pub fn msg_line(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>, len: usize) {
     let len = Decimal::new(len);
-    let line = Line {
-        op: b"MSG ",
-        subject,
-        sid,
-        reply,
-        sizes: [&[], len.as_bytes()],
-    };
+    let line = Line { op: b"MSG ", subject, sid, reply, sizes: [&[], len.as_bytes()] };
     out.reserve(line.len());
     line.put(out);
 }
@@ -221,10 +206,7 @@ mod tests {
             encoded(|o| msg(o, b"foo", b"sid9", Some(b"_INBOX.x"), b"")),
             b"MSG foo sid9 _INBOX.x 0\r\n\r\n"
         );
-        assert_eq!(
-            encoded(|o| msg(o, b"foo", b"", None, b"ab")),
-            b"MSG foo 2\r\nab\r\n"
-        );
+        assert_eq!(encoded(|o| msg(o, b"foo", b"", None, b"ab")), b"MSG foo 2\r\nab\r\n");
     }
 
     #[test]
@@ -242,14 +224,8 @@ mod tests {
 
     #[test]
     fn lines_alone() {
-        assert_eq!(
-            encoded(|o| msg_line(o, b"a", b"1", Some(b"r"), 10)),
-            b"MSG a 1 r 10\r\n"
-        );
-        assert_eq!(
-            encoded(|o| hmsg_line(o, b"a", b"1", None, 12, 20)),
-            b"HMSG a 1 12 20\r\n"
-        );
+        assert_eq!(encoded(|o| msg_line(o, b"a", b"1", Some(b"r"), 10)), b"MSG a 1 r 10\r\n");
+        assert_eq!(encoded(|o| hmsg_line(o, b"a", b"1", None, 12, 20)), b"HMSG a 1 12 20\r\n");
     }
 
     #[test]
@@ -262,14 +238,7 @@ mod tests {
         hmsg(&mut out, b"s", b"1", None, 3, b"abcdef");
         assert_eq!(
             out.len(),
-            Line {
-                op: b"HMSG ",
-                subject: b"s",
-                sid: b"1",
-                reply: None,
-                sizes: [b"3", b"6"],
-            }
-            .len()
+            Line { op: b"HMSG ", subject: b"s", sid: b"1", reply: None, sizes: [b"3", b"6"] }.len()
                 + 8
         );
     }

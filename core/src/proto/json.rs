@@ -106,9 +106,8 @@ impl ConnectOptions {
         };
         let mut opts = self.clone();
         for (key, value) in &members {
-            let Some(&(name, kind)) = CONNECT_FIELDS
-                .iter()
-                .find(|(name, _)| key_matches(key, name))
+            let Some(&(name, kind)) =
+                CONNECT_FIELDS.iter().find(|(name, _)| key_matches(key, name))
             else {
                 continue;
             };
@@ -485,9 +484,9 @@ fn check(name: &str, kind: Kind, value: &Json) -> Result<(), JsonError> {
         (Kind::Uint(bits), Json::Number(n)) => {
             n.as_u64().is_some_and(|n| n <= u64::MAX >> (64 - bits))
         }
-        (Kind::Strings, Json::Array(items)) => items
-            .iter()
-            .all(|v| matches!(v, Json::String(_) | Json::Null)),
+        (Kind::Strings, Json::Array(items)) => {
+            items.iter().all(|v| matches!(v, Json::String(_) | Json::Null))
+        }
         (Kind::Bytes, Json::String(s)) => is_std_base64(s),
         (Kind::Bytes, Json::Array(items)) => items.iter().all(|v| match v {
             Json::Null => true,
@@ -504,11 +503,7 @@ fn check(name: &str, kind: Kind, value: &Json) -> Result<(), JsonError> {
         }
         _ => false,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(JsonError(format!("wrong JSON type for field {name:?}")))
-    }
+    if ok { Ok(()) } else { Err(JsonError(format!("wrong JSON type for field {name:?}"))) }
 }
 
 /// Go's `base64.StdEncoding` decoding: padded standard alphabet; CR and LF are skipped.
@@ -519,10 +514,7 @@ fn is_std_base64(s: &str) -> bool {
         return false;
     }
     let pad = chars.clone().rev().take_while(|b| *b == b'=').count();
-    pad <= 2
-        && chars
-            .take(len - pad)
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    pad <= 2 && chars.take(len - pad).all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 #[cfg(test)]
@@ -574,16 +566,10 @@ mod tests {
     fn keys_fold_like_go() {
         assert!(!connect(r#"{"VERBOSE":false}"#).unwrap().verbose);
         assert!(!connect(r#"{"Verbose":false}"#).unwrap().verbose);
-        assert_eq!(
-            connect(r#"{"NKEY":"x"}"#).unwrap().nkey.as_deref(),
-            Some("x")
-        );
+        assert_eq!(connect(r#"{"NKEY":"x"}"#).unwrap().nkey.as_deref(), Some("x"));
         // ſ folds to s and the Kelvin sign to k (nats-server 2.15.1: `verboſe` is verbose).
         assert!(!connect("{\"verbo\u{17f}e\":false}").unwrap().verbose);
-        assert_eq!(
-            connect("{\"n\u{212a}ey\":\"x\"}").unwrap().nkey.as_deref(),
-            Some("x")
-        );
+        assert_eq!(connect("{\"n\u{212a}ey\":\"x\"}").unwrap().nkey.as_deref(), Some("x"));
         // Other look-alikes and partial names are unknown keys.
         assert!(connect("{\"verbos\":false}").unwrap().verbose);
         assert!(connect("{\"verbosee\":false}").unwrap().verbose);
@@ -593,21 +579,9 @@ mod tests {
 
     #[test]
     fn members_apply_in_order() {
-        assert!(
-            connect(r#"{"verbose":false,"VERBOSE":true}"#)
-                .unwrap()
-                .verbose
-        );
-        assert!(
-            connect(r#"{"VERBOSE":false,"verbose":true}"#)
-                .unwrap()
-                .verbose
-        );
-        assert!(
-            !connect(r#"{"verbose":true,"verbose":false}"#)
-                .unwrap()
-                .verbose
-        );
+        assert!(connect(r#"{"verbose":false,"VERBOSE":true}"#).unwrap().verbose);
+        assert!(connect(r#"{"VERBOSE":false,"verbose":true}"#).unwrap().verbose);
+        assert!(!connect(r#"{"verbose":true,"verbose":false}"#).unwrap().verbose);
     }
 
     #[test]
@@ -655,12 +629,7 @@ mod tests {
     #[test]
     fn accepted_oddities() {
         assert_eq!(connect(r#"{"protocol":-5}"#).unwrap().protocol, -5);
-        assert_eq!(
-            connect(r#"{"protocol":9223372036854775807}"#)
-                .unwrap()
-                .protocol,
-            i64::MAX
-        );
+        assert_eq!(connect(r#"{"protocol":9223372036854775807}"#).unwrap().protocol, i64::MAX);
         let o = ConnectOptions::from_json(b"{\"name\":\"a\xffb\"}").unwrap();
         assert_eq!(o.name.as_deref(), Some("a\u{fffd}b"));
         assert!(ConnectOptions::from_json(b"{\"name\":1\xff}").is_err());

@@ -2,4 +2,6 @@
 
 pub mod client;
 pub mod encode;
+pub mod gateway;
+pub mod gateway_json;
 pub mod json;
