@@ -24,6 +24,9 @@ pub(crate) fn parse_main(ctx: &mut Ctx, path: &Path) -> Result<Map, Error> {
 /// directory) unless absolute.
 pub(crate) fn include(ctx: &mut Ctx, dir: &Path, path: &str, at: &Pos) -> Result<Map, Error> {
     let err = |msg: String| Error::new(ErrorKind::Include, at, "include", msg);
+    if ctx.no_includes {
+        return Err(err("includes are disabled here".to_owned()));
+    }
     if path.is_empty() {
         return Err(err("expected a file path".to_owned()));
     }

@@ -9,7 +9,9 @@
 //! * [`diff`] compares two [`Options`] for reload.
 //! * Deliberate differences from nats-server are listed in `docs/compat.md`.
 
+mod diff;
 mod error;
+pub mod fuzzing;
 mod include;
 mod lex;
 pub mod options;
@@ -22,10 +24,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use diff::{Change, diff};
 pub use error::{Error, ErrorKind, Errors};
 pub use include::MAX_INCLUDE_DEPTH;
 pub use options::Options;
-pub use parse::MAX_DEPTH;
+pub use parse::{MAX_DEPTH, MAX_EXPANSION};
 pub use print::{PrintError, print_document};
 pub use value::{Datetime, Entry, Kind, Map, Pos, Value};
 

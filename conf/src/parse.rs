@@ -17,6 +17,11 @@ use crate::value::{Entry, Kind, Map, Pos, Value};
 /// that hold values together. Real configurations nest fewer than ten levels.
 pub const MAX_DEPTH: usize = 100;
 
+/// Most values that `$variable` references may copy in one configuration (each reference
+/// copies the whole value it names, so references to references could otherwise grow a small
+/// file into an enormous tree).
+pub const MAX_EXPANSION: usize = 1_000_000;
+
 /// State shared by every file and environment value parsed for one configuration.
 #[derive(Default)]
 pub(crate) struct Ctx {
@@ -28,6 +33,10 @@ pub(crate) struct Ctx {
     depth: usize,
     /// Variables to use instead of the process environment (tests, fuzzing).
     pub(crate) env: Option<HashMap<String, String>>,
+    /// Refuse `include` (fuzzing must not read files).
+    pub(crate) no_includes: bool,
+    /// Values copied by variable references so far; at most [`MAX_EXPANSION`].
+    expanded: usize,
 }
 
 impl Ctx {
@@ -47,6 +56,65 @@ impl Ctx {
 
     pub(crate) fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Accounts for copying `v` at the current depth: the copy must stay within
+    /// [`MAX_DEPTH`] and the total copied within [`MAX_EXPANSION`].
+    fn expand(&mut self, v: &Value, pos: &Pos) -> Result<(), Error> {
+        let budget = MAX_EXPANSION.saturating_sub(self.expanded);
+        let (depth, nodes) = measure(v, budget);
+        if self.depth + depth > MAX_DEPTH {
+            return Err(Error::syntax(
+                pos.clone(),
+                format!(
+                    "this variable makes the value nested too deeply: at most {MAX_DEPTH} levels"
+                ),
+            )
+            .at(ErrorKind::TooDeep));
+        }
+        if nodes > budget {
+            return Err(Error::syntax(
+                pos.clone(),
+                format!("variables copy too many values (more than {MAX_EXPANSION} in all)"),
+            )
+            .at(ErrorKind::TooDeep));
+        }
+        self.expanded += nodes;
+        Ok(())
+    }
+}
+
+/// Nesting depth (containers) and node count of `v`, counting stops above `limit`.
+///
+/// Recursion is bounded: every value in a tree is nested at most [`MAX_DEPTH`] deep (the
+/// parser and [`Ctx::expand`] keep that invariant).
+fn measure(v: &Value, limit: usize) -> (usize, usize) {
+    match &v.kind {
+        Kind::Array(items) => {
+            let (mut depth, mut nodes) = (0, 1);
+            for item in items {
+                let (d, n) = measure(item, limit.saturating_sub(nodes));
+                depth = depth.max(d);
+                nodes += n;
+                if nodes > limit {
+                    break;
+                }
+            }
+            (depth + 1, nodes)
+        }
+        Kind::Map(m) => {
+            let (mut depth, mut nodes) = (0, 1);
+            for e in m.entries() {
+                let (d, n) = measure(&e.value, limit.saturating_sub(nodes));
+                depth = depth.max(d);
+                nodes += n;
+                if nodes > limit {
+                    break;
+                }
+            }
+            (depth + 1, nodes)
+        }
+        _ => (0, 1),
     }
 }
 
@@ -489,6 +557,7 @@ impl<'a, 'c> Parser<'a, 'c> {
         for scope in self.scopes.iter_mut().rev() {
             if let Some(entry) = scope.get_mut(&name) {
                 entry.used_as_variable = true;
+                self.ctx.expand(&entry.value, &pos)?;
                 let mut v = entry.value.clone();
                 v.pos = pos;
                 return Ok(v);
@@ -521,6 +590,7 @@ impl<'a, 'c> Parser<'a, 'c> {
             Ok(map) => match map.into_entries().into_iter().find(|e| e.key == "pk") {
                 Some(entry) => {
                     let mut v = entry.value;
+                    self.ctx.expand(&v, &pos)?;
                     v.restamp(&pos);
                     Ok(v)
                 }

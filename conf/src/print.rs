@@ -51,7 +51,7 @@ fn indent(out: &mut String, level: usize) {
 
 /// Prints one value. Recursion is bounded by `depth <= MAX_DEPTH`.
 fn value(out: &mut String, v: &Value, level: usize, depth: usize) -> Result<(), PrintError> {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH && matches!(v.kind, Kind::Array(_) | Kind::Map(_)) {
         return Err(PrintError::TooDeep);
     }
     match &v.kind {
