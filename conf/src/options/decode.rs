@@ -211,11 +211,15 @@ pub(crate) fn duration(
         },
         Kind::Integer(i) if int_seconds => {
             let name = option.rsplit('.').next().unwrap_or(option);
-            s.warn(
-                &v.pos,
-                option,
-                format!("{name} should be converted to a duration: write \"{i}s\" (a bare number means seconds)"),
+            let mut msg = format!(
+                "{name} should be converted to a duration: write \"{i}s\" (a bare number means seconds)"
             );
+            if *i >= 1000 {
+                msg.push_str(
+                    "; note that an unquoted 2m is the number 2000000, write \"2m\" for minutes",
+                );
+            }
+            s.warn(&v.pos, option, msg);
             match u64::try_from(*i) {
                 Ok(u) => Some(Duration::from_secs(u)),
                 Err(_) => {
