@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 /// remotes, comments, quoted and unquoted strings, sizes and durations.
 fn generate(target: usize) -> String {
     let mut s = String::with_capacity(target + 4096);
-    s.push_str("# generated benchmark configuration\nserver_name: bench\nport: 4222\nmax_payload: 1MB\n");
+    s.push_str(
+        "# generated benchmark configuration\nserver_name: bench\nport: 4222\nmax_payload: 1MB\n",
+    );
     s.push_str("ping_interval: \"2m\"\nauthorization { timeout: 2 }\naccounts {\n");
     let mut i = 0;
     while s.len() < target / 2 {
@@ -46,10 +48,21 @@ fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> Duration {
 fn main() {
     let src = generate(1 << 20);
     let mb = src.len() as f64 / (1 << 20) as f64;
-    let parse = time(20, || strait_conf::parse_str(&src, "bench.conf").expect("parses"));
-    let load = time(20, || strait_conf::load_str(&src, "bench.conf").expect("loads"));
-    for (what, d) in [("parse (value tree)", parse), ("load (tree + typed + validated)", load)] {
+    let parse = time(20, || {
+        strait_conf::parse_str(&src, "bench.conf").expect("parses")
+    });
+    let load = time(20, || {
+        strait_conf::load_str(&src, "bench.conf").expect("loads")
+    });
+    for (what, d) in [
+        ("parse (value tree)", parse),
+        ("load (tree + typed + validated)", load),
+    ] {
         let ms = d.as_secs_f64() * 1000.0;
-        println!("{what:32} {:.2} MB in {ms:7.2} ms = {:7.1} MB/s (best of 20)", mb, mb / d.as_secs_f64());
+        println!(
+            "{what:32} {:.2} MB in {ms:7.2} ms = {:7.1} MB/s (best of 20)",
+            mb,
+            mb / d.as_secs_f64()
+        );
     }
 }
