@@ -84,3 +84,19 @@ fn printed_output_is_what_nats_server_reads_too() {
     assert!(text.contains("2,\n ]") || text.contains(" ]"), "{text}");
     assert!(text.starts_with("\"a\": ["), "{text}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(768))]
+
+    /// A cheap stand-in for the fuzzer in every test run: text made of the language's own
+    /// characters never panics the parser, and what parses round-trips.
+    #[test]
+    fn config_shaped_noise_never_panics(src in r#"([a-z$ \t\n\r{}\[\]"'#/=:;,()\\.0-9kmKMbBiIeTZ-]|include |true|2016-01-02T03:04:05Z|\$x){0,120}"#) {
+        strait_conf::fuzzing::parse(src.as_bytes());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..300)) {
+        strait_conf::fuzzing::parse(&data);
+    }
+}
