@@ -48,16 +48,9 @@ fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> Duration {
 fn main() {
     let src = generate(1 << 20);
     let mb = src.len() as f64 / (1 << 20) as f64;
-    let parse = time(20, || {
-        strait_conf::parse_str(&src, "bench.conf").expect("parses")
-    });
-    let load = time(20, || {
-        strait_conf::load_str(&src, "bench.conf").expect("loads")
-    });
-    for (what, d) in [
-        ("parse (value tree)", parse),
-        ("load (tree + typed + validated)", load),
-    ] {
+    let parse = time(20, || strait_conf::parse_str(&src, "bench.conf").expect("parses"));
+    let load = time(20, || strait_conf::load_str(&src, "bench.conf").expect("loads"));
+    for (what, d) in [("parse (value tree)", parse), ("load (tree + typed + validated)", load)] {
         let ms = d.as_secs_f64() * 1000.0;
         println!(
             "{what:32} {:.2} MB in {ms:7.2} ms = {:7.1} MB/s (best of 20)",

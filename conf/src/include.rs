@@ -31,28 +31,21 @@ pub(crate) fn include(ctx: &mut Ctx, dir: &Path, path: &str, at: &Pos) -> Result
         return Err(err("expected a file path".to_owned()));
     }
     // nats-server joins even absolute paths to the directory; Strait honours them.
-    let joined: PathBuf = if Path::new(path).is_absolute() {
-        PathBuf::from(path)
-    } else {
-        dir.join(path)
-    };
+    let joined: PathBuf =
+        if Path::new(path).is_absolute() { PathBuf::from(path) } else { dir.join(path) };
     let display = joined.display().to_string();
     let canonical = std::fs::canonicalize(&joined)
         .map_err(|e| err(format!("cannot include '{display}': {e}")))?;
     if let Some(i) = ctx.include_stack.iter().position(|p| *p == canonical) {
-        let chain: Vec<String> = ctx.include_stack[i..]
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let chain: Vec<String> =
+            ctx.include_stack[i..].iter().map(|p| p.display().to_string()).collect();
         return Err(err(format!(
             "include cycle: '{display}' is already being read ({} -> {display})",
             chain.join(" -> ")
         )));
     }
     if ctx.include_stack.len() >= MAX_INCLUDE_DEPTH {
-        return Err(err(format!(
-            "includes nested more than {MAX_INCLUDE_DEPTH} files deep"
-        )));
+        return Err(err(format!("includes nested more than {MAX_INCLUDE_DEPTH} files deep")));
     }
     let bytes =
         std::fs::read(&joined).map_err(|e| err(format!("cannot include '{display}': {e}")))?;

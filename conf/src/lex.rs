@@ -35,15 +35,7 @@ pub(crate) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(src: &'a str, file: Arc<str>) -> Self {
-        Self {
-            src,
-            b: src.as_bytes(),
-            pos: 0,
-            line: 1,
-            line_start: 0,
-            col_cache: (0, 1),
-            file,
-        }
+        Self { src, b: src.as_bytes(), pos: 0, line: 1, line_start: 0, col_cache: (0, 1), file }
     }
 
     pub(crate) fn offset(&self) -> usize {
@@ -96,16 +88,9 @@ impl<'a> Cursor<'a> {
             (self.line_start, 1)
         };
         // Count characters, not bytes: skip UTF-8 continuation bytes.
-        col += self.b[from..self.pos]
-            .iter()
-            .filter(|&&c| (c & 0xC0) != 0x80)
-            .count() as u32;
+        col += self.b[from..self.pos].iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32;
         self.col_cache = (self.pos, col);
-        Pos {
-            file: self.file.clone(),
-            line: self.line,
-            col,
-        }
+        Pos { file: self.file.clone(), line: self.line, col }
     }
 
     pub(crate) fn error(&mut self, message: impl Into<String>) -> Error {
@@ -165,10 +150,7 @@ impl<'a> Cursor<'a> {
             None => {
                 self.advance_to(self.b.len());
                 let q = quote as char;
-                Err(Error::syntax(
-                    open,
-                    format!("unterminated quoted text: no closing {q}"),
-                ))
+                Err(Error::syntax(open, format!("unterminated quoted text: no closing {q}")))
             }
         }
     }
@@ -386,10 +368,7 @@ impl<'a> Cursor<'a> {
                 let text = &self.src[start..self.pos];
                 match text.parse::<f64>() {
                     Ok(f) if f.is_finite() => Ok(Scalar::Float(f)),
-                    _ => Err(Error::syntax(
-                        start_pos,
-                        format!("float '{text}' is out of range"),
-                    )),
+                    _ => Err(Error::syntax(start_pos, format!("float '{text}' is out of range"))),
                 }
             }
             Some(c) if is_suffix(c) => {
@@ -430,11 +409,8 @@ impl<'a> Cursor<'a> {
                 f => c == Some(f),
             };
             if !ok {
-                let want = if f == b'0' {
-                    "a digit".to_owned()
-                } else {
-                    format!("'{}'", f as char)
-                };
+                let want =
+                    if f == b'0' { "a digit".to_owned() } else { format!("'{}'", f as char) };
                 let found = describe(self.peek_char());
                 return Err(self.error(format!(
                     "expected {want} in a YYYY-MM-DDTHH:MM:SSZ datetime, found {found} (quote the value if it is text)"
@@ -479,31 +455,20 @@ impl<'a> Cursor<'a> {
 ///
 /// nats-server omits `]`, which breaks `[1,2]`; Strait accepts it (see `docs/compat.md`).
 fn is_number_end(c: Option<u8>) -> bool {
-    matches!(
-        c,
-        None | Some(b'\n' | b'\r' | b'}' | b';' | b',' | b' ' | b'\t' | b']')
-    )
+    matches!(c, None | Some(b'\n' | b'\r' | b'}' | b';' | b',' | b' ' | b'\t' | b']'))
 }
 
 fn is_suffix(c: u8) -> bool {
-    matches!(
-        c.to_ascii_lowercase(),
-        b'k' | b'm' | b'g' | b't' | b'p' | b'e'
-    )
+    matches!(c.to_ascii_lowercase(), b'k' | b'm' | b'g' | b't' | b'p' | b'e')
 }
 
 /// Converts an integer token (`-12`, `64MB`, `1kib`) to its value.
 fn integer(text: &str, pos: Pos) -> Result<Scalar, Error> {
-    let digits_end = text
-        .bytes()
-        .position(|c| !(c.is_ascii_digit() || c == b'-'))
-        .unwrap_or(text.len());
+    let digits_end =
+        text.bytes().position(|c| !(c.is_ascii_digit() || c == b'-')).unwrap_or(text.len());
     let (num, suffix) = text.split_at(digits_end);
     let Ok(n) = num.parse::<i64>() else {
-        return Err(Error::syntax(
-            pos,
-            format!("integer '{text}' is out of range"),
-        ));
+        return Err(Error::syntax(pos, format!("integer '{text}' is out of range")));
     };
     let mult: i64 = match suffix.to_ascii_lowercase().as_str() {
         "" => 1,
@@ -531,20 +496,13 @@ fn integer(text: &str, pos: Pos) -> Result<Scalar, Error> {
     };
     match n.checked_mul(mult) {
         Some(v) => Ok(Scalar::Int(v)),
-        None => Err(Error::syntax(
-            pos,
-            format!("integer '{text}' is out of range"),
-        )),
+        None => Err(Error::syntax(pos, format!("integer '{text}' is out of range"))),
     }
 }
 
 fn into_string(bytes: Vec<u8>, pos: Pos) -> Result<String, Error> {
-    String::from_utf8(bytes).map_err(|_| {
-        Error::syntax(
-            pos,
-            "the \\x escapes in this string do not form valid UTF-8",
-        )
-    })
+    String::from_utf8(bytes)
+        .map_err(|_| Error::syntax(pos, "the \\x escapes in this string do not form valid UTF-8"))
 }
 
 /// Go's `unicode.IsSpace`: Unicode `White_Space`.

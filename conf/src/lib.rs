@@ -68,11 +68,7 @@ pub fn load_file(path: &Path) -> Result<Options, Errors> {
 /// `nats-server -t`. On success print [`valid_message`].
 pub fn check_file(path: &Path) -> Result<Options, Errors> {
     let o = load_file(path)?;
-    if o.warnings.is_empty() {
-        Ok(o)
-    } else {
-        Err(Errors(o.warnings))
-    }
+    if o.warnings.is_empty() { Ok(o) } else { Err(Errors(o.warnings)) }
 }
 
 /// The line `strait -t` prints on success (nats-server prints
@@ -95,11 +91,7 @@ fn options_from_map(map: &Map, file: &str) -> Result<Options, Errors> {
     }
     let mut o = Options::decode(map, &mut sink);
     let keys = |name: &str| {
-        map.entries()
-            .iter()
-            .rev()
-            .find(|e| e.key.to_lowercase() == name)
-            .map(|e| e.key_pos.clone())
+        map.entries().iter().rev().find(|e| e.key.to_lowercase() == name).map(|e| e.key_pos.clone())
     };
     validate::validate(&o, &mut sink, &keys, &file_pos);
     if sink.errors.is_empty() {

@@ -132,12 +132,7 @@ const LONE_SLASH: &str = "a lone '/' is not allowed here (comments start with '#
 
 impl<'a, 'c> Parser<'a, 'c> {
     pub(crate) fn new(src: &'a str, file: Arc<str>, dir: PathBuf, ctx: &'c mut Ctx) -> Self {
-        Self {
-            cur: Cursor::new(src, file),
-            dir,
-            ctx,
-            scopes: Vec::new(),
-        }
+        Self { cur: Cursor::new(src, file), dir, ctx, scopes: Vec::new() }
     }
 
     /// Parses the whole text: entries, optionally inside document braces (`{ … }`, so JSON
@@ -304,9 +299,7 @@ impl<'a, 'c> Parser<'a, 'c> {
                         .error(format!("'{key}' has no value: the file ends inside a map")));
                 }
                 Some(b',') => {
-                    return Err(self
-                        .cur
-                        .error(format!("expected a value for '{key}', found ','")));
+                    return Err(self.cur.error(format!("expected a value for '{key}', found ','")));
                 }
                 // nats-server gives the enclosing map to this key and loses the map's own key.
                 Some(b'}') => {
@@ -325,12 +318,7 @@ impl<'a, 'c> Parser<'a, 'c> {
         let value = self.value()?;
         // Invariant: `document` and `map` push a scope before parsing entries into it.
         if let Some(scope) = self.scopes.last_mut() {
-            scope.insert(Entry {
-                key: key.clone(),
-                key_pos,
-                value,
-                used_as_variable: false,
-            });
+            scope.insert(Entry { key: key.clone(), key_pos, value, used_as_variable: false });
         }
         Ok(key)
     }
@@ -388,10 +376,7 @@ impl<'a, 'c> Parser<'a, 'c> {
             }
             match self.cur.peek() {
                 None => {
-                    return Err(Error::syntax(
-                        open.clone(),
-                        "this '[' is never closed with ']'",
-                    ));
+                    return Err(Error::syntax(open.clone(), "this '[' is never closed with ']'"));
                 }
                 Some(b']') => {
                     self.cur.bump();
@@ -449,10 +434,7 @@ impl<'a, 'c> Parser<'a, 'c> {
             }
             match self.cur.peek() {
                 None => {
-                    return Err(Error::syntax(
-                        open.clone(),
-                        "this '{' is never closed with '}'",
-                    ));
+                    return Err(Error::syntax(open.clone(), "this '{' is never closed with '}'"));
                 }
                 Some(b'}') => {
                     self.cur.bump();
@@ -549,10 +531,7 @@ impl<'a, 'c> Parser<'a, 'c> {
     fn variable(&mut self, name: String, pos: Pos) -> Result<Value, Error> {
         // An unquoted bcrypt hash (`$2a$11$…`) is text, not a reference (nats-server rule).
         if name.starts_with("2a$") {
-            return Ok(Value {
-                kind: Kind::String(format!("${name}")),
-                pos,
-            });
+            return Ok(Value { kind: Kind::String(format!("${name}")), pos });
         }
         for scope in self.scopes.iter_mut().rev() {
             if let Some(entry) = scope.get_mut(&name) {
@@ -594,9 +573,7 @@ impl<'a, 'c> Parser<'a, 'c> {
                     v.restamp(&pos);
                     Ok(v)
                 }
-                None => Err(var_err(format!(
-                    "environment variable '{name}' holds no value"
-                ))),
+                None => Err(var_err(format!("environment variable '{name}' holds no value"))),
             },
             Err(e) if e.kind == ErrorKind::Variable => Err(e),
             Err(e) => Err(var_err(format!(

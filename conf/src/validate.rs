@@ -65,11 +65,7 @@ pub(crate) fn validate(o: &Options, s: &mut Sink, keys: &dyn Fn(&str) -> Option<
         let mut seen = HashSet::new();
         for a in &c.accounts {
             if !seen.insert(a) {
-                s.conflict(
-                    &pos,
-                    "cluster.accounts",
-                    format!("account {a:?} is listed twice"),
-                );
+                s.conflict(&pos, "cluster.accounts", format!("account {a:?} is listed twice"));
             }
         }
     }
@@ -194,11 +190,7 @@ fn gateway(o: &Options, s: &mut Sink, at: &dyn Fn(&str) -> Pos) {
         if r.name.is_empty() {
             s.conflict(&rpos, &option, "the remote gateway has no name");
         } else if r.urls.is_empty() {
-            s.conflict(
-                &rpos,
-                &option,
-                format!("remote gateway {:?} has no url or urls", r.name),
-            );
+            s.conflict(&rpos, &option, format!("remote gateway {:?} has no url or urls", r.name));
         }
     }
 }
@@ -213,11 +205,7 @@ fn tls_files(t: &Tls, s: &mut Sink, pos: &Pos, option: &str) {
             Err(e) => s.error(pos, &p, format!("cannot read {f:?}: {e}")),
             Ok(bytes) => {
                 if !String::from_utf8_lossy(&bytes).contains(marker) {
-                    s.error(
-                        pos,
-                        &p,
-                        format!("expected PEM data with a '{marker}' line in {f:?}"),
-                    );
+                    s.error(pos, &p, format!("expected PEM data with a '{marker}' line in {f:?}"));
                 }
             }
         }

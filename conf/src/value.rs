@@ -22,11 +22,7 @@ pub struct Pos {
 impl Pos {
     /// A position in `file` at `line`:`col`.
     pub fn new(file: impl Into<Arc<str>>, line: u32, col: u32) -> Self {
-        Self {
-            file: file.into(),
-            line,
-            col,
-        }
+        Self { file: file.into(), line, col }
     }
 }
 

@@ -39,9 +39,7 @@ fn every_file_meets_its_header() {
                     )
                 };
                 let found = errors.iter().any(|e| {
-                    e.pos
-                        .as_ref()
-                        .is_some_and(|p| p.line == *line && p.col == *col)
+                    e.pos.as_ref().is_some_and(|p| p.line == *line && p.col == *col)
                         && e.to_string().contains(text)
                 });
                 if !found {
@@ -55,8 +53,7 @@ fn every_file_meets_its_header() {
                     let p = e.pos.as_ref().expect("positioned");
                     assert!(p.line >= 1 && p.col >= 1, "{e}");
                     assert!(
-                        e.to_string()
-                            .starts_with(&format!("{}:{}:{}: ", p.file, p.line, p.col))
+                        e.to_string().starts_with(&format!("{}:{}:{}: ", p.file, p.line, p.col))
                     );
                 }
             }
@@ -79,10 +76,7 @@ fn basic_values() {
     let o = load("basic.conf");
     assert_eq!(o.server_name.as_deref(), Some("basic-1"));
     assert_eq!((o.host.as_deref(), o.port), (Some("127.0.0.1"), Some(4333)));
-    assert_eq!(
-        o.client_advertise.as_deref(),
-        Some("basic.example.net:4333")
-    );
+    assert_eq!(o.client_advertise.as_deref(), Some("basic.example.net:4333"));
     assert_eq!(o.max_payload, Some(2 << 20));
     assert_eq!(o.max_control_line, Some(8000));
     assert_eq!(o.max_pending, Some(64 << 20));
@@ -102,22 +96,11 @@ fn basic_values() {
     assert_eq!(o.log_file.as_deref(), Some("/tmp/strait-basic.log"));
     assert_eq!((o.log_size_limit, o.log_max_num), (Some(10 << 20), Some(5)));
     assert_eq!(o.pid_file.as_deref(), Some("/tmp/strait-basic.pid"));
-    assert_eq!(
-        (o.http_host.as_deref(), o.http_port),
-        (Some("127.0.0.1"), Some(8333))
-    );
-    assert_eq!(
-        (o.no_header_support, o.disable_sublist_cache),
-        (Some(false), Some(false))
-    );
+    assert_eq!((o.http_host.as_deref(), o.http_port), (Some("127.0.0.1"), Some(8333)));
+    assert_eq!((o.no_header_support, o.disable_sublist_cache), (Some(false), Some(false)));
     // Everything not written stays unset, for defaults and flags to fill in.
     assert_eq!(
-        (
-            o.syslog,
-            o.tls.is_none(),
-            o.cluster.is_none(),
-            o.gateway.is_none()
-        ),
+        (o.syslog, o.tls.is_none(), o.cluster.is_none(), o.gateway.is_none()),
         (None, true, true, true)
     );
     assert!(o.warnings.is_empty());
@@ -129,10 +112,7 @@ fn json_values() {
     assert_eq!((o.port, o.http_port), (Some(4224), Some(8224)));
     let c = o.cluster.unwrap();
     assert_eq!(c.name.as_deref(), Some("J"));
-    assert_eq!(
-        c.routes.iter().map(|u| u.host.as_str()).collect::<Vec<_>>(),
-        ["j2", "j3"]
-    );
+    assert_eq!(c.routes.iter().map(|u| u.host.as_str()).collect::<Vec<_>>(), ["j2", "j3"]);
     assert_eq!(o.authorization.unwrap().users.unwrap().len(), 2);
 }
 
@@ -145,10 +125,7 @@ fn include_values() {
     assert_eq!(o.no_auth_user.as_deref(), Some("app"));
     let g = o.gateway.unwrap();
     let a = g.authorization.unwrap();
-    assert_eq!(
-        (a.user.as_deref(), a.password.as_deref()),
-        (Some("gw"), Some("gw-pw"))
-    );
+    assert_eq!((a.user.as_deref(), a.password.as_deref()), (Some("gw"), Some("gw-pw")));
     assert_eq!(a.timeout, Some(Duration::from_secs(2)));
 }
 
@@ -160,20 +137,13 @@ fn gateway_full_values() {
     assert_eq!((g.host.as_deref(), g.port), (Some("127.0.0.1"), Some(7226)));
     assert_eq!(g.advertise.as_deref(), Some("gw.example.net:7226"));
     assert_eq!(
-        (
-            g.connect_retries,
-            g.connect_backoff,
-            g.reject_unknown_cluster
-        ),
+        (g.connect_retries, g.connect_backoff, g.reject_unknown_cluster),
         (Some(5), Some(true), Some(true))
     );
     assert_eq!(g.write_deadline, Some(Duration::from_secs(5)));
     assert_eq!(g.write_timeout, Some(WriteTimeoutPolicy::Close));
     let a = g.authorization.unwrap();
-    assert_eq!(
-        (a.user.as_deref(), a.password.as_deref()),
-        (Some("gw"), Some("pw"))
-    );
+    assert_eq!((a.user.as_deref(), a.password.as_deref()), (Some("gw"), Some("pw")));
     assert_eq!(a.timeout, Some(Duration::from_millis(1500)));
     let t = g.tls.unwrap();
     assert!(t.verify);
@@ -184,20 +154,11 @@ fn gateway_full_values() {
     assert_eq!(h.name, "H");
     assert_eq!(h.urls[0].user.as_deref(), Some("gw"));
     assert_eq!(h.urls[0].password.as_deref(), Some("pw"));
-    assert_eq!(
-        (h.urls[0].host.as_str(), h.urls[0].port),
-        ("h1.example.net", Some(7226))
-    );
+    assert_eq!((h.urls[0].host.as_str(), h.urls[0].port), ("h1.example.net", Some(7226)));
     assert!(h.tls.as_ref().is_some_and(|t| !t.insecure));
     assert_eq!(g.gateways[2].urls.len(), 2);
     // reject_unknown is the short spelling.
-    assert_eq!(
-        load("gateway-listen.conf")
-            .gateway
-            .unwrap()
-            .reject_unknown_cluster,
-        Some(true)
-    );
+    assert_eq!(load("gateway-listen.conf").gateway.unwrap().reject_unknown_cluster, Some(true));
 }
 
 #[test]
@@ -207,15 +168,9 @@ fn cluster_values() {
         (c.name.as_deref(), c.host.as_deref(), c.port),
         (Some("C"), Some("0.0.0.0"), Some(6228))
     );
-    assert_eq!(
-        (c.no_advertise, c.connect_retries, c.pool_size),
-        (Some(true), Some(3), Some(5))
-    );
+    assert_eq!((c.no_advertise, c.connect_retries, c.pool_size), (Some(true), Some(3), Some(5)));
     assert_eq!(c.compression.as_deref(), Some("s2_auto"));
-    assert_eq!(
-        (c.ping_interval, c.ping_max),
-        (Some(Duration::from_secs(20)), Some(4))
-    );
+    assert_eq!((c.ping_interval, c.ping_max), (Some(Duration::from_secs(20)), Some(4)));
     assert_eq!(c.routes.len(), 2);
     assert_eq!(c.routes[1].host, "c3.example.net");
     let p = c.permissions.unwrap();
@@ -258,57 +213,33 @@ fn syntax_mix_and_case_values() {
         (o.port, o.server_name.as_deref(), o.debug, o.trace),
         (Some(4230), Some("mix"), Some(true), Some(false))
     );
-    assert_eq!(
-        (o.logtime, o.http_port, o.max_payload),
-        (Some(true), Some(8230), Some(1 << 20))
-    );
+    assert_eq!((o.logtime, o.http_port, o.max_payload), (Some(true), Some(8230), Some(1 << 20)));
     assert_eq!(o.authorization.unwrap().password.as_deref(), Some("p\\w"));
     assert_eq!(o.cluster.unwrap().routes.len(), 2);
     let o = load("case.conf");
-    assert_eq!(
-        (o.port, o.server_name.as_deref()),
-        (Some(4231), Some("CASE"))
-    );
+    assert_eq!((o.port, o.server_name.as_deref()), (Some(4231), Some("CASE")));
     let g = o.gateway.unwrap();
-    assert_eq!(
-        (g.name.as_deref(), g.port, g.gateways[0].urls.len()),
-        (Some("CS"), Some(7231), 1)
-    );
-    assert_eq!(
-        load("block-string.conf").server_name.as_deref(),
-        Some("\nstrait-block\n")
-    );
+    assert_eq!((g.name.as_deref(), g.port, g.gateways[0].urls.len()), (Some("CS"), Some(7231), 1));
+    assert_eq!(load("block-string.conf").server_name.as_deref(), Some("\nstrait-block\n"));
 }
 
 #[test]
 fn tls_values() {
     let t = load("tls.conf").tls.unwrap();
-    assert_eq!(
-        t.cert_file.as_deref(),
-        Some("tests/corpus/certs/server-cert.pem")
-    );
+    assert_eq!(t.cert_file.as_deref(), Some("tests/corpus/certs/server-cert.pem"));
     assert!(t.verify && !t.insecure);
     assert_eq!(t.timeout, Some(Duration::from_secs(2)));
     assert_eq!(t.min_version, Some(TlsVersion::Tls13));
     assert_eq!(t.cipher_suites.len(), 2);
     assert_eq!(t.curve_preferences, ["X25519", "CurveP256"]);
-    assert_eq!(
-        t.handshake_first,
-        Some(HandshakeFirst::Fallback(Duration::from_millis(50)))
-    );
+    assert_eq!(t.handshake_first, Some(HandshakeFirst::Fallback(Duration::from_millis(50))));
     assert_eq!(t.pinned_certs.len(), 1);
 }
 
 #[test]
 fn accounts_and_unsupported_values() {
     let o = load("accounts-array.conf");
-    assert_eq!(
-        o.accounts
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect::<Vec<_>>(),
-        ["A", "B"]
-    );
+    assert_eq!(o.accounts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["A", "B"]);
     let o = load("unsupported.conf");
     let names: Vec<&str> = o.unsupported.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, ["jetstream", "leafnodes", "server_tags"]);
@@ -321,13 +252,7 @@ fn seed_examples_load() {
         let o = check_file(&path).unwrap_or_else(|e| panic!("{e}"));
         let g = o.gateway.unwrap();
         assert_eq!(g.name.as_deref(), Some(name));
-        assert_eq!(
-            g.gateways
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>(),
-            ["A", "B", "C"]
-        );
+        assert_eq!(g.gateways.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["A", "B", "C"]);
         assert_eq!(g.authorization.unwrap().user.as_deref(), Some("gwu"));
     }
     for dc in ["a", "b", "c"] {

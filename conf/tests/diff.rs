@@ -27,14 +27,8 @@ fn scalar_changes_carry_old_and_new() {
                 old: Some(Duration::from_secs(120)),
                 new: Some(Duration::from_secs(30))
             },
-            Change::Debug {
-                old: Some(false),
-                new: Some(true)
-            },
-            Change::Logtime {
-                old: None,
-                new: Some(false)
-            },
+            Change::Debug { old: Some(false), new: Some(true) },
+            Change::Logtime { old: None, new: Some(false) },
         ]
     );
     assert_eq!(
@@ -54,13 +48,7 @@ fn listen_and_gateway_changes_need_a_restart() {
     );
     let changes = diff(&a, &b);
     assert_eq!(changes.len(), 2);
-    assert!(matches!(
-        &changes[0],
-        Change::Port {
-            old: Some(4222),
-            new: Some(4223)
-        }
-    ));
+    assert!(matches!(&changes[0], Change::Port { old: Some(4222), new: Some(4223) }));
     match &changes[1] {
         Change::Gateway { old, new } => {
             assert_eq!(old.as_ref().unwrap().gateways[0].urls[0].host, "b");

@@ -21,26 +21,14 @@ fn nats_server() -> PathBuf {
         );
     };
     let path = PathBuf::from(path);
-    assert!(
-        path.is_file(),
-        "NATS_SERVER={} is not a file",
-        path.display()
-    );
+    assert!(path.is_file(), "NATS_SERVER={} is not a file", path.display());
     path
 }
 
 /// `nats-server -t -c FILE`: exit status 0 means valid (warnings make it fail, as for us).
 fn nats_check(bin: &Path, file: &Path) -> (bool, String) {
-    let out = Command::new(bin)
-        .arg("-t")
-        .arg("-c")
-        .arg(file)
-        .output()
-        .expect("run nats-server");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-    )
+    let out = Command::new(bin).arg("-t").arg("-c").arg(file).output().expect("run nats-server");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).trim().to_owned())
 }
 
 /// `nats-server -c FILE`, which must stop with an error within a few seconds (startup
@@ -106,9 +94,7 @@ fn strait_and_nats_server_agree_on_every_corpus_file() {
                     failures.push(format!(
                         "{name}: expected both to {}; nats-server: {msg}; strait: {}",
                         if want { "accept" } else { "reject" },
-                        strait
-                            .err()
-                            .map_or("accepted".to_owned(), |e| e.to_string())
+                        strait.err().map_or("accepted".to_owned(), |e| e.to_string())
                     ));
                 }
             }
@@ -125,9 +111,7 @@ fn strait_and_nats_server_agree_on_every_corpus_file() {
                 }
             }
             "differs" => {
-                let want_strait = case
-                    .strait_accepts
-                    .expect("differs files say what strait does");
+                let want_strait = case.strait_accepts.expect("differs files say what strait does");
                 let nats = case.nats.as_deref().unwrap_or("");
                 if strait_ok != want_strait {
                     failures.push(format!(
@@ -153,18 +137,9 @@ fn strait_and_nats_server_agree_on_every_corpus_file() {
             other => panic!("unknown corpus directory {other}"),
         }
     }
-    eprintln!(
-        "{} corpus files compared with {}",
-        cases.len(),
-        bin.display()
-    );
+    eprintln!("{} corpus files compared with {}", cases.len(), bin.display());
     for line in &report {
         eprintln!("  {line}");
     }
-    assert!(
-        failures.is_empty(),
-        "{} disagreements:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
 }

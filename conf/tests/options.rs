@@ -12,10 +12,7 @@ fn errors(src: &str) -> Vec<String> {
 #[test]
 fn option_names_are_case_insensitive() {
     let o = load_str("PORT: 1\nMax_Payload: 2\nGATEWAY { NAME: A, PORT: 3 }", "t").unwrap();
-    assert_eq!(
-        (o.port, o.max_payload, o.gateway.unwrap().port),
-        (Some(1), Some(2), Some(3))
-    );
+    assert_eq!((o.port, o.max_payload, o.gateway.unwrap().port), (Some(1), Some(2), Some(3)));
 }
 
 #[test]
@@ -32,23 +29,13 @@ fn every_error_is_reported_not_just_the_first() {
         "port: x\nprot: 1\ngateway { name: A, port: 7222, authorization { token: t }, bogus: 1 }\ndebug: 3",
     );
     assert_eq!(e.len(), 5, "{e:#?}");
-    assert_eq!(
-        e[0],
-        "t.conf:1:7: port: expected an integer, found string \"x\""
-    );
-    assert_eq!(
-        e[1],
-        "t.conf:2:1: prot: unknown option (did you mean \"port\"?)"
-    );
+    assert_eq!(e[0], "t.conf:1:7: port: expected an integer, found string \"x\"");
+    assert_eq!(e[1], "t.conf:2:1: prot: unknown option (did you mean \"port\"?)");
     assert!(
-        e.iter()
-            .any(|m| m.starts_with("t.conf:3:") && m.contains("gateway.bogus: unknown option")),
+        e.iter().any(|m| m.starts_with("t.conf:3:") && m.contains("gateway.bogus: unknown option")),
         "{e:#?}"
     );
-    assert!(
-        e.iter().any(|m| m.contains("does not support tokens")),
-        "{e:#?}"
-    );
+    assert!(e.iter().any(|m| m.contains("does not support tokens")), "{e:#?}");
     assert_eq!(
         e[4],
         "t.conf:4:8: debug: expected a boolean (true/false, yes/no, on/off), found integer 3"
@@ -72,19 +59,12 @@ fn durations_and_int_seconds() {
     assert_eq!(o.warnings[0].kind, ErrorKind::Warning);
     // An unquoted 2m is two million (mega), not two minutes.
     let o = load_str("ping_interval: 2m", "t").unwrap();
-    assert!(
-        o.warnings[0].message.contains("write \"2m\" for minutes"),
-        "{:?}",
-        o.warnings
-    );
+    assert!(o.warnings[0].message.contains("write \"2m\" for minutes"), "{:?}", o.warnings);
 }
 
 #[test]
 fn serializes_to_json() {
     let o = load_str("port: 4222\ngateway { name: A, port: 7222 }", "t").unwrap();
     let json = serde_json::to_string(&o).unwrap();
-    assert!(
-        json.contains("\"port\":4222") && json.contains("\"name\":\"A\""),
-        "{json}"
-    );
+    assert!(json.contains("\"port\":4222") && json.contains("\"name\":\"A\""), "{json}");
 }

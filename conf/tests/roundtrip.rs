@@ -44,12 +44,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 fn map_of(entries: Vec<(String, Value)>) -> Map {
     let mut m = Map::new();
     for (key, value) in entries {
-        m.insert(Entry {
-            key,
-            key_pos: pos(),
-            value,
-            used_as_variable: false,
-        });
+        m.insert(Entry { key, key_pos: pos(), value, used_as_variable: false });
     }
     m
 }

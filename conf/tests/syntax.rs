@@ -21,10 +21,9 @@ fn err(src: &str) -> Error {
 fn get<'a>(m: &'a Map, k: &str) -> &'a Value {
     match m.get(k) {
         Some(e) => &e.value,
-        None => panic!(
-            "no key {k:?} in {:?}",
-            m.entries().iter().map(|e| &e.key).collect::<Vec<_>>()
-        ),
+        None => {
+            panic!("no key {k:?} in {:?}", m.entries().iter().map(|e| &e.key).collect::<Vec<_>>())
+        }
     }
 }
 
@@ -65,9 +64,7 @@ fn map<'a>(m: &'a Map, k: &str) -> &'a Map {
 
 #[test]
 fn separators_equal_colon_and_space() {
-    for src in [
-        "foo = 1", "foo: 1", "foo 1", "foo=1", "foo:1", "foo\t1", "foo\n1", "foo\n= 1",
-    ] {
+    for src in ["foo = 1", "foo: 1", "foo 1", "foo=1", "foo:1", "foo\t1", "foo\n1", "foo\n= 1"] {
         assert_eq!(i(&ok(src), "foo"), 1, "{src:?}");
     }
 }
@@ -83,10 +80,7 @@ fn newline_after_separator_is_an_error_at_top_level_but_not_in_maps() {
 #[test]
 fn top_level_terminators() {
     let m = ok("a: 1; b: 2, c: 3\nd: 4");
-    assert_eq!(
-        (i(&m, "a"), i(&m, "b"), i(&m, "c"), i(&m, "d")),
-        (1, 2, 3, 4)
-    );
+    assert_eq!((i(&m, "a"), i(&m, "b"), i(&m, "c"), i(&m, "d")), (1, 2, 3, 4));
     let e = err("a = 1 b = 2");
     assert_eq!((e.pos.as_ref().map(|p| (p.line, p.col))), Some((1, 7)));
     assert!(e.message.contains("found 'b'"), "{e}");
@@ -169,13 +163,7 @@ fn comments_where_allowed() {
 
 #[test]
 fn lone_slash_is_an_error() {
-    for src in [
-        "/x = 1",
-        "a = 1 /",
-        "a = [ 1 / 2 ]",
-        "a { /b = 1 }",
-        "a = [ /1 ]",
-    ] {
+    for src in ["/x = 1", "a = 1 /", "a = [ 1 / 2 ]", "a { /b = 1 }", "a = [ /1 ]"] {
         assert_eq!(err(src).kind, ErrorKind::Syntax, "{src:?}");
     }
 }
@@ -287,16 +275,8 @@ fn integers_and_size_suffixes() {
 
 #[test]
 fn integer_errors() {
-    assert!(
-        err("a = 9223372036854775808")
-            .message
-            .contains("out of range")
-    );
-    assert!(
-        err("a = 9000000000000000000k")
-            .message
-            .contains("out of range")
-    );
+    assert!(err("a = 9223372036854775808").message.contains("out of range"));
+    assert!(err("a = 9000000000000000000k").message.contains("out of range"));
     assert!(err("a = 1kbb").message.contains("unknown size suffix"));
     err("a = 1k5");
     err("a = -x");
@@ -387,14 +367,9 @@ fn arrays() {
     // Size suffixes end at ']' too (nats-server makes the last one a string).
     let m = ok("a = [1k,2k]");
     assert!(matches!(arr(&m, "a")[1].kind, Kind::Integer(2000)));
-    for src in [
-        "a = [,]",
-        "a = [ , 1]",
-        "a = [ x y ]",
-        "a = [ {a=1} {b=2} ]",
-        "a = [1",
-        "a = [1;2]",
-    ] {
+    for src in
+        ["a = [,]", "a = [ , 1]", "a = [ x y ]", "a = [ {a=1} {b=2} ]", "a = [1", "a = [1;2]"]
+    {
         err(src);
     }
 }
@@ -406,13 +381,7 @@ fn maps() {
     assert_eq!((i(a, "b"), i(a, "c"), i(a, "d"), i(a, "e")), (1, 2, 3, 4));
     assert_eq!(i(map(map(&m, "f"), "g"), "h"), 1);
     assert!(map(&m, "k").is_empty());
-    for src in [
-        "a { b { c = 1 } d = 2 }",
-        "a { b = , }",
-        "a { b }",
-        "a { b = 1",
-        "a { ] }",
-    ] {
+    for src in ["a { b { c = 1 } d = 2 }", "a { b = , }", "a { b }", "a { b = 1", "a { ] }"] {
         err(src);
     }
 }
@@ -422,12 +391,7 @@ fn positions_are_one_based() {
     let m = ok("port = 'x'\n  host: y\n\t\"debug\" = true\nm {\n  k = 1\n}");
     let pos = |k: &str| {
         let e = m.get(k).unwrap();
-        (
-            e.key_pos.line,
-            e.key_pos.col,
-            e.value.pos.line,
-            e.value.pos.col,
-        )
+        (e.key_pos.line, e.key_pos.col, e.value.pos.line, e.value.pos.col)
     };
     assert_eq!(pos("port"), (1, 1, 1, 8));
     assert_eq!(pos("host"), (2, 3, 2, 9));
@@ -490,10 +454,7 @@ fn variables_fall_back_to_the_environment() {
 #[test]
 fn bcrypt_hash_is_not_a_variable() {
     let m = ok("p = $2a$11$3kIDaCxw.Glsl1.u5nKa6eUnNDLV5HV9tIuUp7EHhMt6Nm9myW1aS");
-    assert_eq!(
-        s(&m, "p"),
-        "$2a$11$3kIDaCxw.Glsl1.u5nKa6eUnNDLV5HV9tIuUp7EHhMt6Nm9myW1aS"
-    );
+    assert_eq!(s(&m, "p"), "$2a$11$3kIDaCxw.Glsl1.u5nKa6eUnNDLV5HV9tIuUp7EHhMt6Nm9myW1aS");
 }
 
 #[test]
@@ -502,10 +463,7 @@ fn include_is_a_keyword_only_before_white_space() {
     assert_eq!(i(&ok("include: 5"), "include"), 5);
     assert_eq!(err("include 5").kind, ErrorKind::Syntax);
     assert_eq!(err("include [x]").kind, ErrorKind::Syntax);
-    assert_eq!(
-        err("include no_such_file_strait.conf").kind,
-        ErrorKind::Include
-    );
+    assert_eq!(err("include no_such_file_strait.conf").kind, ErrorKind::Include);
 }
 
 #[test]
@@ -513,10 +471,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     for open in ["[", "{", "a = {", "x: [", "{ "] {
         let src = open.repeat(100_000);
         let e = err(&src);
-        assert!(
-            matches!(e.kind, ErrorKind::TooDeep | ErrorKind::Syntax),
-            "{open:?}: {e}"
-        );
+        assert!(matches!(e.kind, ErrorKind::TooDeep | ErrorKind::Syntax), "{open:?}: {e}");
     }
     let src = format!("a = {}1{}", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(err(&src).kind, ErrorKind::TooDeep);

@@ -85,10 +85,7 @@ pub struct ResponsePermission {
 
 impl Default for ResponsePermission {
     fn default() -> Self {
-        Self {
-            max: 1,
-            expires: Duration::from_secs(120),
-        }
+        Self { max: 1, expires: Duration::from_secs(120) }
     }
 }
 
@@ -126,10 +123,7 @@ const AUTH_KNOWN: &[&str] = &[
 /// Decodes an `authorization` block.
 pub(crate) fn authorization(s: &mut Sink, v: &Value, option: &str) -> Option<Authorization> {
     let m = d::map(s, v, option)?;
-    let mut a = Authorization {
-        loc: d::loc(v),
-        ..Authorization::default()
-    };
+    let mut a = Authorization { loc: d::loc(v), ..Authorization::default() };
     for e in m.entries() {
         let p = path(option, &e.key);
         let v = &e.value;
@@ -163,26 +157,14 @@ pub(crate) fn authorization(s: &mut Sink, v: &Value, option: &str) -> Option<Aut
         }
     }
     if (a.user.is_some() || a.password.is_some()) && a.token.is_some() {
-        s.conflict(
-            &v.pos,
-            option,
-            "user/password and token cannot be used together",
-        );
+        s.conflict(&v.pos, option, "user/password and token cannot be used together");
     }
     if a.users.is_some() {
         if a.user.is_some() {
-            s.conflict(
-                &v.pos,
-                option,
-                "a single user and a users array cannot be used together",
-            );
+            s.conflict(&v.pos, option, "a single user and a users array cannot be used together");
         }
         if a.token.is_some() {
-            s.conflict(
-                &v.pos,
-                option,
-                "a token and a users array cannot be used together",
-            );
+            s.conflict(&v.pos, option, "a token and a users array cannot be used together");
         }
     }
     Some(a)
@@ -203,15 +185,8 @@ const USER_KNOWN: &[&str] = &[
     "proxy_required",
 ];
 
-const CONNECTION_TYPES: &[&str] = &[
-    "STANDARD",
-    "WEBSOCKET",
-    "LEAFNODE",
-    "LEAFNODE_WS",
-    "MQTT",
-    "MQTT_WS",
-    "IN_PROCESS",
-];
+const CONNECTION_TYPES: &[&str] =
+    &["STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS", "IN_PROCESS"];
 
 /// Decodes a `users` array.
 pub(crate) fn users(s: &mut Sink, v: &Value, option: &str) -> Option<Vec<User>> {
@@ -222,10 +197,7 @@ pub(crate) fn users(s: &mut Sink, v: &Value, option: &str) -> Option<Vec<User>> 
         let Some(m) = d::map(s, item, &ip) else {
             continue;
         };
-        let mut u = User {
-            loc: d::loc(item),
-            ..User::default()
-        };
+        let mut u = User { loc: d::loc(item), ..User::default() };
         for e in m.entries() {
             let p = path(&ip, &e.key);
             let v = &e.value;
@@ -259,18 +231,10 @@ pub(crate) fn users(s: &mut Sink, v: &Value, option: &str) -> Option<Vec<User>> 
             (None, None) => s.error(&item.pos, &ip, "a user entry needs a user (or an nkey)"),
             (Some(k), _) => {
                 if !is_public_nkey(k, b'U') {
-                    s.error(
-                        &item.pos,
-                        &ip,
-                        format!("{k:?} is not a valid public user nkey"),
-                    );
+                    s.error(&item.pos, &ip, format!("{k:?} is not a valid public user nkey"));
                 }
                 if u.user.is_some() || u.password.is_some() {
-                    s.error(
-                        &item.pos,
-                        &ip,
-                        "nkey users do not take a user name or password",
-                    );
+                    s.error(&item.pos, &ip, "nkey users do not take a user name or password");
                 }
             }
             _ => {}
@@ -285,8 +249,7 @@ pub(crate) fn users(s: &mut Sink, v: &Value, option: &str) -> Option<Vec<User>> 
 fn is_public_nkey(k: &str, prefix: u8) -> bool {
     k.len() == 56
         && k.as_bytes()[0] == prefix
-        && k.bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        && k.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
 /// Decodes a permissions map.
@@ -358,10 +321,7 @@ fn subject_permission(
             }
             Some(sp)
         }
-        _ => Some(SubjectPermission {
-            allow: subjects(s, v, option, queue),
-            deny: Vec::new(),
-        }),
+        _ => Some(SubjectPermission { allow: subjects(s, v, option, queue), deny: Vec::new() }),
     }
 }
 
@@ -440,11 +400,7 @@ pub(crate) fn accounts(s: &mut Sink, v: &Value, option: &str) -> Vec<Account> {
                 } else if !names.insert(name.clone()) {
                     s.error(&item.pos, &ip, format!("account {name:?} is listed twice"));
                 } else {
-                    out.push(Account {
-                        name,
-                        loc: d::loc(item),
-                        ..Account::default()
-                    });
+                    out.push(Account { name, loc: d::loc(item), ..Account::default() });
                 }
             }
         }

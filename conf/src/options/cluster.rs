@@ -134,18 +134,10 @@ fn link_authorization(s: &mut Sink, v: &Value, option: &str, what: &str) -> Opti
         );
     }
     if a.token.is_some() {
-        s.conflict(
-            &v.pos,
-            option,
-            format!("{what} authorization does not support tokens"),
-        );
+        s.conflict(&v.pos, option, format!("{what} authorization does not support tokens"));
     }
     if a.auth_callout {
-        s.conflict(
-            &v.pos,
-            option,
-            format!("{what} authorization does not support callouts"),
-        );
+        s.conflict(&v.pos, option, format!("{what} authorization does not support callouts"));
     }
     Some(a)
 }
@@ -153,11 +145,7 @@ fn link_authorization(s: &mut Sink, v: &Value, option: &str, what: &str) -> Opti
 fn no_spaces(s: &mut Sink, v: &Value, option: &str, what: &str) -> Option<String> {
     let n = d::string(s, v, option)?;
     if n.contains(' ') {
-        s.error(
-            &v.pos,
-            option,
-            format!("{what} name cannot contain spaces, found {n:?}"),
-        );
+        s.error(&v.pos, option, format!("{what} name cannot contain spaces, found {n:?}"));
         return None;
     }
     Some(n)
@@ -166,10 +154,7 @@ fn no_spaces(s: &mut Sink, v: &Value, option: &str, what: &str) -> Option<String
 /// Decodes `cluster`.
 pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> {
     let m = d::map(s, v, option)?;
-    let mut c = Cluster {
-        loc: d::loc(v),
-        ..Cluster::default()
-    };
+    let mut c = Cluster { loc: d::loc(v), ..Cluster::default() };
     for e in m.entries() {
         let p = path(option, &e.key);
         let v = &e.value;
@@ -209,15 +194,8 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
             "connect_backoff" => c.connect_backoff = d::boolean(s, v, &p),
             "permissions" => {
                 c.permissions = auth::permissions(s, v, &p);
-                if c.permissions
-                    .as_ref()
-                    .is_some_and(|p| p.allow_responses.is_some())
-                {
-                    s.error(
-                        &v.pos,
-                        &p,
-                        "cluster permissions do not support allow_responses",
-                    );
+                if c.permissions.as_ref().is_some_and(|p| p.allow_responses.is_some()) {
+                    s.error(&v.pos, &p, "cluster permissions do not support allow_responses");
                 }
             }
             "pool_size" => c.pool_size = d::integer(s, v, &p),
@@ -295,10 +273,7 @@ const GATEWAY_KNOWN: &[&str] = &[
 /// Decodes `gateway`.
 pub(crate) fn gateway(s: &mut Sink, v: &Value, option: &str) -> Option<Gateway> {
     let m = d::map(s, v, option)?;
-    let mut g = Gateway {
-        loc: d::loc(v),
-        ..Gateway::default()
-    };
+    let mut g = Gateway { loc: d::loc(v), ..Gateway::default() };
     for e in m.entries() {
         let p = path(option, &e.key);
         let v = &e.value;
@@ -339,10 +314,7 @@ fn remotes(s: &mut Sink, v: &Value, option: &str) -> Vec<RemoteGateway> {
         let Some(m) = d::map(s, item, &ip) else {
             continue;
         };
-        let mut r = RemoteGateway {
-            loc: d::loc(item),
-            ..RemoteGateway::default()
-        };
+        let mut r = RemoteGateway { loc: d::loc(item), ..RemoteGateway::default() };
         for e in m.entries() {
             let p = path(&ip, &e.key);
             let v = &e.value;

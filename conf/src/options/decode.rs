@@ -16,18 +16,15 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn error(&mut self, pos: &Pos, option: &str, message: impl Into<String>) {
-        self.errors
-            .push(Error::new(ErrorKind::InvalidValue, pos, option, message));
+        self.errors.push(Error::new(ErrorKind::InvalidValue, pos, option, message));
     }
 
     pub(crate) fn conflict(&mut self, pos: &Pos, option: &str, message: impl Into<String>) {
-        self.errors
-            .push(Error::new(ErrorKind::Conflict, pos, option, message));
+        self.errors.push(Error::new(ErrorKind::Conflict, pos, option, message));
     }
 
     pub(crate) fn warn(&mut self, pos: &Pos, option: &str, message: impl Into<String>) {
-        self.warnings
-            .push(Error::new(ErrorKind::Warning, pos, option, message));
+        self.warnings.push(Error::new(ErrorKind::Warning, pos, option, message));
     }
 
     /// Expected `what`, found `v`.
@@ -46,22 +43,13 @@ impl Sink {
         if let Some(near) = nearest(&e.key.to_lowercase(), known) {
             message.push_str(&format!(" (did you mean \"{near}\"?)"));
         }
-        self.errors.push(Error::new(
-            ErrorKind::UnknownOption,
-            &e.key_pos,
-            option,
-            message,
-        ));
+        self.errors.push(Error::new(ErrorKind::UnknownOption, &e.key_pos, option, message));
     }
 }
 
 /// `parent.key` (or `key` at top level).
 pub(crate) fn path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
 }
 
 /// Describes a value for "found …".
@@ -121,11 +109,7 @@ pub(crate) fn unsigned(s: &mut Sink, v: &Value, option: &str) -> Option<u64> {
     match u64::try_from(i) {
         Ok(u) => Some(u),
         Err(_) => {
-            s.error(
-                &v.pos,
-                option,
-                format!("expected a number of at least 0, found {i}"),
-            );
+            s.error(&v.pos, option, format!("expected a number of at least 0, found {i}"));
             None
         }
     }
@@ -248,11 +232,7 @@ pub(crate) fn seconds(s: &mut Sink, v: &Value, option: &str) -> Option<Duration>
         Kind::Float(f) => *f,
         Kind::String(_) => return duration(s, v, option, false),
         _ => {
-            s.expected(
-                v,
-                option,
-                "a number of seconds or a duration string such as \"2s\"",
-            );
+            s.expected(v, option, "a number of seconds or a duration string such as \"2s\"");
             return None;
         }
     };
@@ -384,18 +364,10 @@ mod tests {
 
     #[test]
     fn nearest_names() {
-        let known = [
-            "port",
-            "ping_interval",
-            "reject_unknown_cluster",
-            "max_payload",
-        ];
+        let known = ["port", "ping_interval", "reject_unknown_cluster", "max_payload"];
         assert_eq!(nearest("prot", &known), Some("port"));
         assert_eq!(nearest("ping_intervall", &known), Some("ping_interval"));
-        assert_eq!(
-            nearest("reject_unknown_clusters", &known),
-            Some("reject_unknown_cluster")
-        );
+        assert_eq!(nearest("reject_unknown_clusters", &known), Some("reject_unknown_cluster"));
         assert_eq!(nearest("zzzzzz", &known), None);
     }
 

@@ -55,11 +55,8 @@ pub(crate) fn parse_go_duration(text: &str) -> Result<Duration, String> {
         if int_part.len() > 30 {
             return Err(invalid());
         }
-        let int: u128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| invalid())?
-        };
+        let int: u128 =
+            if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
         let mut ns = int.checked_mul(scale).ok_or_else(invalid)?;
         // Fractions: keep 18 digits, enough below a nanosecond for any unit.
         let frac_digits = &frac_part[..frac_part.len().min(18)];
@@ -97,16 +94,7 @@ mod tests {
         assert_eq!(ok(".5s"), Duration::from_millis(500));
         assert_eq!(ok("5.s"), Duration::from_secs(5));
         assert_eq!(ok("+3s"), Duration::from_secs(3));
-        for bad in [
-            "",
-            "5",
-            "s",
-            "1x",
-            "-1s",
-            "1.s.s",
-            ".s",
-            "99999999999999999999h",
-        ] {
+        for bad in ["", "5", "s", "1x", "-1s", "1.s.s", ".s", "99999999999999999999h"] {
             assert!(parse_go_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -301,11 +301,7 @@ pub(crate) fn write_timeout(s: &mut Sink, v: &Value, option: &str) -> Option<Wri
 fn size_limited(s: &mut Sink, v: &Value, option: &str) -> Option<u64> {
     let n = d::unsigned(s, v, option)?;
     if n > i32::MAX as u64 {
-        s.error(
-            &v.pos,
-            option,
-            format!("expected at most 2147483647 (2^31-1), found {n}"),
-        );
+        s.error(&v.pos, option, format!("expected at most 2147483647 (2^31-1), found {n}"));
         return None;
     }
     Some(n)
@@ -412,10 +408,8 @@ impl Options {
                 "cluster" => o.cluster = cluster::cluster(s, v, p),
                 "gateway" => o.gateway = cluster::gateway(s, v, p),
                 k if UNSUPPORTED.contains(&k) => {
-                    o.unsupported.push(Unsupported {
-                        name: e.key.clone(),
-                        pos: Some(e.key_pos.clone()),
-                    });
+                    o.unsupported
+                        .push(Unsupported { name: e.key.clone(), pos: Some(e.key_pos.clone()) });
                 }
                 _ => s.unknown(e, p, KNOWN),
             }

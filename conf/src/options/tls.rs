@@ -119,13 +119,7 @@ const INSECURE_CIPHERS: &[&str] = &[
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
 ];
 
-const CURVES: &[&str] = &[
-    "X25519MLKEM768",
-    "X25519",
-    "CurveP256",
-    "CurveP384",
-    "CurveP521",
-];
+const CURVES: &[&str] = &["X25519MLKEM768", "X25519", "CurveP256", "CurveP384", "CurveP521"];
 
 const KNOWN: &[&str] = &[
     "cert_file",
@@ -158,10 +152,7 @@ const KNOWN: &[&str] = &[
 /// Decodes a `tls` block at `option`.
 pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> Option<Tls> {
     let m = d::map(s, v, option)?;
-    let mut t = Tls {
-        loc: d::loc(v),
-        ..Tls::default()
-    };
+    let mut t = Tls { loc: d::loc(v), ..Tls::default() };
     let mut insecure_named = Vec::new();
     for e in m.entries() {
         let key = e.key.to_lowercase();
@@ -180,11 +171,7 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
             "verify_cert_and_check_known_urls" => {
                 let b = d::boolean(s, v, &p).unwrap_or(false);
                 if b && cx == TlsContext::Client {
-                    s.error(
-                        &v.pos,
-                        &p,
-                        "only allowed in cluster, gateway and leafnode tls blocks",
-                    );
+                    s.error(&v.pos, &p, "only allowed in cluster, gateway and leafnode tls blocks");
                 }
                 t.verify_cert_and_check_known_urls = b;
                 t.verify |= b;
@@ -197,11 +184,7 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
                     continue;
                 };
                 if items.is_empty() {
-                    s.error(
-                        &v.pos,
-                        &p,
-                        "expected at least one cipher suite, found an empty array",
-                    );
+                    s.error(&v.pos, &p, "expected at least one cipher suite, found an empty array");
                 }
                 for (i, item) in items.iter().enumerate() {
                     let ip = format!("{p}[{i}]");
@@ -214,11 +197,7 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
                         let hint = d::nearest(&name, SECURE_CIPHERS)
                             .map(|n| format!(" (did you mean \"{n}\"?)"))
                             .unwrap_or_default();
-                        s.error(
-                            &item.pos,
-                            &ip,
-                            format!("unknown cipher suite {name:?}{hint}"),
-                        );
+                        s.error(&item.pos, &ip, format!("unknown cipher suite {name:?}{hint}"));
                     }
                     t.cipher_suites.push(name);
                 }
@@ -228,11 +207,7 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
                     continue;
                 };
                 if items.is_empty() {
-                    s.error(
-                        &v.pos,
-                        &p,
-                        "expected at least one curve, found an empty array",
-                    );
+                    s.error(&v.pos, &p, "expected at least one curve, found an empty array");
                 }
                 for (i, item) in items.iter().enumerate() {
                     let ip = format!("{p}[{i}]");
@@ -377,11 +352,7 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
         }
     }
     if !t.certs.is_empty() && t.cert_file.is_some() {
-        s.conflict(
-            &v.pos,
-            option,
-            "cert_file and certs cannot be used together",
-        );
+        s.conflict(&v.pos, option, "cert_file and certs cannot be used together");
     }
     match (&t.cert_file, &t.key_file) {
         (Some(_), None) => s.conflict(&v.pos, option, "cert_file is set but key_file is missing"),

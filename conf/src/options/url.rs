@@ -67,9 +67,8 @@ impl Url {
                 None => (hostport, None),
             }
         };
-        if let Some(c) = host
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || "-._~%!$&'()*+,;=:".contains(*c)))
+        if let Some(c) =
+            host.chars().find(|c| !(c.is_alphanumeric() || "-._~%!$&'()*+,;=:".contains(*c)))
         {
             return Err(format!("the host contains {c:?}"));
         }
@@ -80,13 +79,7 @@ impl Url {
                 _ => return Err(format!("invalid port {p:?}")),
             },
         };
-        Ok(Url {
-            scheme: scheme.to_ascii_lowercase(),
-            user,
-            password,
-            host: host.to_owned(),
-            port,
-        })
+        Ok(Url { scheme: scheme.to_ascii_lowercase(), user, password, host: host.to_owned(), port })
     }
 }
 
@@ -119,9 +112,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
             match hex {
                 Some(v) => out.push(v),
                 None => return Err(format!("invalid escape in {s:?}")),
@@ -151,14 +142,9 @@ mod tests {
         let u = Url::parse("nats://[::1]:4222").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", Some(4222)));
         assert_eq!(Url::parse("nats-route://h").unwrap().port, None);
-        for bad in [
-            "h:4222",
-            "nats://h:x",
-            "nats://h:99999",
-            "nats://a b:1",
-            "1nats://h",
-            "nats://[::1",
-        ] {
+        for bad in
+            ["h:4222", "nats://h:x", "nats://h:99999", "nats://a b:1", "1nats://h", "nats://[::1"]
+        {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
     }

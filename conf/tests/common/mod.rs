@@ -49,12 +49,8 @@ pub fn corpus() -> Vec<Case> {
                 } else if let Some(rest) = line.strip_prefix("# strait: ") {
                     case.strait_accepts = Some(rest.starts_with("accepts"));
                     let nats = rest.split("nats: ").nth(1).unwrap_or("");
-                    case.nats = Some(
-                        nats.split(|c: char| !c.is_alphabetic())
-                            .next()
-                            .unwrap()
-                            .to_owned(),
-                    );
+                    case.nats =
+                        Some(nats.split(|c: char| !c.is_alphabetic()).next().unwrap().to_owned());
                     case.note = rest.trim_end_matches('\r').to_owned();
                 }
             }
