@@ -1,0 +1,3 @@
+//! Gateways (links between clusters of a supercluster): the pieces that are not wire codecs.
+
+pub mod reply;
