@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod encode;
+pub mod gateway;
 pub mod json;
