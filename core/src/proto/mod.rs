@@ -3,4 +3,5 @@
 pub mod client;
 pub mod encode;
 pub mod gateway;
+pub mod gateway_json;
 pub mod json;
