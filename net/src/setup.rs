@@ -268,7 +268,11 @@ mod tests {
         let s = build(&args, Some(&o)).unwrap();
         assert_eq!(
             s.node.auth,
-            Auth::Users(vec![User { user: "a".into(), password: "x".into(), account: Some("A".into()) }])
+            Auth::Users(vec![User {
+                user: "a".into(),
+                password: "x".into(),
+                account: Some("A".into())
+            }])
         );
     }
 }

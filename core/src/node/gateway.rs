@@ -25,19 +25,16 @@ use crate::node::LinkId;
 use crate::proto::client::Publish;
 use crate::proto::encode;
 use crate::proto::gateway::{self as wire, GatewayLimits, GatewayOp, GatewayParser, RoutedMsg};
-use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
+use crate::proto::gateway_json::{
+    CMD_ALL_SUBS_COMPLETE, CMD_ALL_SUBS_START, CMD_GOSSIP, GATEWAY_PROTO, GatewayConnect,
+    GatewayInfo,
+};
 use crate::subject;
 
 /// Gateway PINGs go out at least this often (`gwMaxPingInterval`).
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(15);
 /// The first PING after a handshake comes within this (`firstPingInterval`), plus up to 20 %.
 const FIRST_PING: Duration = Duration::from_secs(1);
-/// Gateway protocol level we speak (message-trace capable in nats-server terms).
-const PROTO: i32 = 3;
-/// `gateway_cmd` values.
-const CMD_GOSSIP: u8 = 1;
-const CMD_ALL_SUBS_START: u8 = 2;
-const CMD_ALL_SUBS_COMPLETE: u8 = 3;
 
 /// The gateway half of the node.
 #[derive(Debug)]
@@ -106,13 +103,13 @@ fn our_info(node: &Node) -> GatewayInfo {
         // nats-server sends the configured name only, never the id.
         server_name: node.config.server_name.clone().unwrap_or_default(),
         version: node.config.version.clone(),
-        proto: PROTO,
+        proto: GATEWAY_PROTO,
         go: String::new(),
         host: gw.config.advertise.host.clone(),
-        port: gw.config.advertise.port,
+        port: i64::from(gw.config.advertise.port),
         headers: node.config.headers,
         auth_required: gw.config.user.is_some(),
-        max_payload: node.config.limits.max_payload as i64,
+        max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
         gateway: gw.config.name.clone(),
         gateway_urls: vec![url.clone()],
         gateway_url: url,
@@ -515,23 +512,22 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         return close(node, id, GatewayError::ProtocolViolation("CONNECT"));
     };
     if let Some(user) = &user {
-        let ok = super::auth::secret_eq(c.user.as_deref().unwrap_or(""), user)
-            & super::auth::secret_eq(
-                c.pass.as_deref().unwrap_or(""),
-                password.as_deref().unwrap_or(""),
-            );
+        let ok = super::auth::secret_eq(&c.user, user)
+            & super::auth::secret_eq(&c.pass, password.as_deref().unwrap_or(""));
         if !ok {
-            let who = c.user.as_deref().map(|u| format!(" - User \"{u}\"")).unwrap_or_default();
+            let who =
+                if c.user.is_empty() { String::new() } else { format!(" - User \"{}\"", c.user) };
             let line = format!("{}authentication error{who}", prefix(g));
             node.log(LogLevel::Error, line);
             return close(node, id, GatewayError::AuthorizationViolation);
         }
     }
-    let Some(remote) = c.gateway.filter(|n| !n.is_empty()) else {
+    let remote = c.gateway.clone();
+    if remote.is_empty() {
         let line = format!("{}attempted to connect to gateway port", prefix(g));
         node.log(LogLevel::Error, line);
         return close(node, id, GatewayError::NotAGatewayConnect);
-    };
+    }
     let known = node.gateway.as_ref().is_some_and(|gw| gw.directory.find(&remote).is_some());
     if reject_unknown && !known {
         if let Some(g) = gateway_mut(node, id) {
@@ -607,13 +603,8 @@ fn announce_to_inbound(node: &mut Node, id: LinkId, peer_name: &str) {
         if r.name == peer_name || r.urls.is_empty() {
             continue;
         }
-        let gossip = GatewayInfo {
-            server_id: node.server_id.clone(),
-            gateway: r.name.clone(),
-            gateway_urls: r.urls.iter().map(ToString::to_string).collect(),
-            gateway_cmd: CMD_GOSSIP,
-            ..GatewayInfo::default()
-        };
+        let urls = r.urls.iter().map(ToString::to_string).collect();
+        let gossip = GatewayInfo::gossip(&node.server_id, &r.name, urls);
         wire::info(&mut out, &gossip.to_json());
     }
     let mut switched = Vec::new();
@@ -638,17 +629,11 @@ fn all_subs(node: &Node, out: &mut BytesMut, our_name: &str, account: &[u8]) {
     let Some(gw) = node.gateway.as_ref() else {
         return;
     };
-    let cmd = |c: u8| GatewayInfo {
-        gateway: our_name.to_owned(),
-        gateway_cmd: c,
-        gateway_cmd_payload: account.to_vec(),
-        ..GatewayInfo::default()
-    };
-    wire::info(out, &cmd(CMD_ALL_SUBS_START).to_json());
+    wire::info(out, &GatewayInfo::all_subs_start(our_name, account).to_json());
     for (subject, _) in gw.interest.keys(account, false) {
         wire::rs_plus(out, account, &subject, None);
     }
-    wire::info(out, &cmd(CMD_ALL_SUBS_COMPLETE).to_json());
+    wire::info(out, &GatewayInfo::all_subs_complete(our_name, account).to_json());
 }
 
 fn duplicate_name(node: &Node, name: &str) -> bool {
@@ -767,18 +752,13 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
         user = url.user.clone();
         pass = url.password.clone();
     }
-    let connect = GatewayConnect {
-        echo: false,
-        verbose: false,
-        pedantic: false,
-        user,
-        pass,
-        tls_required: false,
-        headers: false,
-        name: node.server_id.clone(),
-        cluster: String::new(),
-        gateway: Some(gw.config.name.clone()),
-    };
+    let connect = GatewayConnect::new(
+        &node.server_id,
+        &gw.config.name,
+        user.as_deref().unwrap_or(""),
+        pass.as_deref().unwrap_or(""),
+        false,
+    );
     let remote = info.gateway.clone();
     update_remote_urls(node, &remote, &info);
     let Some(g) = gateway_mut(node, id) else {
@@ -951,13 +931,8 @@ pub(super) fn forward(
         Some(reply)
             if gw.recent.get_mut(account.0 as usize).is_some_and(|r| r.matches(now, reply)) =>
         {
-            let mut m = BytesMut::with_capacity(19 + reply.len());
-            m.extend_from_slice(reply::PREFIX);
-            m.extend_from_slice(&gw.cluster_hash);
-            m.extend_from_slice(b".");
-            m.extend_from_slice(&gw.server_hash);
-            m.extend_from_slice(b".");
-            m.extend_from_slice(reply);
+            let mut m = BytesMut::new();
+            reply::map_reply(&mut m, &gw.cluster_hash, &gw.server_hash, reply);
             Some(m.freeze())
         }
         _ => p.reply.clone(),
@@ -985,8 +960,7 @@ pub(super) fn forward(
         if !decision.plain && queues.is_empty() {
             continue;
         }
-        let qrefs: Vec<&[u8]> = queues.iter().map(|q| q.as_ref()).collect();
-        send_routed(g, name.as_bytes(), &p.subject, mapped_reply.as_deref(), &qrefs, p);
+        send_routed(g, name.as_bytes(), &p.subject, mapped_reply.as_deref(), &queues, p);
         node.wake(id);
         sent = true;
     }
@@ -998,15 +972,15 @@ fn send_routed(
     account: &[u8],
     subject: &[u8],
     reply: Option<&[u8]>,
-    queues: &[&[u8]],
+    queues: &[Bytes],
     p: &Publish,
 ) {
     let out = g.outbox.buf();
     if p.header_len > 0 && g.peer_headers {
-        wire::hmsg(out, account, subject, reply, queues, p.header_len, &p.payload);
+        wire::hmsg(out, account, subject, reply, queues.iter(), p.header_len, &p.payload);
     } else {
         let body = p.payload.get(p.header_len..).unwrap_or_default();
-        wire::rmsg(out, account, subject, reply, queues, body);
+        wire::rmsg(out, account, subject, reply, queues.iter(), body);
     }
     g.counters.out_msgs += 1;
     g.counters.out_bytes += p.payload.len() as u64;
@@ -1022,7 +996,7 @@ pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: 
         return false;
     };
     let target = gw.directory.remotes.iter().enumerate().find_map(|(i, r)| {
-        (reply::hash6(r.name.as_bytes()) == mapped.cluster)
+        (reply::hash6(r.name.as_bytes()).as_slice() == mapped.cluster_hash)
             .then(|| gw.directory.outbound(i))
             .flatten()
     });
@@ -1057,7 +1031,7 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
         };
         match reply::parse_mapped(&subject) {
             // A reply to a request that left this cluster: deliver under the real subject.
-            Some(m) if m.cluster == gw.cluster_hash => {
+            Some(m) if m.cluster_hash == gw.cluster_hash.as_slice() => {
                 subject = subject.slice_ref(m.reply);
                 from_mapped_reply = true;
             }
