@@ -225,6 +225,13 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_entry_point_holds_on_op_streams(
+        data in prop_oneof![4 => stream(), 1 => prop::collection::vec(any::<u8>(), 0..200)],
+    ) {
+        strait_core::fuzzing::gateway_parser(&data);
+    }
+
+    #[test]
     fn pending_frames_stay_bounded(
         data in prop_oneof![stream(), prop::collection::vec(any::<u8>(), 0..200)],
         chunk in 1usize..16,
