@@ -7,5 +7,6 @@
 pub mod cli;
 mod conn;
 pub mod logging;
+pub mod monitor;
 pub mod server;
 pub mod transport;
