@@ -73,7 +73,9 @@ pub struct Varz {
     pub max_payload: u64,
     /// Per-connection pending-bytes limit.
     pub max_pending: u64,
-    /// Cluster (routes) options; `{}` when clustering is off.
+    /// Cluster (routes) options; `{}` when clustering is off. With gateways on and no cluster
+    /// block, 2.15.1 still prints `{"name":"<gateway name>"}` here (the cluster is named after
+    /// the gateway).
     pub cluster: ClusterOptsVarz,
     /// Gateway options; `{}` when gateways are off.
     pub gateway: GatewayOptsVarz,
