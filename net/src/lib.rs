@@ -7,6 +7,7 @@
 pub mod cli;
 mod conn;
 pub mod logging;
+pub mod monitor;
 pub mod server;
 pub mod setup;
 pub mod transport;

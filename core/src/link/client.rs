@@ -81,6 +81,12 @@ pub struct ClientLink {
     pub cid: u64,
     /// The peer's address, when the transport knows it.
     pub peer: Option<std::net::SocketAddr>,
+    /// When the connection was accepted.
+    pub started: Instant,
+    /// Last measured round-trip time.
+    pub rtt: Option<Duration>,
+    /// Traffic counters.
+    pub counters: crate::link::gateway::Counters,
     /// Handshake state.
     pub state: ClientState,
     /// Incremental parser holding partial frames between reads.

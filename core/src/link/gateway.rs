@@ -72,7 +72,7 @@ impl GatewayTimers {
 }
 
 /// Traffic counters for monitoring.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Messages received.
     pub in_msgs: u64,

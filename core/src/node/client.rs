@@ -31,6 +31,7 @@ const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
 pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> LinkId {
     let cid = node.next_cid;
     node.next_cid += 1;
+    node.totals.total_connections += 1;
     let mut timers = TimerTable::default();
     timers.set(ClientTimer::Ping, now + node.config.ping_interval);
     if node.config.auth.required() {
@@ -42,6 +43,9 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
     let mut link = ClientLink {
         cid,
         peer,
+        started: now,
+        rtt: None,
+        counters: Default::default(),
         state: ClientState::ExpectConnect,
         parser,
         opts: ConnectOptions::default(),
@@ -147,6 +151,14 @@ pub(super) fn close(node: &mut Node, id: LinkId, reason: ClientError) {
     if c.is_closing() {
         return;
     }
+    match reason {
+        ClientError::SlowConsumer => node.totals.slow_consumers += 1,
+        ClientError::StaleConnection => node.totals.stale_connections += 1,
+        _ => {}
+    }
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
     let answer = reason.answer();
     if let Some(text) = &answer.err {
         encode::err(c.outbox.buf(), text);
@@ -181,8 +193,9 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
         ClientOp::Pong => {
             if let Some(Link::Client(c)) = node.links.get_mut(id) {
                 c.keepalive.outstanding = 0;
-                if c.keepalive.ping_sent.take().is_some() {
+                if let Some(sent) = c.keepalive.ping_sent.take() {
                     c.keepalive.rtt_measured = Some(now);
+                    c.rtt = Some(now.saturating_duration_since(sent));
                 }
             }
         }
@@ -263,6 +276,10 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
         return close(node, id, ClientError::HeadersNotNegotiated);
     }
     c.keepalive.last_activity = now;
+    c.counters.in_msgs += 1;
+    c.counters.in_bytes += p.payload.len() as u64;
+    node.totals.in_msgs += 1;
+    node.totals.in_bytes += p.payload.len() as u64;
     if c.opts.pedantic && !subject::is_valid_literal(&p.subject) {
         // nats-server answers but still routes the message.
         let text = ClientError::InvalidPublishSubject.answer().err;
@@ -427,6 +444,9 @@ pub(crate) fn test_link() -> Link {
     Link::Client(Box::new(ClientLink {
         cid: 1,
         peer: None,
+        started: now,
+        rtt: None,
+        counters: Default::default(),
         state: ClientState::ExpectConnect,
         parser: Parser::new(Default::default()),
         opts: ConnectOptions::default(),

@@ -117,6 +117,10 @@ fn deliver(
     if let (Some(full), Some(reply)) = (mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);
     }
+    c.counters.out_msgs += 1;
+    c.counters.out_bytes += payload.len() as u64;
+    node.totals.out_msgs += 1;
+    node.totals.out_bytes += payload.len() as u64;
     wake(&mut node.events, link, c);
     sub.delivered += 1;
     if sub.max.is_some_and(|max| sub.delivered >= max) {

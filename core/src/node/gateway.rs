@@ -1022,6 +1022,8 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     if g.peer_verbose {
         g.outbox.buf().extend_from_slice(encode::OK);
     }
+    node.totals.in_msgs += 1;
+    node.totals.in_bytes += msg.payload.len() as u64;
     let account_name = String::from_utf8_lossy(&msg.account).into_owned();
     let mut subject = msg.subject.clone();
     let mut from_mapped_reply = false;

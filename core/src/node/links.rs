@@ -89,6 +89,10 @@ impl Links {
         ids
     }
 
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Link> {
+        self.slots.iter().filter_map(|s| s.link.as_ref())
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }

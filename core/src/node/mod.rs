@@ -26,6 +26,9 @@ mod client;
 mod deliver;
 mod gateway;
 mod links;
+mod snapshot;
+
+pub use snapshot::{AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, Totals};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -182,6 +185,7 @@ pub struct Node {
     events: VecDeque<Event>,
     next_cid: u64,
     gateway: Option<Box<gateway::GatewayNode>>,
+    totals: Totals,
 }
 
 impl Node {
@@ -203,6 +207,7 @@ impl Node {
             free_subs: Vec::new(),
             events: VecDeque::new(),
             next_cid: 1,
+            totals: Totals::default(),
             rng,
         };
         node.account(GLOBAL_ACCOUNT);

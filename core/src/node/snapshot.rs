@@ -1,0 +1,239 @@
+//! Read-only views of the node for monitoring (`/varz`, `/connz`, `/gatewayz`): plain data
+//! copied out under the driver's lock, so serving HTTP never holds it.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::Node;
+use crate::gateway::interest::{InboundEntry, Mode, OutboundEntry};
+use crate::link::gateway::{Counters, Direction};
+use crate::link::Link;
+
+/// Server-wide counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Messages received from clients and gateways.
+    pub in_msgs: u64,
+    /// Payload bytes received.
+    pub in_bytes: u64,
+    /// Messages delivered to clients and gateways.
+    pub out_msgs: u64,
+    /// Payload bytes delivered.
+    pub out_bytes: u64,
+    /// Client connections accepted since start.
+    pub total_connections: u64,
+    /// Clients closed as slow consumers.
+    pub slow_consumers: u64,
+    /// Connections closed as stale.
+    pub stale_connections: u64,
+}
+
+/// One connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSnapshot {
+    /// Connection id.
+    pub cid: u64,
+    /// Peer address.
+    pub peer: Option<SocketAddr>,
+    /// When it was accepted or dialled.
+    pub started: Instant,
+    /// Last inbound activity.
+    pub last_activity: Instant,
+    /// Last measured round-trip time.
+    pub rtt: Option<Duration>,
+    /// Bytes queued for it.
+    pub pending_bytes: usize,
+    /// Traffic.
+    pub counters: Counters,
+    /// Subscriptions (clients).
+    pub subscriptions: usize,
+    /// Client name, or the remote server id for gateways.
+    pub name: String,
+    /// Client library language.
+    pub lang: String,
+    /// Client library version.
+    pub version: String,
+    /// Bound account (clients).
+    pub account: String,
+}
+
+/// Interest state of one account on one gateway link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountInterest {
+    /// Account name.
+    pub name: String,
+    /// Mode.
+    pub mode: Mode,
+    /// Subjects in the no-interest set.
+    pub no_interest_count: usize,
+    /// Subscriptions the peer announced (outbound).
+    pub num_subs: usize,
+    /// Queue subscriptions among them (outbound).
+    pub num_queue_subs: usize,
+}
+
+/// One gateway link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayLinkSnapshot {
+    /// The remote gateway name.
+    pub remote: String,
+    /// Listed in our configuration (outbound only).
+    pub configured: bool,
+    /// The connection.
+    pub link: LinkSnapshot,
+    /// Per-account interest, sorted by name.
+    pub accounts: Vec<AccountInterest>,
+}
+
+/// The gateway side of the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewaySnapshot {
+    /// Our gateway name.
+    pub name: String,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: u16,
+    /// Registered outbound links, by remote name.
+    pub outbound: Vec<GatewayLinkSnapshot>,
+    /// Registered inbound links.
+    pub inbound: Vec<GatewayLinkSnapshot>,
+    /// Known remotes with their URLs (`host:port`), explicit first as configured.
+    pub remotes: Vec<(String, bool, Vec<String>)>,
+}
+
+impl Node {
+    /// Server-wide counters.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    /// Every open client connection, by cid.
+    pub fn clients(&self) -> Vec<LinkSnapshot> {
+        let mut out: Vec<LinkSnapshot> = self
+            .links
+            .iter()
+            .filter_map(|l| match l {
+                Link::Client(c) => Some(LinkSnapshot {
+                    cid: c.cid,
+                    peer: c.peer,
+                    started: c.started,
+                    last_activity: c.keepalive.last_activity,
+                    rtt: c.rtt,
+                    pending_bytes: c.outbox.pending(),
+                    counters: c.counters,
+                    subscriptions: c.sids.len(),
+                    name: c.opts.name.clone().unwrap_or_default(),
+                    lang: c.opts.lang.clone().unwrap_or_default(),
+                    version: c.opts.version.clone().unwrap_or_default(),
+                    account: self.accounts[c.account.0 as usize].name.clone(),
+                }),
+                Link::Gateway(_) => None,
+            })
+            .collect();
+        out.sort_by_key(|l| l.cid);
+        out
+    }
+
+    /// Subject (and queue) of every subscription in `account` (all accounts when `None`).
+    pub fn subscriptions(&self, account: Option<&str>) -> Vec<(Bytes, Option<Bytes>)> {
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            if account.is_none_or(|n| n == a.name) {
+                out.extend(a.sublist.subjects());
+            }
+        }
+        out
+    }
+
+    /// The gateway state, if a gateway is configured.
+    pub fn gateway_snapshot(&self) -> Option<GatewaySnapshot> {
+        let gw = self.gateway.as_ref()?;
+        let mut outbound = Vec::new();
+        let mut inbound = Vec::new();
+        for l in self.links.iter() {
+            let Link::Gateway(g) = l else { continue };
+            if !g.is_established() {
+                continue;
+            }
+            let link = LinkSnapshot {
+                cid: g.cid,
+                peer: g.peer,
+                started: g.started,
+                last_activity: g.last_activity,
+                rtt: g.rtt,
+                pending_bytes: g.outbox.pending(),
+                counters: g.counters,
+                subscriptions: 0,
+                name: g.remote_id.clone(),
+                lang: String::new(),
+                version: String::new(),
+                account: String::new(),
+            };
+            let mut accounts = Vec::new();
+            match g.direction {
+                Direction::Outbound => {
+                    for (name, entry) in &g.outbound_interest.accounts {
+                        accounts.push(match entry {
+                            OutboundEntry::NoInterest => AccountInterest {
+                                name: String::from_utf8_lossy(name).into_owned(),
+                                mode: Mode::Optimistic,
+                                no_interest_count: 0,
+                                num_subs: 0,
+                                num_queue_subs: 0,
+                            },
+                            OutboundEntry::Tracked(a) => AccountInterest {
+                                name: String::from_utf8_lossy(name).into_owned(),
+                                mode: a.mode,
+                                no_interest_count: a.no_interest.len(),
+                                num_subs: a.plain_subs + a.queue_subs,
+                                num_queue_subs: a.queue_subs,
+                            },
+                        });
+                    }
+                }
+                Direction::Inbound => {
+                    for (name, entry) in &g.inbound_interest.accounts {
+                        let (mode, no_interest_count) = match entry {
+                            InboundEntry::NoInterest => (Mode::Optimistic, 0),
+                            InboundEntry::Tracked { mode, no_interest } => (*mode, no_interest.len()),
+                        };
+                        accounts.push(AccountInterest {
+                            name: String::from_utf8_lossy(name).into_owned(),
+                            mode,
+                            no_interest_count,
+                            num_subs: 0,
+                            num_queue_subs: 0,
+                        });
+                    }
+                }
+            }
+            accounts.sort_by(|a, b| a.name.cmp(&b.name));
+            let configured = g.direction == Direction::Outbound
+                && gw.directory.find(&g.remote).is_some_and(|i| gw.directory.remotes[i].explicit);
+            let snap = GatewayLinkSnapshot { remote: g.remote.clone(), configured, link, accounts };
+            match g.direction {
+                Direction::Outbound => outbound.push(snap),
+                Direction::Inbound => inbound.push(snap),
+            }
+        }
+        outbound.sort_by(|a, b| a.remote.cmp(&b.remote));
+        inbound.sort_by_key(|s| s.link.cid);
+        let remotes = gw
+            .directory
+            .remotes
+            .iter()
+            .map(|r| (r.name.clone(), r.explicit, r.urls.iter().map(ToString::to_string).collect()))
+            .collect();
+        Some(GatewaySnapshot {
+            name: gw.config.name.clone(),
+            host: gw.config.advertise.host.clone(),
+            port: gw.config.advertise.port,
+            outbound,
+            inbound,
+            remotes,
+        })
+    }
+}
