@@ -137,6 +137,8 @@ pub struct Listeners<L> {
     pub client: L,
     /// Inbound gateway connections, when the node has a gateway.
     pub gateway: Option<L>,
+    /// The HTTP monitor (`/varz`, `/gatewayz`, …), when enabled.
+    pub monitor: Option<tokio::net::TcpListener>,
 }
 
 /// Serve until `shutdown` completes, then close every connection after flushing what is
@@ -152,6 +154,7 @@ pub async fn run<L: Listener, D: Dialer>(
     let grace = driver.shutdown_grace;
     let (dial_tx, dial_rx) = mpsc::unbounded_channel();
     let node_timer = Arc::new(Notify::new());
+    let monitor_config = config.clone();
     let state = State {
         node: Node::new(config, seed),
         handles: Vec::new(),
@@ -169,7 +172,28 @@ pub async fn run<L: Listener, D: Dialer>(
     background.spawn(node_timer_loop(shared.clone(), node_timer, stop_rx.clone()));
     background.spawn(dial_loop(shared.clone(), dialer, dial_rx, stop_rx.clone(), grace));
 
-    let Listeners { client: mut client_listener, gateway: mut gateway_listener } = listeners;
+    let Listeners { client: mut client_listener, gateway: mut gateway_listener, monitor } =
+        listeners;
+    if let Some(listener) = monitor {
+        let addr = listener.local_addr()?;
+        let source = crate::monitor::source::NodeSource {
+            shared: shared.clone(),
+            config: monitor_config,
+            http_host: addr.ip().to_string(),
+            http_port: addr.port(),
+            write_deadline: shared.driver.write_deadline,
+            started: (std::time::Instant::now(), std::time::SystemTime::now()),
+        };
+        let mut stop = stop_rx.clone();
+        background.spawn(async move {
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = crate::monitor::serve(listener, Arc::new(source), stopped).await {
+                error!("monitor: {e}");
+            }
+        });
+    }
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 
 use super::Node;
 use crate::gateway::interest::{InboundEntry, Mode, OutboundEntry};
-use crate::link::gateway::{Counters, Direction};
 use crate::link::Link;
+use crate::link::gateway::{Counters, Direction};
 
 /// Server-wide counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -198,7 +198,9 @@ impl Node {
                     for (name, entry) in &g.inbound_interest.accounts {
                         let (mode, no_interest_count) = match entry {
                             InboundEntry::NoInterest => (Mode::Optimistic, 0),
-                            InboundEntry::Tracked { mode, no_interest } => (*mode, no_interest.len()),
+                            InboundEntry::Tracked { mode, no_interest } => {
+                                (*mode, no_interest.len())
+                            }
                         };
                         accounts.push(AccountInterest {
                             name: String::from_utf8_lossy(name).into_owned(),

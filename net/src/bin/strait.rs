@@ -118,6 +118,7 @@ async fn run(mut setup: Setup) -> Result<(), String> {
     let client = bind(&setup.client, "client").await?;
     let client_port = client.local_addr().map_err(|e| e.to_string())?.port();
     setup.node.port = client_port;
+    let gateway_host = setup.gateway.as_ref().map(|g| g.listen.host.clone()).unwrap_or_default();
     let gateway = match setup.gateway.take() {
         Some(g) => {
             let listener = bind(&g.listen, "gateway").await?;
@@ -134,26 +135,27 @@ async fn run(mut setup: Setup) -> Result<(), String> {
     info!("  Name:     {}", preview.server_name());
     info!("  ID:       {}", preview.server_id());
     drop(preview);
-    if let (Some(listener), Some(g)) = (&gateway, &setup.node.gateway) {
+    if let Some(listener) = &gateway {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        info!("Listening for gateways connections on {}:{}", g_host(&setup), addr.port());
-        let _ = g;
+        info!("Listening for gateways connections on {}:{}", gateway_host, addr.port());
     }
+    let monitor = match &setup.http {
+        Some(listen) => {
+            let listener = bind(listen, "monitoring").await?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            info!("Starting http monitor on {}:{}", listen.host, addr.port());
+            Some(listener)
+        }
+        None => None,
+    };
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
     info!("Server is ready");
-    let listeners = Listeners { client, gateway };
+    let listeners = Listeners { client, gateway, monitor };
     server::run(setup.node, setup.driver, seed, listeners, TcpDialer, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     info!("Server Exiting..");
     Ok(())
-}
-
-fn g_host(setup: &Setup) -> String {
-    setup.gateway.as_ref().map_or_else(
-        || setup.node.gateway.as_ref().map_or_else(String::new, |g| g.advertise.host.clone()),
-        |g| g.listen.host.clone(),
-    )
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -43,6 +43,7 @@ pub mod format;
 mod gatewayz;
 mod healthz;
 mod query;
+pub(crate) mod source;
 mod subsz;
 mod varz;
 
