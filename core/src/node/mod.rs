@@ -439,3 +439,6 @@ fn generate_server_id(rng: &mut ChaCha8Rng) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod gateway_tests;

@@ -1,0 +1,421 @@
+//! Gateways driven by hand: several nodes wired through in-memory pipes on a fake clock.
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use super::*;
+use crate::gateway::interest::Mode;
+use crate::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
+
+/// A byte pipe between two links of two nodes.
+struct Pipe {
+    a: (usize, LinkId),
+    b: (usize, LinkId),
+}
+
+/// A client attached to one node.
+struct Client {
+    node: usize,
+    link: LinkId,
+    received: String,
+}
+
+/// Nodes, the pipes between their gateway links, and their clients.
+struct World {
+    nodes: Vec<Node>,
+    ports: Vec<u16>,
+    now: Instant,
+    pipes: Vec<Pipe>,
+    clients: Vec<Client>,
+    logs: Vec<(usize, String)>,
+    /// Dials to a port nobody listens on fail.
+    down: Vec<usize>,
+}
+
+fn config(name: &str, port: u16, remotes: &[(&str, u16)]) -> NodeConfig {
+    let mut g = GatewayConfig::new(name, GatewayUrl::new("127.0.0.1", port));
+    g.remotes = remotes
+        .iter()
+        .map(|(n, p)| RemoteConfig {
+            name: (*n).into(),
+            urls: vec![GatewayUrl::new("127.0.0.1", *p)],
+        })
+        .collect();
+    NodeConfig { server_name: Some(format!("s{name}")), gateway: Some(g), ..NodeConfig::default() }
+}
+
+impl World {
+    fn new(configs: Vec<NodeConfig>) -> Self {
+        let now = Instant::now();
+        let ports = configs.iter().map(|c| c.gateway.as_ref().unwrap().advertise.port).collect();
+        let mut nodes: Vec<Node> =
+            configs.into_iter().enumerate().map(|(i, c)| Node::new(c, 100 + i as u64)).collect();
+        for n in &mut nodes {
+            n.start(now);
+        }
+        Self {
+            nodes,
+            ports,
+            now,
+            pipes: Vec::new(),
+            clients: Vec::new(),
+            logs: Vec::new(),
+            down: Vec::new(),
+        }
+    }
+
+    fn client(&mut self, node: usize) -> usize {
+        let link = self.nodes[node].accept_client(self.now, None);
+        self.clients.push(Client { node, link, received: String::new() });
+        let c = self.clients.len() - 1;
+        self.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n");
+        self.settle();
+        self.clients[c].received.clear();
+        c
+    }
+
+    fn send(&mut self, client: usize, data: &str) {
+        let (node, link) = (self.clients[client].node, self.clients[client].link);
+        let mut buf = BytesMut::from(data.as_bytes());
+        self.nodes[node].handle_read(link, self.now, &mut buf);
+    }
+
+    fn take(&mut self, client: usize) -> String {
+        self.settle();
+        std::mem::take(&mut self.clients[client].received)
+    }
+
+    /// Move bytes and handle events until nothing changes (bounded).
+    fn settle(&mut self) {
+        for _ in 0..200 {
+            if !self.step() {
+                return;
+            }
+        }
+        panic!("the world did not settle");
+    }
+
+    fn step(&mut self) -> bool {
+        let mut progressed = false;
+        for i in 0..self.nodes.len() {
+            while let Some(e) = self.nodes[i].poll_event() {
+                progressed = true;
+                match e {
+                    Event::Dial(d) => {
+                        let target = self.ports.iter().position(|p| *p == d.url.port);
+                        match target.filter(|t| !self.down.contains(t)) {
+                            Some(t) => {
+                                let b = self.nodes[t].accept_gateway(self.now, None);
+                                let a =
+                                    self.nodes[i].handle_dial(self.now, d.id, Ok(None)).unwrap();
+                                self.pipes.push(Pipe { a: (i, a), b: (t, b) });
+                            }
+                            None => {
+                                self.nodes[i].handle_dial(self.now, d.id, Err("refused".into()));
+                            }
+                        }
+                    }
+                    Event::Close { link, .. } => {
+                        // Flush what is left, then the connection goes away at both ends.
+                        self.pump_link(i, link);
+                        if let Some(p) =
+                            self.pipes.iter().position(|p| p.a == (i, link) || p.b == (i, link))
+                        {
+                            let p = self.pipes.remove(p);
+                            self.nodes[p.a.0].handle_closed(p.a.1, self.now);
+                            self.nodes[p.b.0].handle_closed(p.b.1, self.now);
+                        } else {
+                            self.nodes[i].handle_closed(link, self.now);
+                        }
+                    }
+                    Event::Log(_, line) => self.logs.push((i, line)),
+                    Event::Transmit(_) => {}
+                }
+            }
+        }
+        for p in 0..self.pipes.len() {
+            let (a, b) = (self.pipes[p].a, self.pipes[p].b);
+            progressed |= self.pump(a, b);
+            progressed |= self.pump(b, a);
+        }
+        for c in 0..self.clients.len() {
+            let (node, link) = (self.clients[c].node, self.clients[c].link);
+            let mut out = BytesMut::new();
+            if self.nodes[node].take_outbox(link, &mut out) != OutboxStatus::Gone && !out.is_empty()
+            {
+                self.clients[c].received.push_str(&String::from_utf8_lossy(&out));
+                progressed = true;
+            }
+        }
+        progressed
+    }
+
+    fn pump_link(&mut self, node: usize, link: LinkId) {
+        if let Some(p) = self.pipes.iter().find(|p| p.a == (node, link) || p.b == (node, link)) {
+            let (a, b) = (p.a, p.b);
+            let (from, to) = if a == (node, link) { (a, b) } else { (b, a) };
+            self.pump(from, to);
+        }
+    }
+
+    fn pump(&mut self, from: (usize, LinkId), to: (usize, LinkId)) -> bool {
+        let mut out = BytesMut::new();
+        if self.nodes[from.0].take_outbox(from.1, &mut out) == OutboxStatus::Gone || out.is_empty()
+        {
+            return false;
+        }
+        self.nodes[to.0].handle_read(to.1, self.now, &mut out);
+        true
+    }
+
+    /// Advance the clock by `by`, firing every deadline on the way.
+    fn advance(&mut self, by: Duration) {
+        let end = self.now + by;
+        loop {
+            self.settle();
+            let mut next = None::<Instant>;
+            for n in &self.nodes {
+                let mut deadlines: Vec<Instant> = n.poll_node_timeout().into_iter().collect();
+                deadlines.extend(n.link_ids().into_iter().filter_map(|l| n.poll_timeout(l)));
+                for d in deadlines {
+                    next = Some(next.map_or(d, |x: Instant| x.min(d)));
+                }
+            }
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    for i in 0..self.nodes.len() {
+                        self.nodes[i].handle_node_timeout(self.now);
+                        for l in self.nodes[i].link_ids() {
+                            self.nodes[i].handle_timeout(l, self.now);
+                        }
+                    }
+                }
+                _ => {
+                    self.now = end;
+                    self.settle();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn registered(&self, node: usize, line: &str) -> bool {
+        self.logs.iter().any(|(n, l)| *n == node && l.contains(line))
+    }
+
+    fn gateway(&self, node: usize) -> GatewaySnapshot {
+        self.nodes[node].gateway_snapshot().unwrap()
+    }
+}
+
+fn two_clusters() -> World {
+    let mut w = World::new(vec![
+        config("A", 7001, &[("A", 7001), ("B", 7002)]),
+        config("B", 7002, &[("A", 7001), ("B", 7002)]),
+    ]);
+    w.advance(Duration::from_secs(2));
+    w
+}
+
+#[test]
+fn explicit_gateways_register_both_ways() {
+    let w = two_clusters();
+    assert!(w.registered(0, "Outbound gateway connection to \"B\""), "{:?}", w.logs);
+    assert!(w.registered(0, "Inbound gateway connection from \"B\""));
+    assert!(w.registered(1, "Outbound gateway connection to \"A\""));
+    let g = w.gateway(0);
+    assert_eq!((g.outbound.len(), g.inbound.len()), (1, 1));
+    assert!(g.outbound[0].configured);
+}
+
+#[test]
+fn messages_follow_interest_across_the_gateway() {
+    let mut w = two_clusters();
+    let sub = w.client(1);
+    let publisher = w.client(0);
+    w.send(sub, "SUB foo.* 1\r\n");
+    w.settle();
+    w.send(publisher, "PUB foo.bar 2\r\nhi\r\nPUB other 2\r\nno\r\n");
+    assert_eq!(w.take(sub), "MSG foo.bar 1 2\r\nhi\r\n");
+    // Interest-only: nothing without interest crosses.
+    let b_inbound = &w.gateway(1).inbound[0];
+    assert_eq!(b_inbound.link.counters.in_msgs, 1);
+    // An unsubscribe stops the flow.
+    w.send(sub, "UNSUB 1\r\n");
+    w.settle();
+    w.send(publisher, "PUB foo.bar 2\r\nhi\r\n");
+    assert_eq!(w.take(sub), "");
+    assert_eq!(w.gateway(1).inbound[0].link.counters.in_msgs, 1);
+}
+
+#[test]
+fn gateway_messages_are_never_forwarded_to_another_gateway() {
+    let mut w = World::new(vec![
+        config("A", 7001, &[("B", 7002), ("C", 7003)]),
+        config("B", 7002, &[("A", 7001), ("C", 7003)]),
+        config("C", 7003, &[("A", 7001), ("B", 7002)]),
+    ]);
+    w.advance(Duration::from_secs(2));
+    let on_b = w.client(1);
+    let on_c = w.client(2);
+    let publisher = w.client(0);
+    w.send(on_b, "SUB > 1\r\n");
+    w.send(on_c, "SUB > 1\r\n");
+    w.settle();
+    w.send(publisher, "PUB foo 3\r\nbar\r\n");
+    assert_eq!(w.take(on_b), "MSG foo 1 3\r\nbar\r\n");
+    assert_eq!(w.take(on_c), "MSG foo 1 3\r\nbar\r\n", "exactly once, not relayed via B");
+}
+
+#[test]
+fn queue_groups_prefer_local_members_and_cross_once() {
+    let mut w = two_clusters();
+    let remote_member = w.client(1);
+    w.send(remote_member, "SUB work q 1\r\n");
+    w.settle();
+    let publisher = w.client(0);
+    for _ in 0..10 {
+        w.send(publisher, "PUB work 1\r\nx\r\n");
+    }
+    assert_eq!(w.take(remote_member).matches("MSG work 1 1").count(), 10);
+    let local_member = w.client(0);
+    w.send(local_member, "SUB work q 7\r\n");
+    w.settle();
+    for _ in 0..10 {
+        w.send(publisher, "PUB work 1\r\nx\r\n");
+    }
+    assert_eq!(w.take(local_member).matches("MSG work 7 1").count(), 10);
+    assert_eq!(w.take(remote_member), "");
+}
+
+#[test]
+fn request_reply_with_a_fresh_inbox_comes_back_through_the_mapping() {
+    let mut w = two_clusters();
+    let responder = w.client(1);
+    w.send(responder, "SUB svc 1\r\n");
+    w.settle();
+    let requester = w.client(0);
+    // The inbox is brand new: B does not know it, so the reply must use the _GR_ mapping.
+    w.send(requester, "SUB _INBOX.r1 9\r\nPUB svc _INBOX.r1 4\r\nping\r\n");
+    let got = w.take(responder);
+    assert_eq!(got, "MSG svc 1 _INBOX.r1 4\r\nping\r\n", "clients see the reply stripped");
+    w.send(responder, "PUB _INBOX.r1 4\r\npong\r\n");
+    assert_eq!(w.take(requester), "MSG _INBOX.r1 9 4\r\npong\r\n");
+}
+
+#[test]
+fn no_responders_across_an_interest_only_gateway() {
+    let mut w = two_clusters();
+    let requester = w.client(0);
+    w.send(requester, "SUB _INBOX.x 3\r\nPUB nobody _INBOX.x 0\r\n\r\n");
+    assert!(w.take(requester).starts_with("HMSG _INBOX.x 3 "), "503 expected");
+}
+
+#[test]
+fn gossip_builds_a_full_mesh() {
+    // B and C know only A; they learn of each other through A's gossip.
+    let mut w = World::new(vec![
+        config("A", 7001, &[]),
+        config("B", 7002, &[("A", 7001)]),
+        config("C", 7003, &[("A", 7001)]),
+    ]);
+    w.advance(Duration::from_secs(3));
+    for (node, others) in [(0, 2), (1, 2), (2, 2)] {
+        assert_eq!(w.gateway(node).outbound.len(), others, "node {node}: {:?}", w.logs);
+    }
+    let on_c = w.client(2);
+    w.send(on_c, "SUB x 1\r\n");
+    w.settle();
+    let on_b = w.client(1);
+    w.send(on_b, "PUB x 1\r\n!\r\n");
+    assert_eq!(w.take(on_c), "MSG x 1 1\r\n!\r\n");
+}
+
+#[test]
+fn reject_unknown_cluster_refuses_strangers() {
+    let mut a = config("A", 7001, &[]);
+    a.gateway.as_mut().unwrap().reject_unknown_cluster = true;
+    let mut w = World::new(vec![a, config("B", 7002, &[("A", 7001)])]);
+    w.advance(Duration::from_secs(2));
+    assert!(w.registered(0, "Rejecting connection from gateway \"B\""));
+    assert!(w.gateway(0).inbound.is_empty());
+    assert!(w.gateway(1).outbound.is_empty());
+}
+
+#[test]
+fn wrong_gateway_password_is_refused() {
+    let mut a = config("A", 7001, &[]);
+    let ga = a.gateway.as_mut().unwrap();
+    ga.user = Some("gwu".into());
+    ga.password = Some("right".into());
+    let mut b = config("B", 7002, &[]);
+    b.gateway.as_mut().unwrap().remotes = vec![RemoteConfig {
+        name: "A".into(),
+        urls: vec![GatewayUrl {
+            user: Some("gwu".into()),
+            password: Some("wrong".into()),
+            ..GatewayUrl::new("127.0.0.1", 7001)
+        }],
+    }];
+    let mut w = World::new(vec![a, b]);
+    w.advance(Duration::from_secs(2));
+    assert!(w.registered(0, "authentication error"), "{:?}", w.logs);
+    assert!(w.gateway(0).inbound.is_empty());
+}
+
+#[test]
+fn explicit_remote_is_redialled_after_it_comes_back() {
+    let mut w =
+        World::new(vec![config("A", 7001, &[("B", 7002)]), config("B", 7002, &[("A", 7001)])]);
+    w.down.push(1);
+    w.advance(Duration::from_secs(5));
+    assert!(w.gateway(0).outbound.is_empty());
+    w.down.clear();
+    w.advance(Duration::from_secs(3));
+    assert_eq!(w.gateway(0).outbound.len(), 1, "{:?}", w.logs);
+}
+
+#[test]
+fn optimistic_acceptor_says_no_interest_then_switches_past_the_threshold() {
+    let mut b = config("B", 7002, &[("A", 7001)]);
+    b.gateway.as_mut().unwrap().interest_only = false;
+    let mut w = World::new(vec![config("A", 7001, &[("B", 7002)]), b]);
+    w.advance(Duration::from_secs(2));
+    let keep_account_alive = w.client(1);
+    w.send(keep_account_alive, "SUB unrelated 1\r\n");
+    let publisher = w.client(0);
+    // Optimistic: A sends, B answers RS-, A stops sending that subject.
+    w.send(publisher, "PUB foo 1\r\nx\r\n");
+    w.settle();
+    w.send(publisher, "PUB foo 1\r\nx\r\n");
+    w.settle();
+    assert_eq!(w.gateway(1).inbound[0].link.counters.in_msgs, 1);
+    let out = &w.gateway(0).outbound[0].accounts[0];
+    assert_eq!((out.mode, out.no_interest_count), (Mode::Optimistic, 1));
+    // A new subscription clears the no-interest entry with RS+.
+    let sub = w.client(1);
+    w.send(sub, "SUB foo 1\r\n");
+    w.settle();
+    w.send(publisher, "PUB foo 1\r\ny\r\n");
+    assert_eq!(w.take(sub), "MSG foo 1 1\r\ny\r\n");
+    // Past 1000 distinct no-interest subjects the account goes interest-only.
+    for i in 0..1001 {
+        w.send(publisher, &format!("PUB n.{i} 0\r\n\r\n"));
+        w.settle();
+    }
+    let out = &w.gateway(0).outbound[0].accounts[0];
+    assert_eq!(out.mode, Mode::InterestOnly);
+    w.send(publisher, "PUB foo 1\r\nz\r\n");
+    assert_eq!(w.take(sub), "MSG foo 1 1\r\nz\r\n", "announced interest survives the switch");
+}
+
+#[test]
+fn implicit_remote_is_dialled_back_and_forgotten_when_gone() {
+    // Only B knows A; A learns B from the inbound connection and dials back.
+    let mut w = World::new(vec![config("A", 7001, &[]), config("B", 7002, &[("A", 7001)])]);
+    w.advance(Duration::from_secs(2));
+    assert_eq!(w.gateway(0).outbound.len(), 1);
+    assert!(!w.gateway(0).outbound[0].configured);
+}
