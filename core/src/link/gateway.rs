@@ -135,6 +135,8 @@ pub struct GatewayLink {
     pub transmit_queued: bool,
     /// Traffic counters.
     pub counters: Counters,
+    /// The handshake completed once (the link counted as registered, even while closing).
+    pub was_registered: bool,
 }
 
 impl GatewayLink {

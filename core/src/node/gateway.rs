@@ -54,6 +54,8 @@ pub(crate) struct GatewayNode {
     started: bool,
     /// The dial schedule changed: the driver re-reads the node deadline.
     pub(crate) timer_changed: bool,
+    /// Established outbound links (a cheap "any gateway to forward to?" test per message).
+    pub(crate) outbound_count: usize,
 }
 
 impl GatewayNode {
@@ -70,6 +72,7 @@ impl GatewayNode {
             seed,
             started: false,
             timer_changed: true,
+            outbound_count: 0,
         }
     }
 }
@@ -154,6 +157,7 @@ fn new_link(node: &mut Node, now: Instant, direction: Direction, remote: String)
         close_reason: None,
         transmit_queued: false,
         counters: Counters::default(),
+        was_registered: false,
     }
 }
 
@@ -402,9 +406,11 @@ pub(super) fn remove(node: &mut Node, id: LinkId, now: Instant) {
         return;
     };
     gw.inbound.retain(|l| *l != id);
+    if g.direction == Direction::Outbound && g.was_registered {
+        gw.outbound_count -= 1;
+    }
     if g.direction == Direction::Outbound {
-        let registered = g.state == GatewayState::Established
-            || matches!(g.close_reason, Some(CloseReason::ServerShutdown));
+        let registered = g.was_registered;
         gw.timer_changed = true;
         let forgotten =
             gw.directory.outbound_closed(id, registered, now, &gw.config, &mut node.rng, |n| {
@@ -769,6 +775,13 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
     g.timers.stop(GatewayTimer::Info);
     g.state = GatewayState::Established;
     g.peer_iom = info.gateway_iom;
+    g.was_registered = true;
+    if let Some(gw) = node.gateway.as_mut() {
+        gw.outbound_count += 1;
+    }
+    let Some(g) = gateway_mut(node, id) else {
+        return;
+    };
     g.peer_headers = info.headers;
     g.remote_id = info.server_id.clone();
     g.remote_server_name = info.server_name.clone();
@@ -915,15 +928,12 @@ pub(super) fn forward(
     p: &Publish,
     served: &mut Vec<Bytes>,
 ) -> bool {
-    let Some(gw) = node.gateway.as_mut() else {
+    // Disjoint borrows of the node's parts: no per-message allocation on this path.
+    let Node { gateway, links, accounts, events, totals, .. } = node;
+    let Some(gw) = gateway.as_mut() else {
         return false;
     };
-    if p.subject.is_empty() {
-        return false;
-    }
-    let links: Vec<LinkId> =
-        (0..gw.directory.remotes.len()).filter_map(|i| gw.directory.outbound(i)).collect();
-    if links.is_empty() {
+    if p.subject.is_empty() || gw.outbound_count == 0 {
         return false;
     }
     // Map the reply once per message when a fresh subscription could receive it.
@@ -937,17 +947,20 @@ pub(super) fn forward(
         }
         _ => p.reply.clone(),
     };
-    let name = node.accounts[account.0 as usize].name.clone();
+    let name = accounts[account.0 as usize].name.as_bytes();
     let mut sent = false;
     let mut queues: Vec<Bytes> = Vec::new();
-    for id in links {
-        let Some(Link::Gateway(g)) = node.links.get_mut(id) else {
+    for i in 0..gw.directory.remotes.len() {
+        let Some(id) = gw.directory.outbound(i) else {
+            continue;
+        };
+        let Some(Link::Gateway(g)) = links.get_mut(id) else {
             continue;
         };
         if !g.is_established() {
             continue;
         }
-        let decision = g.outbound_interest.decide(name.as_bytes(), &p.subject, g.peer_iom);
+        let decision = g.outbound_interest.decide(name, &p.subject, g.peer_iom);
         queues.clear();
         if let Some(m) = &decision.queues {
             for group in &m.queues {
@@ -960,8 +973,13 @@ pub(super) fn forward(
         if !decision.plain && queues.is_empty() {
             continue;
         }
-        send_routed(g, name.as_bytes(), &p.subject, mapped_reply.as_deref(), &queues, p);
-        node.wake(id);
+        send_routed(g, name, &p.subject, mapped_reply.as_deref(), &queues, p);
+        totals.out_msgs += 1;
+        totals.out_bytes += p.payload.len() as u64;
+        if !g.transmit_queued {
+            g.transmit_queued = true;
+            events.push_back(Event::Transmit(id));
+        }
         sent = true;
     }
     sent
