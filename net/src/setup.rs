@@ -10,6 +10,9 @@ use strait_core::proto::client::Limits;
 use crate::cli::Args;
 use crate::server::DriverConfig;
 
+/// Environment variable that makes the gateway act as a pre-2.9 (optimistic) acceptor.
+pub const OPTIMISTIC_ENV: &str = "STRAIT_GATEWAY_OPTIMISTIC";
+
 /// A listen address; port `None` asks for a random free port (`-1` in nats-server).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listen {
@@ -209,6 +212,11 @@ fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
     config.reject_unknown_cluster = g.reject_unknown_cluster.unwrap_or(false);
     config.connect_retries = g.connect_retries.unwrap_or(0).max(0) as u32;
     config.connect_backoff = g.connect_backoff.unwrap_or(false);
+    // Test-only: behave as a pre-2.9 acceptor (optimistic accounts, no `gateway_iom`) so the
+    // optimistic path can be exercised against real peers (see docs/compat.md).
+    if std::env::var_os(OPTIMISTIC_ENV).is_some() {
+        config.interest_only = false;
+    }
     Ok(GatewaySetup { listen, advertise: g.advertise.clone(), config })
 }
 
