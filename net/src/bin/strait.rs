@@ -43,6 +43,14 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
+    // passwords) is refused at start, below.
+    if args.test_config {
+        if let Some(path) = &args.config {
+            println!("strait: {}", strait_conf::valid_message(path));
+        }
+        return ExitCode::SUCCESS;
+    }
     let setup = match setup::build(&args, options.as_ref()) {
         Ok(s) => s,
         Err(e) => {
@@ -50,12 +58,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.test_config {
-        if let Some(path) = &args.config {
-            println!("strait: {}", strait_conf::valid_message(path));
-        }
-        return ExitCode::SUCCESS;
-    }
     if let Err(e) = init_logging(&setup) {
         eprintln!("strait: {e}");
         return ExitCode::FAILURE;
