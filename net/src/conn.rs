@@ -87,11 +87,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut deadline = shared.lock().node.poll_timeout(id);
+    // One timer for the connection's life, moved only when the deadline moves: re-arming a
+    // fresh sleep on every read would cost a timer-wheel insert per batch.
+    let timer = tokio::time::sleep_until(timer_target(deadline));
+    tokio::pin!(timer);
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
-        let sleep_until = deadline.map(Instant::from_std);
+        let before = deadline;
         tokio::select! {
             biased;
             () = handle.reader.notified() => return,
@@ -109,7 +113,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     return;
                 }
             }
-            () = sleep(sleep_until) => {
+            () = &mut timer => {
                 let mut state = shared.lock();
                 state.node.handle_timeout(id, Instant::now().into_std());
                 deadline = state.node.poll_timeout(id);
@@ -118,9 +122,22 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 if !open {
                     return;
                 }
+                // The deadline may be unchanged (e.g. a ping skipped): re-arm all the same.
+                timer.as_mut().reset(timer_target(deadline));
+                continue;
             }
         }
+        if deadline != before {
+            timer.as_mut().reset(timer_target(deadline));
+        }
     }
+}
+
+/// Where the connection timer points: the link's deadline, or far away without one.
+fn timer_target(deadline: Option<std::time::Instant>) -> Instant {
+    deadline
+        .map(Instant::from_std)
+        .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(86_400))
 }
 
 /// Sleep until `at`, or forever without a deadline.
