@@ -123,7 +123,7 @@ fn deliver(
     node.totals.out_bytes += payload.len() as u64;
     wake(&mut node.events, link, c);
     sub.delivered += 1;
-    if sub.max.is_some_and(|max| sub.delivered >= max) {
+    if sub.max > 0 && sub.delivered >= sub.max {
         unsubscribe_key(node, key);
     }
     true
@@ -154,7 +154,7 @@ fn no_responders(node: &mut Node, src: LinkId, reply: &[u8], subject: &[u8]) {
     let result = node.accounts[account.0 as usize].sublist.matches(reply);
     let sid = result.plain.iter().find_map(|key| {
         let sub = node.subs.get(key.0 as usize)?.as_ref()?;
-        (sub.link == src).then(|| sub.sid.clone())
+        (sub.link == src).then(|| Bytes::copy_from_slice(&sub.sid))
     });
     let Some(sid) = sid else {
         return;

@@ -34,7 +34,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -152,12 +152,16 @@ pub struct SubKey(u32);
 pub(crate) struct Subscription {
     link: LinkId,
     account: AccountId,
-    subject: Bytes,
-    queue: Option<Bytes>,
-    sid: Bytes,
-    /// Auto-unsubscribe after this many deliveries in total.
-    max: Option<u64>,
+    // Boxed slices, not `Bytes`: half the size, and memory per subscription is a feature.
+    subject: Box<[u8]>,
+    queue: Option<Box<[u8]>>,
+    sid: Box<[u8]>,
+    /// Auto-unsubscribe after this many deliveries in total; 0 for never.
+    max: u64,
     delivered: u64,
+    /// When it was made (a young subscription's requests get their reply mapped across
+    /// gateways).
+    created: Instant,
 }
 
 /// What the writer should do after [`Node::take_outbox`].
