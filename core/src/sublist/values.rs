@@ -90,6 +90,7 @@ mod tests {
         assert_eq!(v.iter().copied().collect::<Vec<_>>(), [1, 2, 3]);
         assert!(v.remove(&1) && v.remove(&3) && !v.remove(&3));
         assert!(matches!(v, Values::One(2)));
-        assert!(v.remove(&2) && v.is_empty() && v.len() == 0);
+        assert!(v.remove(&2) && v.is_empty());
+        assert_eq!(v.len(), 0);
     }
 }
