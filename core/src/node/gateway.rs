@@ -154,6 +154,7 @@ fn new_link(node: &mut Node, now: Instant, direction: Direction, remote: String)
         transmit_queued: false,
         counters: Counters::default(),
         was_registered: false,
+        dialled: None,
     }
 }
 
@@ -199,7 +200,10 @@ pub(super) fn handle_dial(
             link.timers.set(GatewayTimer::Info, now + interval * (node.config.ping_max + 1));
             let id = node.links.insert(Link::Gateway(Box::new(link)));
             let gw = node.gateway.as_mut()?;
-            gw.directory.dial_connected(dial, id);
+            let dialled = gw.directory.dial_connected(dial, id).map(|(_, url)| url);
+            if let Some(g) = gateway_mut(node, id) {
+                g.dialled = dialled;
+            }
             node.log(
                 LogLevel::Info,
                 format!("Creating outbound gateway connection to \"{remote}\""),
@@ -747,16 +751,12 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
     let remote_index = gw.directory.remotes.iter().position(
         |r| matches!(r.state, crate::gateway::directory::DialState::Connected(l) if l == id),
     );
-    let Some(remote_index) = remote_index else {
+    if remote_index.is_none() {
         return close(node, id, GatewayError::DuplicateOutbound);
-    };
+    }
     // Credentials from the dialled URL win over our own gateway authorization.
     if let Some(Link::Gateway(g)) = node.links.get(id)
-        && let Some(peer) = g.peer
-        && let Some(url) = gw.directory.remotes[remote_index]
-            .urls
-            .iter()
-            .find(|u| u.user.is_some() && (u.port == peer.port()))
+        && let Some(url) = g.dialled.as_ref().filter(|u| u.user.is_some())
     {
         user = url.user.clone();
         pass = url.password.clone();
@@ -1069,11 +1069,8 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
         return no_interest(node, id, &msg.account, None);
     };
     let result = node.accounts[account.0 as usize].sublist.matches(&subject);
-    if result.plain.is_empty() && msg.queues.is_none() {
-        no_interest(node, id, &msg.account, Some(&subject));
-        if !from_mapped_reply {
-            return;
-        }
+    if result.plain.is_empty() && msg.queues.is_none() && !from_mapped_reply {
+        return no_interest(node, id, &msg.account, Some(&subject));
     }
     let (reply, mapped) = match &msg.reply {
         Some(r) if r.starts_with(reply::PREFIX) => match reply::parse_mapped(r) {
