@@ -82,6 +82,7 @@ combos! {
     reject_unknown_cluster { s_n_n: [S, N, N], n_s_s: [N, S, S], s_s_s: [S, S, S], n_n_n: [N, N, N] }
     wrong_password { s_n_n: [S, N, N], n_s_s: [N, S, S], s_s_s: [S, S, S], n_n_n: [N, N, N] }
     interest_at_scale { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
+    interest_before_link { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
     optimistic_acceptor { n_s: [N, S], s_s: [S, S] }
     restart { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
 }
@@ -108,6 +109,15 @@ async fn seed(kinds: &'static [Kind]) {
     let servers = blocking(|| start_seed(kinds));
     let [a, b, c] = [&servers[0], &servers[1], &servers[2]];
     blocking(|| wait_full_mesh(&[a, b, c]));
+    for s in [a, b, c] {
+        let gwz = ok!(blocking(|| s.gatewayz("")); a, b, c);
+        let others: BTreeSet<&str> = NAMES.iter().copied().filter(|n| *n != s.name()).collect();
+        let names = |k: &str| -> BTreeSet<&str> {
+            gwz[k].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
+        };
+        assert_eq!(names("outbound_gateways"), others, "{}: /gatewayz\n{gwz:#}", s.label());
+        assert_eq!(names("inbound_gateways"), others, "{}: /gatewayz\n{gwz:#}", s.label());
+    }
 
     blocking(|| {
         let mut on_b = ok!(RawClient::connect(b.addr()); a, b, c);
@@ -385,13 +395,8 @@ async fn queue_groups(kinds: &'static [Kind]) {
 async fn implicit_discovery(kinds: &'static [Kind]) {
     let (a, b) = blocking(|| start_pair(kinds));
     blocking(|| {
-        // start_pair already waited for all four lines; say which dial was implicit.
-        assert!(
-            b.lines_with(0, &["implicit"]).iter().any(|l| l.contains("\"A\""))
-                || b.kind() == Kind::Strait,
-            "nats-server B should log dialling the implicit gateway A\n{}",
-            describe_all(&[&a, &b])
-        );
+        // start_pair already waited for all four lines; B's dial back was to an implicit remote.
+        ok!(b.wait_line(0, "Connecting to implicit gateway \"A\"", STEP); &a, &b);
         let mut sa = ok!(RawClient::connect(a.addr()); &a, &b);
         let mut sb = ok!(RawClient::connect(b.addr()); &a, &b);
         ok!(sa.send(b"SUB to.a 1\r\n"); &a, &b);
@@ -527,46 +532,18 @@ async fn interest_at_scale(kinds: &'static [Kind]) {
     blocking(|| {
         let mut sb = ok!(RawClient::connect(b.addr()); &a, &b);
         let mut sa = ok!(RawClient::connect(a.addr()); &a, &b);
-        let mut bulk = b"SUB fence 1\r\n".to_vec();
-        for i in 0..BULK_SUBS {
-            bulk.extend_from_slice(format!("SUB bulk.{i} {}\r\n", i + 10).as_bytes());
-        }
-        ok!(sb.send(&bulk); &a, &b);
-        ok!(sb.ping_pong(); &a, &b);
+        ok!(subscribe_bulk(&mut sb); &a, &b);
         // The last one known ⇒ all known (one connection's interest travels in order).
         let t = Instant::now();
         ok!(raw_probe(&mut sa, &mut sb, &format!("bulk.{}", BULK_SUBS - 1), Duration::from_secs(20)); &a, &b);
         let known_after = t.elapsed();
 
-        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-        let mut sample = BTreeSet::new();
-        while sample.len() < SAMPLE {
-            // xorshift64: a fixed sample, the same on every run.
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            sample.insert(format!("bulk.{}", rng % BULK_SUBS as u64));
-        }
-        for s in &sample {
-            ok!(sa.publish(s, b"s"); &a, &b);
-        }
-        ok!(sa.publish("fence", b""); &a, &b);
-        let mut got = BTreeSet::new();
-        loop {
-            match ok!(sb.next_msg(STEP); &a, &b) {
-                Some(m) if m.subject == "fence" => break,
-                Some(m) => assert!(got.insert(m.subject.clone()), "{} twice", m.subject),
-                None => panic!(
-                    "fence never arrived; got {} of {SAMPLE}\n{}",
-                    describe_all(&[&a, &b]),
-                    got.len()
-                ),
-            }
-        }
-        assert_eq!(got, sample, "sampled subjects received on B (known after {known_after:?})");
+        ok!(publish_sample(&mut sa, &mut sb).map_err(|e| format!("{e} (known after {known_after:?})")); &a, &b);
 
         let gwz = ok!(a.gatewayz("accs=1&subs=1"); &a, &b);
-        let num_subs = account(&gwz["outbound_gateways"]["B"], "$G")["num_subs"].as_u64();
+        let g = account(&gwz["outbound_gateways"]["B"], "$G");
+        assert_eq!(g["interest_mode"], "Interest-Only", "A's view of B's $G\n{gwz:#}");
+        let num_subs = g["num_subs"].as_u64();
         assert!(
             num_subs.is_some_and(|n| n as usize > BULK_SUBS),
             "A's /gatewayz must count B's {BULK_SUBS}+ subscriptions, shows {num_subs:?}\n{gwz:#}"
@@ -673,6 +650,70 @@ async fn optimistic_acceptor(kinds: &'static [Kind]) {
         }); &a, &b);
         // Existing interest survives the switch.
         ok!(raw_probe(&mut sa, &mut sb, "opt.x", PROPAGATION); &a, &b);
+    });
+}
+
+/// Publishes to [`SAMPLE`] of the `bulk.N` subjects from `sa`, then `fence`; `sb` (subscribed
+/// to all of them and to `fence`) must receive exactly the sample.
+fn publish_sample(sa: &mut RawClient, sb: &mut RawClient) -> Result<(), String> {
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut sample = BTreeSet::new();
+    while sample.len() < SAMPLE {
+        // xorshift64: a fixed sample, the same on every run.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        sample.insert(format!("bulk.{}", rng % BULK_SUBS as u64));
+    }
+    for s in &sample {
+        sa.publish(s, b"s")?;
+    }
+    sa.publish("fence", b"")?;
+    let mut got = BTreeSet::new();
+    loop {
+        match sb.next_msg(STEP)? {
+            Some(m) if m.subject == "fence" => break,
+            Some(m) if !got.insert(m.subject.clone()) => {
+                return Err(format!("{} twice", m.subject));
+            }
+            Some(_) => {}
+            None => return Err(format!("fence never arrived; got {} of {SAMPLE}", got.len())),
+        }
+    }
+    if got != sample {
+        let missing: Vec<_> = sample.difference(&got).take(10).collect();
+        return Err(format!(
+            "got {} of {SAMPLE} sampled subjects; missing e.g. {missing:?}",
+            got.len()
+        ));
+    }
+    Ok(())
+}
+
+/// `SUB fence 1` and `SUB bulk.N` for N below [`BULK_SUBS`], in one write, confirmed by PONG.
+fn subscribe_bulk(sb: &mut RawClient) -> Result<(), String> {
+    let mut bulk = b"SUB fence 1\r\n".to_vec();
+    for i in 0..BULK_SUBS {
+        bulk.extend_from_slice(format!("SUB bulk.{i} {}\r\n", i + 10).as_bytes());
+    }
+    sb.send(&bulk)?;
+    sb.ping_pong().map(drop)
+}
+
+/// 10,000 subscriptions made on B *before* A links to it are all announced at registration
+/// (the interest-only switch: INFO cmd 2, the RS+ batch, INFO cmd 3).
+async fn interest_before_link(kinds: &'static [Kind]) {
+    let b = blocking(|| GwServer::start(kinds[1], &GwConfig::new("B")));
+    let mut sb = ok!(blocking(|| RawClient::connect(b.addr())); &b);
+    ok!(blocking(|| subscribe_bulk(&mut sb)); &b);
+    let a = blocking(|| {
+        GwServer::start(kinds[0], &GwConfig::new("A").remote("B", b.gateway_addr(), None))
+    });
+    blocking(|| {
+        wait_full_mesh(&[&a, &b]);
+        let mut sa = ok!(RawClient::connect(a.addr()); &a, &b);
+        ok!(raw_probe(&mut sa, &mut sb, &format!("bulk.{}", BULK_SUBS - 1), Duration::from_secs(20)); &a, &b);
+        ok!(publish_sample(&mut sa, &mut sb); &a, &b);
     });
 }
 
