@@ -76,7 +76,9 @@ combos! {
     wildcards { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
     headers { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
     request_reply { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
+    reserved_reply_prefix { s: [S], n: [N] }
     queue_groups { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
+    queue_two_remote_clusters { s_s_s: [S, S, S], s_n_n: [S, N, N], n_s_s: [N, S, S], n_s_n: [N, S, N], n_n_n: [N, N, N] }
     implicit_discovery { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
     gossip { s_s_s: [S, S, S], n_s_s: [N, S, S], s_n_n: [S, N, N], n_s_n: [N, S, N], n_n_n: [N, N, N] }
     reject_unknown_cluster { s_n_n: [S, N, N], n_s_s: [N, S, S], s_s_s: [S, S, S], n_n_n: [N, N, N] }
@@ -347,6 +349,44 @@ async fn request_reply(kinds: &'static [Kind]) {
     assert!(seen.contains(&"my.own.reply.1".to_owned()), "{seen:?}");
 }
 
+/// With gateways on, clients may neither publish to `_GR_.…` nor use it as a reply subject;
+/// the connection stays open (exact wire answers of nats-server 2.15.1).
+async fn reserved_reply_prefix(kinds: &'static [Kind]) {
+    let a = blocking(|| GwServer::start(kinds[0], &GwConfig::new("A")));
+    let got = blocking(|| -> Result<String, String> {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(a.addr()).map_err(|e| e.to_string())?;
+        c.set_read_timeout(Some(STEP)).map_err(|e| e.to_string())?;
+        let mut buf = vec![0; 4096];
+        let n = c.read(&mut buf).map_err(|e| e.to_string())?;
+        if !buf[..n].starts_with(b"INFO ") {
+            return Err(format!("no INFO: {:?}", String::from_utf8_lossy(&buf[..n])));
+        }
+        c.write_all(
+            b"CONNECT {\"verbose\":false}\r\nSUB _GR_.> 1\r\nPUB _GR_.abc.def.x 2\r\nhi\r\n\
+              PUB foo _GR_.abc.def.r 2\r\nhi\r\nPING\r\n",
+        )
+        .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while !out.ends_with(b"PONG\r\n") {
+            let n = c
+                .read(&mut buf)
+                .map_err(|e| format!("{e}; so far {:?}", String::from_utf8_lossy(&out)))?;
+            if n == 0 {
+                return Err(format!("closed; got {:?}", String::from_utf8_lossy(&out)));
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    });
+    assert_eq!(
+        ok!(got; &a),
+        "-ERR 'Permissions Violation for Publish to \"_GR_.abc.def.x\"'\r\n\
+         -ERR 'Permissions Violation for Publish with Reply of \"_GR_.abc.def.r\"'\r\n\
+         PONG\r\n"
+    );
+}
+
 /// Queue group `q` with members in A and B: each message goes to exactly one member in the
 /// whole supercluster, a local member first; with no local member the remote members share
 /// every message once.
@@ -395,6 +435,41 @@ async fn queue_groups(kinds: &'static [Kind]) {
     ca.publish("fence.b", "".into()).await.unwrap();
     next(&mut b_fence).await;
     assert_once(&mut [&mut b1, &mut b2], "r", 100).await;
+}
+
+/// Queue group members in B and C, none in A: each message A publishes goes to one cluster
+/// only, so exactly one member gets it.
+async fn queue_two_remote_clusters(kinds: &'static [Kind]) {
+    let servers = blocking(|| start_seed(kinds));
+    let [a, b, c] = [&servers[0], &servers[1], &servers[2]];
+    blocking(|| wait_full_mesh(&[a, b, c]));
+    let (ca, cb, cc) = (connect(a).await, connect(b).await, connect(c).await);
+    let mut fence_b = cb.subscribe("fence.b").await.unwrap();
+    let mut fence_c = cc.subscribe("fence.c").await.unwrap();
+    let mut qb = cb.queue_subscribe("q3", "grp".into()).await.unwrap();
+    let mut qc = cc.queue_subscribe("q3", "grp".into()).await.unwrap();
+    barrier(&ca, &cb).await;
+    barrier(&ca, &cc).await;
+    for i in 0..200 {
+        ca.publish("q3", format!("m{i}").into()).await.unwrap();
+    }
+    ca.publish("fence.b", "".into()).await.unwrap();
+    ca.publish("fence.c", "".into()).await.unwrap();
+    next(&mut fence_b).await;
+    next(&mut fence_c).await;
+    let (at_b, at_c) = (drain_now(&mut qb), drain_now(&mut qc));
+    let mut all: Vec<String> = at_b.iter().chain(&at_c).cloned().collect();
+    all.sort();
+    let mut want: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    want.sort();
+    assert_eq!(
+        all,
+        want,
+        "each message once across B ({} msgs) and C ({} msgs)\n{}",
+        at_b.len(),
+        at_c.len(),
+        describe_all(&[a, b, c])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
