@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod encode;
+pub mod from_server;
 pub mod json;
