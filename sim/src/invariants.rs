@@ -636,6 +636,69 @@ pub fn subject_matches(pattern: &str, subject: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn publication(seq: u64, subject: &str, account: usize) -> Publication {
+        Publication {
+            id: MsgId { client: 0, seq },
+            epoch: 1,
+            subject: subject.into(),
+            reply: None,
+            account,
+            cluster: 0,
+            sent_at: Duration::from_secs(1),
+            in_reply_to: None,
+        }
+    }
+
+    /// The checker itself must catch each kind of broken delivery (fed by hand, no simulation).
+    #[test]
+    fn online_checks_catch_bad_deliveries() {
+        let mut c = Checker::new(false);
+        c.epoch_opened((0, 1), "cl0", "s");
+        c.epoch_opened((1, 1), "cl1", "s");
+        let sub = (1, 1, 5);
+        c.sub_sent(sub, "a.*", None, 0, 0);
+        c.sub_confirmed(sub);
+        c.published(publication(1, "a.b", 0));
+        c.published(publication(2, "a.c", 1));
+        c.published(publication(3, "x.y", 0));
+        c.delivered(sub, "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().is_empty(), "{:?}", c.violations());
+        let cases: [(&str, SubId, &str, u64); 5] = [
+            ("duplicate", sub, "a.b", 1),
+            ("cross-account", sub, "a.c", 2),
+            ("subscribed to a.*", sub, "x.y", 3),
+            ("never subscribed", (1, 1, 6), "a.b", 1),
+            ("never published", sub, "a.b", 9),
+        ];
+        for (what, sub, subject, seq) in cases {
+            let before = c.violations().len();
+            c.delivered(sub, subject, None, Some(MsgId { client: 0, seq }));
+            let new = &c.violations()[before..];
+            assert!(new.iter().any(|v| v.what.contains(what)), "{what}: {new:?}");
+        }
+        c.unsub_sent(sub);
+        c.unsub_confirmed(sub);
+        c.published(publication(4, "a.d", 0));
+        c.delivered(sub, "a.d", None, Some(MsgId { client: 0, seq: 4 }));
+        assert!(c.violations().last().is_some_and(|v| v.what.contains("after UNSUB")));
+    }
+
+    #[test]
+    fn queue_groups_get_each_message_at_most_once() {
+        let mut c = Checker::new(false);
+        c.epoch_opened((1, 1), "cl1", "s");
+        c.epoch_opened((2, 1), "cl2", "s");
+        for m in [(1, 1, 2), (2, 1, 2)] {
+            c.sub_sent(m, "a.>", Some("q"), 0, 0);
+            c.sub_confirmed(m);
+        }
+        c.published(publication(1, "a.b", 0));
+        c.delivered((1, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().is_empty());
+        c.delivered((2, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().iter().any(|v| v.what.contains("queue group q")));
+    }
+
     #[test]
     fn oracle_matching() {
         assert!(subject_matches("a.b", "a.b"));
