@@ -42,6 +42,8 @@ pub enum ClientError {
     SlowConsumer,
     /// The server is shutting down (closed without `-ERR` after flushing what is queued).
     ServerShutdown,
+    /// The client closed its side of the connection (what is queued is still flushed).
+    ClientClosed,
     /// A pedantic client published to a subject that is not a valid literal (link stays open,
     /// the message is still routed, as nats-server does).
     InvalidPublishSubject,
@@ -86,7 +88,7 @@ impl ClientError {
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
             BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
-            | ServerShutdown => (None, true),
+            | ServerShutdown | ClientClosed => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
             InvalidSubject => (Some("Invalid Subject".into()), false),
             PublishViolation(subject) => (
@@ -116,6 +118,7 @@ impl fmt::Display for ClientError {
             ClientSentError => f.write_str("client sent -ERR"),
             SlowConsumer => f.write_str("slow consumer"),
             ServerShutdown => f.write_str("server shutdown"),
+            ClientClosed => f.write_str("Client Closed"),
             other => match other.answer().err {
                 Some(text) => f.write_str(&text),
                 None => write!(f, "{other:?}"),
@@ -181,6 +184,133 @@ mod tests {
             let a = ClientError::Parse(e).answer();
             assert_eq!(a.err.as_deref(), text);
             assert!(a.close && a.flush);
+        }
+    }
+}
+
+/// Why a gateway link answers with `-ERR` or closes (`shared/docs/gateway-protocol.md` §2.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GatewayError {
+    /// The inbound peer's first op was not CONNECT, or its credentials are wrong.
+    AuthorizationViolation,
+    /// No CONNECT within the gateway auth timeout.
+    AuthenticationTimeout,
+    /// A CONNECT without a `gateway` field: a client or route reached the gateway port.
+    NotAGatewayConnect,
+    /// `reject_unknown_cluster` refused a gateway we do not know; carries our own name.
+    RejectedUnknown(String),
+    /// The peer's INFO has no `gateway` field: we dialled a client or route port; carries the
+    /// remote name we wanted.
+    WrongPort(String),
+    /// The peer's INFO names another gateway than the one we dialled.
+    WrongName {
+        /// Our gateway name.
+        ours: String,
+        /// The name we dialled.
+        wanted: String,
+        /// The name the peer gave.
+        got: String,
+    },
+    /// We already have an outbound connection to this gateway.
+    DuplicateOutbound,
+    /// The peer's `server_name` equals ours.
+    DuplicateServerName(String),
+    /// The peer sent an op that is not allowed on this side of the link (e.g. `RS+` on an
+    /// inbound connection, `RMSG` on an outbound one); carries the op.
+    ProtocolViolation(&'static str),
+    /// An interest-mode command INFO without its account payload (`start` or `complete`).
+    MissingCommandAccount(&'static str),
+    /// The bytes do not parse.
+    Parse(crate::proto::gateway::GatewayParseError),
+    /// The peer sent `-ERR`.
+    PeerError(String),
+    /// Too many PINGs unanswered.
+    StaleConnection,
+    /// No INFO from the acceptor in time after dialling.
+    NoInfo,
+}
+
+impl GatewayError {
+    /// The `-ERR` text sent to the peer, if any (the link always closes).
+    pub fn err_text(&self) -> Option<String> {
+        use crate::proto::gateway::GatewayParseError as P;
+        use GatewayError::*;
+        Some(match self {
+            AuthorizationViolation => "Authorization Violation".into(),
+            AuthenticationTimeout => "Authentication Timeout".into(),
+            NotAGatewayConnect => "attempted to connect to gateway port".into(),
+            RejectedUnknown(ours) => format!("Connection to gateway \"{ours}\" rejected"),
+            WrongPort(wanted) => {
+                format!("Attempt to connect to gateway \"{wanted}\" using wrong port")
+            }
+            WrongName { ours, wanted, got } => format!(
+                "Connection from \"{ours}\" rejected, wanted to connect to \"{wanted}\", this is \"{got}\""
+            ),
+            MissingCommandAccount(which) => {
+                format!("Account absent from receive-all-subscriptions-{which} command")
+            }
+            Parse(P::MaxControlLine) => "maximum control line exceeded".into(),
+            Parse(P::UnknownOp) => "Unknown Protocol Operation".into(),
+            StaleConnection => "Stale Connection".into(),
+            DuplicateOutbound
+            | DuplicateServerName(_)
+            | ProtocolViolation(_)
+            | Parse(_)
+            | PeerError(_)
+            | NoInfo => return None,
+        })
+    }
+
+    /// The closed-connection reason nats-server reports for this error.
+    pub fn closed_state(&self) -> &'static str {
+        use GatewayError::*;
+        match self {
+            AuthorizationViolation => "Authentication Failure",
+            AuthenticationTimeout => "Authentication Timeout",
+            NotAGatewayConnect | WrongPort(_) => "Incorrect Port",
+            RejectedUnknown(_) | WrongName { .. } | DuplicateOutbound => "Wrong Gateway",
+            DuplicateServerName(_) => "Duplicate Server Name",
+            ProtocolViolation(_) | MissingCommandAccount(_) => "Protocol Violation",
+            Parse(_) | PeerError(_) => "Parse Error",
+            StaleConnection | NoInfo => "Stale Connection",
+        }
+    }
+}
+
+/// Why the driver asks the node to close a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverClose {
+    /// The server is shutting down: flush, then close.
+    Shutdown,
+    /// A write missed the write deadline.
+    WriteDeadline,
+    /// The peer closed its side (EOF) or the read failed: flush what is queued, then close.
+    PeerClosed,
+}
+
+/// Why a link closed, as reported in [`crate::node::Event::Close`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// A client link.
+    Client(ClientError),
+    /// A gateway link.
+    Gateway(GatewayError),
+    /// The server is shutting down.
+    ServerShutdown,
+    /// A write missed the write deadline, or a client passed `max_pending`.
+    SlowConsumer,
+    /// The peer closed the connection.
+    PeerClosed,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Client(e) => write!(f, "{e}"),
+            CloseReason::Gateway(e) => f.write_str(e.closed_state()),
+            CloseReason::ServerShutdown => f.write_str("Server Shutdown"),
+            CloseReason::SlowConsumer => f.write_str("Slow Consumer (Write Deadline)"),
+            CloseReason::PeerClosed => f.write_str("Client Closed"),
         }
     }
 }

@@ -24,3 +24,8 @@ pub fn seeded(seed: u64) -> SeededState {
 pub fn map<K, V>(seed: u64) -> Map<K, V> {
     HashMap::with_hasher(seeded(seed))
 }
+
+/// An empty set hashed with `seed`.
+pub fn set_with<K>(seed: u64) -> Set<K> {
+    HashSet::with_hasher(seeded(seed))
+}

@@ -10,6 +10,7 @@
 pub mod account;
 pub mod error;
 pub mod fuzzing;
+pub mod gateway;
 pub mod hash;
 pub mod link;
 pub mod node;

@@ -27,6 +27,10 @@ pub struct Args {
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Use port for http monitoring.
+    #[arg(short = 'm', long = "http_port", value_name = "PORT", allow_negative_numbers = true)]
+    pub http_port: Option<i32>,
+
     /// Test the configuration file and exit.
     #[arg(short = 't')]
     pub test_config: bool,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use strait_core::error::ClientError;
+use strait_core::error::DriverClose;
 use strait_core::node::{LinkId, OutboxStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -18,31 +18,62 @@ const READ_CHUNK: usize = 64 * 1024;
 /// A writer buffer that grew past this is dropped after use so a burst does not pin memory.
 const MAX_IDLE_WRITE_BUF: usize = 1024 * 1024;
 
+/// What kind of link a connection carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkKind {
+    /// A NATS client.
+    Client,
+    /// A gateway.
+    Gateway,
+}
+
 /// Serve one accepted connection until it closes.
-pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, peer: SocketAddr) {
-    let handle = Arc::new(ConnHandle::default());
+pub(crate) async fn accept<C: Connection>(
+    shared: Arc<Shared>,
+    conn: C,
+    peer: SocketAddr,
+    kind: LinkKind,
+) {
     let id = {
         let mut state = shared.lock();
-        let id = state.node.accept_client(Instant::now().into_std(), Some(peer));
+        let now = Instant::now().into_std();
+        match kind {
+            LinkKind::Client => state.node.accept_client(now, Some(peer)),
+            LinkKind::Gateway => state.node.accept_gateway(now, Some(peer)),
+        }
+    };
+    serve(shared, conn, id, kind).await;
+}
+
+/// Pump bytes between `conn` and link `id` until it closes.
+pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkId, kind: LinkKind) {
+    let handle = Arc::new(ConnHandle::default());
+    {
+        let mut state = shared.lock();
         state.register(id, handle.clone());
         state.dispatch();
-        id
-    };
+    }
     let (rd, wr) = conn.split();
+    // Clients that stop reading are closed at the write deadline; gateways keep trying, as
+    // nats-server's default `retry` policy does.
+    let deadline = (kind == LinkKind::Client).then_some(shared.driver.write_deadline);
     let reader = read_loop(&shared, id, &handle, rd);
-    let writer = write_loop(&shared, id, &handle, wr);
+    let writer = write_loop(&shared, id, &handle, wr, deadline);
     tokio::pin!(reader);
     tokio::pin!(writer);
-    // The reader ending (EOF, error, or the link closing) lets the writer finish flushing; the
-    // writer ending (write error, flushed after close) ends the reader.
+    // The reader ending (EOF, error, or the link closing) lets the writer flush what is
+    // queued, as nats-server does for a peer that half-closed; the writer ending (write error,
+    // flushed after close) ends the reader.
     tokio::select! {
         biased;
         () = &mut writer => {}
         () = &mut reader => {
-            let closing = !shared.lock().node.is_open(id);
-            if closing {
-                writer.await;
+            {
+                let mut state = shared.lock();
+                state.node.close_link(id, DriverClose::PeerClosed);
+                state.dispatch();
             }
+            writer.await;
         }
     }
     shared.lock().unregister(id);
@@ -93,7 +124,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 /// Sleep until `at`, or forever without a deadline.
-async fn sleep(at: Option<Instant>) {
+pub(crate) async fn sleep(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
@@ -105,8 +136,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     id: LinkId,
     handle: &ConnHandle,
     mut wr: W,
+    write_deadline: Option<std::time::Duration>,
 ) {
-    let write_deadline = shared.driver.write_deadline;
     let mut spare = BytesMut::with_capacity(READ_CHUNK);
     loop {
         handle.writer.notified().await;
@@ -122,12 +153,16 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
                 break;
             }
-            match tokio::time::timeout(write_deadline, wr.write_all(&spare)).await {
+            let written = match write_deadline {
+                Some(d) => tokio::time::timeout(d, wr.write_all(&spare)).await,
+                None => Ok(wr.write_all(&spare).await),
+            };
+            match written {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
                 Err(_) => {
                     let mut state = shared.lock();
-                    state.node.close_link(id, ClientError::SlowConsumer);
+                    state.node.close_link(id, DriverClose::WriteDeadline);
                     state.dispatch();
                     return;
                 }

@@ -8,4 +8,5 @@ pub mod cli;
 mod conn;
 pub mod logging;
 pub mod server;
+pub mod setup;
 pub mod transport;

@@ -1,5 +1,5 @@
-//! The client-serving server: an accept loop feeding connection tasks that share one core
-//! [`Node`] behind a mutex.
+//! The server: accept loops for clients and gateways, a dialer for outbound gateways, and a
+//! node timer, all driving one core [`Node`] behind a mutex.
 //!
 //! The node lock is held only while the core runs (a read batch, a timeout, a buffer swap),
 //! never across an `.await`.
@@ -9,19 +9,23 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use strait_core::error::ClientError;
-use strait_core::node::{Event, LinkId, Node, NodeConfig};
-use tokio::sync::Notify;
+use strait_core::error::DriverClose;
+use strait_core::node::{DialRequest, Event, LinkId, LogLevel, Node, NodeConfig};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
-use tracing::{error, info};
+use tokio::time::Instant;
+use tracing::{debug, error, info, trace, warn};
 
-use crate::conn;
-use crate::transport::Listener;
+use crate::conn::{self, LinkKind};
+use crate::transport::{Dialer, Listener};
+
+/// How long one gateway dial may take (`DEFAULT_ROUTE_DIAL`).
+const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Driver-side settings that the core does not need.
 #[derive(Clone, Debug)]
 pub struct DriverConfig {
-    /// A write taking longer than this makes the client a slow consumer (default 10 s).
+    /// A client write taking longer than this makes it a slow consumer (default 10 s).
     pub write_deadline: Duration,
     /// How long shutdown waits for connections to flush (bounded so shutdown cannot hang).
     pub shutdown_grace: Duration,
@@ -47,6 +51,8 @@ pub(crate) struct ConnHandle {
 pub(crate) struct State {
     pub(crate) node: Node,
     handles: Vec<Option<(LinkId, Arc<ConnHandle>)>>,
+    dials: mpsc::UnboundedSender<DialRequest>,
+    node_timer: Arc<Notify>,
 }
 
 impl State {
@@ -59,7 +65,7 @@ impl State {
     }
 
     pub(crate) fn unregister(&mut self, id: LinkId) {
-        self.node.handle_closed(id);
+        self.node.handle_closed(id, Instant::now().into_std());
         if let Some(slot) = self.handles.get_mut(id.index())
             && slot.as_ref().is_some_and(|(held, _)| *held == id)
         {
@@ -68,7 +74,8 @@ impl State {
         self.dispatch();
     }
 
-    /// Drain the node's events into wake-ups. Call after every node mutation.
+    /// Drain the node's events into wake-ups, dials and log lines. Call after every node
+    /// mutation.
     pub(crate) fn dispatch(&mut self) {
         while let Some(event) = self.node.poll_event() {
             match event {
@@ -83,7 +90,21 @@ impl State {
                         h.reader.notify_one();
                     }
                 }
+                Event::Dial(request) => {
+                    // The receiver lives as long as the server; a send after shutdown is moot.
+                    let _ = self.dials.send(request);
+                }
+                Event::Log(level, line) => match level {
+                    LogLevel::Error => error!("{line}"),
+                    LogLevel::Warn => warn!("{line}"),
+                    LogLevel::Info => info!("{line}"),
+                    LogLevel::Debug => debug!("{line}"),
+                    LogLevel::Trace => trace!("{line}"),
+                },
             }
+        }
+        if self.node.take_node_timer_changed() {
+            self.node_timer.notify_one();
         }
     }
 
@@ -109,52 +130,172 @@ impl Shared {
     }
 }
 
-/// Serve clients accepted from `listener` until `shutdown` completes, then close every
-/// connection after flushing what is queued to it (bounded by `shutdown_grace`).
-pub async fn run<L: Listener>(
+/// The sockets a server serves.
+#[derive(Debug)]
+pub struct Listeners<L> {
+    /// Client connections.
+    pub client: L,
+    /// Inbound gateway connections, when the node has a gateway.
+    pub gateway: Option<L>,
+}
+
+/// Serve until `shutdown` completes, then close every connection after flushing what is
+/// queued to it (bounded by `shutdown_grace`).
+pub async fn run<L: Listener, D: Dialer>(
     config: NodeConfig,
     driver: DriverConfig,
     seed: u64,
-    mut listener: L,
+    listeners: Listeners<L>,
+    dialer: D,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let grace = driver.shutdown_grace;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State { node: Node::new(config, seed), handles: Vec::new() }),
-        driver,
-    });
+    let (dial_tx, dial_rx) = mpsc::unbounded_channel();
+    let node_timer = Arc::new(Notify::new());
+    let state = State {
+        node: Node::new(config, seed),
+        handles: Vec::new(),
+        dials: dial_tx,
+        node_timer: node_timer.clone(),
+    };
+    let shared = Arc::new(Shared { state: Mutex::new(state), driver });
+    {
+        let mut state = shared.lock();
+        state.node.start(Instant::now().into_std());
+        state.dispatch();
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut background = JoinSet::new();
+    background.spawn(node_timer_loop(shared.clone(), node_timer, stop_rx.clone()));
+    background.spawn(dial_loop(shared.clone(), dialer, dial_rx, stop_rx.clone(), grace));
+
+    let Listeners { client: mut client_listener, gateway: mut gateway_listener } = listeners;
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            accepted = client_listener.accept() => match accepted {
                 Ok((conn, peer)) => {
-                    tasks.spawn(conn::serve(shared.clone(), conn, peer));
+                    tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Client));
                 }
-                Err(e) => {
-                    // Usually EMFILE: back off instead of spinning.
-                    error!("Error accepting client connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(e) => accept_backoff("client", e).await,
+            },
+            accepted = accept_optional(&mut gateway_listener) => match accepted {
+                Ok((conn, peer)) => {
+                    tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Gateway));
                 }
+                Err(e) => accept_backoff("gateway", e).await,
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
-    drop(listener);
+    drop(client_listener);
+    drop(gateway_listener);
     {
         let mut state = shared.lock();
         for id in state.node.link_ids() {
-            state.node.close_link(id, ClientError::ServerShutdown);
+            state.node.close_link(id, DriverClose::Shutdown);
         }
         state.dispatch();
     }
-    let drained =
-        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(grace, async {
+        while tasks.join_next().await.is_some() {}
+        while background.join_next().await.is_some() {}
+    })
+    .await;
     if drained.is_err() {
         info!("Shutdown grace period over; closing remaining connections");
         tasks.shutdown().await;
+        background.shutdown().await;
     }
     Ok(())
+}
+
+async fn accept_optional<L: Listener>(
+    listener: &mut Option<L>,
+) -> io::Result<(L::Conn, std::net::SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn accept_backoff(kind: &str, e: io::Error) {
+    // Usually EMFILE: back off instead of spinning.
+    error!("Error accepting {kind} connection: {e}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Sleeps until the node's next deadline (gateway dial rounds) and hands it the time.
+async fn node_timer_loop(
+    shared: Arc<Shared>,
+    changed: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let deadline = shared.lock().node.poll_node_timeout().map(Instant::from_std);
+        tokio::select! {
+            biased;
+            _ = stop.changed() => return,
+            () = changed.notified() => {}
+            () = conn::sleep(deadline) => {
+                let mut state = shared.lock();
+                state.node.handle_node_timeout(Instant::now().into_std());
+                state.dispatch();
+            }
+        }
+    }
+}
+
+/// Makes the dials the node asks for, and runs the connections they produce.
+async fn dial_loop<D: Dialer>(
+    shared: Arc<Shared>,
+    dialer: D,
+    mut requests: mpsc::UnboundedReceiver<DialRequest>,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let dialer = Arc::new(dialer);
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            request = requests.recv() => {
+                let Some(request) = request else { break };
+                let (shared, dialer) = (shared.clone(), dialer.clone());
+                tasks.spawn(async move {
+                    let url = &request.url;
+                    let result = match tokio::time::timeout(DIAL_TIMEOUT, dialer.dial(&url.host, url.port)).await {
+                        Ok(Ok((conn, peer))) => Ok((conn, peer)),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("i/o timeout".to_owned()),
+                    };
+                    match result {
+                        Ok((conn, peer)) => {
+                            let id = {
+                                let mut state = shared.lock();
+                                let id = state.node.handle_dial(Instant::now().into_std(), request.id, Ok(peer));
+                                state.dispatch();
+                                id
+                            };
+                            if let Some(id) = id {
+                                conn::serve(shared, conn, id, LinkKind::Gateway).await;
+                            }
+                        }
+                        Err(reason) => {
+                            let mut state = shared.lock();
+                            state.node.handle_dial(Instant::now().into_std(), request.id, Err(reason));
+                            state.dispatch();
+                        }
+                    }
+                });
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
 }

@@ -50,3 +50,30 @@ impl Listener for tokio::net::TcpListener {
         tokio::net::TcpListener::local_addr(self)
     }
 }
+
+/// Something that dials connections (outbound gateways).
+pub trait Dialer: Send + Sync + 'static {
+    /// The dialled connection type.
+    type Conn: Connection;
+    /// Connect to `host:port`; the peer address is returned when known.
+    fn dial(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<(Self::Conn, Option<SocketAddr>)>> + Send;
+}
+
+/// Dials with tokio TCP.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpDialer;
+
+impl Dialer for TcpDialer {
+    type Conn = tokio::net::TcpStream;
+
+    async fn dial(&self, host: &str, port: u16) -> io::Result<(Self::Conn, Option<SocketAddr>)> {
+        let stream = tokio::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr().ok();
+        Ok((stream, peer))
+    }
+}

@@ -15,11 +15,11 @@ use std::time::Duration;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use strait_core::node::{Auth, NodeConfig, User};
-use strait_net::server::DriverConfig;
+use strait_net::server::{self, DriverConfig, Listeners};
 
 use crate::invariants::Shared;
 use crate::trace::derive_seed;
-use crate::transport::SimListener;
+use crate::transport::{SimDialer, SimListener};
 
 /// The client port every simulated server listens on.
 pub const CLIENT_PORT: u16 = 4222;
@@ -110,9 +110,11 @@ impl Topology {
                 let shared = shared.clone();
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
-                    let listener = SimListener::bind(CLIENT_PORT).await?;
-                    strait_net::server::run(config, driver_config(), seed, listener, pending())
-                        .await?;
+                    let client = SimListener::bind(CLIENT_PORT).await?;
+                    // Gateway listeners and remotes join here when the topology links clusters.
+                    let listeners = Listeners { client, gateway: None };
+                    let driver = driver_config();
+                    server::run(config, driver, seed, listeners, SimDialer, pending()).await?;
                     Ok(())
                 }
             });

@@ -6,7 +6,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use strait_net::transport::{Connection, Listener};
+use strait_net::transport::{Connection, Dialer, Listener};
 use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -49,5 +49,20 @@ impl Connection for SimConn {
 
     fn split(self) -> (Self::Read, Self::Write) {
         self.0.into_split()
+    }
+}
+
+/// Dials outbound gateway connections over turmoil TCP (host names resolve through turmoil's
+/// DNS, so a gateway URL names a simulated host).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimDialer;
+
+impl Dialer for SimDialer {
+    type Conn = SimConn;
+
+    async fn dial(&self, host: &str, port: u16) -> io::Result<(Self::Conn, Option<SocketAddr>)> {
+        let stream = TcpStream::connect((host, port)).await?;
+        let peer = stream.peer_addr().ok();
+        Ok((SimConn(stream), peer))
     }
 }

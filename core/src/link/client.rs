@@ -106,12 +106,47 @@ pub struct ClientLink {
     pub close_reason: Option<ClientError>,
     /// A `Transmit` event for this link is queued and not yet polled (at most one at a time).
     pub transmit_queued: bool,
+    /// Replies this client received stripped of their `_GR_.` prefix: stripped → (full,
+    /// when). Publishing to a stripped one within [`GATEWAY_REPLY_TTL`] sends the message back
+    /// to the requester's cluster. Boxed and absent until used: most clients never need it.
+    pub gateway_replies: Option<Box<Map<Bytes, (Bytes, Instant)>>>,
 }
+
+/// How long a mapped gateway reply is remembered (`defaultGatewayRecentSubExpiration`).
+pub const GATEWAY_REPLY_TTL: Duration = Duration::from_secs(2);
+
+/// Most mapped replies remembered per client; older ones are dropped first.
+const MAX_GATEWAY_REPLIES: usize = 4096;
 
 impl ClientLink {
     /// Whether the link takes no more input.
     pub fn is_closing(&self) -> bool {
         self.state == ClientState::Closing
+    }
+
+    /// Remember that `stripped` stands for the mapped reply `full`.
+    pub fn remember_gateway_reply(&mut self, stripped: Bytes, full: Bytes, now: Instant) {
+        let map = self.gateway_replies.get_or_insert_with(|| Box::new(crate::hash::map(self.cid)));
+        if map.len() >= MAX_GATEWAY_REPLIES {
+            map.retain(|_, (_, at)| now.saturating_duration_since(*at) < GATEWAY_REPLY_TTL);
+        }
+        if map.len() < MAX_GATEWAY_REPLIES {
+            map.insert(stripped, (full, now));
+        }
+    }
+
+    /// The full `_GR_.` subject `subject` stands for, if it is a fresh mapped reply.
+    pub fn gateway_reply(&mut self, subject: &[u8], now: Instant) -> Option<Bytes> {
+        let map = self.gateway_replies.as_mut()?;
+        let (full, at) = map.get(subject)?;
+        if now.saturating_duration_since(*at) < GATEWAY_REPLY_TTL {
+            return Some(full.clone());
+        }
+        map.remove(subject);
+        if map.is_empty() {
+            self.gateway_replies = None;
+        }
+        None
     }
 
     /// Whether authentication is still pending (only CONNECT is allowed).

@@ -2,11 +2,13 @@
 //! variants of [`Link`].
 
 pub mod client;
+pub mod gateway;
 pub mod outbox;
 
 use std::time::Instant;
 
 pub use client::ClientLink;
+pub use gateway::GatewayLink;
 pub use outbox::Outbox;
 
 /// A connection's state machine.
@@ -14,6 +16,8 @@ pub use outbox::Outbox;
 pub enum Link {
     /// A NATS client.
     Client(Box<ClientLink>),
+    /// A gateway connection to or from another cluster.
+    Gateway(Box<GatewayLink>),
 }
 
 impl Link {
@@ -21,6 +25,7 @@ impl Link {
     pub fn outbox(&self) -> &Outbox {
         match self {
             Link::Client(c) => &c.outbox,
+            Link::Gateway(g) => &g.outbox,
         }
     }
 
@@ -28,6 +33,7 @@ impl Link {
     pub fn outbox_mut(&mut self) -> &mut Outbox {
         match self {
             Link::Client(c) => &mut c.outbox,
+            Link::Gateway(g) => &mut g.outbox,
         }
     }
 
@@ -35,6 +41,24 @@ impl Link {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self {
             Link::Client(c) => c.timers.earliest(),
+            Link::Gateway(g) => g.timers.earliest(),
         }
+    }
+
+    /// Whether the link takes no more input.
+    pub fn is_closing(&self) -> bool {
+        match self {
+            Link::Client(c) => c.is_closing(),
+            Link::Gateway(g) => g.is_closing(),
+        }
+    }
+
+    /// Whether a `Transmit` is queued; set it and return the old value.
+    pub(crate) fn mark_transmit_queued(&mut self, queued: bool) -> bool {
+        let flag = match self {
+            Link::Client(c) => &mut c.transmit_queued,
+            Link::Gateway(g) => &mut g.transmit_queued,
+        };
+        std::mem::replace(flag, queued)
     }
 }

@@ -69,6 +69,11 @@ impl Auth {
 }
 
 /// Compare secrets in time independent of where they differ.
+pub(crate) fn secret_eq(a: &str, b: &str) -> bool {
+    ct_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// Compare secrets in time independent of where they differ.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
-use super::{Event, Node, SubKey, Subscription, deliver};
+use super::{Event, Node, SubKey, Subscription, deliver, gateway};
 use crate::account::AccountId;
-use crate::error::ClientError;
+use crate::error::{ClientError, CloseReason};
 use crate::hash;
 use crate::link::client::{ClientState, ClientTimer, KeepAlive, TimerTable, first_ping_delay};
 use crate::link::{ClientLink, Link, Outbox};
@@ -59,6 +59,7 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         connect_info_due: false,
         close_reason: None,
         transmit_queued: false,
+        gateway_replies: None,
     };
     encode::info(link.outbox.buf(), &node.client_info(cid, peer).to_json());
     let id = node.links.insert(Link::Client(Box::new(link)));
@@ -156,7 +157,11 @@ pub(super) fn close(node: &mut Node, id: LinkId, reason: ClientError) {
     c.state = ClientState::Closing;
     c.timers = TimerTable::default();
     c.close_reason = Some(reason.clone());
-    node.events.push_back(Event::Close { link: id, reason, flush: answer.flush });
+    node.events.push_back(Event::Close {
+        link: id,
+        reason: CloseReason::Client(reason),
+        flush: answer.flush,
+    });
     remove_subscriptions(node, id);
 }
 
@@ -274,7 +279,15 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
     }
-    deliver::publish(node, id, &p);
+    // The answer to a request that came through a gateway goes straight back to it.
+    if c.gateway_replies.is_some()
+        && let Some(full) = c.gateway_reply(&p.subject, now)
+    {
+        let account = c.account;
+        gateway::send_direct(node, account, &full, &p);
+        return;
+    }
+    deliver::publish(node, id, now, &p);
 }
 
 fn subscribe(
@@ -316,6 +329,7 @@ fn subscribe(
         if let (Some(Link::Client(c)), Some(sid)) = (node.links.get_mut(id), sid) {
             c.sids.insert(sid, key);
         }
+        gateway::interest_added(node, now, account, &subject, queue.as_deref());
     }
     if verbose && let Some(Link::Client(c)) = node.links.get_mut(id) {
         c.outbox.buf().extend_from_slice(encode::OK);
@@ -394,6 +408,7 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
     if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
         c.sids.remove(&sub.sid);
     }
+    gateway::interest_removed(node, sub.account, &sub.subject, sub.queue.as_deref());
 }
 
 fn remove_subscriptions(node: &mut Node, id: LinkId) {
@@ -429,5 +444,6 @@ pub(crate) fn test_link() -> Link {
         connect_info_due: false,
         close_reason: None,
         transmit_queued: false,
+        gateway_replies: None,
     }))
 }

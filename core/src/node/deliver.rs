@@ -1,19 +1,22 @@
 //! The routing decision for one published message: local plain subscribers, one member per
 //! queue group, and the no-responders answer when nobody got it.
 
-use bytes::BytesMut;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
 use super::client::{close, unsubscribe_key};
-use super::{Event, Node, SubKey};
+use super::{Event, Node, SubKey, gateway};
 use crate::error::ClientError;
 use crate::link::{ClientLink, Link};
 use crate::node::LinkId;
 use crate::proto::client::Publish;
 use crate::proto::encode;
 
-/// Route `p`, published by client `src`, within its account.
-pub(super) fn publish(node: &mut Node, src: LinkId, p: &Publish) {
+/// Route `p`, published by client `src`, within its account: local subscribers first, then
+/// every remote gateway that wants it.
+pub(super) fn publish(node: &mut Node, src: LinkId, now: Instant, p: &Publish) {
     let Some(Link::Client(c)) = node.links.get(src) else {
         return;
     };
@@ -23,8 +26,10 @@ pub(super) fn publish(node: &mut Node, src: LinkId, p: &Publish) {
     let result = node.accounts[account.0 as usize].sublist.matches(&p.subject);
     let mut delivered = false;
     for &key in &result.plain {
-        delivered |= deliver(node, key, src, echo, p);
+        delivered |= deliver(node, key, Some(src), echo, p, None, now);
     }
+    // Queue groups served here; gateways only offer the others to remote clusters.
+    let mut served = Vec::new();
     for group in &result.queues {
         let n = group.members.len();
         if n == 0 {
@@ -34,11 +39,17 @@ pub(super) fn publish(node: &mut Node, src: LinkId, p: &Publish) {
         // skips members that cannot, such as the publisher itself with echo off).
         let start = (node.rng.next_u64() % n as u64) as usize;
         for i in 0..n {
-            if deliver(node, group.members[(start + i) % n], src, echo, p) {
+            if deliver(node, group.members[(start + i) % n], Some(src), echo, p, None, now) {
                 delivered = true;
+                if node.gateway.is_some() {
+                    served.push(group.name.clone());
+                }
                 break;
             }
         }
+    }
+    if node.gateway.is_some() {
+        delivered |= gateway::forward(node, now, account, p, &mut served);
     }
     if !delivered
         && wants_no_responders
@@ -48,12 +59,33 @@ pub(super) fn publish(node: &mut Node, src: LinkId, p: &Publish) {
     }
 }
 
+/// Queue a message that arrived from a gateway to subscription `key`. `mapped` is the full
+/// `_GR_.` reply when `p.reply` was stripped of it: the receiving client's answer on the
+/// stripped subject then goes straight back to the requester's cluster.
+pub(super) fn deliver_routed(
+    node: &mut Node,
+    key: SubKey,
+    p: &Publish,
+    mapped: Option<&Bytes>,
+    now: Instant,
+) -> bool {
+    deliver(node, key, None, true, p, mapped, now)
+}
+
 /// Queue `p` to subscription `key`; false if it could not take it.
-fn deliver(node: &mut Node, key: SubKey, src: LinkId, echo: bool, p: &Publish) -> bool {
+fn deliver(
+    node: &mut Node,
+    key: SubKey,
+    src: Option<LinkId>,
+    echo: bool,
+    p: &Publish,
+    mapped: Option<&Bytes>,
+    now: Instant,
+) -> bool {
     let Some(sub) = node.subs.get_mut(key.0 as usize).and_then(Option::as_mut) else {
         return false;
     };
-    if sub.link == src && !echo {
+    if Some(sub.link) == src && !echo {
         return false;
     }
     let Some(Link::Client(c)) = node.links.get_mut(sub.link) else {
@@ -81,6 +113,9 @@ fn deliver(node: &mut Node, key: SubKey, src: LinkId, echo: bool, p: &Publish) -
         encode::hmsg(out, &p.subject, &sub.sid, reply, p.header_len, payload);
     } else {
         encode::msg(out, &p.subject, &sub.sid, reply, payload);
+    }
+    if let (Some(full), Some(reply)) = (mapped, &p.reply) {
+        c.remember_gateway_reply(reply.clone(), full.clone(), now);
     }
     wake(&mut node.events, link, c);
     sub.delivered += 1;

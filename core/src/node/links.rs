@@ -15,6 +15,11 @@ impl LinkId {
     pub fn index(self) -> usize {
         self.index as usize
     }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(index: u32) -> Self {
+        Self { index, generation: 0 }
+    }
 }
 
 #[derive(Debug, Default)]

@@ -24,6 +24,7 @@
 mod auth;
 mod client;
 mod deliver;
+mod gateway;
 mod links;
 
 use std::collections::VecDeque;
@@ -38,7 +39,10 @@ pub use auth::{Auth, User};
 pub use links::LinkId;
 
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
-use crate::error::ClientError;
+use crate::error::{ClientError, CloseReason, DriverClose};
+use crate::gateway::DialId;
+use crate::gateway::GatewayConfig;
+pub use crate::gateway::directory::DialRequest;
 use crate::hash::{self, Map};
 use crate::link::Link;
 use crate::proto::client::Limits;
@@ -74,6 +78,8 @@ pub struct NodeConfig {
     pub auth: Auth,
     /// Whether the server supports headers (default true).
     pub headers: bool,
+    /// The `gateway {}` block, if this server joins a supercluster.
+    pub gateway: Option<GatewayConfig>,
 }
 
 impl Default for NodeConfig {
@@ -92,6 +98,7 @@ impl Default for NodeConfig {
             auth_timeout: Duration::from_secs(2),
             auth: Auth::None,
             headers: true,
+            gateway: None,
         }
     }
 }
@@ -108,10 +115,29 @@ pub enum Event {
         /// The link.
         link: LinkId,
         /// Why.
-        reason: ClientError,
+        reason: CloseReason,
         /// Whether queued bytes are still written first.
         flush: bool,
     },
+    /// Connect to a remote gateway and report with [`Node::handle_dial`].
+    Dial(DialRequest),
+    /// A line for the server log, in nats-server's words.
+    Log(LogLevel, String),
+}
+
+/// Severity of an [`Event::Log`] line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// `[ERR]`.
+    Error,
+    /// `[WRN]`.
+    Warn,
+    /// `[INF]`.
+    Info,
+    /// `[DBG]`.
+    Debug,
+    /// `[TRC]`.
+    Trace,
 }
 
 /// Handle to a subscription in the node (the value stored in sublists).
@@ -155,6 +181,7 @@ pub struct Node {
     free_subs: Vec<u32>,
     events: VecDeque<Event>,
     next_cid: u64,
+    gateway: Option<Box<gateway::GatewayNode>>,
 }
 
 impl Node {
@@ -163,7 +190,10 @@ impl Node {
     pub fn new(config: NodeConfig, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let server_id = generate_server_id(&mut rng);
+        let gateway =
+            config.gateway.clone().map(|c| Box::new(gateway::GatewayNode::new(c, &mut rng)));
         let mut node = Self {
+            gateway,
             config,
             server_id,
             account_ids: hash::map(rng.next_u64()),
@@ -179,6 +209,44 @@ impl Node {
         node
     }
 
+    /// Start the gateway machinery at `now` (schedules the first dials). Call once, after the
+    /// listeners are bound.
+    pub fn start(&mut self, now: Instant) {
+        gateway::start(self, now);
+    }
+
+    /// A new inbound gateway connection from `peer`: queues our gateway INFO.
+    pub fn accept_gateway(&mut self, now: Instant, peer: Option<SocketAddr>) -> LinkId {
+        gateway::accept(self, now, peer)
+    }
+
+    /// The result of an [`Event::Dial`]: `Ok(peer)` creates the outbound link (returned),
+    /// `Err(reason)` moves on to the next URL or round.
+    pub fn handle_dial(
+        &mut self,
+        now: Instant,
+        dial: DialId,
+        result: Result<Option<SocketAddr>, String>,
+    ) -> Option<LinkId> {
+        gateway::handle_dial(self, now, dial, result)
+    }
+
+    /// Earliest node-wide deadline (gateway dial rounds).
+    pub fn poll_node_timeout(&self) -> Option<Instant> {
+        self.gateway.as_ref().and_then(|g| g.directory.poll_timeout())
+    }
+
+    /// A node-wide deadline may have passed.
+    pub fn handle_node_timeout(&mut self, now: Instant) {
+        gateway::handle_node_timeout(self, now);
+    }
+
+    /// Whether the node-wide deadline may have changed since the last call (the driver then
+    /// re-reads [`Node::poll_node_timeout`]).
+    pub fn take_node_timer_changed(&mut self) -> bool {
+        self.gateway.as_mut().is_some_and(|g| std::mem::take(&mut g.timer_changed))
+    }
+
     /// A new client connection from `peer`: queues the INFO and arms its timers.
     pub fn accept_client(&mut self, now: Instant, peer: Option<SocketAddr>) -> LinkId {
         client::accept(self, now, peer)
@@ -186,12 +254,20 @@ impl Node {
 
     /// Bytes arrived on `link`: consume every complete frame at the front of `buf`.
     pub fn handle_read(&mut self, link: LinkId, now: Instant, buf: &mut BytesMut) {
-        client::handle_read(self, link, now, buf);
+        match self.links.get(link) {
+            Some(Link::Client(_)) => client::handle_read(self, link, now, buf),
+            Some(Link::Gateway(_)) => gateway::handle_read(self, link, now, buf),
+            None => buf.clear(),
+        }
     }
 
     /// A deadline of `link` may have passed.
     pub fn handle_timeout(&mut self, link: LinkId, now: Instant) {
-        client::handle_timeout(self, link, now);
+        match self.links.get(link) {
+            Some(Link::Client(_)) => client::handle_timeout(self, link, now),
+            Some(Link::Gateway(_)) => gateway::handle_timeout(self, link, now),
+            None => {}
+        }
     }
 
     /// Move `link`'s queued bytes into `spare` (which must be empty) for writing.
@@ -199,12 +275,13 @@ impl Node {
         let Some(l) = self.links.get_mut(link) else {
             return OutboxStatus::Gone;
         };
-        let Link::Client(c) = l;
-        if c.is_closing() && c.close_reason.as_ref().is_some_and(|r| !r.answer().flush) {
+        if let Link::Client(c) = l
+            && c.close_reason.as_ref().is_some_and(|r| !r.answer().flush)
+        {
             return OutboxStatus::Gone;
         }
-        c.outbox.swap(spare);
-        if c.is_closing() { OutboxStatus::Closing } else { OutboxStatus::Open }
+        l.outbox_mut().swap(spare);
+        if l.is_closing() { OutboxStatus::Closing } else { OutboxStatus::Open }
     }
 
     /// The bytes last taken by [`Node::take_outbox`] were written.
@@ -214,15 +291,35 @@ impl Node {
         }
     }
 
-    /// Close `link` for `reason` (e.g. [`ClientError::ServerShutdown`], or
-    /// [`ClientError::SlowConsumer`] when a write missed its deadline).
-    pub fn close_link(&mut self, link: LinkId, reason: ClientError) {
-        client::close(self, link, reason);
+    /// Close `link` at the driver's request.
+    pub fn close_link(&mut self, link: LinkId, reason: DriverClose) {
+        match (self.links.get(link), reason) {
+            (Some(Link::Client(_)), DriverClose::Shutdown) => {
+                client::close(self, link, ClientError::ServerShutdown)
+            }
+            (Some(Link::Client(_)), DriverClose::WriteDeadline) => {
+                client::close(self, link, ClientError::SlowConsumer)
+            }
+            (Some(Link::Client(_)), DriverClose::PeerClosed) => {
+                client::close(self, link, ClientError::ClientClosed)
+            }
+            (Some(Link::Gateway(_)), _) => gateway::close_for_driver(self, link, reason),
+            (None, _) => {}
+        }
     }
 
     /// The connection of `link` is gone: drop its subscriptions and state.
-    pub fn handle_closed(&mut self, link: LinkId) {
-        client::remove(self, link);
+    pub fn handle_closed(&mut self, link: LinkId, now: Instant) {
+        match self.links.get(link) {
+            Some(Link::Client(_)) => client::remove(self, link),
+            Some(Link::Gateway(_)) => gateway::remove(self, link, now),
+            None => {}
+        }
+    }
+
+    /// Whether `link` is a client (write deadlines close clients; gateways keep trying).
+    pub fn is_client(&self, link: LinkId) -> bool {
+        matches!(self.links.get(link), Some(Link::Client(_)))
     }
 
     /// Earliest deadline of `link`, if any.
@@ -234,9 +331,9 @@ impl Node {
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front()?;
         if let Event::Transmit(id) = &event
-            && let Some(Link::Client(c)) = self.links.get_mut(*id)
+            && let Some(link) = self.links.get_mut(*id)
         {
-            c.transmit_queued = false;
+            link.mark_transmit_queued(false);
         }
         Some(event)
     }
@@ -273,7 +370,7 @@ impl Node {
 
     /// Whether `link` exists and takes input.
     pub fn is_open(&self, link: LinkId) -> bool {
-        matches!(self.links.get(link), Some(Link::Client(c)) if !c.is_closing())
+        self.links.get(link).is_some_and(|l| !l.is_closing())
     }
 
     /// The account named `name`, created if new.
@@ -284,6 +381,7 @@ impl Node {
         let id = AccountId(self.accounts.len() as u32);
         self.accounts.push(Account::new(name.to_owned(), self.rng.next_u64()));
         self.account_ids.insert(name.to_owned(), id);
+        gateway::account_created(self, id);
         id
     }
 
@@ -306,13 +404,17 @@ impl Node {
         }
     }
 
+    /// Queue a log line.
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.events.push_back(Event::Log(level, message));
+    }
+
     /// Queue a `Transmit` for `link` unless one is pending.
     fn wake(&mut self, id: LinkId) {
-        if let Some(Link::Client(c)) = self.links.get_mut(id)
-            && !c.transmit_queued
-            && !c.outbox.is_empty()
+        if let Some(link) = self.links.get_mut(id)
+            && !link.outbox().is_empty()
+            && !link.mark_transmit_queued(true)
         {
-            c.transmit_queued = true;
             self.events.push_back(Event::Transmit(id));
         }
     }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use super::*;
+use crate::error::CloseReason;
 use crate::proto::client::ParseError;
 
 struct Harness {
@@ -47,7 +48,7 @@ impl Harness {
 
     fn drain(&mut self) {
         while let Some(e) = self.node.poll_event() {
-            if let Event::Close { link, reason, .. } = e {
+            if let Event::Close { link, reason: CloseReason::Client(reason), .. } = e {
                 self.closed.push((link, reason));
             }
         }
@@ -270,7 +271,7 @@ fn parse_errors_answer_and_close() {
     assert_eq!(h.take(c), "-ERR 'Unknown Protocol Operation'\r\n");
     let mut spare = BytesMut::new();
     assert_eq!(h.node.take_outbox(c, &mut spare), OutboxStatus::Closing);
-    h.node.handle_closed(c);
+    h.node.handle_closed(c, h.now);
     assert_eq!(h.node.take_outbox(c, &mut spare), OutboxStatus::Gone);
     assert_eq!(h.node.num_links(), 0);
 }
@@ -306,7 +307,7 @@ fn closing_a_link_removes_its_subscriptions() {
     let c = h.connected(QUIET);
     h.send(c, "SUB a 1\r\nSUB b 2\r\nSUB c q 3\r\n");
     assert_eq!(h.node.num_subscriptions(), 3);
-    h.node.handle_closed(c);
+    h.node.handle_closed(c, h.now);
     assert_eq!(h.node.num_subscriptions(), 0);
     assert_eq!(h.node.num_links(), 0);
 }

@@ -1,12 +1,15 @@
-//! The `strait` daemon: parse flags, set up logging, bind, run until a signal.
+//! The `strait` daemon: parse flags and the configuration file, set up logging, bind, run
+//! until a signal.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use strait_core::node::{Auth, NodeConfig};
 use strait_net::cli::Args;
 use strait_net::logging::NatsFormat;
-use strait_net::server::{self, DriverConfig};
+use strait_net::server::{self, Listeners};
+use strait_net::setup::{self, Listen, Setup};
+use strait_net::transport::TcpDialer;
+use tokio::net::TcpListener;
 use tracing::{error, info};
 
 fn main() -> ExitCode {
@@ -19,13 +22,51 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = init_logging(&args) {
+    let options = match &args.config {
+        Some(path) => {
+            let loaded = if args.test_config {
+                strait_conf::check_file(path)
+            } else {
+                strait_conf::load_file(path)
+            };
+            match loaded {
+                Ok(o) => Some(o),
+                Err(errors) => {
+                    eprintln!("strait: {errors}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None if args.test_config => {
+            eprintln!("strait: -t needs a configuration file (-c FILE)");
+            return ExitCode::FAILURE;
+        }
+        None => None,
+    };
+    let setup = match setup::build(&args, options.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("strait: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.test_config {
+        if let Some(path) = &args.config {
+            println!("strait: {}", strait_conf::valid_message(path));
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = init_logging(&setup) {
         eprintln!("strait: {e}");
         return ExitCode::FAILURE;
     }
-    if args.config.is_some() || args.test_config {
-        error!("configuration files are not supported yet (-c); use flags");
-        return ExitCode::FAILURE;
+    if let Some(o) = &options {
+        for w in &o.warnings {
+            tracing::warn!("{w}");
+        }
+        for u in &o.unsupported {
+            tracing::warn!("option {:?} is not supported by strait and is ignored", u.name);
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -34,7 +75,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(setup)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -43,22 +84,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(args: &Args) -> Result<(), String> {
-    let level = if args.trace {
+fn init_logging(setup: &Setup) -> Result<(), String> {
+    let level = if setup.trace {
         tracing::Level::TRACE
-    } else if args.debug {
+    } else if setup.debug {
         tracing::Level::DEBUG
     } else {
         tracing::Level::INFO
     };
     let builder = tracing_subscriber::fmt().event_format(NatsFormat).with_max_level(level);
-    match &args.log {
+    match &setup.log_file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+                .map_err(|e| format!("cannot open log file {path}: {e}"))?;
             builder.with_writer(std::sync::Mutex::new(file)).init();
         }
         None => builder.with_writer(std::io::stderr).init(),
@@ -66,45 +107,53 @@ fn init_logging(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let auth = match (&args.user, &args.pass, &args.auth) {
-        (Some(user), pass, _) => {
-            Auth::UserPassword { user: user.clone(), password: pass.clone().unwrap_or_default() }
-        }
-        (None, _, Some(token)) => Auth::Token(token.clone()),
-        _ => Auth::None,
-    };
-    let mut config = NodeConfig {
-        server_name: args.name.clone(),
-        host: args.addr.clone().unwrap_or_else(|| "0.0.0.0".into()),
-        auth,
-        ..NodeConfig::default()
-    };
-    // nats-server: -1 asks for a random port; 0 means the default.
-    let port = match args.port {
-        None | Some(0) => 4222,
-        Some(-1) => 0,
-        Some(p) => u16::try_from(p).map_err(|_| format!("invalid port {p}"))?,
-    };
-    let listener = tokio::net::TcpListener::bind((config.host.as_str(), port))
+async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
+    let port = listen.port.unwrap_or(0);
+    TcpListener::bind((listen.host.as_str(), port))
         .await
-        .map_err(|e| format!("Error listening on port: {}:{port}, {e}", config.host))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    config.port = bound.port();
+        .map_err(|e| format!("Error listening on {what} port: {}:{port}, {e}", listen.host))
+}
+
+async fn run(mut setup: Setup) -> Result<(), String> {
+    let client = bind(&setup.client, "client").await?;
+    let client_port = client.local_addr().map_err(|e| e.to_string())?.port();
+    setup.node.port = client_port;
+    let gateway = match setup.gateway.take() {
+        Some(g) => {
+            let listener = bind(&g.listen, "gateway").await?;
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            setup.node.gateway = Some(g.finish(port)?);
+            Some(listener)
+        }
+        None => None,
+    };
     let seed = os_seed();
-    let node_preview = strait_core::node::Node::new(config.clone(), seed);
+    let preview = strait_core::node::Node::new(setup.node.clone(), seed);
     info!("Starting strait version {}", env!("CARGO_PKG_VERSION"));
     info!("  Protocol: nats-server {} compatible", strait_core::NATS_COMPAT_VERSION);
-    info!("  Name:     {}", node_preview.server_name());
-    info!("  ID:       {}", node_preview.server_id());
-    drop(node_preview);
-    info!("Listening for client connections on {}:{}", config.host, bound.port());
+    info!("  Name:     {}", preview.server_name());
+    info!("  ID:       {}", preview.server_id());
+    drop(preview);
+    if let (Some(listener), Some(g)) = (&gateway, &setup.node.gateway) {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        info!("Listening for gateways connections on {}:{}", g_host(&setup), addr.port());
+        let _ = g;
+    }
+    info!("Listening for client connections on {}:{client_port}", setup.client.host);
     info!("Server is ready");
-    server::run(config, DriverConfig::default(), seed, listener, shutdown_signal())
+    let listeners = Listeners { client, gateway };
+    server::run(setup.node, setup.driver, seed, listeners, TcpDialer, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     info!("Server Exiting..");
     Ok(())
+}
+
+fn g_host(setup: &Setup) -> String {
+    setup.gateway.as_ref().map_or_else(
+        || setup.node.gateway.as_ref().map_or_else(String::new, |g| g.advertise.host.clone()),
+        |g| g.listen.host.clone(),
+    )
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -119,6 +168,7 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! {
+        biased;
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }

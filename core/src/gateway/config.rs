@@ -1,0 +1,141 @@
+//! Gateway settings as the node needs them (the daemon builds them from `gateway {}`).
+
+use std::fmt;
+use std::time::Duration;
+
+/// One URL of a remote gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GatewayUrl {
+    /// Host name or IP.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// User from the URL's user-info, if any.
+    pub user: Option<String>,
+    /// Password from the URL's user-info, if any.
+    pub password: Option<String>,
+}
+
+impl GatewayUrl {
+    /// A URL without credentials.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self { host: host.into(), port, user: None, password: None }
+    }
+
+    /// Parse `host:port` or `nats://[user:pass@]host:port` (gossiped URLs carry no scheme).
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.split_once("://").map_or(text, |(_, r)| r);
+        let rest = rest.trim_end_matches('/');
+        let (creds, hostport) = match rest.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, rest),
+        };
+        let (host, port) = hostport.rsplit_once(':')?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return None;
+        }
+        let port = port.parse().ok()?;
+        let (user, password) = match creds {
+            Some(c) => match c.split_once(':') {
+                Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
+                None => (Some(c.to_owned()), None),
+            },
+            None => (None, None),
+        };
+        Some(Self { host: host.to_owned(), port, user, password })
+    }
+
+    /// `host:port`, the key URLs are compared by.
+    pub fn host_port(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Display for GatewayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A configured (explicit) remote gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteConfig {
+    /// The remote cluster's gateway name.
+    pub name: String,
+    /// Its URLs.
+    pub urls: Vec<GatewayUrl>,
+}
+
+/// The `gateway {}` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// This cluster's gateway name.
+    pub name: String,
+    /// The URL we advertise (`advertise`, else the listen address); `host:port`.
+    pub advertise: GatewayUrl,
+    /// Explicit remotes.
+    pub remotes: Vec<RemoteConfig>,
+    /// Inbound credentials (`authorization { user, password }`).
+    pub user: Option<String>,
+    /// Inbound password.
+    pub password: Option<String>,
+    /// Time an inbound peer has to send CONNECT (default 2 s).
+    pub auth_timeout: Duration,
+    /// Refuse inbound connections from clusters we do not know.
+    pub reject_unknown_cluster: bool,
+    /// Dial rounds for an implicit remote before it is forgotten (0: one round).
+    pub connect_retries: u32,
+    /// Double the pause between dial rounds, up to 30 s.
+    pub connect_backoff: bool,
+    /// Force every account to interest-only mode on inbound links and say so with
+    /// `gateway_iom` (nats-server ≥ 2.9 behaviour, the default). Off, we behave as an older
+    /// peer: optimistic per account, `RS-`/`A-` on no interest, interest-only past the
+    /// threshold.
+    pub interest_only: bool,
+    /// Pause before dialling explicit remotes at start (default 1 s).
+    pub solicit_delay: Duration,
+    /// Pause between dial rounds (default 1 s).
+    pub connect_delay: Duration,
+}
+
+impl GatewayConfig {
+    /// A gateway named `name` advertising `advertise`, with nats-server's defaults.
+    pub fn new(name: impl Into<String>, advertise: GatewayUrl) -> Self {
+        Self {
+            name: name.into(),
+            advertise,
+            remotes: Vec::new(),
+            user: None,
+            password: None,
+            auth_timeout: Duration::from_secs(2),
+            reject_unknown_cluster: false,
+            connect_retries: 0,
+            connect_backoff: false,
+            interest_only: true,
+            solicit_delay: Duration::from_secs(1),
+            connect_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_with_and_without_scheme_and_credentials() {
+        let u = GatewayUrl::parse("nats://gw:pw@127.0.0.1:7222").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 7222));
+        assert_eq!((u.user.as_deref(), u.password.as_deref()), (Some("gw"), Some("pw")));
+        let u = GatewayUrl::parse("10.0.0.1:7000").unwrap();
+        assert_eq!(u, GatewayUrl::new("10.0.0.1", 7000));
+        assert_eq!(GatewayUrl::parse("[::1]:7222").unwrap().host, "::1");
+        assert!(GatewayUrl::parse("nohost").is_none());
+        assert!(GatewayUrl::parse("h:notaport").is_none());
+    }
+}

@@ -1,0 +1,380 @@
+//! The directory of remote clusters and the dial policy (`shared/docs/gateway-protocol.md`
+//! §4): explicit remotes are dialled after the solicit delay and retried forever; implicit
+//! ones are learned from inbound connections and gossip and forgotten after
+//! `connect_retries` failed rounds. One round tries every URL once in a fresh random order.
+
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::RngCore;
+
+use super::config::{GatewayConfig, GatewayUrl};
+use crate::node::LinkId;
+
+/// Identifies one dial request handed to the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DialId(pub(crate) u64);
+
+/// Cap of the pause between rounds with `connect_backoff`.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where a remote's outbound connection stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DialState {
+    /// The next round starts at this time.
+    Waiting(Instant),
+    /// A dial is in flight; `order` is this round's URL order and `pos` the URL being dialled.
+    Dialing { id: DialId, order: Vec<usize>, pos: usize },
+    /// An outbound link exists (handshaking or registered).
+    Connected(LinkId),
+}
+
+/// One remote cluster.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    pub(crate) name: String,
+    /// Listed in the configuration (retried forever, never forgotten).
+    pub(crate) explicit: bool,
+    pub(crate) configured: Vec<GatewayUrl>,
+    /// Configured URLs plus discovered ones, deduplicated by `host:port`.
+    pub(crate) urls: Vec<GatewayUrl>,
+    pub(crate) state: DialState,
+    /// Failed rounds since the last connection.
+    pub(crate) rounds: u32,
+    /// Dial attempts since the last connection (for log lines).
+    pub(crate) attempts: u64,
+}
+
+/// A dial the driver must make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialRequest {
+    /// Hand this back with the result.
+    pub id: DialId,
+    /// The remote gateway's name.
+    pub remote: String,
+    /// Where to connect.
+    pub url: GatewayUrl,
+    /// Whether the remote is configured (for log lines).
+    pub explicit: bool,
+    /// Attempt number since the last connection (for log lines).
+    pub attempt: u64,
+}
+
+/// The remotes this server knows, in the order it learned them.
+#[derive(Debug, Default)]
+pub(crate) struct Directory {
+    pub(crate) remotes: Vec<Remote>,
+    next_dial: u64,
+}
+
+impl Directory {
+    /// Explicit remotes from `config`, first dials after the solicit delay. A remote named
+    /// like ourselves is kept for monitoring but never dialled.
+    pub(crate) fn new(config: &GatewayConfig, now: Instant) -> Self {
+        let mut dir = Self::default();
+        for r in &config.remotes {
+            if r.name == config.name {
+                continue;
+            }
+            dir.remotes.push(Remote {
+                name: r.name.clone(),
+                explicit: true,
+                configured: r.urls.clone(),
+                urls: r.urls.clone(),
+                state: DialState::Waiting(now + config.solicit_delay),
+                rounds: 0,
+                attempts: 0,
+            });
+        }
+        dir
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        self.remotes.iter().position(|r| r.name == name)
+    }
+
+    /// Learned `name` with `urls` (inbound INFO or gossip). Returns true if it is new (an
+    /// implicit remote that is dialled at once).
+    pub(crate) fn learn(&mut self, name: &str, urls: &[GatewayUrl], now: Instant) -> bool {
+        if let Some(i) = self.find(name) {
+            add_urls(&mut self.remotes[i].urls, urls);
+            return false;
+        }
+        if urls.is_empty() {
+            return false;
+        }
+        let mut deduped = Vec::new();
+        add_urls(&mut deduped, urls);
+        self.remotes.push(Remote {
+            name: name.to_owned(),
+            explicit: false,
+            configured: Vec::new(),
+            urls: deduped,
+            state: DialState::Waiting(now),
+            rounds: 0,
+            attempts: 0,
+        });
+        true
+    }
+
+    /// The remote's URL set is the configured URLs plus what its own INFO lists.
+    pub(crate) fn replace_urls(&mut self, index: usize, urls: &[GatewayUrl]) {
+        let r = &mut self.remotes[index];
+        let mut all = r.configured.clone();
+        add_urls(&mut all, urls);
+        r.urls = all;
+    }
+
+    /// Earliest time a round must start.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.remotes
+            .iter()
+            .filter_map(|r| match r.state {
+                DialState::Waiting(at) => Some(at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Start every round that is due; the returned dials must be made.
+    pub(crate) fn start_due(&mut self, now: Instant, rng: &mut ChaCha8Rng) -> Vec<DialRequest> {
+        let mut dials = Vec::new();
+        for i in 0..self.remotes.len() {
+            if matches!(self.remotes[i].state, DialState::Waiting(at) if at <= now) {
+                let n = self.remotes[i].urls.len();
+                let order = shuffled(n, rng);
+                dials.extend(self.dial_at(i, order, 0));
+            }
+        }
+        dials
+    }
+
+    fn dial_at(&mut self, index: usize, order: Vec<usize>, pos: usize) -> Option<DialRequest> {
+        let id = DialId(self.next_dial);
+        let r = &mut self.remotes[index];
+        let url = r.urls.get(*order.get(pos)?)?.clone();
+        self.next_dial += 1;
+        r.attempts += 1;
+        r.state = DialState::Dialing { id, order, pos };
+        Some(DialRequest {
+            id,
+            remote: r.name.clone(),
+            url,
+            explicit: r.explicit,
+            attempt: r.attempts,
+        })
+    }
+
+    /// The remote whose dial `id` is in flight.
+    pub(crate) fn dialing(&self, id: DialId) -> Option<usize> {
+        self.remotes
+            .iter()
+            .position(|r| matches!(&r.state, DialState::Dialing { id: d, .. } if *d == id))
+    }
+
+    /// Dial `id` connected and became outbound link `link`; returns the remote and the URL
+    /// that was dialled (its credentials go into CONNECT).
+    pub(crate) fn dial_connected(
+        &mut self,
+        id: DialId,
+        link: LinkId,
+    ) -> Option<(usize, GatewayUrl)> {
+        let i = self.dialing(id)?;
+        let url = match &self.remotes[i].state {
+            DialState::Dialing { order, pos, .. } => {
+                order.get(*pos).and_then(|u| self.remotes[i].urls.get(*u)).cloned()
+            }
+            _ => None,
+        }?;
+        self.remotes[i].state = DialState::Connected(link);
+        Some((i, url))
+    }
+
+    /// Dial `id` failed: try the round's next URL, or end the round. Returns the next dial, if
+    /// any, and whether an implicit remote was forgotten (its name).
+    pub(crate) fn dial_failed(
+        &mut self,
+        id: DialId,
+        now: Instant,
+        config: &GatewayConfig,
+        inbound_from: impl Fn(&str) -> bool,
+    ) -> (Option<DialRequest>, Option<String>) {
+        let Some(i) = self.dialing(id) else {
+            return (None, None);
+        };
+        let DialState::Dialing { order, pos, .. } = self.remotes[i].state.clone() else {
+            return (None, None);
+        };
+        if pos + 1 < order.len() {
+            return (self.dial_at(i, order, pos + 1), None);
+        }
+        self.end_round(i, now, config, inbound_from)
+    }
+
+    fn end_round(
+        &mut self,
+        i: usize,
+        now: Instant,
+        config: &GatewayConfig,
+        inbound_from: impl Fn(&str) -> bool,
+    ) -> (Option<DialRequest>, Option<String>) {
+        let r = &mut self.remotes[i];
+        r.rounds += 1;
+        if !r.explicit && r.rounds > config.connect_retries && !inbound_from(&r.name) {
+            let gone = self.remotes.remove(i);
+            return (None, Some(gone.name));
+        }
+        let pause = if config.connect_backoff {
+            config.connect_delay.saturating_mul(1 << r.rounds.min(5)).min(MAX_BACKOFF)
+        } else {
+            config.connect_delay
+        };
+        r.state = DialState::Waiting(now + pause);
+        (None, None)
+    }
+
+    /// The outbound link of remote `index` closed: re-dial after a random 0–99 ms plus the
+    /// connect delay. nats-server skips the connect delay for implicit remotes, which makes
+    /// a handshake that always fails re-dial in a tight loop; we always wait (see
+    /// `docs/compat.md`). A handshake failure counts as a failed round for implicit remotes.
+    pub(crate) fn outbound_closed(
+        &mut self,
+        link: LinkId,
+        registered: bool,
+        now: Instant,
+        config: &GatewayConfig,
+        rng: &mut ChaCha8Rng,
+        inbound_from: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let i = self
+            .remotes
+            .iter()
+            .position(|r| matches!(r.state, DialState::Connected(l) if l == link))?;
+        if registered {
+            self.remotes[i].rounds = 0;
+            self.remotes[i].attempts = 0;
+        } else {
+            let (_, forgotten) = self.end_round(i, now, config, inbound_from);
+            if forgotten.is_some() {
+                return forgotten;
+            }
+        }
+        let jitter = Duration::from_millis(rng.next_u64() % 100);
+        self.remotes[i].state = DialState::Waiting(now + jitter + config.connect_delay);
+        None
+    }
+
+    /// Whether remote `index` has an outbound link.
+    pub(crate) fn outbound(&self, index: usize) -> Option<LinkId> {
+        match self.remotes.get(index)?.state {
+            DialState::Connected(link) => Some(link),
+            _ => None,
+        }
+    }
+}
+
+fn add_urls(set: &mut Vec<GatewayUrl>, urls: &[GatewayUrl]) {
+    for u in urls {
+        if !set.iter().any(|have| have.host == u.host && have.port == u.port) {
+            set.push(u.clone());
+        }
+    }
+}
+
+/// `0..n` in a random order (Fisher–Yates with the node's RNG).
+fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::gateway::config::RemoteConfig;
+
+    fn config() -> GatewayConfig {
+        let mut c = GatewayConfig::new("A", GatewayUrl::new("127.0.0.1", 7000));
+        c.remotes = vec![
+            RemoteConfig { name: "A".into(), urls: vec![GatewayUrl::new("127.0.0.1", 7000)] },
+            RemoteConfig {
+                name: "B".into(),
+                urls: vec![GatewayUrl::new("h1", 7001), GatewayUrl::new("h2", 7001)],
+            },
+        ];
+        c
+    }
+
+    #[test]
+    fn explicit_remotes_wait_the_solicit_delay_and_retry_forever() {
+        let c = config();
+        let t0 = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut dir = Directory::new(&c, t0);
+        assert_eq!(dir.remotes.len(), 1, "self entry is not dialled");
+        assert!(dir.start_due(t0, &mut rng).is_empty());
+        assert_eq!(dir.poll_timeout(), Some(t0 + c.solicit_delay));
+        let mut now = t0 + c.solicit_delay;
+        for round in 0..5 {
+            let dials = dir.start_due(now, &mut rng);
+            assert_eq!(dials.len(), 1, "round {round}");
+            let (next, gone) = dir.dial_failed(dials[0].id, now, &c, |_| false);
+            let second = next.expect("second URL of the round");
+            assert_ne!(second.url, dials[0].url);
+            let (next, gone2) = dir.dial_failed(second.id, now, &c, |_| false);
+            assert!(next.is_none() && gone.is_none() && gone2.is_none());
+            assert_eq!(dir.poll_timeout(), Some(now + c.connect_delay));
+            now += c.connect_delay;
+        }
+    }
+
+    #[test]
+    fn implicit_remotes_are_forgotten_after_connect_retries() {
+        let mut c = config();
+        c.connect_retries = 1;
+        let t0 = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut dir = Directory::new(&c, t0);
+        assert!(dir.learn("C", &[GatewayUrl::new("h3", 7002)], t0));
+        assert!(!dir.learn("C", &[GatewayUrl::new("h4", 7002)], t0));
+        assert_eq!(dir.remotes[1].urls.len(), 2);
+        let mut now = t0;
+        let mut forgotten = None;
+        for _ in 0..3 {
+            for d in dir.start_due(now, &mut rng).into_iter().filter(|d| d.remote == "C") {
+                let mut next = Some(d);
+                while let Some(d) = next {
+                    let (n, gone) = dir.dial_failed(d.id, now, &c, |_| false);
+                    next = n;
+                    forgotten = forgotten.or(gone);
+                }
+            }
+            now += c.connect_delay;
+        }
+        assert_eq!(forgotten.as_deref(), Some("C"));
+        assert!(dir.find("C").is_none());
+    }
+
+    #[test]
+    fn closed_outbound_is_redialled_after_a_delay() {
+        let c = config();
+        let t0 = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut dir = Directory::new(&c, t0);
+        let now = t0 + c.solicit_delay;
+        let d = dir.start_due(now, &mut rng).remove(0);
+        let link = LinkId::for_tests(5);
+        assert_eq!(dir.dial_connected(d.id, link).map(|(i, _)| i), Some(0));
+        assert_eq!(dir.outbound(0), Some(link));
+        assert!(dir.outbound_closed(link, true, now, &c, &mut rng, |_| false).is_none());
+        let at = dir.poll_timeout().unwrap();
+        assert!(
+            at >= now + c.connect_delay && at < now + c.connect_delay + Duration::from_millis(100)
+        );
+    }
+}

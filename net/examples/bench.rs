@@ -1,0 +1,609 @@
+//! Side-by-side benchmark of strait and nats-server (not a test).
+//!
+//! ```text
+//! scripts/bench [--runs N] [--duration SECS] ...
+//! cargo build --release -p strait-net --bin strait --example bench && \
+//!     NATS_SERVER=$(scripts/install-nats-server) target/release/examples/bench
+//! ```
+//!
+//! Both servers run at the same time on random loopback ports with the same flags; every case is
+//! run against both within one run, alternating which server goes first from run to run, and the
+//! table reports medians over `--runs`. Throughput is what the subscriber actually received in
+//! the measured window (after a warm-up), with the publisher held back when more than a window
+//! of bytes is in flight, so a server that falls behind shows a lower rate instead of buffering
+//! without bound or dropping the subscriber as a slow consumer. Every wait is bounded: a case
+//! that stalls is reported as failed.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use futures_util::StreamExt;
+use tokio::time::timeout;
+
+use common::{Kind, Server};
+
+/// Bytes of wire traffic the publisher may have in flight beyond what the subscriber received.
+const IN_FLIGHT_BYTES: u64 = 8 << 20;
+/// Bound for setup steps (connect, subscribe round trip) and for stopping a case.
+const STEP: Duration = Duration::from_secs(10);
+
+#[derive(Parser, Debug)]
+#[command(about = "Compare strait and nats-server: throughput, latency, memory")]
+struct Opts {
+    /// Runs of every case; the table shows medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Measured seconds per throughput case (after the warm-up).
+    #[arg(long, default_value_t = 2.0)]
+    duration: f64,
+    /// Warm-up seconds per throughput case.
+    #[arg(long, default_value_t = 0.5)]
+    warmup: f64,
+    /// Payload sizes in bytes for the throughput cases.
+    #[arg(long, value_delimiter = ',', default_value = "16,128,1024")]
+    sizes: Vec<usize>,
+    /// Sequential requests measured per latency case (after a tenth as many for warm-up).
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Subscriptions created for the memory-per-subscription case.
+    #[arg(long, default_value_t = 100_000)]
+    subs: usize,
+    /// The strait binary (default: `strait` next to this example's directory).
+    #[arg(long)]
+    strait: Option<PathBuf>,
+    /// The nats-server binary (default: $NATS_SERVER).
+    #[arg(long)]
+    nats_server: Option<PathBuf>,
+    /// Extra flags for both servers, e.g. `--server-flag=-D`.
+    #[arg(long = "server-flag", allow_hyphen_values = true)]
+    server_flags: Vec<String>,
+}
+
+/// One measured value per server and run; `None` is a failed run.
+struct Metric {
+    name: String,
+    unit: Unit,
+    /// Indexed like [`ORDER`]: strait, nats-server.
+    samples: [Vec<Option<f64>>; 2],
+    notes: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    MsgsPerSec,
+    Micros,
+    KiB,
+    Bytes,
+}
+
+const ORDER: [Kind; 2] = [Kind::Strait, Kind::NatsServer];
+
+fn main() {
+    let opts = Opts::parse();
+    let programs = [strait_path(&opts), nats_path(&opts)];
+    for p in &programs {
+        assert!(p.exists(), "{} does not exist", p.display());
+    }
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let flags: Vec<&str> = opts.server_flags.iter().map(String::as_str).collect();
+    let started = Instant::now();
+
+    let servers: Vec<Server> =
+        ORDER.iter().zip(&programs).map(|(&k, p)| Server::spawn(k, p, &flags)).collect();
+    let mut metrics = Vec::new();
+    let mut idle = metric("RSS idle", Unit::KiB);
+    for (i, s) in servers.iter().enumerate() {
+        idle.samples[i].push(rss_kib(s.pid()));
+    }
+
+    let mut cases: Vec<Metric> = Vec::new();
+    for &size in &opts.sizes {
+        cases.push(metric(&format!("pub→sub async-nats {size} B"), Unit::MsgsPerSec));
+    }
+    for &size in &opts.sizes {
+        cases.push(metric(&format!("pub→sub raw socket {size} B"), Unit::MsgsPerSec));
+    }
+    let mut p50 = metric("req/reply latency p50", Unit::Micros);
+    let mut p99 = metric("req/reply latency p99", Unit::Micros);
+
+    for run in 0..opts.runs {
+        // Alternate which server goes first so neither gets a systematically warmer machine.
+        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+        eprintln!(
+            "run {}/{} ({:.0} s so far)",
+            run + 1,
+            opts.runs,
+            started.elapsed().as_secs_f64()
+        );
+        for (c, &size) in opts.sizes.iter().enumerate() {
+            for &i in &order {
+                let r = runtime.block_on(async_nats_throughput(&servers[i], size, &opts));
+                record(&mut cases[c], i, r);
+            }
+        }
+        for (c, &size) in opts.sizes.iter().enumerate() {
+            for &i in &order {
+                let r = raw_throughput(servers[i].addr(), size, &opts);
+                record(&mut cases[opts.sizes.len() + c], i, r);
+            }
+        }
+        for &i in &order {
+            match runtime.block_on(latency(&servers[i], &opts)) {
+                Ok((a, b)) => {
+                    p50.samples[i].push(Some(a));
+                    p99.samples[i].push(Some(b));
+                }
+                Err(e) => {
+                    p50.samples[i].push(None);
+                    p99.samples[i].push(None);
+                    p50.notes.push(format!("{}: {e}", ORDER[i].label()));
+                }
+            }
+        }
+    }
+    let mut after = metric("RSS after load", Unit::KiB);
+    for (i, s) in servers.iter().enumerate() {
+        after.samples[i].push(rss_kib(s.pid()));
+    }
+    drop(servers);
+
+    // Memory per subscription on fresh servers, so that memory left over from the load does
+    // not hide (or inflate) the growth.
+    let mut per_sub =
+        metric(&format!("memory per subscription ({}k subs)", opts.subs / 1000), Unit::Bytes);
+    for (i, (&kind, program)) in ORDER.iter().zip(&programs).enumerate() {
+        let server = Server::spawn(kind, program, &flags);
+        match subscription_memory(&server, opts.subs) {
+            Ok(b) => per_sub.samples[i].push(Some(b)),
+            Err(e) => {
+                per_sub.samples[i].push(None);
+                per_sub.notes.push(format!("{}: {e}", kind.label()));
+            }
+        }
+    }
+
+    metrics.extend(cases);
+    metrics.push(p50);
+    metrics.push(p99);
+    metrics.push(idle);
+    metrics.push(after);
+    metrics.push(per_sub);
+    print_table(&metrics, &opts);
+    println!(
+        "machine: nproc={}; {}; {}; async-nats 0.51.0; {} run(s), {:.0} s total",
+        thread::available_parallelism().map_or(0, |n| n.get()),
+        version(&programs[0]),
+        version(&programs[1]),
+        opts.runs,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+/// async-nats publisher → async-nats subscriber on `bench.an`, msgs/s received.
+async fn async_nats_throughput(server: &Server, size: usize, opts: &Opts) -> Result<f64, String> {
+    let connect = |cap: usize| async move {
+        timeout(
+            STEP,
+            async_nats::ConnectOptions::new().subscription_capacity(cap).connect(server.url()),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| format!("connect: {e}"))
+    };
+    let sub_client = connect(1 << 20).await?;
+    let pub_client = connect(1 << 16).await?;
+    let mut sub = sub_client.subscribe("bench.an").await.map_err(|e| e.to_string())?;
+    // A round trip on the subscriber's connection, so the subscription exists before publishing.
+    round_trip(&sub_client).await?;
+
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = {
+        let received = Arc::clone(&received);
+        tokio::spawn(async move {
+            while sub.next().await.is_some() {
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let window = window_msgs(size, 40);
+    let publisher = {
+        let stop = Arc::clone(&stop);
+        let received = Arc::clone(&received);
+        let payload = Bytes::from(vec![b'x'; size]);
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..256 {
+                    if pub_client.publish("bench.an", payload.clone()).await.is_err() {
+                        return;
+                    }
+                }
+                sent += 256;
+                while sent.saturating_sub(received.load(Ordering::Relaxed)) > window {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+            }
+        })
+    };
+    let rate = measure(&received, opts).await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = timeout(STEP, publisher).await;
+    counter.abort();
+    rate
+}
+
+/// Raw-socket publisher (pre-built batches of PUB frames in large writes) → raw subscriber
+/// counting MSG frames, msgs/s received.
+fn raw_throughput(addr: SocketAddr, size: usize, opts: &Opts) -> Result<f64, String> {
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let mut sub = raw_connect(addr)?;
+    sub.write_all(b"SUB bench.raw 1\r\nPING\r\n").map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(sub.try_clone().map_err(|e| e.to_string())?);
+    expect_pong(&mut reader)?;
+    let sub_thread = {
+        let received = Arc::clone(&received);
+        let stop = Arc::clone(&stop);
+        let writer = sub.try_clone().map_err(|e| e.to_string())?;
+        thread::spawn(move || count_msgs(reader, writer, &received, &stop))
+    };
+
+    let publ = raw_connect(addr)?;
+    let pub_thread = {
+        let received = Arc::clone(&received);
+        let stop = Arc::clone(&stop);
+        let mut publ = publ.try_clone().map_err(|e| e.to_string())?;
+        thread::spawn(move || -> Result<(), String> {
+            let frame_len = format!("PUB bench.raw {size}\r\n").len() + size + 2;
+            let per_batch = (64 * 1024 / frame_len).max(1);
+            let mut batch = Vec::with_capacity(per_batch * frame_len);
+            for _ in 0..per_batch {
+                batch.extend_from_slice(format!("PUB bench.raw {size}\r\n").as_bytes());
+                batch.extend(std::iter::repeat_n(b'x', size));
+                batch.extend_from_slice(b"\r\n");
+            }
+            let window = window_msgs(size, 30);
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                publ.write_all(&batch).map_err(|e| format!("publisher: {e}"))?;
+                sent += per_batch as u64;
+                while sent.saturating_sub(received.load(Ordering::Relaxed)) > window {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    thread::sleep(Duration::from_micros(200));
+                }
+            }
+            Ok(())
+        })
+    };
+
+    let rate = measure_blocking(&received, opts);
+    stop.store(true, Ordering::Relaxed);
+    // Unblock both threads whatever they are doing, then collect them.
+    let _ = publ.shutdown(Shutdown::Both);
+    let _ = sub.shutdown(Shutdown::Both);
+    let pub_result = pub_thread.join().map_err(|_| "publisher thread panicked".to_owned())?;
+    let sub_result = sub_thread.join().map_err(|_| "subscriber thread panicked".to_owned())?;
+    let rate = rate?;
+    // Errors after the stop (from our own shutdown) are expected; earlier ones show in the rate.
+    let _ = (pub_result, sub_result);
+    Ok(rate)
+}
+
+/// Sequential requests from one async-nats client to an async-nats responder: (p50, p99) in µs.
+async fn latency(server: &Server, opts: &Opts) -> Result<(f64, f64), String> {
+    let responder = async_nats::connect(server.url()).await.map_err(|e| e.to_string())?;
+    let requester = async_nats::connect(server.url()).await.map_err(|e| e.to_string())?;
+    let mut service = responder.subscribe("bench.rr").await.map_err(|e| e.to_string())?;
+    round_trip(&responder).await?;
+    let task = tokio::spawn(async move {
+        while let Some(req) = service.next().await {
+            if let Some(reply) = req.reply {
+                let _ = responder.publish(reply, req.payload).await;
+            }
+        }
+    });
+    let warmup = (opts.requests / 10).max(1);
+    let mut samples = Vec::with_capacity(opts.requests);
+    let payload = Bytes::from_static(b"0123456789abcdef");
+    for i in 0..warmup + opts.requests {
+        let t = Instant::now();
+        match timeout(Duration::from_secs(5), requester.request("bench.rr", payload.clone())).await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(format!("request {i}: {e}")),
+            Err(_) => return Err(format!("request {i} timed out")),
+        }
+        if i >= warmup {
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    task.abort();
+    samples.sort_by(f64::total_cmp);
+    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    Ok((pct(0.50), pct(0.99)))
+}
+
+/// RSS growth per subscription: `n` subscriptions on one raw connection, confirmed by a PONG.
+fn subscription_memory(server: &Server, n: usize) -> Result<f64, String> {
+    let mut conn = raw_connect(server.addr())?;
+    let mut reader = BufReader::new(conn.try_clone().map_err(|e| e.to_string())?);
+    conn.write_all(b"PING\r\n").map_err(|e| e.to_string())?;
+    expect_pong(&mut reader)?;
+    let before = rss_kib(server.pid()).ok_or("no VmRSS")?;
+    let mut buf = Vec::with_capacity(n * 32);
+    for i in 0..n {
+        buf.extend_from_slice(format!("SUB bench.subs.{i}.x {i}\r\n").as_bytes());
+    }
+    buf.extend_from_slice(b"PING\r\n");
+    // Write while the reader waits: the server answers nothing but the PONG (verbose is off).
+    conn.set_write_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+    conn.write_all(&buf).map_err(|e| format!("writing SUBs: {e}"))?;
+    reader.get_ref().set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+    expect_pong(&mut reader)?;
+    let after = rss_kib(server.pid()).ok_or("no VmRSS")?;
+    Ok((after - before) * 1024.0 / n as f64)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// Waits `opts.warmup`, then counts what `received` gains over `opts.duration`.
+async fn measure(received: &AtomicU64, opts: &Opts) -> Result<f64, String> {
+    tokio::time::sleep(Duration::from_secs_f64(opts.warmup)).await;
+    let (c0, t0) = (received.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(Duration::from_secs_f64(opts.duration)).await;
+    rate(received, c0, t0)
+}
+
+fn measure_blocking(received: &AtomicU64, opts: &Opts) -> Result<f64, String> {
+    thread::sleep(Duration::from_secs_f64(opts.warmup));
+    let (c0, t0) = (received.load(Ordering::Relaxed), Instant::now());
+    thread::sleep(Duration::from_secs_f64(opts.duration));
+    rate(received, c0, t0)
+}
+
+fn rate(received: &AtomicU64, c0: u64, t0: Instant) -> Result<f64, String> {
+    let got = received.load(Ordering::Relaxed) - c0;
+    if got == 0 {
+        return Err("no messages received in the measured window".to_owned());
+    }
+    Ok(got as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// The in-flight bound in messages for a payload size (`overhead`: control-line bytes).
+fn window_msgs(size: usize, overhead: usize) -> u64 {
+    (IN_FLIGHT_BYTES / (size + overhead) as u64).max(64)
+}
+
+/// Connects, reads INFO, sends a quiet CONNECT (no echo, so a publisher never sees its own).
+fn raw_connect(addr: SocketAddr) -> Result<TcpStream, String> {
+    let conn = TcpStream::connect_timeout(&addr, STEP).map_err(|e| format!("connect: {e}"))?;
+    conn.set_nodelay(true).map_err(|e| e.to_string())?;
+    conn.set_read_timeout(Some(STEP)).map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(conn.try_clone().map_err(|e| e.to_string())?);
+    let mut info = String::new();
+    reader.read_line(&mut info).map_err(|e| format!("reading INFO: {e}"))?;
+    if !info.starts_with("INFO ") {
+        return Err(format!("expected INFO, got {info:?}"));
+    }
+    (&conn)
+        .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\n")
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+/// Reads lines until `PONG` (answering nothing else), bounded by the socket's read timeout.
+fn expect_pong(reader: &mut BufReader<TcpStream>) -> Result<(), String> {
+    let mut line = String::new();
+    for _ in 0..16 {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => return Err("connection closed while waiting for PONG".to_owned()),
+            Ok(_) if line == "PONG\r\n" => return Ok(()),
+            Ok(_) if line.starts_with("-ERR") => return Err(format!("server: {}", line.trim())),
+            Ok(_) => {}
+            Err(e) => return Err(format!("waiting for PONG: {e}")),
+        }
+    }
+    Err(format!("no PONG; last line {line:?}"))
+}
+
+/// Counts MSG frames on the subscriber connection until stopped; answers server PINGs.
+fn count_msgs(
+    mut reader: BufReader<TcpStream>,
+    mut writer: TcpStream,
+    received: &AtomicU64,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let _ = reader.get_ref().set_read_timeout(Some(Duration::from_millis(200)));
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut line: Vec<u8> = Vec::with_capacity(256);
+    let mut skip = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Err("subscriber: server closed the connection".to_owned()),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(format!("subscriber: {e}")),
+        };
+        let mut count = 0u64;
+        let mut i = 0;
+        while i < n {
+            if skip > 0 {
+                let k = skip.min(n - i);
+                i += k;
+                skip -= k;
+                continue;
+            }
+            let Some(p) = buf[i..n].iter().position(|&b| b == b'\n') else {
+                line.extend_from_slice(&buf[i..n]);
+                break;
+            };
+            let full: &[u8] = if line.is_empty() {
+                &buf[i..=i + p]
+            } else {
+                line.extend_from_slice(&buf[i..=i + p]);
+                &line
+            };
+            if full.starts_with(b"MSG ") {
+                count += 1;
+                let size = full
+                    .trim_ascii_end()
+                    .rsplit(|&b| b == b' ')
+                    .next()
+                    .and_then(|s| std::str::from_utf8(s).ok())
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .ok_or_else(|| format!("bad MSG line {:?}", full.escape_ascii().to_string()))?;
+                skip = size + 2;
+            } else if full.starts_with(b"PING") {
+                let _ = writer.write_all(b"PONG\r\n");
+            } else if full.starts_with(b"-ERR") {
+                return Err(format!("subscriber got {}", full.escape_ascii()));
+            }
+            line.clear();
+            i += p + 1;
+        }
+        received.fetch_add(count, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// A round trip on `client`'s connection: a message to itself on a fresh inbox.
+async fn round_trip(client: &async_nats::Client) -> Result<(), String> {
+    let inbox = client.new_inbox();
+    let mut sub = client.subscribe(inbox.clone()).await.map_err(|e| e.to_string())?;
+    client.publish(inbox, Bytes::new()).await.map_err(|e| e.to_string())?;
+    match timeout(STEP, sub.next()).await {
+        Ok(Some(_)) => Ok(()),
+        _ => Err("round trip through the server timed out".to_owned()),
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn version(program: &Path) -> String {
+    for flag in ["--version", "-v"] {
+        if let Ok(out) = Command::new(program).arg(flag).output()
+            && out.status.success()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if let Some(line) = text.lines().next() {
+                return line.trim().to_owned();
+            }
+        }
+    }
+    format!("{} (version unknown)", program.display())
+}
+
+fn strait_path(opts: &Opts) -> PathBuf {
+    if let Some(p) = &opts.strait {
+        return p.clone();
+    }
+    // target/<profile>/examples/bench → target/<profile>/strait
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>/examples/");
+    let p = dir.join("strait");
+    assert!(
+        p.exists(),
+        "{} is missing: build it first (`cargo build --release -p strait-net --bin strait`, \
+         or use scripts/bench) or pass --strait",
+        p.display()
+    );
+    p
+}
+
+fn nats_path(opts: &Opts) -> PathBuf {
+    match &opts.nats_server {
+        Some(p) => p.clone(),
+        None => Kind::NatsServer.program(),
+    }
+}
+
+fn metric(name: &str, unit: Unit) -> Metric {
+    Metric { name: name.to_owned(), unit, samples: [Vec::new(), Vec::new()], notes: Vec::new() }
+}
+
+fn record(m: &mut Metric, server: usize, r: Result<f64, String>) {
+    match r {
+        Ok(v) => m.samples[server].push(Some(v)),
+        Err(e) => {
+            eprintln!("  {} / {}: FAILED: {e}", m.name, ORDER[server].label());
+            m.notes.push(format!("{}: {e}", ORDER[server].label()));
+            m.samples[server].push(None);
+        }
+    }
+}
+
+fn median(samples: &[Option<f64>]) -> Option<f64> {
+    let mut ok: Vec<f64> = samples.iter().flatten().copied().collect();
+    if ok.is_empty() {
+        return None;
+    }
+    ok.sort_by(f64::total_cmp);
+    Some(ok[ok.len() / 2])
+}
+
+fn print_table(metrics: &[Metric], opts: &Opts) {
+    let fmt = |unit: Unit, v: Option<f64>| -> String {
+        let Some(v) = v else { return "failed".to_owned() };
+        match unit {
+            Unit::MsgsPerSec => format!("{:.3} M/s", v / 1e6),
+            Unit::Micros => format!("{v:.1} µs"),
+            Unit::KiB => format!("{:.1} MiB", v / 1024.0),
+            Unit::Bytes => format!("{v:.0} B"),
+        }
+    };
+    println!();
+    println!(
+        "{:<40} {:>14} {:>14} {:>8}  (medians of {} run(s); throughput over {} s after {} s warm-up)",
+        "case", "strait", "nats-server", "ratio", opts.runs, opts.duration, opts.warmup
+    );
+    for m in metrics {
+        let s = median(&m.samples[0]);
+        let n = median(&m.samples[1]);
+        let ratio = match (s, n) {
+            (Some(s), Some(n)) if n > 0.0 => format!("{:.2}", s / n),
+            _ => "-".to_owned(),
+        };
+        let failed: usize = m.samples.iter().flatten().filter(|v| v.is_none()).count();
+        let note = if failed > 0 { format!("  ({failed} failed run(s))") } else { String::new() };
+        println!("{:<40} {:>14} {:>14} {:>8}{note}", m.name, fmt(m.unit, s), fmt(m.unit, n), ratio);
+        for n in m.notes.iter().take(3) {
+            println!("    {n}");
+        }
+    }
+    println!("ratio = strait / nats-server (throughput: higher is better; latency, memory: lower)");
+}

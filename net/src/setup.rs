@@ -1,0 +1,278 @@
+//! From command-line flags and a configuration file to what the server runs with. Flags
+//! override the file, as in nats-server.
+
+use strait_conf::Options;
+use strait_conf::options::{Authorization, Gateway};
+use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
+use strait_core::node::{Auth, NodeConfig, User};
+use strait_core::proto::client::Limits;
+
+use crate::cli::Args;
+use crate::server::DriverConfig;
+
+/// A listen address; port `None` asks for a random free port (`-1` in nats-server).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listen {
+    /// Host to bind.
+    pub host: String,
+    /// Port to bind; `None` picks a free one.
+    pub port: Option<u16>,
+}
+
+/// The gateway listener and what is needed to finish the gateway configuration once it is
+/// bound (the advertised URL depends on the bound port).
+#[derive(Clone, Debug)]
+pub struct GatewaySetup {
+    /// Where to listen.
+    pub listen: Listen,
+    /// `advertise` as written, if any.
+    pub advertise: Option<String>,
+    /// The gateway configuration; `advertise` is filled in by [`GatewaySetup::finish`].
+    pub config: GatewayConfig,
+}
+
+impl GatewaySetup {
+    /// The gateway configuration once the listener is bound to `bound_port`.
+    pub fn finish(mut self, bound_port: u16) -> Result<GatewayConfig, String> {
+        let host = match self.listen.host.as_str() {
+            // nats-server advertises the first non-loopback IP for a wildcard listen; Strait
+            // advertises loopback unless `advertise` says otherwise (see docs/compat.md).
+            "0.0.0.0" | "::" | "" => "127.0.0.1".to_owned(),
+            h => h.to_owned(),
+        };
+        self.config.advertise = match &self.advertise {
+            Some(a) => parse_advertise(a, bound_port)?,
+            None => GatewayUrl::new(host, bound_port),
+        };
+        Ok(self.config)
+    }
+}
+
+/// Everything the daemon needs to start.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// Node settings (the gateway part is added once its listener is bound).
+    pub node: NodeConfig,
+    /// Driver settings.
+    pub driver: DriverConfig,
+    /// Client listener.
+    pub client: Listen,
+    /// Gateway listener and configuration, if a gateway is configured.
+    pub gateway: Option<GatewaySetup>,
+    /// Monitoring port, if any.
+    pub http: Option<Listen>,
+    /// Debug logging.
+    pub debug: bool,
+    /// Trace logging.
+    pub trace: bool,
+    /// Log file.
+    pub log_file: Option<String>,
+}
+
+/// Build the setup from `args` and, when `-c` was given, the loaded `options`.
+pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
+    let default = Options::default();
+    let o = options.unwrap_or(&default);
+    let mut node = NodeConfig {
+        server_name: args.name.clone().or_else(|| o.server_name.clone()),
+        ..NodeConfig::default()
+    };
+    let host = args.addr.clone().or_else(|| o.host.clone()).unwrap_or_else(|| "0.0.0.0".into());
+    let port = port_flag(args.port.or(o.port), 4222)?;
+    node.host = host.clone();
+    node.limits = Limits {
+        max_payload: o.max_payload.map_or(node.limits.max_payload, |v| v as usize),
+        max_control_line: o.max_control_line.map_or(node.limits.max_control_line, |v| v as usize),
+    };
+    if let Some(v) = o.max_pending {
+        node.max_pending = v as usize;
+    }
+    if let Some(v) = o.max_connections.filter(|v| *v > 0) {
+        node.max_connections = v as usize;
+    }
+    if let Some(v) = o.ping_interval {
+        node.ping_interval = v;
+    }
+    if let Some(v) = o.ping_max {
+        node.ping_max = v as u32;
+    }
+    if o.no_header_support == Some(true) {
+        node.headers = false;
+    }
+    node.auth = client_auth(args, o)?;
+    if let Some(t) = o.authorization.as_ref().and_then(|a| a.timeout) {
+        node.auth_timeout = t;
+    }
+    let mut driver = DriverConfig::default();
+    if let Some(d) = o.write_deadline {
+        driver.write_deadline = d;
+    }
+    let gateway = o.gateway.as_ref().map(|g| gateway_setup(g, o)).transpose()?;
+    let http = match args.http_port.or(o.http_port) {
+        None | Some(0) => None,
+        Some(p) => Some(Listen {
+            host: o.http_host.clone().unwrap_or_else(|| host.clone()),
+            port: port_flag(Some(p), 8222)?,
+        }),
+    };
+    Ok(Setup {
+        node,
+        driver,
+        client: Listen { host, port },
+        gateway,
+        http,
+        debug: args.debug || o.debug == Some(true),
+        trace: args.trace || o.trace == Some(true),
+        log_file: args.log.as_ref().map(|p| p.display().to_string()).or_else(|| o.log_file.clone()),
+    })
+}
+
+/// nats-server's port rules: -1 is random, 0 the default.
+fn port_flag(port: Option<i32>, default: u16) -> Result<Option<u16>, String> {
+    match port {
+        None | Some(0) => Ok(Some(default)),
+        Some(-1) => Ok(None),
+        Some(p) => u16::try_from(p).map(Some).map_err(|_| format!("invalid port {p}")),
+    }
+}
+
+fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
+    if let Some(user) = &args.user {
+        return Ok(Auth::UserPassword {
+            user: user.clone(),
+            password: args.pass.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(token) = &args.auth {
+        return Ok(Auth::Token(token.clone()));
+    }
+    let mut users: Vec<User> = Vec::new();
+    let plain_user = |u: &strait_conf::options::User, account: Option<&str>| User {
+        user: u.user.clone().unwrap_or_default(),
+        password: u.password.clone().unwrap_or_default(),
+        account: account.map(str::to_owned),
+    };
+    for account in &o.accounts {
+        users.extend(account.users.iter().map(|u| plain_user(u, Some(&account.name))));
+    }
+    if let Some(a) = &o.authorization {
+        if let Some(list) = &a.users {
+            users.extend(list.iter().map(|u| plain_user(u, None)));
+        } else if let Some(user) = &a.user {
+            return Ok(Auth::UserPassword {
+                user: user.clone(),
+                password: a.password.clone().unwrap_or_default(),
+            });
+        } else if let Some(token) = &a.token {
+            return Ok(Auth::Token(token.clone()));
+        }
+    }
+    if users.iter().any(|u| is_bcrypt(&u.password)) {
+        return Err("bcrypt-hashed passwords are not supported yet".into());
+    }
+    Ok(if users.is_empty() { Auth::None } else { Auth::Users(users) })
+}
+
+fn is_bcrypt(password: &str) -> bool {
+    password.starts_with("$2")
+}
+
+fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
+    let name = g.name.clone().ok_or("gateway has no name")?;
+    let listen = Listen {
+        host: g.host.clone().unwrap_or_else(|| "0.0.0.0".into()),
+        port: port_flag(g.port, 0)?,
+    };
+    let mut config = GatewayConfig::new(name, GatewayUrl::new("127.0.0.1", 0));
+    for r in &g.gateways {
+        let urls = r
+            .urls
+            .iter()
+            .filter_map(|u| {
+                Some(GatewayUrl {
+                    host: u.host.clone(),
+                    port: u.port?,
+                    user: u.user.clone(),
+                    password: u.password.clone(),
+                })
+            })
+            .collect();
+        config.remotes.push(RemoteConfig { name: r.name.clone(), urls });
+    }
+    if let Some(Authorization { user, password, timeout, .. }) = &g.authorization {
+        config.user = user.clone();
+        config.password = password.clone();
+        if let Some(t) = timeout {
+            config.auth_timeout = *t;
+        }
+    }
+    config.reject_unknown_cluster = g.reject_unknown_cluster.unwrap_or(false);
+    config.connect_retries = g.connect_retries.unwrap_or(0).max(0) as u32;
+    config.connect_backoff = g.connect_backoff.unwrap_or(false);
+    Ok(GatewaySetup { listen, advertise: g.advertise.clone(), config })
+}
+
+fn parse_advertise(text: &str, default_port: u16) -> Result<GatewayUrl, String> {
+    let bad = || format!("Error setting gateway INFO with Gateway.Advertise value of {text}");
+    let rest = text.split_once("://").map_or(text, |(_, r)| r);
+    match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+            let port = p.parse().map_err(|_| bad())?;
+            Ok(GatewayUrl::new(h.trim_start_matches('[').trim_end_matches(']'), port))
+        }
+        Some(_) => Err(bad()),
+        None => Ok(GatewayUrl::new(rest, default_port)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn load(text: &str) -> Options {
+        strait_conf::load_str(text, "test.conf").unwrap()
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let o = load("port: 5000\nserver_name: file\n");
+        let args = Args::try_parse_from(["strait", "-p", "6000"]).unwrap();
+        let s = build(&args, Some(&o)).unwrap();
+        assert_eq!(s.client.port, Some(6000));
+        assert_eq!(s.node.server_name.as_deref(), Some("file"));
+    }
+
+    #[test]
+    fn gateway_block_becomes_gateway_config() {
+        let o = load(
+            "gateway { name: A, listen: \"127.0.0.1:-1\", authorization { user: u, password: p }\n\
+             gateways: [ {name: B, url: \"nats://u:p@127.0.0.1:7333\"} ] }\n",
+        );
+        let args = Args::try_parse_from(["strait"]).unwrap();
+        let s = build(&args, Some(&o)).unwrap();
+        let g = s.gateway.unwrap();
+        assert_eq!(g.listen, Listen { host: "127.0.0.1".into(), port: None });
+        let c = g.finish(7222).unwrap();
+        assert_eq!(c.name, "A");
+        assert_eq!(c.advertise, GatewayUrl::new("127.0.0.1", 7222));
+        assert_eq!(c.remotes[0].urls[0].user.as_deref(), Some("u"));
+        assert_eq!(c.user.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn accounts_users_bind_their_account() {
+        let o = load("accounts { A { users: [ {user: a, password: x} ] } }\n");
+        let args = Args::try_parse_from(["strait"]).unwrap();
+        let s = build(&args, Some(&o)).unwrap();
+        assert_eq!(
+            s.node.auth,
+            Auth::Users(vec![User {
+                user: "a".into(),
+                password: "x".into(),
+                account: Some("A".into())
+            }])
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Shared helpers for the interop suites (and the `bench` example, which includes this file by
+//! path): start `strait` or the reference `nats-server` on a random loopback port and stop it on
+//! drop.
+//!
+//! Both servers follow the same contract: `-a 127.0.0.1 -p -1` picks a free port, the log on
+//! stderr carries `Listening for client connections on HOST:PORT` and then `Server is ready`.
+
+// Each test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print its listening and ready lines.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many of the last log lines are kept for failure messages.
+const LOG_TAIL: usize = 200;
+
+/// Which server implementation to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The server under test, built by cargo alongside the test.
+    Strait,
+    /// The reference Go server, found through `$NATS_SERVER`.
+    NatsServer,
+}
+
+impl Kind {
+    /// Both implementations, reference first.
+    pub(crate) const BOTH: [Kind; 2] = [Kind::NatsServer, Kind::Strait];
+
+    /// A short label for reports.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Kind::Strait => "strait",
+            Kind::NatsServer => "nats-server",
+        }
+    }
+
+    /// The executable to run.
+    ///
+    /// Panics with an explanation when the reference server is not configured: the interop
+    /// suites must never pass by silently skipping the reference.
+    pub(crate) fn program(self) -> PathBuf {
+        match self {
+            // Cargo sets this for integration tests; other users pass a path to `spawn`.
+            Kind::Strait => match option_env!("CARGO_BIN_EXE_strait") {
+                Some(p) => PathBuf::from(p),
+                None => panic!("the strait binary is unknown here: use Server::spawn"),
+            },
+            Kind::NatsServer => match std::env::var_os("NATS_SERVER") {
+                Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ => panic!(
+                    "$NATS_SERVER is not set: these tests compare against the reference \
+                     nats-server 2.15.1. Run them through scripts/test, or \
+                     `export NATS_SERVER=$(scripts/install-nats-server)` first"
+                ),
+            },
+        }
+    }
+}
+
+/// A running server process; killed when dropped.
+pub(crate) struct Server {
+    kind: Kind,
+    program: PathBuf,
+    child: Child,
+    addr: SocketAddr,
+    /// The last [`LOG_TAIL`] lines of stderr, kept by the drain thread for diagnostics.
+    log: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Server {
+    /// Starts `kind` on a random loopback port with the default options.
+    pub(crate) fn start(kind: Kind) -> Server {
+        Server::start_with(kind, &[])
+    }
+
+    /// Starts `kind` on a random loopback port with `extra` flags (e.g. `--user a --pass b`).
+    ///
+    /// Panics (with the log so far) if the server does not report its port and readiness within
+    /// [`START_TIMEOUT`].
+    pub(crate) fn start_with(kind: Kind, extra: &[&str]) -> Server {
+        Server::spawn(kind, &kind.program(), extra)
+    }
+
+    /// Starts `program`, an implementation of `kind`, like [`Server::start_with`].
+    pub(crate) fn spawn(kind: Kind, program: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(program)
+            .args(["-a", "127.0.0.1", "-p", "-1"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        let thread_log = Arc::clone(&log);
+        // The thread drains stderr for the life of the process so the pipe never fills; it ends
+        // at EOF, i.e. when the process exits.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                {
+                    let mut log = thread_log.lock().unwrap();
+                    if log.len() == LOG_TAIL {
+                        log.pop_front();
+                    }
+                    log.push_back(line.clone());
+                }
+                // The receiver is gone once startup is over; later lines only go to the log.
+                let _ = tx.send(line);
+            }
+        });
+
+        let mut server = Server {
+            kind,
+            program: program.to_owned(),
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut port = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                        let p = rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+                        port = Some(p.unwrap_or_else(|| {
+                            server.fail(&format!("cannot parse the port in {line:?}"))
+                        }));
+                    } else if line.contains("Server is ready") {
+                        break;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    server.fail("no `Server is ready` line within 10 s")
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = server.child.wait().ok();
+                    server.fail(&format!("the process exited during startup ({status:?})"))
+                }
+            }
+        }
+        let Some(port) = port else {
+            server.fail("`Server is ready` came before any `Listening for client connections` line")
+        };
+        server.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        server
+    }
+
+    /// Which implementation this is.
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The client address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A `nats://` URL for clients.
+    pub(crate) fn url(&self) -> String {
+        format!("nats://{}", self.addr)
+    }
+
+    /// The process id (for `/proc/PID/status`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    pub(crate) fn log_tail(&self) -> String {
+        let log = self.log.lock().unwrap();
+        log.iter().map(|l| format!("    {l}\n")).collect()
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "starting {} ({}): {what}\n  log:\n{}",
+            self.kind.label(),
+            self.program.display(),
+            self.log_tail()
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
