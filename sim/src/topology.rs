@@ -112,7 +112,7 @@ impl Topology {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
                     // Gateway listeners and remotes join here when the topology links clusters.
-                    let listeners = Listeners { client, gateway: None };
+                    let listeners = Listeners { client, gateway: None, monitor: None };
                     let driver = driver_config();
                     server::run(config, driver, seed, listeners, SimDialer, pending()).await?;
                     Ok(())
