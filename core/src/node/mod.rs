@@ -14,8 +14,9 @@
 //!    [`Event::Transmit`] means that link's outbox has bytes (wake its writer), an
 //!    [`Event::Close`] means the link is done (its writer flushes what is queued, unless the
 //!    reason forbids it, then closes the connection).
-//! 5. A writer takes the queued bytes with [`Node::take_outbox`], writes them, and reports
-//!    [`Node::handle_written`]; until then they count against `max_pending`.
+//! 5. A writer takes the queued bytes with [`Node::take_outbox`], writes them, and calls it
+//!    again: the next call acknowledges the previous batch (until then it counts against
+//!    `max_pending`). A call that hands out nothing means the writer may sleep.
 //! 6. When the connection is gone (EOF, error, or closed after `Close`) call
 //!    [`Node::handle_closed`] once; the link's id is then stale and every call on it is a no-op.
 //!
@@ -291,13 +292,6 @@ impl Node {
         }
         l.outbox_mut().swap(spare);
         if l.is_closing() { OutboxStatus::Closing } else { OutboxStatus::Open }
-    }
-
-    /// The bytes last taken by [`Node::take_outbox`] were written.
-    pub fn handle_written(&mut self, link: LinkId) {
-        if let Some(l) = self.links.get_mut(link) {
-            l.outbox_mut().written();
-        }
     }
 
     /// Close `link` at the driver's request.
