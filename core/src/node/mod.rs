@@ -153,16 +153,60 @@ pub struct SubKey(u32);
 pub(crate) struct Subscription {
     link: LinkId,
     account: AccountId,
-    // Boxed slices, not `Bytes`: half the size, and memory per subscription is a feature.
-    subject: Box<[u8]>,
-    queue: Option<Box<[u8]>>,
-    sid: Box<[u8]>,
+    /// Subject, sid and queue in one allocation (memory per subscription is a feature):
+    /// `subject ++ sid ++ queue`.
+    text: Box<[u8]>,
+    subject_len: u32,
+    sid_len: u32,
+    has_queue: bool,
     /// Auto-unsubscribe after this many deliveries in total; 0 for never.
     max: u64,
     delivered: u64,
     /// When it was made (a young subscription's requests get their reply mapped across
     /// gateways).
     created: Instant,
+}
+
+impl Subscription {
+    fn new(
+        link: LinkId,
+        account: AccountId,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        sid: &[u8],
+        now: Instant,
+    ) -> Self {
+        let mut text = Vec::with_capacity(subject.len() + sid.len() + queue.map_or(0, <[u8]>::len));
+        text.extend_from_slice(subject);
+        text.extend_from_slice(sid);
+        text.extend_from_slice(queue.unwrap_or_default());
+        Self {
+            link,
+            account,
+            text: text.into_boxed_slice(),
+            // Both fit: a control line is at most max_control_line bytes.
+            subject_len: subject.len() as u32,
+            sid_len: sid.len() as u32,
+            has_queue: queue.is_some(),
+            max: 0,
+            delivered: 0,
+            created: now,
+        }
+    }
+
+    fn subject(&self) -> &[u8] {
+        &self.text[..self.subject_len as usize]
+    }
+
+    fn sid(&self) -> &[u8] {
+        let start = self.subject_len as usize;
+        &self.text[start..start + self.sid_len as usize]
+    }
+
+    fn queue(&self) -> Option<&[u8]> {
+        let start = (self.subject_len + self.sid_len) as usize;
+        self.has_queue.then(|| &self.text[start..])
+    }
 }
 
 /// What the writer should do after [`Node::take_outbox`].
