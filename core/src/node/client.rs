@@ -324,16 +324,7 @@ fn subscribe(
     if !c.sids.contains_key(&sid[..]) {
         let account = c.account;
         // Owned copies: a slice would pin the whole read buffer for the subscription's life.
-        let sub = Subscription {
-            link: id,
-            account,
-            subject: Box::from(&subject[..]),
-            queue: queue.as_deref().map(Box::from),
-            sid: Box::from(&sid[..]),
-            max: 0,
-            delivered: 0,
-            created: now,
-        };
+        let sub = Subscription::new(id, account, &subject, queue.as_deref(), &sid, now);
         let key = alloc_sub(node, sub);
         let sublist = &mut node.accounts[account.0 as usize].sublist;
         if sublist.insert(&subject, queue.as_deref(), key).is_err() {
@@ -421,11 +412,11 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
         return;
     };
     let sublist = &mut node.accounts[sub.account.0 as usize].sublist;
-    sublist.remove(&sub.subject, sub.queue.as_deref(), key);
+    sublist.remove(sub.subject(), sub.queue(), key);
     if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
-        c.sids.remove(&sub.sid[..]);
+        c.sids.remove(sub.sid());
     }
-    gateway::interest_removed(node, sub.account, &sub.subject, sub.queue.as_deref());
+    gateway::interest_removed(node, sub.account, sub.subject(), sub.queue());
 }
 
 fn remove_subscriptions(node: &mut Node, id: LinkId) {
