@@ -31,6 +31,7 @@ use clap::Parser;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 
+use common::gateway::{GwConfig, GwServer, wait_full_mesh};
 use common::{Kind, Server};
 
 /// Bytes of wire traffic the publisher may have in flight beyond what the subscriber received.
@@ -59,6 +60,12 @@ struct Opts {
     /// Subscriptions created for the memory-per-subscription case.
     #[arg(long, default_value_t = 100_000)]
     subs: usize,
+    /// Subscriptions created on cluster B for the gateway interest-propagation case.
+    #[arg(long, default_value_t = 100_000)]
+    gateway_subs: usize,
+    /// Leave out the gateway cases (two-cluster superclusters).
+    #[arg(long)]
+    no_gateway: bool,
     /// The strait binary (default: `strait` next to this example's directory).
     #[arg(long)]
     strait: Option<PathBuf>,
@@ -83,6 +90,7 @@ struct Metric {
 enum Unit {
     MsgsPerSec,
     Micros,
+    Millis,
     KiB,
     Bytes,
 }
@@ -180,6 +188,9 @@ fn main() {
     metrics.push(idle);
     metrics.push(after);
     metrics.push(per_sub);
+    if !opts.no_gateway {
+        metrics.extend(gateway_cases(&runtime, &programs, &opts, started));
+    }
     print_table(&metrics, &opts);
     println!(
         "machine: nproc={}; {}; {}; async-nats 0.51.0; {} run(s), {:.0} s total",
@@ -196,20 +207,32 @@ fn main() {
 
 /// async-nats publisher → async-nats subscriber on `bench.an`, msgs/s received.
 async fn async_nats_throughput(server: &Server, size: usize, opts: &Opts) -> Result<f64, String> {
-    let connect = |cap: usize| async move {
-        timeout(
-            STEP,
-            async_nats::ConnectOptions::new().subscription_capacity(cap).connect(server.url()),
-        )
-        .await
-        .map_err(|_| "connect timed out".to_owned())?
-        .map_err(|e| format!("connect: {e}"))
+    async_nats_throughput_between(&server.url(), &server.url(), size, opts).await
+}
+
+/// [`async_nats_throughput`] with the publisher on `pub_url` and the subscriber on `sub_url`
+/// (e.g. two clusters joined by a gateway).
+async fn async_nats_throughput_between(
+    pub_url: &str,
+    sub_url: &str,
+    size: usize,
+    opts: &Opts,
+) -> Result<f64, String> {
+    let connect = |cap: usize, url: String| async move {
+        timeout(STEP, async_nats::ConnectOptions::new().subscription_capacity(cap).connect(url))
+            .await
+            .map_err(|_| "connect timed out".to_owned())?
+            .map_err(|e| format!("connect: {e}"))
     };
-    let sub_client = connect(1 << 20).await?;
-    let pub_client = connect(1 << 16).await?;
+    let sub_client = connect(1 << 20, sub_url.to_owned()).await?;
+    let pub_client = connect(1 << 16, pub_url.to_owned()).await?;
     let mut sub = sub_client.subscribe("bench.an").await.map_err(|e| e.to_string())?;
     // A round trip on the subscriber's connection, so the subscription exists before publishing.
     round_trip(&sub_client).await?;
+    if pub_url != sub_url {
+        // Across a gateway the publisher's cluster learns the interest a little later: probe.
+        probe_async(&pub_client, &mut sub, "bench.an").await?;
+    }
 
     let received = Arc::new(AtomicU64::new(0));
     let counter = {
@@ -254,13 +277,26 @@ async fn async_nats_throughput(server: &Server, size: usize, opts: &Opts) -> Res
 /// Raw-socket publisher (pre-built batches of PUB frames in large writes) → raw subscriber
 /// counting MSG frames, msgs/s received.
 fn raw_throughput(addr: SocketAddr, size: usize, opts: &Opts) -> Result<f64, String> {
+    raw_throughput_between(addr, addr, size, opts)
+}
+
+/// [`raw_throughput`] with the publisher on `pub_addr` and the subscriber on `sub_addr`.
+fn raw_throughput_between(
+    pub_addr: SocketAddr,
+    sub_addr: SocketAddr,
+    size: usize,
+    opts: &Opts,
+) -> Result<f64, String> {
     let received = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
 
-    let mut sub = raw_connect(addr)?;
+    let mut sub = raw_connect(sub_addr)?;
     sub.write_all(b"SUB bench.raw 1\r\nPING\r\n").map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(sub.try_clone().map_err(|e| e.to_string())?);
     expect_pong(&mut reader)?;
+    if pub_addr != sub_addr {
+        probe_raw(pub_addr, &mut reader, "bench.raw", Duration::from_millis(100))?;
+    }
     let sub_thread = {
         let received = Arc::clone(&received);
         let stop = Arc::clone(&stop);
@@ -268,7 +304,7 @@ fn raw_throughput(addr: SocketAddr, size: usize, opts: &Opts) -> Result<f64, Str
         thread::spawn(move || count_msgs(reader, writer, &received, &stop))
     };
 
-    let publ = raw_connect(addr)?;
+    let publ = raw_connect(pub_addr)?;
     let pub_thread = {
         let received = Arc::clone(&received);
         let stop = Arc::clone(&stop);
@@ -313,8 +349,13 @@ fn raw_throughput(addr: SocketAddr, size: usize, opts: &Opts) -> Result<f64, Str
 
 /// Sequential requests from one async-nats client to an async-nats responder: (p50, p99) in µs.
 async fn latency(server: &Server, opts: &Opts) -> Result<(f64, f64), String> {
-    let responder = async_nats::connect(server.url()).await.map_err(|e| e.to_string())?;
-    let requester = async_nats::connect(server.url()).await.map_err(|e| e.to_string())?;
+    latency_between(&server.url(), &server.url(), opts).await
+}
+
+/// [`latency`] with the requester on `req_url` and the responder on `resp_url`.
+async fn latency_between(req_url: &str, resp_url: &str, opts: &Opts) -> Result<(f64, f64), String> {
+    let responder = async_nats::connect(resp_url).await.map_err(|e| e.to_string())?;
+    let requester = async_nats::connect(req_url).await.map_err(|e| e.to_string())?;
     let mut service = responder.subscribe("bench.rr").await.map_err(|e| e.to_string())?;
     round_trip(&responder).await?;
     let task = tokio::spawn(async move {
@@ -324,6 +365,19 @@ async fn latency(server: &Server, opts: &Opts) -> Result<(f64, f64), String> {
             }
         }
     });
+    if req_url != resp_url {
+        // Until the requester's cluster knows the responder, a request gets "no responders".
+        let deadline = Instant::now() + STEP;
+        while timeout(Duration::from_secs(1), requester.request("bench.rr", Bytes::new()))
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            if Instant::now() > deadline {
+                return Err("the responder never became reachable across the gateway".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
     let warmup = (opts.requests / 10).max(1);
     let mut samples = Vec::with_capacity(opts.requests);
     let payload = Bytes::from_static(b"0123456789abcdef");
@@ -364,6 +418,190 @@ fn subscription_memory(server: &Server, n: usize) -> Result<f64, String> {
     expect_pong(&mut reader)?;
     let after = rss_kib(server.pid()).ok_or("no VmRSS")?;
     Ok((after - before) * 1024.0 / n as f64)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway cases
+
+/// The two-cluster cases. For each implementation a supercluster of two single-server
+/// clusters, A and B (B listens, A dials it, B dials back); publisher and requester on A,
+/// subscriber and responder on B, so every message crosses the gateway once.
+fn gateway_cases(
+    runtime: &tokio::runtime::Runtime,
+    programs: &[PathBuf; 2],
+    opts: &Opts,
+    started: Instant,
+) -> Vec<Metric> {
+    let pairs: Vec<(GwServer, GwServer)> =
+        ORDER.iter().zip(programs).map(|(&k, p)| start_gateway_pair(k, p)).collect();
+    let mut cases: Vec<Metric> = Vec::new();
+    for &size in &opts.sizes {
+        cases.push(metric(&format!("gw A→B pub→sub async-nats {size} B"), Unit::MsgsPerSec));
+    }
+    for &size in &opts.sizes {
+        cases.push(metric(&format!("gw A→B pub→sub raw socket {size} B"), Unit::MsgsPerSec));
+    }
+    let mut p50 = metric("gw A→B req/reply latency p50", Unit::Micros);
+    let mut p99 = metric("gw A→B req/reply latency p99", Unit::Micros);
+    let mut prop =
+        metric(&format!("gw {}k subs on B known on A", opts.gateway_subs / 1000), Unit::Millis);
+    let n = opts.sizes.len();
+    for run in 0..opts.runs {
+        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+        eprintln!(
+            "gateway run {}/{} ({:.0} s so far)",
+            run + 1,
+            opts.runs,
+            started.elapsed().as_secs_f64()
+        );
+        for (c, &size) in opts.sizes.iter().enumerate() {
+            for &i in &order {
+                let (a, b) = &pairs[i];
+                let r =
+                    runtime.block_on(async_nats_throughput_between(&a.url(), &b.url(), size, opts));
+                record(&mut cases[c], i, r);
+            }
+        }
+        for (c, &size) in opts.sizes.iter().enumerate() {
+            for &i in &order {
+                let (a, b) = &pairs[i];
+                let r = raw_throughput_between(a.addr(), b.addr(), size, opts);
+                record(&mut cases[n + c], i, r);
+            }
+        }
+        for &i in &order {
+            let (a, b) = &pairs[i];
+            match runtime.block_on(latency_between(&a.url(), &b.url(), opts)) {
+                Ok((x, y)) => {
+                    p50.samples[i].push(Some(x));
+                    p99.samples[i].push(Some(y));
+                }
+                Err(e) => {
+                    p50.samples[i].push(None);
+                    p99.samples[i].push(None);
+                    p50.notes.push(format!("{}: {e}", ORDER[i].label()));
+                }
+            }
+        }
+        for &i in &order {
+            let (a, b) = &pairs[i];
+            let r = interest_propagation(a.addr(), b.addr(), opts.gateway_subs, run);
+            record(&mut prop, i, r);
+        }
+    }
+    cases.push(p50);
+    cases.push(p99);
+    cases.push(prop);
+    cases
+}
+
+/// Starts B, then A listing B, and waits until both links are registered on both sides.
+fn start_gateway_pair(kind: Kind, program: &Path) -> (GwServer, GwServer) {
+    let b = GwServer::start_env(kind, program, &GwConfig::new("B"), &[]);
+    let a = GwServer::start_env(
+        kind,
+        program,
+        &GwConfig::new("A").remote("B", b.gateway_addr(), None),
+        &[],
+    );
+    wait_full_mesh(&[&a, &b]);
+    (a, b)
+}
+
+/// Milliseconds from the start of writing `n` `SUB`s on one connection to B until a probe
+/// published on A to the last-created subject arrives (probes every millisecond).
+fn interest_propagation(a: SocketAddr, b: SocketAddr, n: usize, run: usize) -> Result<f64, String> {
+    let bound = Duration::from_secs(60);
+    let mut subs = raw_connect(b)?;
+    let mut reader = BufReader::new(subs.try_clone().map_err(|e| e.to_string())?);
+    let mut publ = raw_connect(a)?;
+    let mut buf = Vec::with_capacity(n * 40);
+    for i in 0..n {
+        buf.extend_from_slice(format!("SUB bench.prop.{run}.{i} {}\r\n", i + 1).as_bytes());
+    }
+    let probe = format!("PUB bench.prop.{run}.{} 0\r\n\r\n", n - 1);
+    subs.set_write_timeout(Some(bound)).map_err(|e| e.to_string())?;
+    reader.get_ref().set_read_timeout(Some(Duration::from_millis(1))).map_err(|e| e.to_string())?;
+
+    let t0 = Instant::now();
+    subs.write_all(&buf).map_err(|e| format!("writing SUBs: {e}"))?;
+    let mut line = String::new();
+    loop {
+        if t0.elapsed() > bound {
+            return Err(format!("no probe arrived within {bound:?}"));
+        }
+        publ.write_all(probe.as_bytes()).map_err(|e| format!("probe: {e}"))?;
+        // A timed-out read keeps what it read so far in `line`; the next call continues it.
+        match reader.read_line(&mut line) {
+            Ok(0) => return Err("B closed the subscriber connection".to_owned()),
+            Ok(_) if line.starts_with("MSG ") => break,
+            Ok(_) if line.starts_with("-ERR") => return Err(format!("B: {}", line.trim())),
+            Ok(_) => line.clear(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(format!("subscriber: {e}")),
+        }
+    }
+    let elapsed = t0.elapsed().as_secs_f64() * 1e3;
+    // Closing the connection drops the subscriptions before the next case.
+    let _ = subs.shutdown(Shutdown::Both);
+    Ok(elapsed)
+}
+
+/// Publishes empty probes on `subject` from a new connection to `pub_addr` until `reader`'s
+/// subscriber gets one (`interval` apart, bounded by [`STEP`]). Later probes still arrive and
+/// are counted with the warm-up.
+fn probe_raw(
+    pub_addr: SocketAddr,
+    reader: &mut BufReader<TcpStream>,
+    subject: &str,
+    interval: Duration,
+) -> Result<(), String> {
+    let mut publ = raw_connect(pub_addr)?;
+    reader.get_ref().set_read_timeout(Some(interval)).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + STEP;
+    let mut line = String::new();
+    let result = loop {
+        if Instant::now() > deadline {
+            break Err(format!("no probe on {subject} crossed the gateway within {STEP:?}"));
+        }
+        publ.write_all(format!("PUB {subject} 0\r\n\r\n").as_bytes())
+            .map_err(|e| format!("probe: {e}"))?;
+        match reader.read_line(&mut line) {
+            Ok(0) => break Err("subscriber connection closed".to_owned()),
+            Ok(_) if line.starts_with("MSG ") => break Ok(()),
+            Ok(_) => line.clear(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => break Err(format!("subscriber: {e}")),
+        }
+    };
+    reader.get_ref().set_read_timeout(Some(STEP)).map_err(|e| e.to_string())?;
+    result
+}
+
+/// [`probe_raw`] for async-nats clients: probes until `sub` receives one.
+async fn probe_async(
+    publisher: &async_nats::Client,
+    sub: &mut async_nats::Subscriber,
+    subject: &str,
+) -> Result<(), String> {
+    let deadline = Instant::now() + STEP;
+    loop {
+        if Instant::now() > deadline {
+            return Err(format!("no probe on {subject} crossed the gateway within {STEP:?}"));
+        }
+        publisher.publish(subject.to_owned(), Bytes::new()).await.map_err(|e| e.to_string())?;
+        if timeout(Duration::from_millis(100), sub.next()).await.is_ok() {
+            return Ok(());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -582,6 +820,7 @@ fn print_table(metrics: &[Metric], opts: &Opts) {
         match unit {
             Unit::MsgsPerSec => format!("{:.3} M/s", v / 1e6),
             Unit::Micros => format!("{v:.1} µs"),
+            Unit::Millis => format!("{v:.0} ms"),
             Unit::KiB => format!("{:.1} MiB", v / 1024.0),
             Unit::Bytes => format!("{v:.0} B"),
         }

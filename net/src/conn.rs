@@ -73,7 +73,9 @@ pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkI
                 state.node.close_link(id, DriverClose::PeerClosed);
                 state.dispatch();
             }
-            writer.await;
+            // Bounded: a peer that stopped reading (or a partition) must not keep a closed
+            // link, and for an outbound gateway its re-dial, waiting forever.
+            let _ = tokio::time::timeout(shared.driver.write_deadline, writer).await;
         }
     }
     shared.lock().unregister(id);

@@ -1,4 +1,19 @@
-//! Deterministic simulation of Strait superclusters under turmoil.
+//! Deterministic simulation of Strait under turmoil.
 //!
-//! The simulation issue fills this crate in: it will drive the real `strait-net` server over
-//! turmoil sockets through the `Transport` seam.
+//! Every simulated server host runs the production `strait_net::server::run` over turmoil
+//! TCP through the [`transport`] seam; simulated clients speak the NATS client protocol with
+//! the core's own codec. One seed fixes everything: the [`topology`], the [`workload`] each
+//! [`client`] follows, the [`faults`] and turmoil's own randomness. [`invariants`] are checked
+//! during and after each [`run`], and a failure prints the seed, the fault schedule and the
+//! command that replays it.
+
+pub mod client;
+pub mod faults;
+pub mod invariants;
+pub mod run;
+pub mod topology;
+pub mod trace;
+pub mod transport;
+pub mod workload;
+
+pub use run::{Faults, RunConfig, RunReport, run};

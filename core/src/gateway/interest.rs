@@ -1,9 +1,7 @@
 //! Interest across gateways (`shared/docs/gateway-protocol.md` §5).
 //!
-//! Three tables:
-//! * [`ClusterInterest`] — what this cluster is interested in, per account, counted per exact
-//!   subject (and queue); only 0→1 and 1→0 transitions produce protocol. It is fed by local
-//!   subscriptions today and by route-learned ones when routes land.
+//! What this cluster is interested in is the accounts' sublists themselves (counted per exact
+//! subject and queue; only 0→1 and 1→0 transitions produce protocol). Two tables here:
 //! * [`InboundInterest`] — per inbound link (we are the acceptor): what we told that peer
 //!   about each account (nothing, `A-`, or a mode with the subjects we sent `RS-` for).
 //! * [`OutboundInterest`] — per outbound link (we are the dialler): what the peer told us,
@@ -40,82 +38,6 @@ impl Mode {
             Mode::Transitioning => "Transitioning",
             Mode::InterestOnly => "Interest-Only",
         }
-    }
-}
-
-/// A key of the cluster interest table: subject, and queue for queue subscriptions.
-pub type InterestKey = (Bytes, Option<Bytes>);
-
-/// What this cluster is interested in, per account (nats-server `pasi`).
-#[derive(Debug)]
-pub struct ClusterInterest {
-    seed: u64,
-    accounts: Map<Bytes, Map<InterestKey, u32>>,
-}
-
-impl ClusterInterest {
-    /// An empty table with map keys from `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self { seed, accounts: hash::map(seed) }
-    }
-
-    /// Count one more subscription; true on the 0→1 transition.
-    pub fn add(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) -> bool {
-        let seed = self.seed;
-        let keys = match self.accounts.get_mut(account) {
-            Some(keys) => keys,
-            None => self
-                .accounts
-                .entry(Bytes::copy_from_slice(account))
-                .or_insert_with(|| hash::map(seed.rotate_left(7))),
-        };
-        let key = (Bytes::copy_from_slice(subject), queue.map(Bytes::copy_from_slice));
-        let count = keys.entry(key).or_insert(0);
-        *count += 1;
-        *count == 1
-    }
-
-    /// Count one subscription less; true on the 1→0 transition.
-    pub fn remove(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) -> bool {
-        let Some(keys) = self.accounts.get_mut(account) else {
-            return false;
-        };
-        let key = (Bytes::copy_from_slice(subject), queue.map(Bytes::copy_from_slice));
-        let Some(count) = keys.get_mut(&key) else {
-            return false;
-        };
-        *count -= 1;
-        if *count > 0 {
-            return false;
-        }
-        keys.remove(&key);
-        if keys.is_empty() {
-            self.accounts.remove(account);
-        }
-        true
-    }
-
-    /// Accounts with any interest, sorted (announcement order must not depend on hashing).
-    pub fn accounts(&self) -> Vec<Bytes> {
-        let mut names: Vec<Bytes> = self.accounts.keys().cloned().collect();
-        names.sort();
-        names
-    }
-
-    /// The keys of `account`, sorted; `queues` selects queue or plain keys.
-    pub fn keys(&self, account: &[u8], queues: bool) -> Vec<InterestKey> {
-        let mut keys: Vec<InterestKey> = self
-            .accounts
-            .get(account)
-            .map(|m| m.keys().filter(|(_, q)| q.is_some() == queues).cloned().collect())
-            .unwrap_or_default();
-        keys.sort();
-        keys
-    }
-
-    /// Whether `account` has any interest at all.
-    pub fn has_account(&self, account: &[u8]) -> bool {
-        self.accounts.contains_key(account)
     }
 }
 
@@ -349,20 +271,6 @@ impl OutboundInterest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cluster_interest_counts_transitions() {
-        let mut ci = ClusterInterest::new(1);
-        assert!(ci.add(b"$G", b"foo", None));
-        assert!(!ci.add(b"$G", b"foo", None));
-        assert!(ci.add(b"$G", b"foo", Some(b"q")));
-        assert!(!ci.remove(b"$G", b"foo", None));
-        assert!(ci.remove(b"$G", b"foo", None));
-        assert_eq!(ci.keys(b"$G", true).len(), 1);
-        assert!(ci.remove(b"$G", b"foo", Some(b"q")));
-        assert!(!ci.has_account(b"$G"));
-        assert!(!ci.remove(b"$G", b"foo", None));
-    }
 
     #[test]
     fn optimistic_peer_sends_until_told_no() {

@@ -5,7 +5,6 @@
 pub mod config;
 pub mod directory;
 pub mod interest;
-pub mod recent;
 pub mod reply;
 
 pub use config::{GatewayConfig, GatewayUrl, RemoteConfig};

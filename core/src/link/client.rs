@@ -98,7 +98,7 @@ pub struct ClientLink {
     /// Account the link is bound to.
     pub account: AccountId,
     /// Subscriptions by client sid.
-    pub sids: Map<Bytes, crate::node::SubKey>,
+    pub sids: Map<Box<[u8]>, crate::node::SubKey>,
     /// Outbound queue.
     pub outbox: Outbox,
     /// Timer deadlines.

@@ -135,6 +135,8 @@ pub struct GatewayLink {
     pub transmit_queued: bool,
     /// Traffic counters.
     pub counters: Counters,
+    /// Outbound: the URL that was dialled (its credentials go into CONNECT).
+    pub dialled: Option<crate::gateway::GatewayUrl>,
     /// The handshake completed once (the link counted as registered, even while closing).
     pub was_registered: bool,
 }

@@ -8,8 +8,9 @@ use bytes::BytesMut;
 pub struct Outbox {
     /// Frames not yet handed to the driver.
     buf: BytesMut,
-    /// Bytes handed to the driver by [`Outbox::swap`] and not yet reported written; they still
-    /// count against `max_pending`, as nats-server counts bytes until flushed.
+    /// Bytes handed to the driver by the last [`Outbox::swap`]; the driver swaps again after
+    /// writing them, so until then they count against `max_pending`, as nats-server counts
+    /// bytes until flushed.
     in_flight: usize,
 }
 
@@ -30,17 +31,12 @@ impl Outbox {
     }
 
     /// Exchange the queued bytes with the driver's (empty) buffer; the swapped-out bytes count
-    /// as in flight until [`Outbox::written`].
+    /// as in flight until the next swap.
     pub fn swap(&mut self, spare: &mut BytesMut) {
         debug_assert!(spare.is_empty(), "the driver hands back an empty buffer");
         spare.clear();
         std::mem::swap(&mut self.buf, spare);
         self.in_flight = spare.len();
-    }
-
-    /// The in-flight bytes were written.
-    pub fn written(&mut self) {
-        self.in_flight = 0;
     }
 
     /// Drop everything queued (a slow consumer's queue is not flushed).

@@ -321,18 +321,10 @@ fn subscribe(
     c.keepalive.last_activity = now;
     let verbose = c.opts.verbose;
     // A reused sid is ignored, the old subscription kept (nats-server behaviour).
-    if !c.sids.contains_key(&sid) {
+    if !c.sids.contains_key(&sid[..]) {
         let account = c.account;
         // Owned copies: a slice would pin the whole read buffer for the subscription's life.
-        let sub = Subscription {
-            link: id,
-            account,
-            subject: Bytes::copy_from_slice(&subject),
-            queue: queue.as_deref().map(Bytes::copy_from_slice),
-            sid: Bytes::copy_from_slice(&sid),
-            max: None,
-            delivered: 0,
-        };
+        let sub = Subscription::new(id, account, &subject, queue.as_deref(), &sid, now);
         let key = alloc_sub(node, sub);
         let sublist = &mut node.accounts[account.0 as usize].sublist;
         if sublist.insert(&subject, queue.as_deref(), key).is_err() {
@@ -342,11 +334,10 @@ fn subscribe(
             }
             return;
         }
-        let sid = node.subs[key.0 as usize].as_ref().map(|s| s.sid.clone());
-        if let (Some(Link::Client(c)), Some(sid)) = (node.links.get_mut(id), sid) {
-            c.sids.insert(sid, key);
+        if let Some(Link::Client(c)) = node.links.get_mut(id) {
+            c.sids.insert(Box::from(&sid[..]), key);
         }
-        gateway::interest_added(node, now, account, &subject, queue.as_deref());
+        gateway::interest_added(node, account, &subject, queue.as_deref());
     }
     if verbose && let Some(Link::Client(c)) = node.links.get_mut(id) {
         c.outbox.buf().extend_from_slice(encode::OK);
@@ -361,7 +352,7 @@ fn unsubscribe(node: &mut Node, id: LinkId, now: Instant, sid: Bytes, max: Optio
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
     }
-    let Some(&key) = c.sids.get(&sid) else {
+    let Some(&key) = c.sids.get(&sid[..]) else {
         return;
     };
     let Some(sub) = node.subs[key.0 as usize].as_mut() else {
@@ -369,7 +360,7 @@ fn unsubscribe(node: &mut Node, id: LinkId, now: Instant, sid: Bytes, max: Optio
     };
     match max {
         // The limit counts every delivery since the subscription was made, not "n more".
-        Some(max) if max > sub.delivered => sub.max = Some(max),
+        Some(max) if max > sub.delivered => sub.max = max,
         _ => unsubscribe_key(node, key),
     }
 }
@@ -421,11 +412,11 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
         return;
     };
     let sublist = &mut node.accounts[sub.account.0 as usize].sublist;
-    sublist.remove(&sub.subject, sub.queue.as_deref(), key);
+    sublist.remove(sub.subject(), sub.queue(), key);
     if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
-        c.sids.remove(&sub.sid);
+        c.sids.remove(sub.sid());
     }
-    gateway::interest_removed(node, sub.account, &sub.subject, sub.queue.as_deref());
+    gateway::interest_removed(node, sub.account, sub.subject(), sub.queue());
 }
 
 fn remove_subscriptions(node: &mut Node, id: LinkId) {

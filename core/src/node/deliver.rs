@@ -102,7 +102,7 @@ fn deliver(
         // A receiver that did not negotiate headers gets the body only.
         p.payload.get(p.header_len..).unwrap_or_default()
     };
-    let frame_len = frame_len(p, &sub.sid, payload.len());
+    let frame_len = frame_len(p, sub.sid(), payload.len());
     if c.outbox.pending() + frame_len > node.config.max_pending {
         close(node, link, ClientError::SlowConsumer);
         return false;
@@ -110,9 +110,9 @@ fn deliver(
     let out = c.outbox.buf();
     let reply = p.reply.as_deref();
     if with_headers {
-        encode::hmsg(out, &p.subject, &sub.sid, reply, p.header_len, payload);
+        encode::hmsg(out, &p.subject, sub.sid(), reply, p.header_len, payload);
     } else {
-        encode::msg(out, &p.subject, &sub.sid, reply, payload);
+        encode::msg(out, &p.subject, sub.sid(), reply, payload);
     }
     if let (Some(full), Some(reply)) = (mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);
@@ -123,7 +123,7 @@ fn deliver(
     node.totals.out_bytes += payload.len() as u64;
     wake(&mut node.events, link, c);
     sub.delivered += 1;
-    if sub.max.is_some_and(|max| sub.delivered >= max) {
+    if sub.max > 0 && sub.delivered >= sub.max {
         unsubscribe_key(node, key);
     }
     true
@@ -154,7 +154,7 @@ fn no_responders(node: &mut Node, src: LinkId, reply: &[u8], subject: &[u8]) {
     let result = node.accounts[account.0 as usize].sublist.matches(reply);
     let sid = result.plain.iter().find_map(|key| {
         let sub = node.subs.get(key.0 as usize)?.as_ref()?;
-        (sub.link == src).then(|| sub.sid.clone())
+        (sub.link == src).then(|| Bytes::copy_from_slice(sub.sid()))
     });
     let Some(sid) = sid else {
         return;

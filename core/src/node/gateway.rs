@@ -14,9 +14,8 @@ use crate::error::{CloseReason, DriverClose, GatewayError};
 use crate::gateway::config::{GatewayConfig, GatewayUrl};
 use crate::gateway::directory::{DialRequest, Directory};
 use crate::gateway::interest::{
-    ClusterInterest, INTEREST_ONLY_THRESHOLD, InboundEntry, InboundInterest, Mode, OutboundInterest,
+    INTEREST_ONLY_THRESHOLD, InboundEntry, InboundInterest, Mode, OutboundInterest,
 };
-use crate::gateway::recent::RecentSubs;
 use crate::gateway::{DialId, reply};
 use crate::hash;
 use crate::link::gateway::{Counters, Direction, GatewayState, GatewayTimer, GatewayTimers};
@@ -31,6 +30,9 @@ use crate::proto::gateway_json::{
 };
 use crate::subject;
 
+/// A subscription this young may not be known across a gateway yet
+/// (`defaultGatewayRecentSubExpiration`).
+const RECENT_SUBSCRIPTION: Duration = Duration::from_secs(2);
 /// Gateway PINGs go out at least this often (`gwMaxPingInterval`).
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(15);
 /// The first PING after a handshake comes within this (`firstPingInterval`), plus up to 20 %.
@@ -41,10 +43,6 @@ const FIRST_PING: Duration = Duration::from_secs(1);
 pub(crate) struct GatewayNode {
     pub(crate) config: GatewayConfig,
     pub(crate) directory: Directory,
-    /// What this cluster announces to every inbound peer.
-    pub(crate) interest: ClusterInterest,
-    /// Recent subscriptions per account (index = `AccountId`), for reply mapping.
-    pub(crate) recent: Vec<RecentSubs>,
     /// Registered inbound links, in registration order.
     pub(crate) inbound: Vec<LinkId>,
     /// `_GR_.` hash of our gateway name and of our server id.
@@ -65,8 +63,6 @@ impl GatewayNode {
             cluster_hash: reply::hash6(config.name.as_bytes()),
             server_hash: [0; 6],
             directory: Directory::default(),
-            interest: ClusterInterest::new(seed),
-            recent: Vec::new(),
             inbound: Vec::new(),
             config,
             seed,
@@ -158,6 +154,7 @@ fn new_link(node: &mut Node, now: Instant, direction: Direction, remote: String)
         transmit_queued: false,
         counters: Counters::default(),
         was_registered: false,
+        dialled: None,
     }
 }
 
@@ -203,7 +200,10 @@ pub(super) fn handle_dial(
             link.timers.set(GatewayTimer::Info, now + interval * (node.config.ping_max + 1));
             let id = node.links.insert(Link::Gateway(Box::new(link)));
             let gw = node.gateway.as_mut()?;
-            gw.directory.dial_connected(dial, id);
+            let dialled = gw.directory.dial_connected(dial, id).map(|(_, url)| url);
+            if let Some(g) = gateway_mut(node, id) {
+                g.dialled = dialled;
+            }
             node.log(
                 LogLevel::Info,
                 format!("Creating outbound gateway connection to \"{remote}\""),
@@ -600,9 +600,13 @@ fn announce_to_inbound(node: &mut Node, id: LinkId, peer_name: &str) {
     let interest_only = gw.config.interest_only;
     let our_name = gw.config.name.clone();
     let mut out = BytesMut::new();
-    for account in gw.interest.accounts() {
-        for (subject, queue) in gw.interest.keys(&account, true) {
-            wire::rs_plus(&mut out, &account, &subject, queue.as_deref().map(|q| (q, 1)));
+    // The cluster's interest is the accounts' sublists (local subscriptions today; route-learned
+    // ones join them when routes land).
+    for account in &node.accounts {
+        for (subject, queue) in account.sublist.subjects() {
+            if let Some(q) = queue {
+                wire::rs_plus(&mut out, account.name.as_bytes(), &subject, Some((&q, 1)));
+            }
         }
     }
     for r in &gw.directory.remotes {
@@ -632,12 +636,15 @@ fn announce_to_inbound(node: &mut Node, id: LinkId, peer_name: &str) {
 
 /// `INFO cmd 2`, every plain subscription of `account`, `INFO cmd 3` (§5.4).
 fn all_subs(node: &Node, out: &mut BytesMut, our_name: &str, account: &[u8]) {
-    let Some(gw) = node.gateway.as_ref() else {
-        return;
-    };
     wire::info(out, &GatewayInfo::all_subs_start(our_name, account).to_json());
-    for (subject, _) in gw.interest.keys(account, false) {
-        wire::rs_plus(out, account, &subject, None);
+    let sublist = std::str::from_utf8(account)
+        .ok()
+        .and_then(|name| node.account_ids.get(name))
+        .map(|id| &node.accounts[id.0 as usize].sublist);
+    for (subject, queue) in sublist.map(|s| s.subjects()).unwrap_or_default() {
+        if queue.is_none() {
+            wire::rs_plus(out, account, &subject, None);
+        }
     }
     wire::info(out, &GatewayInfo::all_subs_complete(our_name, account).to_json());
 }
@@ -744,16 +751,12 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
     let remote_index = gw.directory.remotes.iter().position(
         |r| matches!(r.state, crate::gateway::directory::DialState::Connected(l) if l == id),
     );
-    let Some(remote_index) = remote_index else {
+    if remote_index.is_none() {
         return close(node, id, GatewayError::DuplicateOutbound);
-    };
+    }
     // Credentials from the dialled URL win over our own gateway authorization.
     if let Some(Link::Gateway(g)) = node.links.get(id)
-        && let Some(peer) = g.peer
-        && let Some(url) = gw.directory.remotes[remote_index]
-            .urls
-            .iter()
-            .find(|u| u.user.is_some() && (u.port == peer.port()))
+        && let Some(url) = g.dialled.as_ref().filter(|u| u.user.is_some())
     {
         user = url.user.clone();
         pass = url.password.clone();
@@ -800,10 +803,6 @@ pub(super) fn account_created(node: &mut Node, account: AccountId) {
     let Some(gw) = node.gateway.as_mut() else {
         return;
     };
-    while gw.recent.len() <= account.0 as usize {
-        let seed = gw.seed.wrapping_add(gw.recent.len() as u64);
-        gw.recent.push(RecentSubs::new(seed));
-    }
     if !gw.config.interest_only || gw.inbound.is_empty() {
         return;
     }
@@ -821,31 +820,34 @@ pub(super) fn account_created(node: &mut Node, account: AccountId) {
     }
 }
 
-/// A local subscription was added.
+/// A subscription was added to `account`'s sublist (call after the insert).
 pub(super) fn interest_added(
     node: &mut Node,
-    now: Instant,
     account: AccountId,
     subject: &[u8],
     queue: Option<&[u8]>,
 ) {
-    local_interest(node, Some(now), account, subject, queue, true);
+    if node.accounts[account.0 as usize].sublist.count(subject, queue) == 1 {
+        local_interest(node, account, subject, queue, true);
+    }
 }
 
-/// A local subscription was removed.
+/// A subscription was removed from `account`'s sublist (call after the removal).
 pub(super) fn interest_removed(
     node: &mut Node,
     account: AccountId,
     subject: &[u8],
     queue: Option<&[u8]>,
 ) {
-    local_interest(node, None, account, subject, queue, false);
+    if node.accounts[account.0 as usize].sublist.count(subject, queue) == 0 {
+        local_interest(node, account, subject, queue, false);
+    }
 }
 
-/// Tell every inbound peer on a 0→1 or 1→0 transition of the cluster's interest (§5.2).
+/// Tell every inbound peer on a 0→1 or 1→0 transition of the cluster's interest, counted per
+/// exact subject and queue (§5.2).
 fn local_interest(
     node: &mut Node,
-    now: Option<Instant>,
     account: AccountId,
     subject: &[u8],
     queue: Option<&[u8]>,
@@ -855,19 +857,6 @@ fn local_interest(
         return;
     };
     let name = node.accounts[account.0 as usize].name.as_bytes();
-    if let (Some(now), None) = (now, queue)
-        && let Some(r) = gw.recent.get_mut(account.0 as usize)
-    {
-        r.insert(now, subject);
-    }
-    let changed = if added {
-        gw.interest.add(name, subject, queue)
-    } else {
-        gw.interest.remove(name, subject, queue)
-    };
-    if !changed {
-        return;
-    }
     let name = Bytes::copy_from_slice(name);
     for id in gw.inbound.clone() {
         let Some(Link::Gateway(g)) = node.links.get_mut(id) else {
@@ -929,7 +918,7 @@ pub(super) fn forward(
     served: &mut Vec<Bytes>,
 ) -> bool {
     // Disjoint borrows of the node's parts: no per-message allocation on this path.
-    let Node { gateway, links, accounts, events, totals, .. } = node;
+    let Node { gateway, links, accounts, events, totals, subs, .. } = node;
     let Some(gw) = gateway.as_mut() else {
         return false;
     };
@@ -939,7 +928,7 @@ pub(super) fn forward(
     // Map the reply once per message when a fresh subscription could receive it.
     let mapped_reply = match &p.reply {
         Some(reply)
-            if gw.recent.get_mut(account.0 as usize).is_some_and(|r| r.matches(now, reply)) =>
+            if recently_subscribed(&mut accounts[account.0 as usize].sublist, subs, reply, now) =>
         {
             let mut m = BytesMut::new();
             reply::map_reply(&mut m, &gw.cluster_hash, &gw.server_hash, reply);
@@ -983,6 +972,23 @@ pub(super) fn forward(
         sent = true;
     }
     sent
+}
+
+/// Whether a subscription made in the last two seconds matches `reply`: the requester's
+/// inbox may not be known across the gateway yet, so the reply gets the `_GR_.` mapping.
+fn recently_subscribed(
+    sublist: &mut crate::sublist::Sublist<super::SubKey>,
+    subs: &[Option<super::Subscription>],
+    reply: &[u8],
+    now: Instant,
+) -> bool {
+    let m = sublist.matches(reply);
+    let fresh = |key: &super::SubKey| {
+        subs.get(key.0 as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| now.saturating_duration_since(s.created) < RECENT_SUBSCRIPTION)
+    };
+    m.plain.iter().any(fresh) || m.queues.iter().any(|g| g.members.iter().any(fresh))
 }
 
 fn send_routed(
@@ -1063,11 +1069,8 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
         return no_interest(node, id, &msg.account, None);
     };
     let result = node.accounts[account.0 as usize].sublist.matches(&subject);
-    if result.plain.is_empty() && msg.queues.is_none() {
-        no_interest(node, id, &msg.account, Some(&subject));
-        if !from_mapped_reply {
-            return;
-        }
+    if result.plain.is_empty() && msg.queues.is_none() && !from_mapped_reply {
+        return no_interest(node, id, &msg.account, Some(&subject));
     }
     let (reply, mapped) = match &msg.reply {
         Some(r) if r.starts_with(reply::PREFIX) => match reply::parse_mapped(r) {
@@ -1119,7 +1122,10 @@ fn no_interest(node: &mut Node, id: LinkId, account: &Bytes, subject: Option<&By
         return;
     };
     let our_name = gw.config.name.clone();
-    let account_has_interest = gw.interest.has_account(account);
+    let account_has_interest = std::str::from_utf8(account)
+        .ok()
+        .and_then(|name| node.account_ids.get(name))
+        .is_some_and(|id| !node.accounts[id.0 as usize].sublist.is_empty());
     let seed = gw.seed;
     let Some(g) = gateway_mut(node, id) else {
         return;

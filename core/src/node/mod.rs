@@ -14,8 +14,9 @@
 //!    [`Event::Transmit`] means that link's outbox has bytes (wake its writer), an
 //!    [`Event::Close`] means the link is done (its writer flushes what is queued, unless the
 //!    reason forbids it, then closes the connection).
-//! 5. A writer takes the queued bytes with [`Node::take_outbox`], writes them, and reports
-//!    [`Node::handle_written`]; until then they count against `max_pending`.
+//! 5. A writer takes the queued bytes with [`Node::take_outbox`], writes them, and calls it
+//!    again: the next call acknowledges the previous batch (until then it counts against
+//!    `max_pending`). A call that hands out nothing means the writer may sleep.
 //! 6. When the connection is gone (EOF, error, or closed after `Close`) call
 //!    [`Node::handle_closed`] once; the link's id is then stale and every call on it is a no-op.
 //!
@@ -34,7 +35,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -152,12 +153,60 @@ pub struct SubKey(u32);
 pub(crate) struct Subscription {
     link: LinkId,
     account: AccountId,
-    subject: Bytes,
-    queue: Option<Bytes>,
-    sid: Bytes,
-    /// Auto-unsubscribe after this many deliveries in total.
-    max: Option<u64>,
+    /// Subject, sid and queue in one allocation (memory per subscription is a feature):
+    /// `subject ++ sid ++ queue`.
+    text: Box<[u8]>,
+    subject_len: u32,
+    sid_len: u32,
+    has_queue: bool,
+    /// Auto-unsubscribe after this many deliveries in total; 0 for never.
+    max: u64,
     delivered: u64,
+    /// When it was made (a young subscription's requests get their reply mapped across
+    /// gateways).
+    created: Instant,
+}
+
+impl Subscription {
+    fn new(
+        link: LinkId,
+        account: AccountId,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        sid: &[u8],
+        now: Instant,
+    ) -> Self {
+        let mut text = Vec::with_capacity(subject.len() + sid.len() + queue.map_or(0, <[u8]>::len));
+        text.extend_from_slice(subject);
+        text.extend_from_slice(sid);
+        text.extend_from_slice(queue.unwrap_or_default());
+        Self {
+            link,
+            account,
+            text: text.into_boxed_slice(),
+            // Both fit: a control line is at most max_control_line bytes.
+            subject_len: subject.len() as u32,
+            sid_len: sid.len() as u32,
+            has_queue: queue.is_some(),
+            max: 0,
+            delivered: 0,
+            created: now,
+        }
+    }
+
+    fn subject(&self) -> &[u8] {
+        &self.text[..self.subject_len as usize]
+    }
+
+    fn sid(&self) -> &[u8] {
+        let start = self.subject_len as usize;
+        &self.text[start..start + self.sid_len as usize]
+    }
+
+    fn queue(&self) -> Option<&[u8]> {
+        let start = (self.subject_len + self.sid_len) as usize;
+        self.has_queue.then(|| &self.text[start..])
+    }
 }
 
 /// What the writer should do after [`Node::take_outbox`].
@@ -287,13 +336,6 @@ impl Node {
         }
         l.outbox_mut().swap(spare);
         if l.is_closing() { OutboxStatus::Closing } else { OutboxStatus::Open }
-    }
-
-    /// The bytes last taken by [`Node::take_outbox`] were written.
-    pub fn handle_written(&mut self, link: LinkId) {
-        if let Some(l) = self.links.get_mut(link) {
-            l.outbox_mut().written();
-        }
     }
 
     /// Close `link` at the driver's request.

@@ -45,7 +45,9 @@
 //! so a subscription with thousands of tokens cannot overflow the stack. The work of one match
 //! is bounded by the number of trie levels it can reach.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use self::values::Values;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -126,9 +128,9 @@ struct Node<T> {
     /// The next token position; `None` rather than an empty level, so pruning frees memory.
     next: Option<Box<Level<T>>>,
     /// Values of plain entries.
-    plain: BTreeSet<T>,
+    plain: Values<T>,
     /// Values of queue entries by queue name; a group is removed when its last member goes.
-    queues: BTreeMap<Bytes, BTreeSet<T>>,
+    queues: BTreeMap<Bytes, Values<T>>,
 }
 
 impl<T> Sublist<T>
@@ -176,7 +178,7 @@ where
                 let added = match node.queues.get_mut(q) {
                     Some(members) => members.insert(value),
                     None => {
-                        node.queues.insert(Bytes::copy_from_slice(q), BTreeSet::from([value]));
+                        node.queues.insert(Bytes::copy_from_slice(q), Values::One(value));
                         true
                     }
                 };
@@ -247,6 +249,29 @@ where
             return !found.is_empty();
         }
         !self.match_and_cache(subject).is_empty()
+    }
+
+    /// Number of values stored under exactly `subject` (and `queue`): the count whose 0→1 and
+    /// 1→0 transitions are announced to gateways.
+    pub fn count(&self, subject: &[u8], queue: Option<&[u8]>) -> usize {
+        if subject::validate_subscribe(subject).is_err() {
+            return 0;
+        }
+        let (path, last) = split_last(subject);
+        let mut level = &self.root;
+        for token in path.into_iter().flat_map(subject::tokens) {
+            match level.child(token).and_then(|n| n.next.as_deref()) {
+                Some(next) => level = next,
+                None => return 0,
+            }
+        }
+        let Some(node) = level.child(last) else {
+            return 0;
+        };
+        match queue {
+            None => node.plain.len(),
+            Some(q) => node.queues.get(q).map_or(0, Values::len),
+        }
     }
 
     /// Number of stored `(subject, queue, value)` entries.
@@ -542,7 +567,7 @@ impl<T> Level<T> {
 
 impl<T> Node<T> {
     fn new() -> Self {
-        Self { next: None, plain: BTreeSet::new(), queues: BTreeMap::new() }
+        Self { next: None, plain: Values::Empty, queues: BTreeMap::new() }
     }
 }
 
@@ -616,3 +641,4 @@ fn insert_sorted<T: Ord>(values: &mut Vec<T>, value: T) {
 
 #[cfg(test)]
 mod tests;
+mod values;

@@ -8,6 +8,8 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub(crate) mod gateway;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,0 +1,715 @@
+//! What must hold in every run, and the record of the run it is checked against.
+//!
+//! Clients report what they send and receive to one shared [`Checker`] (the simulation is
+//! single-threaded, so an `Rc<RefCell<_>>` is enough). Safety properties are checked online, at
+//! each delivery: no duplicate per subscription, per-publisher order, matching interest, no
+//! cross-account delivery, no delivery after a confirmed UNSUB, at most one queue member per
+//! message. Liveness properties are checked by [`Checker::finish`]: every message published
+//! while a path to a confirmed subscriber existed is delivered, a queue group with only stable
+//! members gets each message exactly once, every client is connected again after the last
+//! heal, and servers hold no connection nobody uses.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::topology::Topology;
+use crate::trace::Trace;
+
+/// The checker shared by every simulated client and the harness.
+pub type Shared = Rc<RefCell<Checker>>;
+
+/// How long after its publication a message on a healthy path must have been delivered.
+pub const SETTLE: Duration = Duration::from_millis(1500);
+
+/// How long a server may keep a connection whose client is gone without a clean close
+/// (server keep-alive: 3 s interval, 2 unanswered PINGs; plus the write deadline).
+pub const ZOMBIE: Duration = Duration::from_secs(15);
+
+/// A published message: the publishing client and its sequence number (unique per client).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MsgId {
+    /// Publishing client.
+    pub client: u32,
+    /// Per-client sequence number, increasing across reconnects.
+    pub seq: u64,
+}
+
+impl fmt::Display for MsgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cl{}#{}", self.client, self.seq)
+    }
+}
+
+/// One connection of one client (a client's connections are numbered from 1).
+pub type ConnKey = (u32, u32);
+
+/// One subscription on one connection: client, connection epoch, sid.
+pub type SubId = (u32, u32, u32);
+
+/// What a client published.
+#[derive(Clone, Debug)]
+pub struct Publication {
+    /// Its id.
+    pub id: MsgId,
+    /// The publisher's connection epoch.
+    pub epoch: u32,
+    /// Subject.
+    pub subject: String,
+    /// Reply subject.
+    pub reply: Option<String>,
+    /// Index of the publisher's account.
+    pub account: usize,
+    /// The publisher's cluster.
+    pub cluster: usize,
+    /// Simulated time the PUB was written.
+    pub sent_at: Duration,
+    /// For a response, the request it answers.
+    pub in_reply_to: Option<MsgId>,
+}
+
+#[derive(Debug)]
+struct SubRecord {
+    subject: String,
+    queue: Option<String>,
+    account: usize,
+    cluster: usize,
+    sent_at: Duration,
+    /// PONG after the SUB arrived: the server has the subscription.
+    confirmed_at: Option<Duration>,
+    unsub_sent_at: Option<Duration>,
+    /// PONG after the UNSUB arrived: nothing more may be delivered.
+    unsub_confirmed_at: Option<Duration>,
+    delivered: BTreeSet<MsgId>,
+    /// Highest sequence delivered per publisher connection.
+    last_seq: BTreeMap<ConnKey, u64>,
+}
+
+#[derive(Debug)]
+struct Epoch {
+    host: String,
+    opened_at: Duration,
+    server: String,
+    ended_at: Option<Duration>,
+    /// The client closed it on purpose (bounce, stop) rather than losing it.
+    clean_end: bool,
+    /// The server crashed: its side of the connection, and the subscriptions, are gone.
+    server_gone_at: Option<Duration>,
+    /// A lossy fault touched the connection: nothing sent after this is expected to arrive.
+    tainted_at: Option<Duration>,
+}
+
+/// A window in which traffic between a client host and a server may be delayed (not lost).
+#[derive(Clone, Debug)]
+struct DelayWindow {
+    client_host: String,
+    server: String,
+    start: Duration,
+    end: Duration,
+}
+
+/// A broken invariant.
+#[derive(Clone, Debug)]
+pub struct Violation {
+    /// Simulated time it was found.
+    pub at: Duration,
+    /// What broke.
+    pub what: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>9.3}s {}", self.at.as_secs_f64(), self.what)
+    }
+}
+
+/// Counts that show a run exercised something.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Messages published.
+    pub published: u64,
+    /// Deliveries received.
+    pub delivered: u64,
+    /// Deliveries the liveness check required (and found).
+    pub expected: u64,
+    /// Connections opened by clients.
+    pub connections: u64,
+    /// Subscriptions confirmed.
+    pub confirmed_subs: u64,
+    /// Requests answered with no-responders.
+    pub no_responders: u64,
+}
+
+/// The record of one run and its invariants.
+#[derive(Debug)]
+pub struct Checker {
+    /// The event trace (digest for determinism, tail for failure reports).
+    pub trace: Trace,
+    /// Time used for events recorded from outside the simulation (by the harness).
+    pub harness_now: Duration,
+    pubs: BTreeMap<MsgId, Publication>,
+    subs: BTreeMap<SubId, SubRecord>,
+    epochs: BTreeMap<ConnKey, Epoch>,
+    /// Deliveries per (message, account, queue subject, queue name).
+    queue_deliveries: BTreeMap<(MsgId, usize, String, String), u32>,
+    delays: Vec<DelayWindow>,
+    /// Server connection counts seen by the auditor at the end: (server, established).
+    audits: Vec<(String, usize)>,
+    violations: Vec<Violation>,
+    stats: Stats,
+}
+
+impl Checker {
+    /// An empty record; `echo` mirrors the trace to `tracing`.
+    pub fn new(echo: bool) -> Self {
+        Self {
+            trace: Trace::new(echo),
+            harness_now: Duration::ZERO,
+            pubs: BTreeMap::new(),
+            subs: BTreeMap::new(),
+            epochs: BTreeMap::new(),
+            queue_deliveries: BTreeMap::new(),
+            delays: Vec::new(),
+            audits: Vec::new(),
+            violations: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Simulated now: the current host's clock inside the simulation, else the harness's.
+    pub fn now(&self) -> Duration {
+        turmoil::sim_elapsed().unwrap_or(self.harness_now)
+    }
+
+    /// Record a trace event.
+    pub fn event(&mut self, host: &str, what: fmt::Arguments<'_>) {
+        let now = self.now();
+        self.trace.record(now, host, what);
+    }
+
+    /// Record a broken invariant (also traced).
+    pub fn violation(&mut self, host: &str, what: String) {
+        let at = self.now();
+        self.trace.record(at, host, format_args!("VIOLATION {what}"));
+        self.violations.push(Violation { at, what: format!("{host}: {what}") });
+    }
+
+    /// Violations so far.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Client `conn` connected to `server` from `host`.
+    pub fn epoch_opened(&mut self, conn: ConnKey, host: &str, server: &str) {
+        self.stats.connections += 1;
+        self.event(host, format_args!("connected #{} to {server}", conn.1));
+        let epoch = Epoch {
+            host: host.to_owned(),
+            opened_at: self.now(),
+            server: server.to_owned(),
+            ended_at: None,
+            clean_end: false,
+            server_gone_at: None,
+            tainted_at: None,
+        };
+        self.epochs.insert(conn, epoch);
+    }
+
+    /// Client connection `conn` is gone (`why`: eof, stale, bounce, stop, …).
+    pub fn epoch_ended(&mut self, conn: ConnKey, host: &str, why: &str) {
+        let now = self.now();
+        self.event(host, format_args!("disconnected #{} ({why})", conn.1));
+        if let Some(e) = self.epochs.get_mut(&conn)
+            && e.ended_at.is_none()
+        {
+            e.ended_at = Some(now);
+            e.clean_end = matches!(why, "bounce" | "stop");
+        }
+    }
+
+    /// A lossy fault between `client_host` and `server` starts now: every open connection on
+    /// that path may lose data from here on.
+    pub fn taint(&mut self, client_host: Option<&str>, server: &str) {
+        let now = self.now();
+        for e in self.epochs.values_mut() {
+            if e.ended_at.is_none() && e.server == server && client_host.is_none_or(|h| e.host == h)
+            {
+                e.tainted_at.get_or_insert(now);
+                if client_host.is_none() {
+                    e.server_gone_at.get_or_insert(now);
+                }
+            }
+        }
+    }
+
+    /// Traffic between `client_host` and `server` may be delayed between `start` and `end`.
+    pub fn delay(&mut self, client_host: &str, server: &str, start: Duration, end: Duration) {
+        let w = DelayWindow { client_host: client_host.into(), server: server.into(), start, end };
+        self.delays.push(w);
+    }
+
+    /// The auditor saw `established` TCP streams on `server` after every client left.
+    pub fn audit(&mut self, server: &str, established: usize) {
+        self.event("auditor", format_args!("{server}: {established} established streams"));
+        self.audits.push((server.to_owned(), established));
+    }
+
+    /// A SUB was written.
+    pub fn sub_sent(
+        &mut self,
+        id: SubId,
+        subject: &str,
+        queue: Option<&str>,
+        account: usize,
+        cluster: usize,
+    ) {
+        let now = self.now();
+        let q = queue.map(|q| format!(" queue {q}")).unwrap_or_default();
+        self.trace.record(
+            now,
+            &host(id.0),
+            format_args!("sub {subject}{q} sid {} #{}", id.2, id.1),
+        );
+        let record = SubRecord {
+            subject: subject.to_owned(),
+            queue: queue.map(str::to_owned),
+            account,
+            cluster,
+            sent_at: now,
+            confirmed_at: None,
+            unsub_sent_at: None,
+            unsub_confirmed_at: None,
+            delivered: BTreeSet::new(),
+            last_seq: BTreeMap::new(),
+        };
+        if self.subs.insert(id, record).is_some() {
+            self.violation(&host(id.0), format!("harness reused sid {} on #{}", id.2, id.1));
+        }
+    }
+
+    /// The PONG after a SUB arrived.
+    pub fn sub_confirmed(&mut self, id: SubId) {
+        let now = self.now();
+        self.trace.record(now, &host(id.0), format_args!("sub confirmed sid {} #{}", id.2, id.1));
+        if let Some(s) = self.subs.get_mut(&id) {
+            s.confirmed_at.get_or_insert(now);
+            self.stats.confirmed_subs += 1;
+        }
+    }
+
+    /// An UNSUB was written.
+    pub fn unsub_sent(&mut self, id: SubId) {
+        let now = self.now();
+        self.trace.record(now, &host(id.0), format_args!("unsub sid {} #{}", id.2, id.1));
+        if let Some(s) = self.subs.get_mut(&id) {
+            s.unsub_sent_at.get_or_insert(now);
+        }
+    }
+
+    /// The PONG after an UNSUB arrived.
+    pub fn unsub_confirmed(&mut self, id: SubId) {
+        let now = self.now();
+        self.trace.record(now, &host(id.0), format_args!("unsub confirmed sid {} #{}", id.2, id.1));
+        if let Some(s) = self.subs.get_mut(&id) {
+            s.unsub_confirmed_at.get_or_insert(now);
+        }
+    }
+
+    /// A PUB/HPUB was written.
+    pub fn published(&mut self, p: Publication) {
+        self.stats.published += 1;
+        if let Some(req) = p.in_reply_to {
+            let ok = self.pubs.get(&req).is_some_and(|r| r.reply.as_deref() == Some(&p.subject));
+            if !ok {
+                let what =
+                    format!("response {} to {req} sent to {} (not its reply)", p.id, p.subject);
+                self.violation(&host(p.id.client), what);
+            }
+        }
+        self.pubs.insert(p.id, p);
+    }
+
+    /// A no-responders status arrived for `subject` on subscription `sub`.
+    pub fn no_responders(&mut self, sub: SubId, subject: &str) {
+        self.stats.no_responders += 1;
+        let asked =
+            self.pubs.values().any(|p| p.id.client == sub.0 && p.reply.as_deref() == Some(subject));
+        if !asked {
+            self.violation(&host(sub.0), format!("no-responders for {subject}, never requested"));
+        }
+    }
+
+    /// A message for subscription `sub` arrived; `id` is what its payload names (None if the
+    /// payload names no message: itself a violation).
+    pub fn delivered(&mut self, sub: SubId, subject: &str, reply: Option<&str>, id: Option<MsgId>) {
+        self.stats.delivered += 1;
+        let h = host(sub.0);
+        let Some(id) = id else {
+            return self.violation(&h, format!("sid {} got a payload naming no message", sub.2));
+        };
+        self.event(&h, format_args!("recv {id} on {subject} sid {} #{}", sub.2, sub.1));
+        let Some(p) = self.pubs.get(&id) else {
+            return self.violation(&h, format!("got {id}, which was never published"));
+        };
+        let (p_subject, p_reply, p_account, p_cluster, p_conn) =
+            (p.subject.clone(), p.reply.clone(), p.account, p.cluster, (p.id.client, p.epoch));
+        let Some(s) = self.subs.get_mut(&sub) else {
+            return self.violation(
+                &h,
+                format!("got {id} on sid {} never subscribed on #{}", sub.2, sub.1),
+            );
+        };
+        let mut broken = Vec::new();
+        if let Some(at) = s.unsub_confirmed_at {
+            broken.push(format!("got {id} on sid {} after UNSUB was confirmed at {at:?}", sub.2));
+        }
+        if p_subject != subject || p_reply.as_deref() != reply {
+            broken.push(format!(
+                "got {id} as {subject} reply {reply:?}, published as {p_subject} reply {p_reply:?}"
+            ));
+        }
+        if p_account != s.account {
+            broken.push(format!(
+                "cross-account delivery of {id} (account {p_account} to {})",
+                s.account
+            ));
+        }
+        if !subject_matches(&s.subject, subject) {
+            broken.push(format!(
+                "got {id} on {subject} for sid {} subscribed to {}",
+                sub.2, s.subject
+            ));
+        }
+        if !s.delivered.insert(id) {
+            broken.push(format!("duplicate delivery of {id} on sid {} #{}", sub.2, sub.1));
+        }
+        let last = s.last_seq.entry(p_conn).or_insert(0);
+        if id.seq <= *last {
+            broken.push(format!(
+                "{id} on sid {} after seq {} from the same connection",
+                sub.2, *last
+            ));
+        }
+        *last = (*last).max(id.seq);
+        let queue = s.queue.clone().map(|q| (s.subject.clone(), q, s.account, s.cluster));
+        let _ = p_cluster;
+        if let Some((qsubject, qname, account, _)) = queue {
+            let n = self
+                .queue_deliveries
+                .entry((id, account, qsubject.clone(), qname.clone()))
+                .or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                broken
+                    .push(format!("{id} delivered {n} times to queue group {qname} on {qsubject}"));
+            }
+        }
+        for what in broken {
+            self.violation(&h, what);
+        }
+    }
+
+    /// Liveness checks at the end of a run. `observed_until`: when clients stopped;
+    /// `healed_at`: when the last fault ended; `reconnect_bound`: how soon after that every
+    /// client must have been connected again.
+    pub fn finish(
+        &mut self,
+        topo: &Topology,
+        observed_until: Duration,
+        healed_at: Duration,
+        reconnect_bound: Duration,
+    ) {
+        self.harness_now = observed_until;
+        let mut missing = Vec::new();
+        let mut queue_missing = Vec::new();
+        let mut expected = 0u64;
+        // Queue groups: (account, subject, queue) -> members.
+        let mut groups: BTreeMap<(usize, String, String), Vec<SubId>> = BTreeMap::new();
+        for (id, s) in &self.subs {
+            if let Some(q) = &s.queue {
+                groups.entry((s.account, s.subject.clone(), q.clone())).or_default().push(*id);
+            }
+        }
+        for p in self.pubs.values() {
+            let Some(pub_until) = self.alive_until(&(p.id.client, p.epoch), observed_until) else {
+                continue;
+            };
+            for (id, s) in &self.subs {
+                if s.account != p.account
+                    || !subject_matches(&s.subject, &p.subject)
+                    || s.queue.is_some()
+                {
+                    continue;
+                }
+                if !topo.reachable(p.cluster, s.cluster) {
+                    continue;
+                }
+                if self.expects(p, *id, s, pub_until, observed_until) {
+                    expected += 1;
+                    if !s.delivered.contains(&p.id) {
+                        missing.push((p.id, *id));
+                    }
+                }
+            }
+            for ((account, qsubject, qname), members) in &groups {
+                if *account != p.account || !subject_matches(qsubject, &p.subject) {
+                    continue;
+                }
+                // Members that might have been in the group when the server routed the message.
+                let present: Vec<&SubId> = members
+                    .iter()
+                    .filter(|m| {
+                        let s = &self.subs[m];
+                        topo.reachable(p.cluster, s.cluster)
+                            && s.sent_at <= p.sent_at + SETTLE
+                            && self.server_side_end(m, s) >= p.sent_at
+                    })
+                    .collect();
+                let stable = !present.is_empty()
+                    && present
+                        .iter()
+                        .all(|m| self.expects(p, **m, &self.subs[m], pub_until, observed_until));
+                if stable {
+                    expected += 1;
+                    let n = self.queue_deliveries.get(&(
+                        p.id,
+                        *account,
+                        qsubject.clone(),
+                        qname.clone(),
+                    ));
+                    if n.is_none() {
+                        queue_missing.push((p.id, qname.clone(), qsubject.clone()));
+                    }
+                }
+            }
+        }
+        self.stats.expected = expected;
+        for (m, (c, e, sid)) in missing.iter().take(20) {
+            let p = &self.pubs[m];
+            let what = format!(
+                "{m} ({} sent {:?} on #{}) never reached sid {sid} on #{e}",
+                p.subject, p.sent_at, p.epoch
+            );
+            self.violation(&host(*c), what);
+        }
+        if missing.len() > 20 {
+            self.violation("checker", format!("… {} more missing deliveries", missing.len() - 20));
+        }
+        for (m, q, subject) in queue_missing.iter().take(20) {
+            let what = format!("{m} never reached any member of queue group {q} on {subject}");
+            self.violation("checker", what);
+        }
+        // Convergence: every client connected again within the bound after the last heal.
+        let mut last: BTreeMap<u32, (u32, &Epoch)> = BTreeMap::new();
+        for (&(c, e), ep) in &self.epochs {
+            last.insert(c, (e, ep));
+        }
+        let mut unconverged = Vec::new();
+        for (c, (_, ep)) in &last {
+            let opened_late = ep.opened_at > healed_at + reconnect_bound;
+            if ep.ended_at.is_some_and(|t| t < observed_until) || opened_late {
+                unconverged
+                    .push(format!("cl{c} not connected within {reconnect_bound:?} of the heal"));
+            }
+        }
+        for what in unconverged {
+            self.violation("checker", what);
+        }
+        let leaks: Vec<String> = self
+            .audits
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{s} still holds {n} client connections after every client left"))
+            .collect();
+        for what in leaks {
+            self.violation("checker", what);
+        }
+    }
+
+    /// When connection `conn` stopped being a clean path (ended, tainted, or end of run).
+    fn alive_until(&self, conn: &ConnKey, observed_until: Duration) -> Option<Duration> {
+        let e = self.epochs.get(conn)?;
+        let mut t = observed_until;
+        for x in [e.ended_at, e.tainted_at].into_iter().flatten() {
+            t = t.min(x);
+        }
+        Some(t)
+    }
+
+    fn sub_end(&self, id: &SubId, s: &SubRecord, observed_until: Duration) -> Duration {
+        let mut end = self.alive_until(&(id.0, id.1), observed_until).unwrap_or_default();
+        if let Some(u) = s.unsub_sent_at {
+            end = end.min(u);
+        }
+        end
+    }
+
+    /// Until when the server may still hold subscription `id` (and route queue messages to
+    /// it): a connection the client lost may live on at the server until its keep-alive or
+    /// write deadline gives up on it ([`ZOMBIE`]).
+    fn server_side_end(&self, id: &SubId, s: &SubRecord) -> Duration {
+        let mut end = Duration::MAX;
+        if let Some(u) = s.unsub_confirmed_at {
+            end = u;
+        } else if let Some(u) = s.unsub_sent_at {
+            end = u + ZOMBIE;
+        }
+        let Some(e) = self.epochs.get(&(id.0, id.1)) else {
+            return end;
+        };
+        if let Some(g) = e.server_gone_at {
+            return end.min(g);
+        }
+        let lost = [e.ended_at, e.tainted_at].into_iter().flatten().min();
+        if let Some(t) = lost {
+            let clean = e.clean_end && e.tainted_at.is_none();
+            end = end.min(t + if clean { SETTLE } else { ZOMBIE });
+        }
+        end
+    }
+
+    /// Whether subscription `id` must receive `p`: confirmed before it was sent, and both
+    /// connections clean until the message had time to arrive (longer across delays).
+    fn expects(
+        &self,
+        p: &Publication,
+        id: SubId,
+        s: &SubRecord,
+        pub_until: Duration,
+        observed_until: Duration,
+    ) -> bool {
+        let Some(confirmed) = s.confirmed_at else {
+            return false;
+        };
+        if confirmed > p.sent_at {
+            return false;
+        }
+        let (Some(pe), Some(se)) =
+            (self.epochs.get(&(p.id.client, p.epoch)), self.epochs.get(&(id.0, id.1)))
+        else {
+            return false;
+        };
+        let mut deadline = p.sent_at + SETTLE;
+        // Delays on either leg push the deadline out; a few passes reach the fixpoint.
+        for _ in 0..4 {
+            for w in &self.delays {
+                let on_path = (w.client_host == pe.host && w.server == pe.server)
+                    || (w.client_host == se.host && w.server == se.server);
+                if on_path && w.start <= deadline && w.end >= p.sent_at {
+                    deadline = deadline.max(w.end + SETTLE);
+                }
+            }
+        }
+        deadline <= pub_until && deadline <= self.sub_end(&id, s, observed_until)
+    }
+}
+
+/// The turmoil host name of client `c`.
+pub fn host(c: u32) -> String {
+    format!("cl{c}")
+}
+
+/// Whether `subject` (a literal) matches the subscription `pattern` (`*` one token, `>` one or
+/// more trailing tokens). An independent oracle: deliberately not the core's matcher.
+pub fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut p = pattern.split('.');
+    let mut s = subject.split('.');
+    loop {
+        match (p.next(), s.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publication(seq: u64, subject: &str, account: usize) -> Publication {
+        Publication {
+            id: MsgId { client: 0, seq },
+            epoch: 1,
+            subject: subject.into(),
+            reply: None,
+            account,
+            cluster: 0,
+            sent_at: Duration::from_secs(1),
+            in_reply_to: None,
+        }
+    }
+
+    /// The checker itself must catch each kind of broken delivery (fed by hand, no simulation).
+    #[test]
+    fn online_checks_catch_bad_deliveries() {
+        let mut c = Checker::new(false);
+        c.epoch_opened((0, 1), "cl0", "s");
+        c.epoch_opened((1, 1), "cl1", "s");
+        let sub = (1, 1, 5);
+        c.sub_sent(sub, "a.*", None, 0, 0);
+        c.sub_confirmed(sub);
+        c.published(publication(1, "a.b", 0));
+        c.published(publication(2, "a.c", 1));
+        c.published(publication(3, "x.y", 0));
+        c.delivered(sub, "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().is_empty(), "{:?}", c.violations());
+        let cases: [(&str, SubId, &str, u64); 5] = [
+            ("duplicate", sub, "a.b", 1),
+            ("cross-account", sub, "a.c", 2),
+            ("subscribed to a.*", sub, "x.y", 3),
+            ("never subscribed", (1, 1, 6), "a.b", 1),
+            ("never published", sub, "a.b", 9),
+        ];
+        for (what, sub, subject, seq) in cases {
+            let before = c.violations().len();
+            c.delivered(sub, subject, None, Some(MsgId { client: 0, seq }));
+            let new = &c.violations()[before..];
+            assert!(new.iter().any(|v| v.what.contains(what)), "{what}: {new:?}");
+        }
+        c.unsub_sent(sub);
+        c.unsub_confirmed(sub);
+        c.published(publication(4, "a.d", 0));
+        c.delivered(sub, "a.d", None, Some(MsgId { client: 0, seq: 4 }));
+        assert!(c.violations().last().is_some_and(|v| v.what.contains("after UNSUB")));
+    }
+
+    #[test]
+    fn queue_groups_get_each_message_at_most_once() {
+        let mut c = Checker::new(false);
+        c.epoch_opened((1, 1), "cl1", "s");
+        c.epoch_opened((2, 1), "cl2", "s");
+        for m in [(1, 1, 2), (2, 1, 2)] {
+            c.sub_sent(m, "a.>", Some("q"), 0, 0);
+            c.sub_confirmed(m);
+        }
+        c.published(publication(1, "a.b", 0));
+        c.delivered((1, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().is_empty());
+        c.delivered((2, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
+        assert!(c.violations().iter().any(|v| v.what.contains("queue group q")));
+    }
+
+    #[test]
+    fn oracle_matching() {
+        assert!(subject_matches("a.b", "a.b"));
+        assert!(subject_matches("a.*", "a.b"));
+        assert!(subject_matches("*.b", "a.b"));
+        assert!(subject_matches("a.>", "a.b.c"));
+        assert!(subject_matches(">", "a"));
+        assert!(!subject_matches("a.>", "a"));
+        assert!(!subject_matches("a.*", "a.b.c"));
+        assert!(!subject_matches("a.b", "a.b.c"));
+        assert!(!subject_matches("a.b.c", "a.b"));
+        assert!(!subject_matches("a.c", "a.b"));
+    }
+}

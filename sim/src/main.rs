@@ -1,0 +1,96 @@
+//! `strait-sim`: run simulation seeds.
+//!
+//! ```text
+//! strait-sim --seeds N [--from S]   sweep N seeds starting at S (default 0), print a summary
+//! strait-sim --seed S [--trace]     replay one seed, optionally with tracing output
+//! ```
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use strait_sim::{RunConfig, run};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut seeds = None;
+    let mut from = 0u64;
+    let mut seed = None;
+    let mut trace = false;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| -> u64 {
+            let v = args.next().unwrap_or_default();
+            v.parse().unwrap_or_else(|_| usage(&format!("{name} needs a number, got {v:?}")))
+        };
+        match arg.as_str() {
+            "--seeds" => seeds = Some(value("--seeds")),
+            "--from" => from = value("--from"),
+            "--seed" => seed = Some(value("--seed")),
+            "--trace" => trace = true,
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    if trace {
+        init_tracing();
+    }
+    if let Some(seed) = seed {
+        let report = run(&RunConfig { trace, ..RunConfig::seeded(seed) });
+        print!("{report}");
+        return if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    let n = seeds.unwrap_or_else(|| usage("give --seeds N or --seed S"));
+    let wall = Instant::now();
+    let mut simulated = Duration::ZERO;
+    let mut failed = Vec::new();
+    for s in from..from + n {
+        let report = run(&RunConfig::seeded(s));
+        simulated += report.simulated;
+        if !report.ok() {
+            print!("{report}");
+            failed.push(s);
+        }
+        if (s - from + 1).is_multiple_of(100) {
+            eprintln!("{} seeds, {} failed, {:?} wall", s - from + 1, failed.len(), wall.elapsed());
+        }
+    }
+    let wall = wall.elapsed();
+    println!(
+        "seeds {from}..{}: {n} run, {} failed {failed:?}; simulated {simulated:.1?} in {wall:.1?} wall ({:.1}x)",
+        from + n,
+        failed.len(),
+        simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+    );
+    if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn usage(err: &str) -> ! {
+    if !err.is_empty() {
+        eprintln!("error: {err}");
+    }
+    eprintln!("usage: strait-sim --seeds N [--from S] | --seed S [--trace]");
+    std::process::exit(2)
+}
+
+/// Tracing to stderr, stamped with simulated time instead of the wall clock.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::Writer;
+    use tracing_subscriber::fmt::time::FormatTime;
+
+    struct SimTime;
+    impl FormatTime for SimTime {
+        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+            match turmoil::sim_elapsed() {
+                Some(t) => write!(w, "{:>10.3}s", t.as_secs_f64()),
+                None => write!(w, "{:>11}", "-"),
+            }
+        }
+    }
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug,turmoil=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_timer(SimTime)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,334 @@
+//! One simulation run: everything derived from one seed, driven step by step, then checked.
+//!
+//! Phase one (until the last fault heals) injects faults while safety invariants are checked
+//! online; phase two lets the workload continue on a healed network and requires convergence:
+//! every client reconnected, every message on a clean path delivered, no connection left
+//! behind on a server.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use crate::faults::{Direction, Fault, FaultSchedule};
+use crate::invariants::{Checker, Shared, Stats, Violation, host};
+use crate::topology::Topology;
+use crate::trace::derive_seed;
+use crate::workload::{self, ClientSpec, WorkloadParams};
+
+/// Simulated time per `sim.step()`.
+pub const TICK: Duration = Duration::from_millis(5);
+/// Base one-way latency range of every link.
+pub const BASE_LATENCY: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(8));
+/// Faults start in this window.
+pub const FAULT_WINDOW: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(12));
+/// Clients stop this long after the last fault healed (at least).
+pub const QUIET: Duration = Duration::from_secs(7);
+/// After the last heal every client must be connected again within this bound.
+pub const RECONNECT_BOUND: Duration = Duration::from_secs(5);
+/// The auditor counts server connections this long after the clients stopped (long enough
+/// for the server's keep-alive to drop connections whose peer vanished).
+pub const AUDIT_DELAY: Duration = Duration::from_secs(12);
+
+/// Where the faults of a run come from.
+#[derive(Clone, Debug)]
+pub enum Faults {
+    /// Drawn from the run seed.
+    Seeded,
+    /// None at all.
+    None,
+    /// Written by hand.
+    Manual(FaultSchedule),
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The seed everything derives from.
+    pub seed: u64,
+    /// Number of clusters (default: 3 to 5 from the seed).
+    pub clusters: Option<usize>,
+    /// Number of clients (default: 6 to 10 from the seed).
+    pub clients: Option<usize>,
+    /// Fault source.
+    pub faults: Faults,
+    /// Mirror the event trace to `tracing`.
+    pub trace: bool,
+}
+
+impl RunConfig {
+    /// The standard run of `seed`: seeded topology, workload and faults.
+    pub fn seeded(seed: u64) -> Self {
+        Self { seed, clusters: None, clients: None, faults: Faults::Seeded, trace: false }
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The seed.
+    pub seed: u64,
+    /// Digest of the full event trace.
+    pub digest: u64,
+    /// Number of trace events.
+    pub events: u64,
+    /// Broken invariants.
+    pub violations: Vec<Violation>,
+    /// The faults that were injected.
+    pub schedule: FaultSchedule,
+    /// Counters.
+    pub stats: Stats,
+    /// Clusters and clients.
+    pub shape: String,
+    /// Simulated time covered.
+    pub simulated: Duration,
+    /// Wall time taken.
+    pub wall: Duration,
+    /// The last trace events (for failure reports).
+    pub tail: Vec<String>,
+    /// How the run was configured, for the replay command.
+    manual_faults: bool,
+}
+
+impl RunReport {
+    /// Whether every invariant held.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Panic with the full failure report unless the run passed.
+    pub fn assert_ok(&self) {
+        assert!(self.ok(), "{self}");
+    }
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.ok() { "ok" } else { "FAILED" };
+        writeln!(f, "seed {} {verdict}: {}", self.seed, self.shape)?;
+        writeln!(
+            f,
+            "  {} events, digest {:016x}, {:?} simulated in {:?}; {:?}",
+            self.events, self.digest, self.simulated, self.wall, self.stats
+        )?;
+        writeln!(f, "fault schedule:")?;
+        write!(f, "{}", self.schedule)?;
+        if !self.ok() {
+            writeln!(f, "violations ({}):", self.violations.len())?;
+            for v in self.violations.iter().take(30) {
+                writeln!(f, "  {v}")?;
+            }
+            writeln!(f, "last events:")?;
+            for line in &self.tail {
+                writeln!(f, "  {line}")?;
+            }
+            if self.manual_faults {
+                writeln!(
+                    f,
+                    "replay: cargo test -p strait-sim -- --nocapture (the failing scenario test)"
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "replay: cargo run -p strait-sim -- --seed {} --trace\n    or: STRAIT_SIM_SEED={} cargo test -p strait-sim --test standard replay_seed_from_env -- --nocapture",
+                    self.seed, self.seed
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A primitive network operation the harness applies between steps.
+#[derive(Clone, Debug)]
+enum Op {
+    Start(Fault),
+    End(Fault),
+}
+
+/// Run one simulation.
+pub fn run(cfg: &RunConfig) -> RunReport {
+    let wall = Instant::now();
+    let seed = cfg.seed;
+    let mut shape_rng = derive_seed(seed, "shape", 0);
+    let clusters = cfg.clusters.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
+    let nclients = cfg.clients.unwrap_or_else(|| 6 + (next(&mut shape_rng) % 5) as usize);
+    let topo = Topology::new(derive_seed(seed, "topology", 0), clusters, 1);
+
+    // The stop time depends on the faults, and the faults on the clients; draw the clients
+    // with the longest possible activity window, then trim their scripts.
+    let longest = WorkloadParams {
+        clients: nclients,
+        active_until: FAULT_WINDOW.1 + Duration::from_secs(5) + QUIET,
+        stop_at: FAULT_WINDOW.1 + Duration::from_secs(5) + QUIET,
+    };
+    let mut clients = workload::generate(derive_seed(seed, "workload", 0), &topo, &longest);
+    let schedule = match &cfg.faults {
+        Faults::Seeded => FaultSchedule::generate(
+            derive_seed(seed, "faults", 0),
+            &topo,
+            &clients,
+            FAULT_WINDOW.0,
+            FAULT_WINDOW.1,
+        ),
+        Faults::None => FaultSchedule::none(),
+        Faults::Manual(s) => s.clone(),
+    };
+    let healed_at = schedule.healed_at();
+    let stop_at = healed_at.max(FAULT_WINDOW.0) + QUIET;
+    for c in &mut clients {
+        c.stop_at = stop_at;
+        c.script.retain(|s| s.at < stop_at - Duration::from_secs(1));
+    }
+    schedule.merge_bounces(&mut clients);
+    let audit_at = stop_at + AUDIT_DELAY;
+
+    let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
+    let shape = describe(&topo, &clients);
+    shared.borrow_mut().event("harness", format_args!("seed {seed}: {shape}"));
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(derive_seed(seed, "turmoil", 0))
+        .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .simulation_duration(audit_at + Duration::from_secs(10))
+        .tick_duration(TICK)
+        .min_message_latency(BASE_LATENCY.0)
+        .max_message_latency(BASE_LATENCY.1)
+        .build();
+    topo.install(&mut sim, &shared);
+    for c in &clients {
+        sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
+    }
+    let servers: Vec<String> = topo.servers.iter().map(|s| s.host.clone()).collect();
+    let auditor = shared.clone();
+    sim.client("auditor", async move {
+        tokio::time::sleep(audit_at).await;
+        for s in &servers {
+            let n = turmoil::established_tcp_stream_count_on(s.as_str());
+            auditor.borrow_mut().audit(s, n);
+        }
+        Ok(())
+    });
+
+    let mut ops: Vec<(Duration, Op)> = Vec::new();
+    for t in &schedule.faults {
+        if matches!(t.fault, Fault::BounceClient { .. }) {
+            continue;
+        }
+        ops.push((t.at, Op::Start(t.fault.clone())));
+        ops.push((t.at + t.fault.duration(), Op::End(t.fault.clone())));
+    }
+    ops.sort_by_key(|(at, _)| *at);
+    let mut next_op = 0;
+    // Bounded by simulation_duration: turmoil fails the step beyond it.
+    loop {
+        let now = sim.elapsed();
+        while let Some((at, op)) = ops.get(next_op) {
+            if *at > now {
+                break;
+            }
+            shared.borrow_mut().harness_now = now;
+            apply(&mut sim, &shared, op);
+            next_op += 1;
+        }
+        match sim.step() {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                let mut s = shared.borrow_mut();
+                s.harness_now = sim.elapsed();
+                s.violation("harness", format!("simulation failed: {e}"));
+                break;
+            }
+        }
+    }
+    let simulated = sim.elapsed();
+    drop(sim);
+    let mut checker = shared.borrow_mut();
+    checker.finish(&topo, stop_at, healed_at, RECONNECT_BOUND);
+    RunReport {
+        seed,
+        digest: checker.trace.digest(),
+        events: checker.trace.len(),
+        violations: checker.violations().to_vec(),
+        schedule,
+        stats: checker.stats().clone(),
+        shape,
+        simulated,
+        wall: wall.elapsed(),
+        tail: checker.trace.tail().to_vec(),
+        manual_faults: matches!(cfg.faults, Faults::Manual(_)),
+    }
+}
+
+fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
+    let (start, fault) = match op {
+        Op::Start(f) => (true, f),
+        Op::End(f) => (false, f),
+    };
+    let verb = if start { "start" } else { "end" };
+    shared.borrow_mut().event("harness", format_args!("{verb} {fault}"));
+    let now = sim.elapsed();
+    match fault {
+        Fault::BounceClient { .. } => {}
+        Fault::CrashServer { server, .. } => {
+            if start {
+                shared.borrow_mut().taint(None, server);
+                sim.crash(server.as_str());
+            } else {
+                sim.bounce(server.as_str());
+            }
+        }
+        Fault::Partition { client, server, direction, .. } => {
+            let c = host(*client);
+            let (c, s) = (c.as_str(), server.as_str());
+            if start {
+                shared.borrow_mut().taint(Some(c), s);
+            }
+            match (direction, start) {
+                (Direction::Both, true) => sim.partition(c, s),
+                (Direction::Both, false) => sim.repair(c, s),
+                (Direction::ClientToServer, true) => sim.partition_oneway(c, s),
+                (Direction::ClientToServer, false) => sim.repair_oneway(c, s),
+                (Direction::ServerToClient, true) => sim.partition_oneway(s, c),
+                (Direction::ServerToClient, false) => sim.repair_oneway(s, c),
+            }
+        }
+        Fault::Latency { client, server, latency, duration } => {
+            let c = host(*client);
+            if start {
+                shared.borrow_mut().delay(&c, server, now, now + *duration + *latency);
+                sim.set_link_latency(c.as_str(), server.as_str(), *latency);
+            } else {
+                sim.set_link_latency(c.as_str(), server.as_str(), BASE_LATENCY.0);
+                sim.set_link_max_message_latency(c.as_str(), server.as_str(), BASE_LATENCY.1);
+            }
+        }
+        Fault::Hold { client, server, duration } => {
+            let c = host(*client);
+            if start {
+                shared.borrow_mut().delay(&c, server, now, now + *duration);
+                sim.hold(c.as_str(), server.as_str());
+            } else {
+                sim.release(c.as_str(), server.as_str());
+            }
+        }
+    }
+}
+
+fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
+    let per_cluster: Vec<usize> = (0..topo.clusters.len())
+        .map(|c| clients.iter().filter(|x| x.cluster == c).count())
+        .collect();
+    format!(
+        "{} clusters x 1 server, {} clients {per_cluster:?}",
+        topo.clusters.len(),
+        clients.len()
+    )
+}
+
+/// A splitmix step for small shape choices.
+fn next(state: &mut u64) -> u64 {
+    *state = derive_seed(*state, "next", 0);
+    *state
+}
