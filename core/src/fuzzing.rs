@@ -617,7 +617,6 @@ impl Driver {
             self.wire.entry(link).or_default().extend_from_slice(&spare);
             let pings = spare.windows(6).any(|w| w == b"PING\r\n");
             spare.clear();
-            self.node.handle_written(link);
             if pings && self.ponging.contains(&link) {
                 let mut pong = BytesMut::from(&b"PONG\r\n"[..]);
                 self.node.handle_read(link, self.now, &mut pong);

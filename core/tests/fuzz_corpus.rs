@@ -72,9 +72,6 @@ fn client_link_corpus() {
 }
 
 #[test]
-#[ignore = "bug: PONG (and +OK) are queued without the max_pending check, so a client that \
-            sends PINGs and never reads grows its queue past max_pending \
-            (fuzz/regressions/client_link/pongs_queued_past_max_pending)"]
 fn client_link_regressions() {
     regressions("client_link", fuzzing::client_link);
 }

@@ -100,6 +100,15 @@ pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut B
             Err(e) => close(node, id, ClientError::Parse(e)),
         }
     }
+    // Anything queued counts against max_pending, not only messages: a client that sends
+    // PINGs and never reads its PONGs is a slow consumer too (nats-server `queueOutbound`).
+    let max_pending = node.config.max_pending;
+    if let Some(Link::Client(c)) = node.links.get(id)
+        && !c.is_closing()
+        && c.outbox.pending() > max_pending
+    {
+        close(node, id, ClientError::SlowConsumer);
+    }
     node.wake(id);
 }
 
