@@ -149,7 +149,7 @@ impl Line<'_> {
 }
 
 /// A `usize` as decimal text on the stack (`format!` would allocate).
-struct Decimal {
+pub(crate) struct Decimal {
     /// Digits right-aligned; `u64::MAX` has 20.
     digits: [u8; 20],
     /// Index of the first digit in `digits`.
@@ -157,7 +157,7 @@ struct Decimal {
 }
 
 impl Decimal {
-    fn new(mut n: usize) -> Self {
+    pub(crate) fn new(mut n: usize) -> Self {
         let mut digits = [0u8; 20];
         let mut start = digits.len();
         // At least one digit is written (for 0), and a usize has at most 20.
@@ -174,7 +174,7 @@ impl Decimal {
         Self { digits, start }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.digits.get(self.start..).unwrap_or_default()
     }
 }

@@ -15,6 +15,8 @@ use std::fmt;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::memchr;
 
+use crate::proto::encode::Decimal;
+
 /// Parser limits for one gateway connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GatewayLimits {
@@ -745,8 +747,8 @@ pub fn connect(out: &mut BytesMut, json: &[u8]) {
 /// `RS+ <account> <subject>\r\n`, or `RS+ <account> <subject> <queue> <weight>\r\n` for a queue
 /// subscription (nats-server always sends weight 1).
 pub fn rs_plus(out: &mut BytesMut, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
-    let weight = queue.map(|(_, w)| Digits::new(w as usize));
-    let weight = weight.as_ref().map_or(&[][..], Digits::as_bytes);
+    let weight = queue.map(|(_, w)| Decimal::new(w as usize));
+    let weight = weight.as_ref().map_or(&[][..], Decimal::as_bytes);
     let queue = queue.map_or(&[][..], |(q, _)| q);
     interest_line(out, b"RS+ ", account, subject, queue, weight);
 }
@@ -780,7 +782,7 @@ pub fn rmsg<Q: AsRef<[u8]>>(
     queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
     payload: &[u8],
 ) {
-    let len = Digits::new(payload.len());
+    let len = Decimal::new(payload.len());
     let line = MsgLine {
         op: b"RMSG ",
         account,
@@ -807,8 +809,8 @@ pub fn hmsg<Q: AsRef<[u8]>>(
     payload: &[u8],
 ) {
     debug_assert!(header_len <= payload.len(), "header block longer than the payload");
-    let header_len = Digits::new(header_len);
-    let total = Digits::new(payload.len());
+    let header_len = Decimal::new(header_len);
+    let total = Decimal::new(payload.len());
     let line = MsgLine {
         op: b"HMSG ",
         account,
@@ -833,7 +835,7 @@ pub fn rmsg_line<Q: AsRef<[u8]>>(
     queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
     len: usize,
 ) {
-    let len = Digits::new(len);
+    let len = Decimal::new(len);
     let line = MsgLine {
         op: b"RMSG ",
         account,
@@ -857,8 +859,8 @@ pub fn hmsg_line<Q: AsRef<[u8]>>(
     header_len: usize,
     total: usize,
 ) {
-    let header_len = Digits::new(header_len);
-    let total = Digits::new(total);
+    let header_len = Decimal::new(header_len);
+    let total = Decimal::new(total);
     let line = MsgLine {
         op: b"HMSG ",
         account,
@@ -979,37 +981,6 @@ where
         }
         out.put_slice(self.sizes[1]);
         out.put_slice(CRLF);
-    }
-}
-
-/// A `usize` as decimal text on the stack (`format!` would allocate).
-struct Digits {
-    /// Digits right-aligned; `u64::MAX` has 20.
-    digits: [u8; 20],
-    /// Index of the first digit in `digits`.
-    start: usize,
-}
-
-impl Digits {
-    fn new(mut n: usize) -> Self {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        // At least one digit is written (for 0), and a usize has at most 20.
-        while start > 0 {
-            start -= 1;
-            if let Some(d) = digits.get_mut(start) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Self { digits, start }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.digits.get(self.start..).unwrap_or_default()
     }
 }
 
@@ -1612,7 +1583,7 @@ mod tests {
     #[test]
     fn digits() {
         for n in [0, 1, 9, 10, 99, 100, 12345, 1_048_576, usize::MAX] {
-            assert_eq!(Digits::new(n).as_bytes(), n.to_string().as_bytes());
+            assert_eq!(Decimal::new(n).as_bytes(), n.to_string().as_bytes());
         }
     }
 
