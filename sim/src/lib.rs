@@ -10,6 +10,7 @@
 pub mod client;
 pub mod faults;
 pub mod invariants;
+pub mod probe;
 pub mod run;
 pub mod topology;
 pub mod trace;
