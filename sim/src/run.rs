@@ -417,10 +417,19 @@ fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
     let per_cluster: Vec<usize> = (0..topo.clusters.len())
         .map(|c| clients.iter().filter(|x| x.cluster == c).count())
         .collect();
+    let gateways: Vec<String> = topo
+        .clusters
+        .iter()
+        .map(|c| {
+            let reject = if c.reject_unknown { " reject-unknown" } else { "" };
+            format!("{}->{:?} retries {}{reject}", c.name, c.explicit, c.connect_retries)
+        })
+        .collect();
     format!(
-        "{} clusters x 1 server, {} clients {per_cluster:?}",
+        "{} clusters x 1 server, {} clients {per_cluster:?}; gateways {}",
         topo.clusters.len(),
-        clients.len()
+        clients.len(),
+        gateways.join(", ")
     )
 }
 
