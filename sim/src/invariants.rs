@@ -167,6 +167,10 @@ pub struct Stats {
     pub delivered: u64,
     /// Deliveries the liveness check required (and found).
     pub expected: u64,
+    /// Of those, deliveries across a gateway (publisher and subscriber in other clusters).
+    pub expected_remote: u64,
+    /// Responses delivered to a requester in another cluster than the responder's.
+    pub remote_replies: u64,
     /// Connections opened by clients.
     pub connections: u64,
     /// Subscriptions confirmed.
@@ -459,6 +463,9 @@ impl Checker {
             );
         };
         let mut broken = Vec::new();
+        if p_reply.is_none() && p_subject.starts_with("_INBOX.") && p_cluster != s.cluster {
+            self.stats.remote_replies += 1;
+        }
         if let Some(at) = s.unsub_confirmed_at {
             broken.push(format!("got {id} on sid {} after UNSUB was confirmed at {at:?}", sub.2));
         }
@@ -545,6 +552,9 @@ impl Checker {
                 }
                 if self.expects(p, *id, s, pub_until, observed_until) {
                     expected += 1;
+                    if p.cluster != s.cluster {
+                        self.stats.expected_remote += 1;
+                    }
                     if !s.delivered.contains(&p.id) {
                         missing.push((p.id, *id));
                     }

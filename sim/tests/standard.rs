@@ -14,6 +14,7 @@ macro_rules! seeds {
         fn $name() {
             let report = run(&RunConfig::seeded($seed));
             report.assert_ok();
+            assert!(report.stats.expected_remote > 0, "no delivery across a gateway was required:\n{report}");
         }
     )*};
 }
