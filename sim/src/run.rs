@@ -3,7 +3,8 @@
 //! Phase one (until the last fault heals) injects faults while safety invariants are checked
 //! online; phase two lets the workload continue on a healed network and requires convergence:
 //! every client reconnected, every message on a clean path delivered, no connection left
-//! behind on a server.
+//! behind on a server, and — observed from outside through probe clients — every pair of
+//! clusters carrying traffic over its gateways again within [`LIVENESS_BOUND`] of the heal.
 
 use std::cell::RefCell;
 use std::fmt;
