@@ -48,6 +48,7 @@ pub async fn run(spec: ClientSpec, shared: Shared) -> turmoil::Result {
         subs: BTreeMap::new(),
         conn: None,
         reconnect_at: Duration::ZERO,
+        relayed: std::collections::BTreeSet::new(),
     };
     c.main().await;
     Ok(())
@@ -98,6 +99,8 @@ struct Client {
     subs: BTreeMap<u32, Sub>,
     conn: Option<Conn>,
     reconnect_at: Duration,
+    /// Messages a relay client already re-published (each once, or it would loop).
+    relayed: std::collections::BTreeSet<MsgId>,
 }
 
 impl Client {
@@ -303,6 +306,22 @@ impl Client {
             return self.shared.borrow_mut().no_responders(id, &subject);
         }
         let msg = parse_body(m.body());
+        if self.spec.relay {
+            // Injected bug: forward what came from another cluster, unchanged, as if a server
+            // had forwarded a gateway message to its other gateways.
+            let foreign = msg
+                .filter(|(id, _)| self.relayed.insert(*id))
+                .and_then(|(id, _)| self.shared.borrow().published_in(id))
+                .is_some_and(|c| c != self.spec.cluster);
+            if foreign && let Some(conn) = &mut self.conn {
+                let body = m.body();
+                let _ = write!(conn.out, "PUB {subject} {}\r\n", body.len());
+                conn.out.extend_from_slice(body);
+                conn.out.extend_from_slice(b"\r\n");
+                self.shared.borrow_mut().event(&self.host, format_args!("relay {subject}"));
+            }
+            return;
+        }
         self.shared.borrow_mut().delivered(id, &subject, reply.as_deref(), msg.map(|(id, _)| id));
         let respond = self.subs.get(&sid).is_some_and(|s| s.respond);
         if let (true, Some(reply), Some((req, _))) = (respond, reply, msg) {

@@ -6,8 +6,11 @@
 //! merged into the client's script. Faults on one client–server link never overlap (turmoil
 //! does not support hold and partition on one link at once), nor do two crashes of one server.
 //!
-//! Gateway faults (partitions between clusters, configuration reloads) join this enum when
-//! gateways land.
+//! Between clusters: partitions between two server hosts (both ways or one way), long enough
+//! (10–14 s) for the servers' keep-alive to drop the gateway links — a turmoil partition loses
+//! segments of an open stream silently, so a shorter one would model a TCP stream that lost
+//! data without noticing, which real TCP does not do — and server crashes (restart with a new
+//! incarnation).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,6 +60,18 @@ pub enum Fault {
         /// How long.
         duration: Duration,
     },
+    /// Traffic between two server hosts (so the gateway links between their clusters) is
+    /// dropped for a while.
+    ServerPartition {
+        /// One server host.
+        a: String,
+        /// The other.
+        b: String,
+        /// `true`: only a → b is dropped.
+        one_way: bool,
+        /// How long.
+        duration: Duration,
+    },
     /// Every segment between a client host and a server takes `latency` for a while.
     Latency {
         /// Client number.
@@ -86,6 +101,7 @@ impl Fault {
             Fault::BounceClient { .. } => Duration::ZERO,
             Fault::CrashServer { down_for, .. } => *down_for,
             Fault::Partition { duration, .. }
+            | Fault::ServerPartition { duration, .. }
             | Fault::Latency { duration, .. }
             | Fault::Hold { duration, .. } => *duration,
         }
@@ -99,6 +115,10 @@ impl fmt::Display for Fault {
             Fault::CrashServer { server, down_for } => write!(f, "crash {server} for {down_for:?}"),
             Fault::Partition { client, server, direction, duration } => {
                 write!(f, "partition {} {direction:?} {server} for {duration:?}", host(*client))
+            }
+            Fault::ServerPartition { a, b, one_way, duration } => {
+                let arrow = if *one_way { "->" } else { "<->" };
+                write!(f, "partition servers {a}{arrow}{b} for {duration:?}")
             }
             Fault::Latency { client, server, latency, duration } => {
                 write!(f, "latency {latency:?} {}<->{server} for {duration:?}", host(*client))
@@ -151,6 +171,7 @@ impl FaultSchedule {
         // Busy-until per client–server link and per server, so faults do not overlap.
         let mut link_busy: BTreeMap<(u32, String), Duration> = BTreeMap::new();
         let mut server_busy: BTreeMap<String, Duration> = BTreeMap::new();
+        let mut server_link_busy: BTreeMap<(String, String), Duration> = BTreeMap::new();
         // Mean gap between faults: 0.4 s (a storm) to 3 s (calm), chosen per seed.
         let mean_gap = ms(&mut rng, 400, 3000);
         let mut at = from;
@@ -163,8 +184,20 @@ impl FaultSchedule {
             let c = &clients[pick(&mut rng, clients.len())];
             let server = c.servers[pick(&mut rng, c.servers.len())].clone();
             let kind = pick(&mut rng, 100);
-            let fault = if kind < 20 {
+            let fault = if kind < 17 {
                 Fault::BounceClient { client: c.id }
+            } else if kind < 25 && topo.servers.len() > 1 {
+                let a = pick(&mut rng, topo.servers.len());
+                let b = (a + 1 + pick(&mut rng, topo.servers.len() - 1)) % topo.servers.len();
+                let (a, b) = (topo.servers[a].host.clone(), topo.servers[b].host.clone());
+                let duration = ms(&mut rng, 10_000, 14_000);
+                let one_way = chance(&mut rng, 0.4);
+                let key = if a < b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+                if server_link_busy.get(&key).is_some_and(|t| *t > at) {
+                    continue;
+                }
+                server_link_busy.insert(key, at + duration + Duration::from_millis(500));
+                Fault::ServerPartition { a, b, one_way, duration }
             } else if kind < 32 {
                 let server = topo.servers[pick(&mut rng, topo.servers.len())].host.clone();
                 let down_for = ms(&mut rng, 200, 3000);

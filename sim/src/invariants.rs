@@ -24,6 +24,39 @@ pub type Shared = Rc<RefCell<Checker>>;
 /// How long after its publication a message on a healthy path must have been delivered.
 pub const SETTLE: Duration = Duration::from_millis(1500);
 
+/// How long a confirmed subscription needs to reach the other clusters over an up gateway.
+pub const PROPAGATE: Duration = Duration::from_millis(1500);
+
+/// How long after a gateway disturbance ends (partition healed, server restarted) the links
+/// may take to form again and exchange interest.
+pub const GW_RECOVER: Duration = Duration::from_secs(5);
+
+/// The gateway mesh forms after the solicit delay and gossip; no cross-cluster delivery is
+/// required before this.
+pub const MESH_UP: Duration = Duration::from_secs(3);
+
+/// A window in which the gateway path between two clusters may be down (recovery included).
+#[derive(Clone, Debug)]
+pub struct GatewayWindow {
+    /// One cluster.
+    pub a: usize,
+    /// The other; `None`: every cluster (a's server was down).
+    pub b: Option<usize>,
+    /// Start.
+    pub start: Duration,
+    /// End, recovery allowance included (`Duration::MAX`: never required again).
+    pub end: Duration,
+}
+
+impl GatewayWindow {
+    fn covers(&self, x: usize, y: usize) -> bool {
+        match self.b {
+            None => self.a == usize::MAX || self.a == x || self.a == y,
+            Some(b) => (self.a == x && b == y) || (self.a == y && b == x),
+        }
+    }
+}
+
 /// How long a server may keep a connection whose client is gone without a clean close
 /// (server keep-alive: 3 s interval, 2 unanswered PINGs; plus the write deadline).
 pub const ZOMBIE: Duration = Duration::from_secs(15);
@@ -134,6 +167,10 @@ pub struct Stats {
     pub delivered: u64,
     /// Deliveries the liveness check required (and found).
     pub expected: u64,
+    /// Of those, deliveries across a gateway (publisher and subscriber in other clusters).
+    pub expected_remote: u64,
+    /// Responses delivered to a requester in another cluster than the responder's.
+    pub remote_replies: u64,
     /// Connections opened by clients.
     pub connections: u64,
     /// Subscriptions confirmed.
@@ -155,6 +192,10 @@ pub struct Checker {
     /// Deliveries per (message, account, queue subject, queue name).
     queue_deliveries: BTreeMap<(MsgId, usize, String, String), u32>,
     delays: Vec<DelayWindow>,
+    /// Windows in which gateway paths may be down.
+    gateway_windows: Vec<GatewayWindow>,
+    /// Liveness probes: (from cluster, to cluster) -> first arrival.
+    probes: BTreeMap<(usize, usize), Duration>,
     /// Server connection counts seen by the auditor at the end: (server, established).
     audits: Vec<(String, usize)>,
     violations: Vec<Violation>,
@@ -172,6 +213,13 @@ impl Checker {
             epochs: BTreeMap::new(),
             queue_deliveries: BTreeMap::new(),
             delays: Vec::new(),
+            gateway_windows: vec![GatewayWindow {
+                a: usize::MAX,
+                b: None,
+                start: Duration::ZERO,
+                end: MESH_UP,
+            }],
+            probes: BTreeMap::new(),
             audits: Vec::new(),
             violations: Vec::new(),
             stats: Stats::default(),
@@ -181,6 +229,11 @@ impl Checker {
     /// Simulated now: the current host's clock inside the simulation, else the harness's.
     pub fn now(&self) -> Duration {
         turmoil::sim_elapsed().unwrap_or(self.harness_now)
+    }
+
+    /// The cluster message `id` was published in.
+    pub fn published_in(&self, id: MsgId) -> Option<usize> {
+        self.pubs.get(&id).map(|p| p.cluster)
     }
 
     /// Record a trace event.
@@ -259,6 +312,49 @@ impl Checker {
     pub fn audit(&mut self, server: &str, established: usize) {
         self.event("auditor", format_args!("{server}: {established} established streams"));
         self.audits.push((server.to_owned(), established));
+    }
+
+    /// Gateway paths may be down in `w`.
+    pub fn gateway_window(&mut self, w: GatewayWindow) {
+        self.gateway_windows.push(w);
+    }
+
+    /// Whether the gateway path between clusters `x` and `y` was up throughout `[from, to]`.
+    pub fn gateway_up(&self, x: usize, y: usize, from: Duration, to: Duration) -> bool {
+        x == y
+            || !self
+                .gateway_windows
+                .iter()
+                .any(|w| w.covers(x, y) && w.start <= to && w.end >= from)
+    }
+
+    /// A liveness probe published in cluster `from` arrived in cluster `to`.
+    pub fn probe_arrived(&mut self, from: usize, to: usize) {
+        let now = self.now();
+        if let std::collections::btree_map::Entry::Vacant(e) = self.probes.entry((from, to)) {
+            self.trace.record(now, "probe", format_args!("C{from} -> C{to} arrived"));
+            e.insert(now);
+        }
+    }
+
+    /// After the last heal, every pair of clusters in `pairs` must have exchanged a probe
+    /// within `bound` of `from`.
+    pub fn check_probes(&mut self, pairs: &[(usize, usize)], from: Duration, bound: Duration) {
+        let mut broken = Vec::new();
+        for &(x, y) in pairs {
+            match self.probes.get(&(x, y)) {
+                Some(t) if *t <= from + bound => {}
+                Some(t) => broken.push(format!(
+                    "gateway C{x} -> C{y} back only at {t:?}, later than {bound:?} after {from:?}"
+                )),
+                None => broken.push(format!(
+                    "gateway C{x} -> C{y} never carried a probe after the heal at {from:?}"
+                )),
+            }
+        }
+        for what in broken {
+            self.violation("liveness", what);
+        }
     }
 
     /// A SUB was written.
@@ -367,6 +463,9 @@ impl Checker {
             );
         };
         let mut broken = Vec::new();
+        if p_reply.is_none() && p_subject.starts_with("_INBOX.") && p_cluster != s.cluster {
+            self.stats.remote_replies += 1;
+        }
         if let Some(at) = s.unsub_confirmed_at {
             broken.push(format!("got {id} on sid {} after UNSUB was confirmed at {at:?}", sub.2));
         }
@@ -453,6 +552,9 @@ impl Checker {
                 }
                 if self.expects(p, *id, s, pub_until, observed_until) {
                     expected += 1;
+                    if p.cluster != s.cluster {
+                        self.stats.expected_remote += 1;
+                    }
                     if !s.delivered.contains(&p.id) {
                         missing.push((p.id, *id));
                     }
@@ -466,6 +568,8 @@ impl Checker {
                 let present: Vec<&SubId> = members
                     .iter()
                     .filter(|m| {
+                        // Members in other clusters count even when their gateway is down: the
+                        // publisher's server may route to them (then nothing is required).
                         let s = &self.subs[m];
                         topo.reachable(p.cluster, s.cluster)
                             && s.sent_at <= p.sent_at + SETTLE
@@ -590,6 +694,21 @@ impl Checker {
         };
         if confirmed > p.sent_at {
             return false;
+        }
+        if p.cluster != s.cluster {
+            // Interest must have had time to cross an up gateway, which must stay up until
+            // the message has had time to arrive.
+            let propagated = confirmed + PROPAGATE;
+            if propagated > p.sent_at
+                || !self.gateway_up(
+                    p.cluster,
+                    s.cluster,
+                    p.sent_at.saturating_sub(PROPAGATE),
+                    p.sent_at + SETTLE,
+                )
+            {
+                return false;
+            }
         }
         let (Some(pe), Some(se)) =
             (self.epochs.get(&(p.id.client, p.epoch)), self.epochs.get(&(id.0, id.1)))

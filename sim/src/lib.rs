@@ -3,13 +3,16 @@
 //! Every simulated server host runs the production `strait_net::server::run` over turmoil
 //! TCP through the [`transport`] seam; simulated clients speak the NATS client protocol with
 //! the core's own codec. One seed fixes everything: the [`topology`], the [`workload`] each
-//! [`client`] follows, the [`faults`] and turmoil's own randomness. [`invariants`] are checked
+//! [`client`] follows, the [`faults`] and turmoil's own randomness. Clusters are joined by
+//! gateways (seeded explicit remotes and gossip); [`probe`] clients check after the last heal
+//! that every pair of clusters is linked again. [`invariants`] are checked
 //! during and after each [`run`], and a failure prints the seed, the fault schedule and the
 //! command that replays it.
 
 pub mod client;
 pub mod faults;
 pub mod invariants;
+pub mod probe;
 pub mod run;
 pub mod topology;
 pub mod trace;

@@ -3,7 +3,8 @@
 //! Phase one (until the last fault heals) injects faults while safety invariants are checked
 //! online; phase two lets the workload continue on a healed network and requires convergence:
 //! every client reconnected, every message on a clean path delivered, no connection left
-//! behind on a server.
+//! behind on a server, and — observed from outside through probe clients — every pair of
+//! clusters carrying traffic over its gateways again within [`LIVENESS_BOUND`] of the heal.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -11,7 +12,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::faults::{Direction, Fault, FaultSchedule};
-use crate::invariants::{Checker, Shared, Stats, Violation, host};
+use crate::invariants::{
+    Checker, GW_RECOVER, GatewayWindow, MESH_UP, Shared, Stats, Violation, host,
+};
 use crate::topology::Topology;
 use crate::trace::derive_seed;
 use crate::workload::{self, ClientSpec, WorkloadParams};
@@ -26,6 +29,8 @@ pub const FAULT_WINDOW: (Duration, Duration) = (Duration::from_secs(2), Duration
 pub const QUIET: Duration = Duration::from_secs(7);
 /// After the last heal every client must be connected again within this bound.
 pub const RECONNECT_BOUND: Duration = Duration::from_secs(5);
+/// After the last heal every pair of clusters must carry a probe again within this bound.
+pub const LIVENESS_BOUND: Duration = Duration::from_secs(10);
 /// The auditor counts server connections this long after the clients stopped (long enough
 /// for the server's keep-alive to drop connections whose peer vanished).
 pub const AUDIT_DELAY: Duration = Duration::from_secs(12);
@@ -46,7 +51,7 @@ pub enum Faults {
 pub struct RunConfig {
     /// The seed everything derives from.
     pub seed: u64,
-    /// Number of clusters (default: 3 to 5 from the seed).
+    /// Number of clusters (default: 5 or 6 from the seed).
     pub clusters: Option<usize>,
     /// Number of clients (default: 6 to 10 from the seed).
     pub clients: Option<usize>,
@@ -54,12 +59,22 @@ pub struct RunConfig {
     pub faults: Faults,
     /// Mirror the event trace to `tracing`.
     pub trace: bool,
+    /// Injected bug: add a client that re-publishes every message it gets from another
+    /// cluster (what a server forwarding gateway traffic to other gateways would cause).
+    pub relay: bool,
 }
 
 impl RunConfig {
     /// The standard run of `seed`: seeded topology, workload and faults.
     pub fn seeded(seed: u64) -> Self {
-        Self { seed, clusters: None, clients: None, faults: Faults::Seeded, trace: false }
+        Self {
+            seed,
+            clusters: None,
+            clients: None,
+            faults: Faults::Seeded,
+            trace: false,
+            relay: false,
+        }
     }
 }
 
@@ -151,7 +166,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     let wall = Instant::now();
     let seed = cfg.seed;
     let mut shape_rng = derive_seed(seed, "shape", 0);
-    let clusters = cfg.clusters.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
+    let clusters = cfg.clusters.unwrap_or_else(|| 5 + (next(&mut shape_rng) % 2) as usize);
     let nclients = cfg.clients.unwrap_or_else(|| 6 + (next(&mut shape_rng) % 5) as usize);
     let topo = Topology::new(derive_seed(seed, "topology", 0), clusters, 1);
 
@@ -163,6 +178,9 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         stop_at: FAULT_WINDOW.1 + Duration::from_secs(5) + QUIET,
     };
     let mut clients = workload::generate(derive_seed(seed, "workload", 0), &topo, &longest);
+    if cfg.relay {
+        clients.push(workload::relay_client(clients.len() as u32, &topo, longest.stop_at));
+    }
     let schedule = match &cfg.faults {
         Faults::Seeded => FaultSchedule::generate(
             derive_seed(seed, "faults", 0),
@@ -184,6 +202,41 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     let audit_at = stop_at + AUDIT_DELAY;
 
     let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
+    // Gateway paths that may be down, and the pairs that must carry probes after the heal.
+    let mut exempt = Vec::new();
+    for t in &schedule.faults {
+        match &t.fault {
+            Fault::CrashServer { server, down_for } => {
+                let Some(a) = topo.cluster_of(server) else { continue };
+                let end = t.at + *down_for + GW_RECOVER;
+                shared.borrow_mut().gateway_window(GatewayWindow { a, b: None, start: t.at, end });
+            }
+            Fault::ServerPartition { a, b, duration, .. } => {
+                let (Some(a), Some(b)) = (topo.cluster_of(a), topo.cluster_of(b)) else {
+                    continue;
+                };
+                // Two clusters that only know each other by gossip may both give up on the
+                // other after `connect_retries` (nats-server behaves so): never required again.
+                let end = if topo.explicit_pair(a, b) {
+                    t.at + *duration + GW_RECOVER
+                } else {
+                    exempt.push((a, b));
+                    exempt.push((b, a));
+                    Duration::MAX
+                };
+                let w = GatewayWindow { a, b: Some(b), start: t.at, end };
+                shared.borrow_mut().gateway_window(w);
+            }
+            _ => {}
+        }
+    }
+    let probe_from = healed_at.max(MESH_UP);
+    let probe_until = probe_from + LIVENESS_BOUND;
+    let nclusters = topo.clusters.len();
+    let probe_pairs: Vec<(usize, usize)> = (0..nclusters)
+        .flat_map(|x| (0..nclusters).map(move |y| (x, y)))
+        .filter(|&(x, y)| x != y && !exempt.contains(&(x, y)))
+        .collect();
     let shape = describe(&topo, &clients);
     shared.borrow_mut().event("harness", format_args!("seed {seed}: {shape}"));
 
@@ -199,13 +252,46 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }
-    let servers: Vec<String> = topo.servers.iter().map(|s| s.host.clone()).collect();
+    if nclusters > 1 {
+        for c in 0..nclusters {
+            let server = topo.cluster_hosts(c)[0].clone();
+            let probe =
+                crate::probe::run(c, nclusters, server, probe_from, probe_until, shared.clone());
+            sim.client(crate::probe::probe_host(c), probe);
+        }
+    }
+    // Turmoil keeps counting a stream whose peer host crashed: allow two per crash of another
+    // server, on top of a complete gateway mesh. A server-to-server partition leaves turmoil
+    // streams whose FIN was dropped (the servers did close them: "Authentication Timeout",
+    // "Stale Connection" in their logs), so servers on a partitioned server link are not
+    // audited.
+    let servers: Vec<(String, usize)> = topo
+        .servers
+        .iter()
+        .map(|s| {
+            let crashes = schedule
+                .faults
+                .iter()
+                .filter(|t| matches!(&t.fault, Fault::CrashServer { server, .. } if *server != s.host))
+                .count();
+            let partitioned = schedule.faults.iter().any(|t| {
+                matches!(&t.fault, Fault::ServerPartition { a, b, .. } if *a == s.host || *b == s.host)
+            });
+            let allowed = if partitioned {
+                usize::MAX
+            } else {
+                topo.gateway_streams_per_server() + 2 * crashes
+            };
+            (s.host.clone(), allowed)
+        })
+        .collect();
     let auditor = shared.clone();
     sim.client("auditor", async move {
         tokio::time::sleep(audit_at).await;
-        for s in &servers {
+        for (s, gateway_streams) in &servers {
+            // A complete gateway mesh is expected; anything beyond it is a client connection.
             let n = turmoil::established_tcp_stream_count_on(s.as_str());
-            auditor.borrow_mut().audit(s, n);
+            auditor.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
         }
         Ok(())
     });
@@ -246,6 +332,9 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     drop(sim);
     let mut checker = shared.borrow_mut();
     checker.finish(&topo, stop_at, healed_at, RECONNECT_BOUND);
+    if nclusters > 1 {
+        checker.check_probes(&probe_pairs, probe_from, LIVENESS_BOUND);
+    }
     RunReport {
         seed,
         digest: checker.trace.digest(),
@@ -294,6 +383,15 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
                 (Direction::ServerToClient, false) => sim.repair_oneway(s, c),
             }
         }
+        Fault::ServerPartition { a, b, one_way, .. } => {
+            let (a, b) = (a.as_str(), b.as_str());
+            match (one_way, start) {
+                (false, true) => sim.partition(a, b),
+                (false, false) => sim.repair(a, b),
+                (true, true) => sim.partition_oneway(a, b),
+                (true, false) => sim.repair_oneway(a, b),
+            }
+        }
         Fault::Latency { client, server, latency, duration } => {
             let c = host(*client);
             if start {
@@ -320,10 +418,19 @@ fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
     let per_cluster: Vec<usize> = (0..topo.clusters.len())
         .map(|c| clients.iter().filter(|x| x.cluster == c).count())
         .collect();
+    let gateways: Vec<String> = topo
+        .clusters
+        .iter()
+        .map(|c| {
+            let reject = if c.reject_unknown { " reject-unknown" } else { "" };
+            format!("{}->{:?} retries {}{reject}", c.name, c.explicit, c.connect_retries)
+        })
+        .collect();
     format!(
-        "{} clusters x 1 server, {} clients {per_cluster:?}",
+        "{} clusters x 1 server, {} clients {per_cluster:?}; gateways {}",
         topo.clusters.len(),
-        clients.len()
+        clients.len(),
+        gateways.join(", ")
     )
 }
 

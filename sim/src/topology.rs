@@ -1,11 +1,12 @@
 //! The simulated supercluster: clusters of servers, each server a turmoil host running the
 //! production `strait_net::server::run` with the daemon's typed [`NodeConfig`].
 //!
-//! Today a cluster is one server and clusters are not linked (gateways do not exist yet), so
-//! [`Topology::reachable`] is "same cluster". When gateways land, a cluster gets its gateway
-//! configuration here (explicit and gossiped remotes, `reject_unknown_cluster`,
-//! `connect_retries`), `reachable` follows the gateway graph and the partition faults, and the
-//! workload and invariants need no change beyond that predicate.
+//! Clusters are joined by gateways: every server listens for gateways on [`GATEWAY_PORT`] and
+//! advertises its host name. Explicit remotes form a seeded connected graph (a random spanning
+//! tree plus extra edges); every other pair is found by gossip. Some seeds give one cluster
+//! every other as an explicit remote and `reject_unknown_cluster`; `connect_retries` differs
+//! per cluster. [`Topology::reachable`] is the static part of reachability (same account
+//! space, gateway mesh); the checker adds the time windows in which a gateway path was down.
 
 use std::cell::Cell;
 use std::future::pending;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
+use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{Auth, NodeConfig, User};
 use strait_net::server::{self, DriverConfig, Listeners};
 
@@ -23,6 +25,9 @@ use crate::transport::{SimDialer, SimListener};
 
 /// The client port every simulated server listens on.
 pub const CLIENT_PORT: u16 = 4222;
+
+/// The gateway port every simulated server listens on.
+pub const GATEWAY_PORT: u16 = 7222;
 
 /// The accounts clients are spread over, with the user and password that binds each one.
 pub const ACCOUNTS: [(&str, &str, &str); 2] = [("A", "ua", "pa"), ("B", "ub", "pb")];
@@ -50,6 +55,12 @@ pub struct Cluster {
     pub name: String,
     /// Indices into [`Topology::servers`].
     pub servers: Vec<usize>,
+    /// Clusters this one lists as explicit remotes.
+    pub explicit: Vec<usize>,
+    /// `reject_unknown_cluster`.
+    pub reject_unknown: bool,
+    /// `connect_retries`.
+    pub connect_retries: u32,
 }
 
 /// Clusters and servers of one run.
@@ -66,8 +77,35 @@ impl Topology {
     pub fn new(seed: u64, clusters: usize, servers_per_cluster: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut topo = Self { clusters: Vec::new(), servers: Vec::new() };
-        for c in 0..clusters {
-            let mut cluster = Cluster { name: format!("C{c}"), servers: Vec::new() };
+        // Explicit remotes: a random spanning tree (each cluster lists an earlier one) plus
+        // extra edges; everything else is discovered by gossip.
+        let mut explicit: Vec<Vec<usize>> = vec![Vec::new(); clusters];
+        for (c, list) in explicit.iter_mut().enumerate().skip(1) {
+            list.push((rng.next_u64() % c as u64) as usize);
+        }
+        for (c, list) in explicit.iter_mut().enumerate() {
+            for d in 0..clusters {
+                if d != c && !list.contains(&d) && rng.next_u64() % 100 < 15 {
+                    list.push(d);
+                }
+            }
+            list.sort_unstable();
+        }
+        // Some seeds: one cluster lists every other and rejects unknown clusters.
+        let rejecting = (clusters > 1 && rng.next_u64() % 100 < 40)
+            .then(|| (rng.next_u64() % clusters as u64) as usize);
+        if let Some(r) = rejecting {
+            explicit[r] = (0..clusters).filter(|&d| d != r).collect();
+        }
+        for (c, explicit) in explicit.into_iter().enumerate() {
+            let connect_retries = [0, 1, 3, 5][(rng.next_u64() % 4) as usize];
+            let mut cluster = Cluster {
+                name: format!("C{c}"),
+                servers: Vec::new(),
+                explicit,
+                reject_unknown: rejecting == Some(c),
+                connect_retries,
+            };
             for s in 0..servers_per_cluster {
                 let host = format!("c{c}-s{s}");
                 cluster.servers.push(topo.servers.len());
@@ -80,13 +118,58 @@ impl Topology {
             }
             topo.clusters.push(cluster);
         }
+        for i in 0..topo.servers.len() {
+            let c = topo.servers[i].cluster;
+            let gateway = topo.gateway_config(c, &topo.servers[i].host);
+            topo.servers[i].config.gateway = Some(gateway);
+        }
         topo
     }
 
+    /// The `gateway {}` block of a server of cluster `c` on `host`.
+    fn gateway_config(&self, c: usize, host: &str) -> GatewayConfig {
+        let cluster = &self.clusters[c];
+        let mut g = GatewayConfig::new(cluster.name.clone(), GatewayUrl::new(host, GATEWAY_PORT));
+        g.remotes = cluster
+            .explicit
+            .iter()
+            .map(|&d| RemoteConfig {
+                name: self.clusters[d].name.clone(),
+                urls: self
+                    .cluster_hosts(d)
+                    .into_iter()
+                    .map(|h| GatewayUrl::new(h, GATEWAY_PORT))
+                    .collect(),
+            })
+            .collect();
+        g.reject_unknown_cluster = cluster.reject_unknown;
+        g.connect_retries = cluster.connect_retries;
+        g
+    }
+
     /// Whether a message published in cluster `from` can reach subscribers in cluster `to`
-    /// when every link is healthy. Without gateways only within a cluster.
+    /// when every link is healthy: gateways form a full mesh, so always (the checker adds the
+    /// windows in which the gateway path between two clusters was down).
     pub fn reachable(&self, from: usize, to: usize) -> bool {
-        from == to
+        from < self.clusters.len() && to < self.clusters.len()
+    }
+
+    /// Whether either of clusters `a` and `b` lists the other as an explicit remote (then the
+    /// link between them is re-dialled forever; a purely implicit pair may be forgotten by
+    /// both sides after `connect_retries` failed rounds).
+    pub fn explicit_pair(&self, a: usize, b: usize) -> bool {
+        self.clusters[a].explicit.contains(&b) || self.clusters[b].explicit.contains(&a)
+    }
+
+    /// The cluster of server host `host`.
+    pub fn cluster_of(&self, host: &str) -> Option<usize> {
+        self.servers.iter().find(|s| s.host == host).map(|s| s.cluster)
+    }
+
+    /// Gateway TCP streams a server holds when the mesh is complete (one outbound and one
+    /// inbound per other cluster).
+    pub fn gateway_streams_per_server(&self) -> usize {
+        2 * (self.servers.len() - self.clusters[0].servers.len())
     }
 
     /// Host names of the servers of cluster `c`.
@@ -111,8 +194,8 @@ impl Topology {
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
-                    // Gateway listeners and remotes join here when the topology links clusters.
-                    let listeners = Listeners { client, gateway: None, monitor: None };
+                    let gateway = SimListener::bind(GATEWAY_PORT).await?;
+                    let listeners = Listeners { client, gateway: Some(gateway), monitor: None };
                     let driver = driver_config();
                     server::run(config, driver, seed, listeners, SimDialer, pending()).await?;
                     Ok(())

@@ -76,6 +76,8 @@ pub struct ClientSpec {
     pub seed: u64,
     /// When it disconnects for good.
     pub stop_at: Duration,
+    /// Injected bug: re-publish every message received from another cluster.
+    pub relay: bool,
 }
 
 impl ClientSpec {
@@ -196,9 +198,34 @@ pub fn generate(seed: u64, topo: &Topology, params: &WorkloadParams) -> Vec<Clie
             script,
             seed: rng.next_u64(),
             stop_at: params.stop_at,
+            relay: false,
         });
     }
     clients
+}
+
+/// The injected relay: a client of account A in the last cluster, subscribed to `ev.>`, that
+/// re-publishes what it gets from other clusters (see [`ClientSpec::relay`]).
+pub fn relay_client(id: u32, topo: &Topology, stop_at: Duration) -> ClientSpec {
+    let cluster = topo.clusters.len() - 1;
+    ClientSpec {
+        id,
+        account: 0,
+        cluster,
+        servers: topo.cluster_hosts(cluster),
+        script: vec![Step {
+            at: Duration::from_millis(100),
+            action: Action::Subscribe {
+                sid: 2,
+                subject: "ev.>".into(),
+                queue: None,
+                respond: false,
+            },
+        }],
+        seed: id.into(),
+        stop_at,
+        relay: true,
+    }
 }
 
 /// The account name of index `a`.

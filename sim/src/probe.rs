@@ -1,0 +1,96 @@
+//! Liveness probes: after the last heal, one probe client per cluster subscribes to
+//! `probe.<its cluster>` and keeps publishing to `probe.<c>` for every other cluster `c`,
+//! so the checker sees, from outside the servers, when each gateway path carries traffic again.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use strait_core::proto::from_server::{Limits, Parser, ServerOp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{sleep, timeout};
+use turmoil::net::TcpStream;
+
+use crate::invariants::Shared;
+use crate::topology::{ACCOUNTS, CLIENT_PORT};
+
+/// Period of the probe publications.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// The turmoil host name of cluster `c`'s probe.
+pub fn probe_host(c: usize) -> String {
+    format!("probe{c}")
+}
+
+/// Probe from cluster `cluster` (of `clusters`) through `server` between `from` and `until`.
+pub async fn run(
+    cluster: usize,
+    clusters: usize,
+    server: String,
+    from: Duration,
+    until: Duration,
+    shared: Shared,
+) -> turmoil::Result {
+    let now = || shared.borrow().now();
+    sleep(from.saturating_sub(now())).await;
+    let (_, user, pass) = ACCOUNTS[0];
+    // Bounded by `until`: every iteration sleeps or waits at most until then.
+    while now() < until {
+        let Ok(Ok(stream)) =
+            timeout(Duration::from_secs(1), TcpStream::connect((server.as_str(), CLIENT_PORT)))
+                .await
+        else {
+            sleep(PROBE_EVERY).await;
+            continue;
+        };
+        let (mut rd, mut wr) = stream.into_split();
+        let mut out = BytesMut::new();
+        let _ = write!(
+            out,
+            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{pass}\",\"name\":\"probe{cluster}\",\"protocol\":1}}\r\nSUB probe.{cluster} 1\r\n"
+        );
+        let mut buf = BytesMut::new();
+        let mut parser = Parser::new(Limits::default());
+        let mut next_pub = now();
+        'conn: while now() < until {
+            if now() >= next_pub {
+                for d in (0..clusters).filter(|&d| d != cluster) {
+                    let body = format!("{cluster}");
+                    let _ = write!(out, "PUB probe.{d} {}\r\n{body}\r\n", body.len());
+                }
+                next_pub = now() + PROBE_EVERY;
+            }
+            if !out.is_empty() {
+                if wr.write_all(&out).await.is_err() {
+                    break 'conn;
+                }
+                out.clear();
+            }
+            let wait = next_pub.min(until).saturating_sub(now());
+            tokio::select! {
+                biased;
+                r = rd.read_buf(&mut buf) => match r {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                },
+                () = sleep(wait) => {}
+            }
+            loop {
+                match parser.parse(&mut buf) {
+                    Ok(Some(ServerOp::Ping)) => out.extend_from_slice(b"PONG\r\n"),
+                    Ok(Some(ServerOp::Msg(m))) => {
+                        let from = std::str::from_utf8(m.body()).ok().and_then(|b| b.parse().ok());
+                        if let Some(f) = from {
+                            shared.borrow_mut().probe_arrived(f, cluster);
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => break 'conn,
+                }
+            }
+        }
+        sleep(PROBE_EVERY.min(until.saturating_sub(now()))).await;
+    }
+    Ok(())
+}
