@@ -172,9 +172,12 @@ fn no_faults() {
 /// C2, C3, C5) and C2 (lists C0, C5) are partitioned from 11.474 s for 13.186 s; c4-s0 closes
 /// its inbound from C2 (20.155 s) and then its outbound to C2 (20.203 s) as stale and logs
 /// nothing about C2 afterwards: no re-dial of an explicit remote, which must be retried
-/// forever (§4.5). Neither direction between C2 and C4 comes back.
+/// forever (§4.5). Neither direction between C2 and C4 came back.
+///
+/// Cause: the closing link's final flush (`-ERR 'Stale Connection'`) waited without bound on a
+/// stream the partition had stalled, so the link was never released and never re-dialled. Fixed
+/// by bounding that flush with the write deadline (`net/src/conn.rs`).
 #[test]
-#[ignore = "strait bug: gateway outbound closed as stale is not re-dialled (implicit; explicit in seed 16)"]
 fn gateway_redialled_after_stale_close() {
     for seed in [18, 16] {
         let report = run(&RunConfig::seeded(seed));
