@@ -237,3 +237,17 @@ fn injected_relay_is_caught() {
     }
     assert!(!caught.is_empty(), "no standard seed noticed the relay");
 }
+
+/// Open: in seeds 362 and 556 of the 200..800 release sweep (after the stale re-dial fix), a few
+/// messages published across a gateway shortly after a partition healed never reached a
+/// subscriber whose interest had been confirmed (`… never reached sid 2`). Not yet known whether
+/// the server or the checker's propagation window is wrong; kept here until it is.
+#[test]
+#[ignore = "open: cross-gateway deliveries missing after a heal (seeds 362, 556)"]
+fn deliveries_after_heal_seeds_362_556() {
+    for seed in [362, 556] {
+        let report = run(&RunConfig::seeded(seed));
+        println!("{report}");
+        report.assert_ok();
+    }
+}
