@@ -3,8 +3,9 @@
 //!
 //! The parser is incremental and zero-copy: [`Parser::parse`] takes complete frames off the
 //! front of the read buffer and returns them as [`ClientOp`]s whose fields are `Bytes` slices of
-//! that buffer. An incomplete frame is not an error: `Ok(None)` leaves the bytes in place and
-//! the next call resumes without rescanning what it already saw. Limits are enforced before
+//! that buffer. An incomplete frame is not an error: `Ok(None)` keeps the frame's argument and
+//! payload bytes in the buffer (op names and separators are consumed and remembered) and the
+//! next call resumes without rescanning what it already saw. Limits are enforced before
 //! anything is buffered beyond them.
 
 use bytes::{Buf, Bytes, BytesMut};
