@@ -601,7 +601,8 @@ impl Driver {
         }
     }
 
-    /// Take `link`'s queued bytes as a writer would, until nothing is left.
+    /// Take `link`'s queued bytes as a writer would, until nothing is left (each call
+    /// acknowledges the batch before it as written).
     fn take(&mut self, link: LinkId) {
         if self.stalled.contains(&link) && !self.closed.contains(&link) {
             return;
@@ -617,7 +618,6 @@ impl Driver {
             self.wire.entry(link).or_default().extend_from_slice(&spare);
             let pings = spare.windows(6).any(|w| w == b"PING\r\n");
             spare.clear();
-            self.node.handle_written(link);
             if pings && self.ponging.contains(&link) {
                 let mut pong = BytesMut::from(&b"PONG\r\n"[..]);
                 self.node.handle_read(link, self.now, &mut pong);
