@@ -601,7 +601,8 @@ impl Driver {
         }
     }
 
-    /// Take `link`'s queued bytes as a writer would, until nothing is left.
+    /// Take `link`'s queued bytes as a writer would, until nothing is left (each call
+    /// acknowledges the batch before it as written).
     fn take(&mut self, link: LinkId) {
         if self.stalled.contains(&link) && !self.closed.contains(&link) {
             return;
