@@ -569,6 +569,8 @@ impl Driver {
     fn new(node: Node, seed: u64) -> Self {
         Self {
             node,
+            // Only an origin: every later time is this plus offsets drawn from the input, so a
+            // run is a pure function of its bytes (std offers no other way to make an Instant).
             now: Instant::now(),
             rng: Rng::new(seed),
             wire: HashMap::new(),

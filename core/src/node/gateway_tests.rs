@@ -237,6 +237,9 @@ fn messages_follow_interest_across_the_gateway() {
     let publisher = w.client(0);
     w.send(sub, "SUB foo.* 1\r\n");
     w.settle();
+    // A's view of B's interest lists the subscription (what `/gatewayz?subs=1` shows).
+    let announced = &w.gateway(0).outbound[0].accounts[0].subscriptions;
+    assert_eq!(announced, &[(bytes::Bytes::from_static(b"foo.*"), None)]);
     w.send(publisher, "PUB foo.bar 2\r\nhi\r\nPUB other 2\r\nno\r\n");
     assert_eq!(w.take(sub), "MSG foo.bar 1 2\r\nhi\r\n");
     // Interest-only: nothing without interest crosses.

@@ -72,6 +72,8 @@ pub struct AccountInterest {
     pub num_subs: usize,
     /// Queue subscriptions among them (outbound).
     pub num_queue_subs: usize,
+    /// The announced subscriptions, sorted: subject and queue (outbound).
+    pub subscriptions: Vec<(Bytes, Option<Bytes>)>,
 }
 
 /// One gateway link.
@@ -183,6 +185,7 @@ impl Node {
                                 no_interest_count: 0,
                                 num_subs: 0,
                                 num_queue_subs: 0,
+                                subscriptions: Vec::new(),
                             },
                             OutboundEntry::Tracked(a) => AccountInterest {
                                 name: String::from_utf8_lossy(name).into_owned(),
@@ -190,6 +193,7 @@ impl Node {
                                 no_interest_count: a.no_interest.len(),
                                 num_subs: a.plain_subs + a.queue_subs,
                                 num_queue_subs: a.queue_subs,
+                                subscriptions: a.subs.subjects(),
                             },
                         });
                     }
@@ -208,6 +212,7 @@ impl Node {
                             no_interest_count,
                             num_subs: 0,
                             num_queue_subs: 0,
+                            subscriptions: Vec::new(),
                         });
                     }
                 }

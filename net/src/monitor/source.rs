@@ -89,7 +89,29 @@ impl NodeSource {
                     interest_only_threshold: 1000,
                     total_subscriptions: a.num_subs as u64,
                     num_queue_subscriptions: a.num_queue_subs as u64,
-                    ..AccountGatewayz::default()
+                    subs: match opts.subs {
+                        SubsOption::List => a
+                            .subscriptions
+                            .iter()
+                            .map(|(s, _)| String::from_utf8_lossy(s).into_owned())
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    subs_detail: match opts.subs {
+                        SubsOption::Detail => a
+                            .subscriptions
+                            .iter()
+                            .map(|(s, q)| SubDetail {
+                                subject: String::from_utf8_lossy(s).into_owned(),
+                                queue: q
+                                    .as_ref()
+                                    .map(|q| String::from_utf8_lossy(q).into_owned())
+                                    .unwrap_or_default(),
+                                ..SubDetail::default()
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    },
                 });
             }
         }
