@@ -71,3 +71,45 @@ fn a_broken_file_stops_the_server_with_its_position() {
     assert!(stderr.contains("bad.conf:2:"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn sigterm_closes_connections_and_exits_cleanly() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let mut child = Command::new(strait())
+        .args(["-a", "127.0.0.1", "-p", "-1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run strait");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let port = loop {
+        let line = lines.next().expect("strait exited before listening").expect("log line");
+        if let Some(addr) = line.split("Listening for client connections on ").nth(1) {
+            break addr.rsplit(':').next().unwrap().trim().parse::<u16>().unwrap();
+        }
+    };
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    client
+        .write_all(b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nPING\r\n")
+        .unwrap();
+    // Wait until the server has handled everything (PONG comes after the MSG), then signal.
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !received.ends_with(b"PONG\r\n") {
+        let n = client.read(&mut chunk).expect("bounded by the read timeout");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&received));
+        received.extend_from_slice(&chunk[..n]);
+    }
+    assert!(String::from_utf8_lossy(&received).contains("MSG foo 1 2\r\nhi\r\n"));
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    // The server closes the connection (EOF, not the read timeout) and exits with success.
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).expect("EOF before the read timeout");
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(log.iter().any(|l| l.contains("[INF] Server Exiting..")), "{log:?}");
+    assert!(child.wait().unwrap().success());
+}
