@@ -53,6 +53,9 @@ pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkI
         state.register(id, handle.clone());
         state.dispatch();
     }
+    // Wake-ups dispatched before the handle existed (the INFO queued at accept, a close) went
+    // nowhere: let the writer look at the outbox once regardless.
+    handle.writer.notify_one();
     let (rd, wr) = conn.split();
     // Clients that stop reading are closed at the write deadline; gateways keep trying, as
     // nats-server's default `retry` policy does.
