@@ -32,7 +32,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn measure(config: NodeConfig, label: &str) {
+fn measure(config: NodeConfig, label: &str, subject: fn(usize) -> String) {
     const N: usize = 100_000;
     let now = Instant::now();
     let mut node = Node::new(config, 1);
@@ -43,7 +43,7 @@ fn measure(config: NodeConfig, label: &str) {
     while node.poll_event().is_some() {}
     let before = LIVE.load(Ordering::Relaxed);
     for i in 0..N {
-        let mut buf = BytesMut::from(format!("SUB bench.sub.{i} {i}\r\n").as_bytes());
+        let mut buf = BytesMut::from(format!("SUB {} {i}\r\n", subject(i)).as_bytes());
         node.handle_read(c, now, &mut buf);
     }
     while node.poll_event().is_some() {}
@@ -52,7 +52,15 @@ fn measure(config: NodeConfig, label: &str) {
 }
 
 fn main() {
-    measure(NodeConfig::default(), "no gateway");
-    let gateway = GatewayConfig::new("A", GatewayUrl::new("127.0.0.1", 7222));
-    measure(NodeConfig { gateway: Some(gateway), ..NodeConfig::default() }, "with gateway");
+    // Unique last token, and a unique middle token (one single-child trie level per subject).
+    let shapes: [(&str, fn(usize) -> String); 2] = [
+        ("bench.sub.<i>", |i| format!("bench.sub.{i}")),
+        ("bench.subs.<i>.x", |i| format!("bench.subs.{i}.x")),
+    ];
+    for (shape, subject) in shapes {
+        measure(NodeConfig::default(), &format!("{shape}, no gateway"), subject);
+        let gateway = GatewayConfig::new("A", GatewayUrl::new("127.0.0.1", 7222));
+        let config = NodeConfig { gateway: Some(gateway), ..NodeConfig::default() };
+        measure(config, &format!("{shape}, with gateway"), subject);
+    }
 }

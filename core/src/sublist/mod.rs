@@ -56,6 +56,7 @@ use bytes::Bytes;
 
 use crate::hash::{Map, map};
 use crate::subject::{self, FULL_WILDCARD, PARTIAL_WILDCARD, SEPARATOR, SubjectError};
+use children::Children;
 
 /// The most match results kept in the cache (nats-server's `slCacheMax`).
 pub const CACHE_MAX: usize = 1024;
@@ -116,7 +117,7 @@ pub struct Sublist<T> {
 struct Level<T> {
     /// Children by literal token. Never holds a `*` or `>` key: those tokens go to `pwc` and
     /// `fwc`, which is why a published `*` token never reaches a literal subscription.
-    literal: Map<Box<[u8]>, Node<T>>,
+    literal: Children<Node<T>>,
     /// The child for a `*` token.
     pwc: Option<Box<Node<T>>>,
     /// The child for a `>` token (always the last token, so its `next` is always `None`).
@@ -140,7 +141,7 @@ where
     /// An empty sublist whose hash maps are keyed by `hash_seed` (draw it from the node RNG).
     pub fn new(hash_seed: u64) -> Self {
         Self {
-            root: Level::new(hash_seed),
+            root: Level::new(),
             seed: hash_seed,
             count: 0,
             cache: map(hash_seed),
@@ -163,10 +164,12 @@ where
         let (path, last) = split_last(subject);
         let mut level = &mut self.root;
         for token in path.into_iter().flat_map(subject::tokens) {
-            level =
-                level.child_or_insert(token).next.get_or_insert_with(|| Box::new(Level::new(seed)));
+            level = level
+                .child_or_insert(token, seed)
+                .next
+                .get_or_insert_with(|| Box::new(Level::new()));
         }
-        let node = level.child_or_insert(last);
+        let node = level.child_or_insert(last, seed);
         let queue_name = match queue {
             None => {
                 if !node.plain.insert(value) {
@@ -508,8 +511,8 @@ impl<T> fmt::Debug for Sublist<T> {
 }
 
 impl<T> Level<T> {
-    fn new(seed: u64) -> Self {
-        Self { literal: map(seed), pwc: None, fwc: None }
+    fn new() -> Self {
+        Self { literal: Children::new(), pwc: None, fwc: None }
     }
 
     fn child(&self, token: &[u8]) -> Option<&Node<T>> {
@@ -528,19 +531,11 @@ impl<T> Level<T> {
         }
     }
 
-    fn child_or_insert(&mut self, token: &[u8]) -> &mut Node<T> {
+    fn child_or_insert(&mut self, token: &[u8], seed: u64) -> &mut Node<T> {
         match token {
             PARTIAL_WILDCARD => self.pwc.get_or_insert_with(|| Box::new(Node::new())),
             FULL_WILDCARD => self.fwc.get_or_insert_with(|| Box::new(Node::new())),
-            _ => {
-                // Look up before inserting so an existing token costs no key allocation.
-                if !self.literal.contains_key(token) {
-                    self.literal.insert(Box::from(token), Node::new());
-                }
-                self.literal
-                    .get_mut(token)
-                    .expect("invariant: the token was present or inserted just above")
-            }
+            _ => self.literal.get_or_insert_with(token, seed, Node::new),
         }
     }
 
@@ -556,9 +551,9 @@ impl<T> Level<T> {
         self.literal.len() + usize::from(self.pwc.is_some()) + usize::from(self.fwc.is_some())
     }
 
-    /// Children with their tokens (literal ones in hash order).
+    /// Children with their tokens (literal ones in the order of [`Children::iter`]).
     fn children(&self) -> impl Iterator<Item = (&[u8], &Node<T>)> {
-        let literal = self.literal.iter().map(|(token, node)| (&**token, node));
+        let literal = self.literal.iter();
         let pwc = self.pwc.as_deref().map(|node| (PARTIAL_WILDCARD, node));
         let fwc = self.fwc.as_deref().map(|node| (FULL_WILDCARD, node));
         literal.chain(pwc).chain(fwc)
@@ -624,9 +619,7 @@ fn dismantle_levels<T>(mut stack: Vec<Box<Level<T>>>) {
 /// children recurses no further.
 #[expect(clippy::vec_box, reason = "the detached levels are already boxed; keep them so")]
 fn detach_children<T>(level: &mut Level<T>, stack: &mut Vec<Box<Level<T>>>) {
-    for (_, mut node) in level.literal.drain() {
-        stack.extend(node.next.take());
-    }
+    level.literal.drain_into(|mut node| stack.extend(node.next.take()));
     for mut node in [level.pwc.take(), level.fwc.take()].into_iter().flatten() {
         stack.extend(node.next.take());
     }
@@ -639,6 +632,7 @@ fn insert_sorted<T: Ord>(values: &mut Vec<T>, value: T) {
     }
 }
 
+mod children;
 #[cfg(test)]
 mod tests;
 mod values;
