@@ -53,7 +53,8 @@ fn measure(config: NodeConfig, label: &str, subject: fn(usize) -> String) {
 
 fn main() {
     // Unique last token, and a unique middle token (one single-child trie level per subject).
-    let shapes: [(&str, fn(usize) -> String); 2] = [
+    type Shape = (&'static str, fn(usize) -> String);
+    let shapes: [Shape; 2] = [
         ("bench.sub.<i>", |i| format!("bench.sub.{i}")),
         ("bench.subs.<i>.x", |i| format!("bench.subs.{i}.x")),
     ];
