@@ -11,6 +11,21 @@ use crate::gateway::interest::{InboundEntry, Mode, OutboundEntry};
 use crate::link::Link;
 use crate::link::gateway::{Counters, Direction};
 
+/// One client subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionSnapshot {
+    /// Subject.
+    pub subject: Bytes,
+    /// Queue group.
+    pub queue: Option<Bytes>,
+    /// The client's subscription id.
+    pub sid: Bytes,
+    /// Messages delivered so far.
+    pub delivered: u64,
+    /// Auto-unsubscribe maximum; 0 for none.
+    pub max: u64,
+}
+
 /// Server-wide counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -147,6 +162,31 @@ impl Node {
                 out.extend(a.sublist.subjects());
             }
         }
+        out
+    }
+
+    /// The subscriptions of the client with connection id `cid`, sorted by subject then sid
+    /// (`/connz?subs=…`); empty if there is no such client.
+    pub fn client_subscriptions(&self, cid: u64) -> Vec<SubscriptionSnapshot> {
+        let Some(c) = self.links.iter().find_map(|l| match l {
+            Link::Client(c) if c.cid == cid => Some(c),
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        let mut out: Vec<SubscriptionSnapshot> = c
+            .sids
+            .values()
+            .filter_map(|key| self.subs.get(key.0 as usize)?.as_ref())
+            .map(|sub| SubscriptionSnapshot {
+                subject: Bytes::copy_from_slice(sub.subject()),
+                queue: sub.queue().map(Bytes::copy_from_slice),
+                sid: Bytes::copy_from_slice(sub.sid()),
+                delivered: sub.delivered,
+                max: sub.max,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.subject, &a.sid).cmp(&(&b.subject, &b.sid)));
         out
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use strait_core::node::{GatewayLinkSnapshot, LinkSnapshot, NodeConfig};
+use strait_core::node::{GatewayLinkSnapshot, LinkSnapshot, NodeConfig, SubscriptionSnapshot};
 
 use super::format::{self, Timestamp};
 use super::{
@@ -244,9 +244,9 @@ impl MonitorSource for NodeSource {
 
     fn connz(&self, opts: &ConnzOptions) -> Connz {
         let now = Instant::now();
-        let (server_id, mut clients, subs) = {
+        let (server_id, mut clients) = {
             let s = self.shared.lock();
-            (s.node.server_id().to_owned(), s.node.clients(), opts.subs != SubsOption::None)
+            (s.node.server_id().to_owned(), s.node.clients())
         };
         if let Some(cid) = opts.cid {
             clients.retain(|c| c.cid == cid);
@@ -268,13 +268,23 @@ impl MonitorSource for NodeSource {
             _ => {}
         }
         let total = clients.len();
-        let connections: Vec<ConnInfo> = clients
+        let mut connections: Vec<ConnInfo> = clients
             .iter()
             .skip(opts.offset)
             .take(opts.limit)
             .map(|c| self.conn_info(c, "Client", now))
             .collect();
-        let _ = subs;
+        if opts.subs != SubsOption::None {
+            let s = self.shared.lock();
+            for conn in &mut connections {
+                let subs = s.node.client_subscriptions(conn.cid);
+                if opts.subs == SubsOption::Detail {
+                    conn.subs_detail = subs.iter().map(|sub| sub_detail(sub, conn.cid)).collect();
+                } else {
+                    conn.subs = subs.iter().map(|sub| lossy(&sub.subject)).collect();
+                }
+            }
+        }
         Connz {
             server_id,
             now: self.timestamp(now),
@@ -367,4 +377,21 @@ fn resident_memory() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// A client subscription as `/connz?subs=detail` shows it (no account, as nats-server).
+fn sub_detail(sub: &SubscriptionSnapshot, cid: u64) -> SubDetail {
+    SubDetail {
+        subject: lossy(&sub.subject),
+        queue: sub.queue.as_deref().map(lossy).unwrap_or_default(),
+        sid: lossy(&sub.sid),
+        msgs: sub.delivered,
+        max: sub.max,
+        cid,
+        ..SubDetail::default()
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -418,9 +418,14 @@ impl GwServer {
 
     /// `GET /gatewayz?<query>` from the monitor, as JSON.
     pub(crate) fn gatewayz(&self, query: &str) -> Result<serde_json::Value, String> {
+        self.monitor(&format!("/gatewayz?{query}"))
+    }
+
+    /// `GET <path>` (with its query) from the monitor, as JSON.
+    pub(crate) fn monitor(&self, path: &str) -> Result<serde_json::Value, String> {
         let http = self.http.ok_or("monitoring is off")?;
-        let body = http_get(http, &format!("/gatewayz?{query}"))?;
-        serde_json::from_str(&body).map_err(|e| format!("/gatewayz is not JSON ({e}): {body}"))
+        let body = http_get(http, path)?;
+        serde_json::from_str(&body).map_err(|e| format!("{path} is not JSON ({e}): {body}"))
     }
 }
 
