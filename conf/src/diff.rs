@@ -54,6 +54,13 @@ macro_rules! changes {
                 }
             }
 
+            /// The new value as nats-server prints it in `Reloaded: <option> = <value>`.
+            pub fn new_value(&self) -> String {
+                match self {
+                    $(Change::$variant { new, .. } => GoValue::go(new),)*
+                }
+            }
+
             /// Whether applying this change needs a restart, as nats-server 2.15 decides
             /// (`server/reload.go`): listen addresses, the server name, header support,
             /// `max_pending`, `max_subscriptions`, `max_sub_tokens`, `write_timeout`, lame-duck
