@@ -248,7 +248,7 @@ fn a_change_that_needs_a_restart_is_refused_with_nats_server_words() {
 }
 
 #[test]
-fn a_gateway_remote_added_by_reload_is_dialled() {
+fn a_gateway_remote_added_by_reload_is_dialled_and_one_removed_is_dropped() {
     let dir = Scratch::new("gateway");
     let gateway = |name: &str, remotes: &str| {
         format!("gateway {{ name: {name}, listen: \"127.0.0.1:-1\", gateways: [ {remotes} ] }}\n")
@@ -260,18 +260,37 @@ fn a_gateway_remote_added_by_reload_is_dialled() {
     let mut a = Strait::start(&["-c", a_conf.to_str().unwrap()]);
     let remote = format!("{{name: B, url: \"nats://127.0.0.1:{b_port}\"}}");
     dir.file("a.conf", &gateway("A", &remote));
+    let mark = a.mark();
     a.signal("HUP");
     a.wait_for("Reloaded: gateway remote \"B\" added");
     // The dial starts at once: these lines may come in either order.
-    a.wait_for_seen_or("Outbound gateway connection to \"B\"");
-    a.wait_for_seen_or("Reloaded server configuration");
+    a.wait_for_since(mark, "Outbound gateway connection to \"B\"");
+    a.wait_for_since(mark, "Reloaded server configuration");
     b.wait_for("Inbound gateway connection from \"A\"");
+    // Removing it closes the outbound link; it is not dialled again.
+    dir.file("a.conf", &gateway("A", ""));
+    let mark = a.mark();
+    a.signal("HUP");
+    a.wait_for_since(mark, "Reloaded: gateway remote \"B\" removed");
+    a.wait_for_since(mark, "Gateway connection closed: Gateway Removed");
+    a.wait_for_since(mark, "Reloaded server configuration");
 }
 
 impl Strait {
     /// A line already printed during startup, or the next one, containing `needle`.
     fn wait_for_seen_or(&mut self, needle: &str) -> String {
-        match self.seen.iter().find(|l| l.contains(needle)) {
+        self.wait_for_since(0, needle)
+    }
+
+    /// How many lines were read so far (a mark for [`Strait::wait_for_since`]).
+    fn mark(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// A line containing `needle` read after `mark`, or the next one: for lines that may come
+    /// in any order.
+    fn wait_for_since(&mut self, mark: usize, needle: &str) -> String {
+        match self.seen[mark..].iter().find(|l| l.contains(needle)) {
             Some(line) => line.clone(),
             None => self.wait_for(needle),
         }
