@@ -296,3 +296,45 @@ impl Strait {
         }
     }
 }
+
+/// The entry point the simulation and embedders use: no file, no signal.
+#[tokio::test]
+async fn run_with_reload_applies_node_configurations_in_process() {
+    use strait_core::node::NodeConfig;
+    use strait_net::reload::{self, ReloadFailure};
+    use strait_net::server::{self, DriverConfig, Listeners};
+    use strait_net::transport::TcpDialer;
+
+    let client = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (reloads, receiver) = reload::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listeners = Listeners { client, gateway: None, monitor: None };
+    let config = NodeConfig { server_name: Some("s".into()), ..NodeConfig::default() };
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let serving = tokio::spawn(server::run_with_reload(
+        config.clone(),
+        DriverConfig::default(),
+        1,
+        listeners,
+        TcpDialer,
+        shutdown,
+        receiver,
+    ));
+    let mut smaller = config.clone();
+    smaller.limits.max_payload = 10;
+    let summary = reloads.reload(smaller.clone(), DriverConfig::default()).await.unwrap();
+    assert_eq!(summary.changed, ["max_payload = 10"]);
+    let mut renamed = smaller;
+    renamed.server_name = Some("t".into());
+    match reloads.reload(renamed, DriverConfig::default()).await {
+        Err(ReloadFailure::Refused(e)) => {
+            assert_eq!(e.to_string(), "config reload not supported for ServerName: old=s, new=t")
+        }
+        other => panic!("{other:?}"),
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, serving).await.unwrap().unwrap().unwrap();
+    assert_eq!(reloads.reload(config, DriverConfig::default()).await, Err(ReloadFailure::Stopped));
+}
