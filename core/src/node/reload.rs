@@ -201,7 +201,8 @@ fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut 
                 None => true,
                 Some(u) => u.account.as_deref().unwrap_or(GLOBAL_ACCOUNT) != account,
             },
-            _ => false,
+            // Credentials that still pass but now bind another account.
+            _ => verdict.as_ref().is_ok_and(|bound| *bound != account),
         };
         if moved {
             client::close(node, id, ClientError::ClientClosed);

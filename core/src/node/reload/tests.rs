@@ -118,6 +118,18 @@ fn removed_or_moved_users_are_closed_without_an_error() {
 }
 
 #[test]
+fn a_client_whose_credentials_now_bind_another_account_is_closed_without_an_error() {
+    let mut h = Harness::new(users(vec![user("u", "p", Some("X"))]));
+    let c = h.connected(&login("u", "p"));
+    h.reload(NodeConfig {
+        auth: Auth::UserPassword { user: "u".into(), password: "p".into() },
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    assert_eq!(h.closed_reason(c), Some(&ClientError::ClientClosed));
+}
+
+#[test]
 fn clients_that_still_authenticate_stay() {
     // nats-server closes every single-user client on any reload (its user map is empty in
     // that mode); Strait keeps the ones whose credentials still pass (docs/compat.md).
