@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::options::{Account, Authorization, Cluster, Gateway, Options, Tls, WriteTimeoutPolicy};
 
 macro_rules! changes {
-    ($($variant:ident($field:ident: $ty:ty, $restart:expr)),* $(,)?) => {
+    ($($variant:ident($field:ident: $ty:ty, $restart:expr, $go:literal)),* $(,)?) => {
         /// One option that differs between two configurations, with both values.
         ///
         /// Each variant is named after the option (`Port` is `port`) and carries the old and
@@ -32,9 +32,41 @@ macro_rules! changes {
                 }
             }
 
-            /// Whether applying this change needs a restart: nats-server refuses to reload
-            /// listen addresses, the server name, the cluster's identity and listener, and any
-            /// gateway change other than TLS (`config reload not supported for …`).
+            /// nats-server's name for the option (its `Options` field), as in
+            /// `config reload not supported for MaxPending: …`.
+            pub fn go_name(&self) -> &'static str {
+                match self {
+                    $(Change::$variant { .. } => $go,)*
+                }
+            }
+
+            /// nats-server's refusal: `config reload not supported for <Field>: old=<v>,
+            /// new=<v>`, values printed as Go prints them where they are plain (unset is the
+            /// zero value); structured options are summarised without secrets.
+            pub fn refusal(&self) -> String {
+                match self {
+                    $(Change::$variant { old, new } => format!(
+                        "config reload not supported for {}: old={}, new={}",
+                        $go,
+                        GoValue::go(old),
+                        GoValue::go(new)
+                    ),)*
+                }
+            }
+
+            /// The new value as nats-server prints it in `Reloaded: <option> = <value>`.
+            pub fn new_value(&self) -> String {
+                match self {
+                    $(Change::$variant { new, .. } => GoValue::go(new),)*
+                }
+            }
+
+            /// Whether applying this change needs a restart, as nats-server 2.15 decides
+            /// (`server/reload.go`): listen addresses, the server name, header support,
+            /// `max_pending`, `max_subscriptions`, `max_sub_tokens`, `write_timeout`, lame-duck
+            /// settings, log rotation limits, `allow_non_tls`, the system account, the
+            /// cluster's identity and listener, and the gateway block. Strait deliberately lets
+            /// the gateway's *remotes* (and, as nats-server, its TLS) change.
             pub fn requires_restart(&self) -> bool {
                 match self {
                     $(Change::$variant { old, new } => {
@@ -68,51 +100,51 @@ fn yes(_: &impl PartialEq, _: &impl PartialEq) -> bool {
 }
 
 changes! {
-    Host(host: Option<String>, yes),
-    Port(port: Option<i32>, yes),
-    ClientAdvertise(client_advertise: Option<String>, no),
-    ServerName(server_name: Option<String>, yes),
-    MaxPayload(max_payload: Option<u64>, no),
-    MaxControlLine(max_control_line: Option<u64>, no),
-    MaxPending(max_pending: Option<u64>, no),
-    MaxConnections(max_connections: Option<i64>, no),
-    MaxSubscriptions(max_subscriptions: Option<u64>, no),
-    MaxSubTokens(max_sub_tokens: Option<u8>, no),
-    MaxTracedMsgLen(max_traced_msg_len: Option<u64>, no),
-    PingInterval(ping_interval: Option<Duration>, no),
-    PingMax(ping_max: Option<u64>, no),
-    WriteDeadline(write_deadline: Option<Duration>, no),
-    WriteTimeout(write_timeout: Option<WriteTimeoutPolicy>, no),
-    NoHeaderSupport(no_header_support: Option<bool>, yes),
-    DisableSublistCache(disable_sublist_cache: Option<bool>, yes),
-    LameDuckDuration(lame_duck_duration: Option<Duration>, no),
-    LameDuckGracePeriod(lame_duck_grace_period: Option<Duration>, no),
-    Debug(debug: Option<bool>, no),
-    Trace(trace: Option<bool>, no),
-    TraceVerbose(trace_verbose: Option<bool>, no),
-    TraceHeaders(trace_headers: Option<bool>, no),
-    Logtime(logtime: Option<bool>, no),
-    LogtimeUtc(logtime_utc: Option<bool>, no),
-    LogFile(log_file: Option<String>, no),
-    LogSizeLimit(log_size_limit: Option<u64>, no),
-    LogMaxNum(log_max_num: Option<u64>, no),
-    Syslog(syslog: Option<bool>, no),
-    RemoteSyslog(remote_syslog: Option<String>, no),
-    PidFile(pid_file: Option<String>, no),
-    PortsFileDir(ports_file_dir: Option<String>, no),
-    HttpHost(http_host: Option<String>, yes),
-    HttpPort(http_port: Option<i32>, yes),
-    HttpsPort(https_port: Option<i32>, yes),
-    HttpBasePath(http_base_path: Option<String>, yes),
-    Authorization(authorization: Option<Authorization>, no),
-    Accounts(accounts: Vec<Account>, no),
-    NoAuthUser(no_auth_user: Option<String>, no),
-    SystemAccount(system_account: Option<String>, yes),
-    NoSystemAccount(no_system_account: Option<bool>, yes),
-    Tls(tls: Option<Tls>, no),
-    AllowNonTls(allow_non_tls: Option<bool>, no),
-    Cluster(cluster: Option<Cluster>, cluster_needs_restart),
-    Gateway(gateway: Option<Gateway>, gateway_needs_restart),
+    Host(host: Option<String>, yes, "Host"),
+    Port(port: Option<i32>, yes, "Port"),
+    ClientAdvertise(client_advertise: Option<String>, no, "ClientAdvertise"),
+    ServerName(server_name: Option<String>, yes, "ServerName"),
+    MaxPayload(max_payload: Option<u64>, no, "MaxPayload"),
+    MaxControlLine(max_control_line: Option<u64>, no, "MaxControlLine"),
+    MaxPending(max_pending: Option<u64>, yes, "MaxPending"),
+    MaxConnections(max_connections: Option<i64>, no, "MaxConn"),
+    MaxSubscriptions(max_subscriptions: Option<u64>, yes, "MaxSubs"),
+    MaxSubTokens(max_sub_tokens: Option<u8>, yes, "MaxSubTokens"),
+    MaxTracedMsgLen(max_traced_msg_len: Option<u64>, no, "MaxTracedMsgLen"),
+    PingInterval(ping_interval: Option<Duration>, no, "PingInterval"),
+    PingMax(ping_max: Option<u64>, no, "MaxPingsOut"),
+    WriteDeadline(write_deadline: Option<Duration>, no, "WriteDeadline"),
+    WriteTimeout(write_timeout: Option<WriteTimeoutPolicy>, yes, "WriteTimeout"),
+    NoHeaderSupport(no_header_support: Option<bool>, yes, "NoHeaderSupport"),
+    DisableSublistCache(disable_sublist_cache: Option<bool>, yes, "NoSublistCache"),
+    LameDuckDuration(lame_duck_duration: Option<Duration>, yes, "LameDuckDuration"),
+    LameDuckGracePeriod(lame_duck_grace_period: Option<Duration>, yes, "LameDuckGracePeriod"),
+    Debug(debug: Option<bool>, no, "Debug"),
+    Trace(trace: Option<bool>, no, "Trace"),
+    TraceVerbose(trace_verbose: Option<bool>, no, "TraceVerbose"),
+    TraceHeaders(trace_headers: Option<bool>, no, "TraceHeaders"),
+    Logtime(logtime: Option<bool>, no, "Logtime"),
+    LogtimeUtc(logtime_utc: Option<bool>, no, "LogtimeUTC"),
+    LogFile(log_file: Option<String>, no, "LogFile"),
+    LogSizeLimit(log_size_limit: Option<u64>, yes, "LogSizeLimit"),
+    LogMaxNum(log_max_num: Option<u64>, yes, "LogMaxFiles"),
+    Syslog(syslog: Option<bool>, no, "Syslog"),
+    RemoteSyslog(remote_syslog: Option<String>, no, "RemoteSyslog"),
+    PidFile(pid_file: Option<String>, no, "PidFile"),
+    PortsFileDir(ports_file_dir: Option<String>, no, "PortsFileDir"),
+    HttpHost(http_host: Option<String>, yes, "HTTPHost"),
+    HttpPort(http_port: Option<i32>, yes, "HTTPPort"),
+    HttpsPort(https_port: Option<i32>, yes, "HTTPSPort"),
+    HttpBasePath(http_base_path: Option<String>, yes, "HTTPBasePath"),
+    Authorization(authorization: Option<Authorization>, no, "Authorization"),
+    Accounts(accounts: Vec<Account>, no, "Accounts"),
+    NoAuthUser(no_auth_user: Option<String>, no_auth_user_needs_restart, "NoAuthUser"),
+    SystemAccount(system_account: Option<String>, yes, "SystemAccount"),
+    NoSystemAccount(no_system_account: Option<bool>, yes, "NoSystemAccount"),
+    Tls(tls: Option<Tls>, no, "TLSConfig"),
+    AllowNonTls(allow_non_tls: Option<bool>, yes, "AllowNonTLS"),
+    Cluster(cluster: Option<Cluster>, cluster_needs_restart, "Cluster"),
+    Gateway(gateway: Option<Gateway>, gateway_needs_restart, "Gateway"),
 }
 
 /// The cluster can be reloaded except its name, listener and pool/pinned accounts.
@@ -129,16 +161,132 @@ fn cluster_needs_restart(old: &Option<Cluster>, new: &Option<Cluster>) -> bool {
     }
 }
 
-/// Only the gateway's TLS (including its remotes' TLS) can be reloaded.
+/// nats-server reloads only the gateway's TLS; Strait also adds and removes remotes (their
+/// URLs and TLS included). The gateway's own name, listener and the rest are fixed.
 fn gateway_needs_restart(old: &Option<Gateway>, new: &Option<Gateway>) -> bool {
     let strip = |g: &Option<Gateway>| {
         g.clone().map(|mut g| {
             g.tls = None;
-            for r in &mut g.gateways {
-                r.tls = None;
-            }
+            g.gateways.clear();
             g
         })
     };
     strip(old) != strip(new)
+}
+
+/// nats-server lets `no_auth_user` be unset only (and only when that user is gone; Strait does
+/// not implement `no_auth_user`, so the user list is not consulted).
+fn no_auth_user_needs_restart(old: &Option<String>, new: &Option<String>) -> bool {
+    !(old.is_some() && new.is_none())
+}
+
+/// How nats-server's `%v` prints an option's value.
+trait GoValue {
+    fn go(&self) -> String;
+}
+
+macro_rules! go_plain {
+    ($($t:ty => $zero:expr),* $(,)?) => {
+        $(impl GoValue for Option<$t> {
+            fn go(&self) -> String {
+                self.as_ref().map_or_else(|| $zero.to_string(), ToString::to_string)
+            }
+        })*
+    };
+}
+
+go_plain! { String => "", i32 => 0, i64 => 0, u64 => 0, u8 => 0, bool => false }
+
+impl GoValue for Option<Duration> {
+    fn go(&self) -> String {
+        go_duration(self.unwrap_or_default())
+    }
+}
+
+impl GoValue for Option<WriteTimeoutPolicy> {
+    fn go(&self) -> String {
+        match self {
+            None => "",
+            Some(WriteTimeoutPolicy::Default) => "default",
+            Some(WriteTimeoutPolicy::Close) => "close",
+            Some(WriteTimeoutPolicy::Retry) => "retry",
+        }
+        .to_owned()
+    }
+}
+
+impl GoValue for Option<Authorization> {
+    fn go(&self) -> String {
+        // Secrets are never printed.
+        if self.is_some() { "{…}" } else { "{}" }.to_owned()
+    }
+}
+
+impl GoValue for Vec<Account> {
+    fn go(&self) -> String {
+        let names: Vec<&str> = self.iter().map(|a| a.name.as_str()).collect();
+        format!("[{}]", names.join(" "))
+    }
+}
+
+impl GoValue for Option<Tls> {
+    fn go(&self) -> String {
+        if self.is_some() { "{…}" } else { "<nil>" }.to_owned()
+    }
+}
+
+impl GoValue for Option<Cluster> {
+    fn go(&self) -> String {
+        match self {
+            None => "{}".to_owned(),
+            Some(c) => format!(
+                "{{{} {} {}}}",
+                c.name.as_deref().unwrap_or_default(),
+                c.host.as_deref().unwrap_or("0.0.0.0"),
+                c.port.unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl GoValue for Option<Gateway> {
+    fn go(&self) -> String {
+        match self {
+            None => "{}".to_owned(),
+            Some(g) => {
+                let remotes: Vec<&str> = g.gateways.iter().map(|r| r.name.as_str()).collect();
+                format!(
+                    "{{{} {} {} [{}]}}",
+                    g.name.as_deref().unwrap_or_default(),
+                    g.host.as_deref().unwrap_or("0.0.0.0"),
+                    g.port.unwrap_or_default(),
+                    remotes.join(" ")
+                )
+            }
+        }
+    }
+}
+
+/// Go's `time.Duration.String` for the values options hold (`2m0s`, `30s`, `1.5s`, `250ms`).
+fn go_duration(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".to_owned();
+    }
+    if d < Duration::from_secs(1) {
+        let ms = d.as_secs_f64() * 1000.0;
+        return format!("{ms}ms");
+    }
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    let frac = d.subsec_nanos();
+    let secs = if frac == 0 {
+        format!("{s}s")
+    } else {
+        format!("{s}.{}s", format!("{frac:09}").trim_end_matches('0'))
+    };
+    match (h, m) {
+        (0, 0) => secs,
+        (0, m) => format!("{m}m{secs}"),
+        (h, m) => format!("{h}h{m}m{secs}"),
+    }
 }

@@ -228,6 +228,8 @@ pub enum GatewayError {
     StaleConnection,
     /// No INFO from the acceptor in time after dialling.
     NoInfo,
+    /// A configuration reload removed the remote this outbound link goes to.
+    Removed,
 }
 
 impl GatewayError {
@@ -257,7 +259,8 @@ impl GatewayError {
             | ProtocolViolation(_)
             | Parse(_)
             | PeerError(_)
-            | NoInfo => return None,
+            | NoInfo
+            | Removed => return None,
         })
     }
 
@@ -273,6 +276,8 @@ impl GatewayError {
             ProtocolViolation(_) | MissingCommandAccount(_) => "Protocol Violation",
             Parse(_) | PeerError(_) => "Parse Error",
             StaleConnection | NoInfo => "Stale Connection",
+            // nats-server's name for a route a reload removed is "Route Removed".
+            Removed => "Gateway Removed",
         }
     }
 }

@@ -59,9 +59,30 @@ pub struct Args {
     #[arg(long = "auth", value_name = "TOKEN")]
     pub auth: Option<String>,
 
+    /// File to write the server's pid to.
+    #[arg(short = 'P', long = "pid", value_name = "FILE")]
+    pub pid: Option<PathBuf>,
+
+    /// Send a signal to a running strait and exit: ldm, stop, quit, term, reopen, reload;
+    /// `reload=PID` or `reload=PIDFILE` picks the process (also spelled `-sl`).
+    #[arg(long = "signal", value_name = "SIGNAL[=PID]")]
+    pub signal: Option<String>,
+
     /// Show version.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+}
+
+/// nats-server spells `--signal` also `-sl` (Go flags take multi-letter single-dash names);
+/// turn that spelling into `--signal` before parsing.
+pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| match a.strip_prefix("-sl") {
+            Some("") => "--signal".to_owned(),
+            Some(rest) if rest.starts_with('=') => format!("--signal{rest}"),
+            _ => a,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -78,5 +99,16 @@ mod tests {
         assert_eq!((a.user.as_deref(), a.pass.as_deref()), (Some("u"), Some("p")));
         assert_eq!(a.name.as_deref(), Some("A"));
         assert!(Args::try_parse_from(["strait", "-v"]).unwrap().version);
+    }
+
+    #[test]
+    fn signal_and_pid_flags() {
+        let args = normalize(["strait", "-sl", "reload=12"].map(String::from));
+        let a = Args::try_parse_from(args).unwrap();
+        assert_eq!(a.signal.as_deref(), Some("reload=12"));
+        let args = normalize(["strait", "-sl=quit", "-P", "/tmp/p"].map(String::from));
+        let a = Args::try_parse_from(args).unwrap();
+        assert_eq!(a.signal.as_deref(), Some("quit"));
+        assert_eq!(a.pid.as_deref(), Some(std::path::Path::new("/tmp/p")));
     }
 }

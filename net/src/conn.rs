@@ -59,7 +59,7 @@ pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkI
     let (rd, wr) = conn.split();
     // Clients that stop reading are closed at the write deadline; gateways keep trying, as
     // nats-server's default `retry` policy does.
-    let deadline = (kind == LinkKind::Client).then_some(shared.driver.write_deadline);
+    let deadline = (kind == LinkKind::Client).then_some(shared.driver().write_deadline);
     let reader = read_loop(&shared, id, &handle, rd);
     let writer = write_loop(&shared, id, &handle, wr, deadline);
     tokio::pin!(reader);
@@ -78,7 +78,7 @@ pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkI
             }
             // Bounded: a peer that stopped reading (or a partition) must not keep a closed
             // link, and for an outbound gateway its re-dial, waiting forever.
-            let _ = tokio::time::timeout(shared.driver.write_deadline, writer).await;
+            let _ = tokio::time::timeout(shared.driver().write_deadline, writer).await;
         }
     }
     shared.lock().unregister(id);

@@ -8,6 +8,8 @@ pub mod cli;
 mod conn;
 pub mod logging;
 pub mod monitor;
+pub mod reload;
 pub mod server;
 pub mod setup;
+pub mod signal;
 pub mod transport;

@@ -6,8 +6,8 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, SystemTime};
 
 use strait_core::error::DriverClose;
 use strait_core::node::{DialRequest, Event, LinkId, LogLevel, Node, NodeConfig};
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, trace, warn};
 
 use crate::conn::{self, LinkKind};
+use crate::reload::{self, ReloadReceiver};
 use crate::transport::{Dialer, Listener};
 
 /// How long one gateway dial may take (`DEFAULT_ROUTE_DIAL`).
@@ -53,6 +54,8 @@ pub(crate) struct State {
     handles: Vec<Option<(LinkId, Arc<ConnHandle>)>>,
     dials: mpsc::UnboundedSender<DialRequest>,
     node_timer: Arc<Notify>,
+    /// When the configuration in force was loaded (start, then each successful reload).
+    pub(crate) config_loaded: SystemTime,
 }
 
 impl State {
@@ -120,13 +123,23 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
-    pub(crate) driver: DriverConfig,
+    driver: RwLock<DriverConfig>,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock is a bug in core; keep serving the others.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The driver settings in force (a reload may change them; connections read them when
+    /// they start).
+    pub(crate) fn driver(&self) -> DriverConfig {
+        self.driver.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub(crate) fn set_driver(&self, driver: DriverConfig) {
+        *self.driver.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = driver;
     }
 }
 
@@ -142,7 +155,8 @@ pub struct Listeners<L> {
 }
 
 /// Serve until `shutdown` completes, then close every connection after flushing what is
-/// queued to it (bounded by `shutdown_grace`).
+/// queued to it (bounded by `shutdown_grace`). The configuration never changes; see
+/// [`run_with_reload`] for a server that takes reloads.
 pub async fn run<L: Listener, D: Dialer>(
     config: NodeConfig,
     driver: DriverConfig,
@@ -151,17 +165,33 @@ pub async fn run<L: Listener, D: Dialer>(
     dialer: D,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let (_never, reloads) = reload::channel();
+    run_with_reload(config, driver, seed, listeners, dialer, shutdown, reloads).await
+}
+
+/// [`run`], also applying every configuration sent through the
+/// [`ReloadSender`](crate::reload::ReloadSender) paired with `reloads` (SIGHUP in the daemon,
+/// a scheduled reload in the simulation). Dropping every sender just stops reloads.
+pub async fn run_with_reload<L: Listener, D: Dialer>(
+    config: NodeConfig,
+    driver: DriverConfig,
+    seed: u64,
+    listeners: Listeners<L>,
+    dialer: D,
+    shutdown: impl Future<Output = ()>,
+    mut reloads: ReloadReceiver,
+) -> io::Result<()> {
     let grace = driver.shutdown_grace;
     let (dial_tx, dial_rx) = mpsc::unbounded_channel();
     let node_timer = Arc::new(Notify::new());
-    let monitor_config = config.clone();
     let state = State {
         node: Node::new(config, seed),
         handles: Vec::new(),
         dials: dial_tx,
         node_timer: node_timer.clone(),
+        config_loaded: SystemTime::now(),
     };
-    let shared = Arc::new(Shared { state: Mutex::new(state), driver });
+    let shared = Arc::new(Shared { state: Mutex::new(state), driver: RwLock::new(driver) });
     {
         let mut state = shared.lock();
         state.node.start(Instant::now().into_std());
@@ -178,11 +208,9 @@ pub async fn run<L: Listener, D: Dialer>(
         let addr = listener.local_addr()?;
         let source = crate::monitor::source::NodeSource {
             shared: shared.clone(),
-            config: monitor_config,
             http_host: addr.ip().to_string(),
             http_port: addr.port(),
-            write_deadline: shared.driver.write_deadline,
-            started: (std::time::Instant::now(), std::time::SystemTime::now()),
+            started: (std::time::Instant::now(), SystemTime::now()),
         };
         let mut stop = stop_rx.clone();
         background.spawn(async move {
@@ -200,6 +228,7 @@ pub async fn run<L: Listener, D: Dialer>(
         tokio::select! {
             biased;
             () = &mut shutdown => break,
+            Some(request) = reloads.recv() => reload::apply(&shared, request),
             accepted = client_listener.accept() => match accepted {
                 Ok((conn, peer)) => {
                     tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Client));

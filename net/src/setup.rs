@@ -8,6 +8,7 @@ use strait_core::node::{Auth, NodeConfig, User};
 use strait_core::proto::client::Limits;
 
 use crate::cli::Args;
+use crate::logging::LogSettings;
 use crate::server::DriverConfig;
 
 /// Environment variable that makes the gateway act as a pre-2.9 (optimistic) acceptor.
@@ -70,6 +71,22 @@ pub struct Setup {
     pub trace: bool,
     /// Log file.
     pub log_file: Option<String>,
+    /// Timestamps in log lines (`logtime`, default true).
+    pub logtime: bool,
+    /// Where to write the pid (`pid_file`, `-P`).
+    pub pid_file: Option<String>,
+}
+
+impl Setup {
+    /// The logging part.
+    pub fn log_settings(&self) -> LogSettings {
+        LogSettings {
+            debug: self.debug,
+            trace: self.trace,
+            logtime: self.logtime,
+            log_file: self.log_file.clone(),
+        }
+    }
 }
 
 /// Build the setup from `args` and, when `-c` was given, the loaded `options`.
@@ -127,6 +144,8 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         debug: args.debug || o.debug == Some(true),
         trace: args.trace || o.trace == Some(true),
         log_file: args.log.as_ref().map(|p| p.display().to_string()).or_else(|| o.log_file.clone()),
+        logtime: o.logtime.unwrap_or(true),
+        pid_file: args.pid.as_ref().map(|p| p.display().to_string()).or_else(|| o.pid_file.clone()),
     })
 }
 

@@ -264,6 +264,60 @@ impl Directory {
         None
     }
 
+    /// A remote added to the configuration by a reload: dialled at `now`. An implicit remote
+    /// of that name becomes explicit (retried forever) and keeps its connection if it has one.
+    pub(crate) fn add_explicit(&mut self, name: &str, urls: &[GatewayUrl], now: Instant) {
+        if let Some(i) = self.find(name) {
+            let r = &mut self.remotes[i];
+            r.explicit = true;
+            r.configured = urls.to_vec();
+            add_urls(&mut r.urls, urls);
+            return;
+        }
+        let mut deduped = Vec::new();
+        add_urls(&mut deduped, urls);
+        self.remotes.push(Remote {
+            name: name.to_owned(),
+            explicit: true,
+            configured: urls.to_vec(),
+            urls: deduped,
+            state: DialState::Waiting(now),
+            rounds: 0,
+            attempts: 0,
+        });
+    }
+
+    /// A configured remote's URLs changed by a reload: the configured URLs are replaced, the
+    /// discovered ones kept. The next round uses the new list.
+    pub(crate) fn set_configured(&mut self, name: &str, urls: &[GatewayUrl]) {
+        let Some(i) = self.find(name) else {
+            return;
+        };
+        let r = &mut self.remotes[i];
+        let discovered: Vec<GatewayUrl> = r
+            .urls
+            .iter()
+            .filter(|u| !r.configured.iter().any(|c| c.host_port() == u.host_port()))
+            .cloned()
+            .collect();
+        let mut all = Vec::new();
+        add_urls(&mut all, urls);
+        add_urls(&mut all, &discovered);
+        r.configured = urls.to_vec();
+        r.urls = all;
+    }
+
+    /// A remote removed from the configuration by a reload: forgotten, so it is not dialled
+    /// again. Returns its outbound link, which the caller closes. A dial in flight is dropped
+    /// when its result comes back (its id is no longer known).
+    pub(crate) fn remove(&mut self, name: &str) -> Option<LinkId> {
+        let i = self.find(name)?;
+        match self.remotes.remove(i).state {
+            DialState::Connected(link) => Some(link),
+            _ => None,
+        }
+    }
+
     /// Whether remote `index` has an outbound link.
     pub(crate) fn outbound(&self, index: usize) -> Option<LinkId> {
         match self.remotes.get(index)?.state {
@@ -358,6 +412,40 @@ mod tests {
         }
         assert_eq!(forgotten.as_deref(), Some("C"));
         assert!(dir.find("C").is_none());
+    }
+
+    #[test]
+    fn reload_adds_explicit_remotes_at_once_and_forgets_removed_ones() {
+        let c = config();
+        let t0 = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let mut dir = Directory::new(&c, t0);
+        let now = t0 + Duration::from_millis(10);
+        dir.add_explicit("C", &[GatewayUrl::new("h5", 7005)], now);
+        let dials = dir.start_due(now, &mut rng);
+        assert_eq!(dials.len(), 1, "the new remote is dialled before B's solicit delay");
+        assert_eq!((dials[0].remote.as_str(), dials[0].explicit), ("C", true));
+        let link = LinkId::for_tests(9);
+        dir.dial_connected(dials[0].id, link);
+        assert_eq!(dir.remove("C"), Some(link));
+        assert!(dir.find("C").is_none());
+        // The closed link no longer maps to a remote: nothing is re-dialled.
+        assert!(dir.outbound_closed(link, true, now, &c, &mut rng, |_| false).is_none());
+        assert_eq!(dir.poll_timeout(), Some(t0 + c.solicit_delay), "only B is scheduled");
+        // A dial in flight for a removed remote is unknown when it completes.
+        let d = dir.start_due(t0 + c.solicit_delay, &mut rng).remove(0);
+        assert_eq!(dir.remove("B"), None);
+        assert!(dir.dial_connected(d.id, link).is_none());
+    }
+
+    #[test]
+    fn reload_replaces_configured_urls_and_keeps_discovered_ones() {
+        let c = config();
+        let mut dir = Directory::new(&c, Instant::now());
+        dir.replace_urls(0, &[GatewayUrl::new("g1", 7001)]);
+        dir.set_configured("B", &[GatewayUrl::new("h9", 7001)]);
+        let hosts: Vec<&str> = dir.remotes[0].urls.iter().map(|u| u.host.as_str()).collect();
+        assert_eq!(hosts, ["h9", "g1"]);
     }
 
     #[test]

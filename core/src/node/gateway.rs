@@ -49,7 +49,7 @@ pub(crate) struct GatewayNode {
     pub(crate) cluster_hash: [u8; 6],
     pub(crate) server_hash: [u8; 6],
     seed: u64,
-    started: bool,
+    pub(crate) started: bool,
     /// The dial schedule changed: the driver re-reads the node deadline.
     pub(crate) timer_changed: bool,
     /// Established outbound links (a cheap "any gateway to forward to?" test per message).

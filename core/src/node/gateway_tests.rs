@@ -422,3 +422,47 @@ fn implicit_remote_is_dialled_back_and_forgotten_when_gone() {
     assert_eq!(w.gateway(0).outbound.len(), 1);
     assert!(!w.gateway(0).outbound[0].configured);
 }
+
+#[test]
+fn reload_adds_a_remote_and_dials_it_at_once() {
+    let mut w = World::new(vec![config("A", 7001, &[]), config("B", 7002, &[])]);
+    w.advance(Duration::from_secs(3));
+    assert!(w.gateway(0).outbound.is_empty());
+    let summary = w.nodes[0].reload(w.now, config("A", 7001, &[("B", 7002)])).unwrap();
+    assert_eq!(summary.gateways_added, ["B"]);
+    w.advance(Duration::from_millis(100));
+    assert!(w.registered(0, "Reloaded: gateway remote \"B\" added"), "{:?}", w.logs);
+    assert_eq!(w.gateway(0).outbound.len(), 1, "{:?}", w.logs);
+    assert!(w.gateway(0).outbound[0].configured);
+    // B learned A from the inbound connection and dialled back.
+    w.advance(Duration::from_secs(2));
+    assert_eq!(w.gateway(1).outbound.len(), 1, "{:?}", w.logs);
+}
+
+#[test]
+fn reload_removes_a_remote_closes_its_outbound_and_stops_dialling_it() {
+    let mut w = World::new(vec![config("A", 7001, &[("B", 7002)]), config("B", 7002, &[])]);
+    w.advance(Duration::from_secs(2));
+    assert_eq!(w.gateway(0).outbound.len(), 1);
+    let summary = w.nodes[0].reload(w.now, config("A", 7001, &[])).unwrap();
+    assert_eq!(summary.gateways_removed, ["B"]);
+    w.settle();
+    assert!(w.registered(0, "Gateway connection closed: Gateway Removed"), "{:?}", w.logs);
+    w.advance(Duration::from_secs(10));
+    assert!(w.gateway(0).outbound.is_empty(), "{:?}", w.logs);
+    assert!(w.gateway(0).remotes.iter().all(|(name, ..)| name != "B"));
+}
+
+#[test]
+fn reload_refuses_gateway_name_changes() {
+    let mut w = two_clusters();
+    let mut renamed = config("Z", 7001, &[("B", 7002)]);
+    renamed.server_name = Some("sA".into());
+    let err = w.nodes[0].reload(w.now, renamed).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config reload not supported for Gateway: old={A 127.0.0.1:7001 [A B]}, \
+         new={Z 127.0.0.1:7001 [B]}"
+    );
+    assert_eq!(w.gateway(0).name, "A");
+}

@@ -27,6 +27,7 @@ mod client;
 mod deliver;
 mod gateway;
 mod links;
+mod reload;
 mod snapshot;
 
 pub use snapshot::{
@@ -44,6 +45,7 @@ use rand_core::{RngCore, SeedableRng};
 
 pub use auth::{Auth, User};
 pub use links::LinkId;
+pub use reload::{ReloadError, ReloadSummary};
 
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
 use crate::error::{ClientError, CloseReason, DriverClose};
@@ -270,6 +272,18 @@ impl Node {
     /// listeners are bound.
     pub fn start(&mut self, now: Instant) {
         gateway::start(self, now);
+    }
+
+    /// Apply a new configuration at `now` (SIGHUP, or a reload in the simulation).
+    ///
+    /// Limits, keep-alive settings, client authorization and the list of remote gateways
+    /// change in place; clients whose credentials no longer pass are closed as nats-server
+    /// closes them, a removed remote's outbound link is closed and an added one dialled.
+    /// Changing the server name, the client host or port, header support, or the gateway
+    /// block other than its remotes is refused with [`ReloadError::NotSupported`] and
+    /// nothing changes. `version` and `runtime` are kept. Drain [`Node::poll_event`] after.
+    pub fn reload(&mut self, now: Instant, new: NodeConfig) -> Result<ReloadSummary, ReloadError> {
+        reload::reload(self, now, new)
     }
 
     /// A new inbound gateway connection from `peer`: queues our gateway INFO.

@@ -4,16 +4,19 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use strait_net::cli::Args;
-use strait_net::logging::NatsFormat;
+use strait_conf::Options;
+use strait_net::cli::{self, Args};
+use strait_net::logging::LogControl;
+use strait_net::reload::{self, Reloader};
 use strait_net::server::{self, Listeners};
 use strait_net::setup::{self, Listen, Setup};
 use strait_net::transport::TcpDialer;
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tracing::{error, info, warn};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_from(cli::normalize(std::env::args()));
     if args.version {
         println!(
             "strait: v{} (nats-server {} compatible)",
@@ -21,6 +24,15 @@ fn main() -> ExitCode {
             strait_core::NATS_COMPAT_VERSION
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(spec) = &args.signal {
+        return match strait_net::signal::run(spec) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strait: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let options = match &args.config {
         Some(path) => {
@@ -58,10 +70,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = init_logging(&setup) {
-        eprintln!("strait: {e}");
-        return ExitCode::FAILURE;
-    }
+    let logs = match LogControl::init(&setup.log_settings()) {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("strait: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Some(o) = &options {
         for w in &o.warnings {
             tracing::warn!("{w}");
@@ -77,36 +92,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(setup)) {
+    match runtime.block_on(run(args, options, setup, logs)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(setup: &Setup) -> Result<(), String> {
-    let level = if setup.trace {
-        tracing::Level::TRACE
-    } else if setup.debug {
-        tracing::Level::DEBUG
-    } else {
-        tracing::Level::INFO
-    };
-    let builder = tracing_subscriber::fmt().event_format(NatsFormat).with_max_level(level);
-    match &setup.log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open log file {path}: {e}"))?;
-            builder.with_writer(std::sync::Mutex::new(file)).init();
-        }
-        None => builder.with_writer(std::io::stderr).init(),
-    }
-    Ok(())
 }
 
 async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
@@ -116,20 +108,30 @@ async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("Error listening on {what} port: {}:{port}, {e}", listen.host))
 }
 
-async fn run(mut setup: Setup) -> Result<(), String> {
+async fn run(
+    args: Args,
+    options: Option<Options>,
+    mut setup: Setup,
+    logs: LogControl,
+) -> Result<(), String> {
     let client = bind(&setup.client, "client").await?;
     let client_port = client.local_addr().map_err(|e| e.to_string())?.port();
     setup.node.port = client_port;
     let gateway_host = setup.gateway.as_ref().map(|g| g.listen.host.clone()).unwrap_or_default();
+    let mut gateway_port = None;
     let gateway = match setup.gateway.take() {
         Some(g) => {
             let listener = bind(&g.listen, "gateway").await?;
             let port = listener.local_addr().map_err(|e| e.to_string())?.port();
             setup.node.gateway = Some(g.finish(port)?);
+            gateway_port = Some(port);
             Some(listener)
         }
         None => None,
     };
+    if let Some(file) = &setup.pid_file {
+        reload::write_pid_file(file).map_err(|e| format!("Could not write pidfile: {e}"))?;
+    }
     let seed = os_seed();
     let preview = strait_core::node::Node::new(setup.node.clone(), seed);
     info!("Starting strait version {}", env!("CARGO_PKG_VERSION"));
@@ -150,14 +152,73 @@ async fn run(mut setup: Setup) -> Result<(), String> {
         }
         None => None,
     };
+    let (reload_tx, reload_rx) = reload::channel();
+    let reloader =
+        Reloader::new(args, options, (client_port, gateway_port), reload_tx, Some(logs.clone()));
+    // Installed before "Server is ready": from then on SIGHUP reloads instead of killing us.
+    let signals = Signals::install()?;
+    tokio::spawn(signals.serve(reloader, logs));
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
     info!("Server is ready");
     let listeners = Listeners { client, gateway, monitor };
-    server::run(setup.node, setup.driver, seed, listeners, TcpDialer, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let shutdown = shutdown_signal();
+    server::run_with_reload(
+        setup.node,
+        setup.driver,
+        seed,
+        listeners,
+        TcpDialer,
+        shutdown,
+        reload_rx,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     info!("Server Exiting..");
     Ok(())
+}
+
+/// SIGHUP (reload), SIGUSR1 (reopen the log file) and SIGUSR2 (lame-duck mode).
+struct Signals {
+    hangup: Signal,
+    reopen: Signal,
+    lame_duck: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, String> {
+        let install =
+            |kind| signal(kind).map_err(|e| format!("cannot install signal handler: {e}"));
+        Ok(Self {
+            hangup: install(SignalKind::hangup())?,
+            reopen: install(SignalKind::user_defined1())?,
+            lame_duck: install(SignalKind::user_defined2())?,
+        })
+    }
+
+    async fn serve(mut self, mut reloader: Reloader, logs: LogControl) {
+        loop {
+            tokio::select! {
+                Some(()) = self.hangup.recv() => {
+                    info!("Trapped \"hangup\" signal");
+                    // Logged by the reloader either way.
+                    let _ = reloader.reload().await;
+                }
+                Some(()) = self.reopen.recv() => {
+                    info!("Trapped \"user defined signal 1\" signal");
+                    match logs.reopen() {
+                        Ok(true) => info!("File log re-opened"),
+                        Ok(false) => info!("File log re-open ignored, not a file logger"),
+                        Err(e) => error!("{e}"),
+                    }
+                }
+                Some(()) = self.lame_duck.recv() => {
+                    info!("Trapped \"user defined signal 2\" signal");
+                    warn!("Lame duck mode is not supported by strait; signal ignored");
+                }
+                else => return,
+            }
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use strait_core::node::{GatewayLinkSnapshot, LinkSnapshot, NodeConfig, SubscriptionSnapshot};
 
@@ -20,10 +20,8 @@ use crate::server::Shared;
 #[derive(Debug)]
 pub(crate) struct NodeSource {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) config: NodeConfig,
     pub(crate) http_host: String,
     pub(crate) http_port: u16,
-    pub(crate) write_deadline: Duration,
     /// The same moment on both clocks, to turn `Instant`s into wall-clock timestamps.
     pub(crate) started: (Instant, SystemTime),
 }
@@ -130,8 +128,12 @@ impl MonitorSource for NodeSource {
         let node = &state.node;
         let totals = node.totals();
         let gateway = node.gateway_snapshot();
+        // The configuration in force: a reload may have changed it.
+        let config: NodeConfig = node.config().clone();
+        let config_loaded = state.config_loaded;
         drop(state);
-        let c = &self.config;
+        let write_deadline = self.shared.driver().write_deadline;
+        let c = &config;
         let gateway_varz = match (&gateway, &c.gateway) {
             (Some(g), Some(gc)) => GatewayOptsVarz {
                 name: g.name.clone(),
@@ -197,7 +199,7 @@ impl MonitorSource for NodeSource {
             websocket: EmptyObject {},
             jetstream: EmptyObject {},
             tls_timeout: 2.0,
-            write_deadline: self.write_deadline,
+            write_deadline,
             write_timeout: String::new(),
             start: self.timestamp(self.started.0),
             now: self.timestamp(now),
@@ -224,7 +226,7 @@ impl MonitorSource for NodeSource {
             stalled_clients: 0,
             subscriptions,
             http_req_stats: BTreeMap::new(),
-            config_load_time: self.timestamp(self.started.0),
+            config_load_time: Timestamp::from_system_time(config_loaded),
             config_digest: String::new(),
             tags: Vec::new(),
             metadata: BTreeMap::new(),

@@ -1,0 +1,333 @@
+//! Applying a new configuration to a running node (SIGHUP in the daemon, a scheduled reload in
+//! the simulation).
+//!
+//! What reloads follows nats-server 2.15 (`server/reload.go`): limits, keep-alive settings and
+//! client authorization apply at once; the server's identity and listeners do not. One
+//! deliberate improvement: gateway *remotes* may be added (dialled at once) and removed (the
+//! outbound link is closed and not re-dialled), where nats-server refuses any gateway change.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::{Auth, LogLevel, Node, NodeConfig, client, gateway};
+use crate::account::GLOBAL_ACCOUNT;
+use crate::error::{ClientError, GatewayError};
+use crate::gateway::{GatewayConfig, RemoteConfig};
+use crate::link::Link;
+use crate::link::client::{ClientState, ClientTimer};
+use crate::node::LinkId;
+
+/// A reload the node refused; the configuration in force is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadError {
+    /// An option that needs a restart changed. `field` is nats-server's name for it
+    /// (`ServerName`, `Port`, `Gateway`, …).
+    NotSupported {
+        /// The option, as nats-server names it.
+        field: &'static str,
+        /// The value in force.
+        old: String,
+        /// The value asked for.
+        new: String,
+    },
+}
+
+impl fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReloadError::NotSupported { field, old, new } => {
+                write!(f, "config reload not supported for {field}: old={old}, new={new}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {}
+
+/// What a successful reload did. Every item was also logged (`Reloaded: …`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// One entry per option that changed, as in the log (`max_payload = 2000`).
+    pub changed: Vec<String>,
+    /// Clients closed because they no longer authenticate, moved accounts, or are over the new
+    /// `max_connections`.
+    pub closed_clients: Vec<LinkId>,
+    /// Remote gateways added (now dialled).
+    pub gateways_added: Vec<String>,
+    /// Remote gateways removed (outbound link closed, no longer dialled).
+    pub gateways_removed: Vec<String>,
+}
+
+pub(super) fn reload(
+    node: &mut Node,
+    now: Instant,
+    mut new: NodeConfig,
+) -> Result<ReloadSummary, ReloadError> {
+    // Not configuration: what the binary reports about itself.
+    new.version = node.config.version.clone();
+    new.runtime = node.config.runtime.clone();
+    check(&node.config, &new)?;
+    let old = std::mem::replace(&mut node.config, new);
+    let mut summary = ReloadSummary::default();
+    apply_limits(node, &old, &mut summary);
+    if old.auth_timeout != node.config.auth_timeout {
+        let secs = node.config.auth_timeout.as_secs_f64();
+        changed(node, &mut summary, format!("authorization timeout = {secs}"));
+    }
+    if old.auth != node.config.auth {
+        let what = match &node.config.auth {
+            Auth::None => "authorization removed",
+            Auth::UserPassword { .. } => "authorization username and password",
+            Auth::Token(_) => "authorization token",
+            Auth::Users(_) => "authorization users",
+        };
+        changed(node, &mut summary, what.to_owned());
+        recheck_clients(node, now, !old.auth.required(), &mut summary);
+    }
+    if node.config.max_connections < old.max_connections {
+        enforce_max_connections(node, &mut summary);
+    }
+    reload_gateway_remotes(node, now, &old, &mut summary);
+    Ok(summary)
+}
+
+/// Refuse what needs a restart, with nats-server's field names.
+fn check(old: &NodeConfig, new: &NodeConfig) -> Result<(), ReloadError> {
+    let refuse =
+        |field, old: String, new: String| Err(ReloadError::NotSupported { field, old, new });
+    if old.server_name != new.server_name {
+        let show = |s: &Option<String>| s.clone().unwrap_or_default();
+        return refuse("ServerName", show(&old.server_name), show(&new.server_name));
+    }
+    if old.host != new.host {
+        return refuse("Host", old.host.clone(), new.host.clone());
+    }
+    if old.port != new.port {
+        return refuse("Port", old.port.to_string(), new.port.to_string());
+    }
+    if old.headers != new.headers {
+        return refuse("NoHeaderSupport", (!old.headers).to_string(), (!new.headers).to_string());
+    }
+    let fixed = |g: &Option<GatewayConfig>| {
+        g.clone().map(|mut g| {
+            g.remotes.clear();
+            g
+        })
+    };
+    if fixed(&old.gateway) != fixed(&new.gateway) {
+        return refuse("Gateway", gateway_summary(&old.gateway), gateway_summary(&new.gateway));
+    }
+    Ok(())
+}
+
+/// The gateway block without secrets, for refusal messages.
+fn gateway_summary(g: &Option<GatewayConfig>) -> String {
+    match g {
+        None => "{}".into(),
+        Some(g) => {
+            let remotes: Vec<&str> = g.remotes.iter().map(|r| r.name.as_str()).collect();
+            format!("{{{} {} [{}]}}", g.name, g.advertise, remotes.join(" "))
+        }
+    }
+}
+
+fn changed(node: &mut Node, summary: &mut ReloadSummary, what: String) {
+    node.log(LogLevel::Info, format!("Reloaded: {what}"));
+    summary.changed.push(what);
+}
+
+fn apply_limits(node: &mut Node, old: &NodeConfig, summary: &mut ReloadSummary) {
+    let new = node.config.clone();
+    if old.max_connections != new.max_connections {
+        changed(node, summary, format!("max_connections = {}", new.max_connections));
+    }
+    if old.ping_interval != new.ping_interval {
+        // Timers already armed keep their deadline; every later tick uses the new interval.
+        changed(node, summary, format!("ping_interval = {}", go_duration(new.ping_interval)));
+    }
+    if old.ping_max != new.ping_max {
+        changed(node, summary, format!("ping_max = {}", new.ping_max));
+    }
+    if old.limits.max_control_line != new.limits.max_control_line {
+        changed(node, summary, format!("max_control_line = {}", new.limits.max_control_line));
+    }
+    if old.limits.max_payload != new.limits.max_payload {
+        changed(node, summary, format!("max_payload = {}", new.limits.max_payload));
+    }
+    if old.limits != new.limits {
+        for id in node.links.ids() {
+            if let Some(Link::Client(c)) = node.links.get_mut(id) {
+                c.parser.set_limits(new.limits);
+            }
+        }
+    }
+    if old.max_pending != new.max_pending {
+        // Checked on every read and queue, so it applies to existing clients too.
+        changed(node, summary, format!("max_pending = {}", new.max_pending));
+    }
+}
+
+/// nats-server's reload of authorization: a client whose user is gone or now bound to another
+/// account is closed without a word (it reconnects and lands in the right place); a client
+/// whose credentials no longer pass gets `-ERR 'Authorization Violation'`.
+fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut ReloadSummary) {
+    let auth_timeout = node.config.auth_timeout;
+    let required = node.config.auth.required();
+    for id in node.links.ids() {
+        let Some(Link::Client(c)) = node.links.get_mut(id) else {
+            continue;
+        };
+        match c.state {
+            ClientState::ExpectConnect => {
+                // Auth just became required: a client still to send CONNECT gets the timer;
+                // auth no longer required: nothing to wait for.
+                if was_open && required {
+                    c.timers.set(ClientTimer::Auth, now + auth_timeout);
+                } else if !required {
+                    c.timers.stop(ClientTimer::Auth);
+                }
+                continue;
+            }
+            ClientState::Closing => continue,
+            ClientState::Established => {}
+        }
+        let user = c.opts.user.clone().unwrap_or_default();
+        let account = node.accounts[c.account.0 as usize].name.clone();
+        let (cid, peer) = (c.cid, c.peer);
+        let verdict =
+            node.config.auth.check(&c.opts).map(|a| a.unwrap_or(GLOBAL_ACCOUNT).to_owned());
+        let moved = match &node.config.auth {
+            Auth::Users(users) if !user.is_empty() => match users.iter().find(|u| u.user == user) {
+                None => true,
+                Some(u) => u.account.as_deref().unwrap_or(GLOBAL_ACCOUNT) != account,
+            },
+            // Credentials that still pass but now bind another account.
+            _ => verdict.as_ref().is_ok_and(|bound| *bound != account),
+        };
+        if moved {
+            client::close(node, id, ClientError::ClientClosed);
+            summary.closed_clients.push(id);
+        } else if verdict.is_err() {
+            let who = if user.is_empty() { String::new() } else { format!(" - User {user:?}") };
+            let at = peer.map(|p| format!("{p} - ")).unwrap_or_default();
+            node.log(LogLevel::Error, format!("{at}cid:{cid} - authentication error{who}"));
+            client::close(node, id, ClientError::AuthorizationViolation);
+            summary.closed_clients.push(id);
+        }
+    }
+}
+
+/// Close clients over a lowered `max_connections`, newest first (nats-server picks at random).
+fn enforce_max_connections(node: &mut Node, summary: &mut ReloadSummary) {
+    let mut open: Vec<(u64, LinkId)> = node
+        .links
+        .ids()
+        .into_iter()
+        .filter_map(|id| match node.links.get(id) {
+            Some(Link::Client(c)) if !c.is_closing() => Some((c.cid, id)),
+            _ => None,
+        })
+        .collect();
+    let excess = open.len().saturating_sub(node.config.max_connections);
+    open.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, id) in open.into_iter().take(excess) {
+        client::close(node, id, ClientError::MaxConnectionsExceeded);
+        summary.closed_clients.push(id);
+    }
+}
+
+/// Add, change and remove configured remote gateways (the rest of the block was checked equal).
+fn reload_gateway_remotes(
+    node: &mut Node,
+    now: Instant,
+    old: &NodeConfig,
+    summary: &mut ReloadSummary,
+) {
+    let (Some(before), Some(after)) = (old.gateway.as_ref(), node.config.gateway.clone()) else {
+        return;
+    };
+    let ours = after.name.clone();
+    let listed = |list: &[RemoteConfig], name: &str| {
+        // Duplicate names: the last entry wins, as in nats-server.
+        list.iter().rev().find(|r| r.name == name).cloned()
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for r in &after.remotes {
+        if r.name != ours && !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    let mut added = Vec::new();
+    let mut updated = Vec::new();
+    for name in names {
+        let Some(r) = listed(&after.remotes, name) else { continue };
+        match listed(&before.remotes, name) {
+            None => added.push(r),
+            Some(prev) if prev.urls != r.urls => updated.push(r),
+            Some(_) => {}
+        }
+    }
+    let mut removed: Vec<String> = before
+        .remotes
+        .iter()
+        .filter(|r| r.name != ours && listed(&after.remotes, &r.name).is_none())
+        .map(|r| r.name.clone())
+        .collect();
+    removed.dedup();
+    let Some(gw) = node.gateway.as_mut() else {
+        return;
+    };
+    gw.config.remotes = after.remotes.clone();
+    let started = gw.started;
+    let mut to_close = Vec::new();
+    if started {
+        for r in &added {
+            gw.directory.add_explicit(&r.name, &r.urls, now);
+        }
+        for r in &updated {
+            gw.directory.set_configured(&r.name, &r.urls);
+        }
+        for name in &removed {
+            to_close.extend(gw.directory.remove(name));
+        }
+        gw.timer_changed = true;
+    }
+    for link in to_close {
+        gateway::close(node, link, GatewayError::Removed);
+    }
+    for r in added {
+        changed(node, summary, format!("gateway remote {:?} added", r.name));
+        summary.gateways_added.push(r.name);
+    }
+    for r in updated {
+        changed(node, summary, format!("gateway remote {:?} URLs", r.name));
+    }
+    for name in removed {
+        changed(node, summary, format!("gateway remote {name:?} removed"));
+        summary.gateways_removed.push(name);
+    }
+}
+
+/// A duration as Go's `time.Duration.String` prints whole seconds and above (`2m0s`, `30s`).
+fn go_duration(d: Duration) -> String {
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    let frac = d.subsec_nanos();
+    let secs = if frac == 0 {
+        format!("{s}s")
+    } else {
+        let f = format!("{:09}", frac);
+        format!("{s}.{}s", f.trim_end_matches('0'))
+    };
+    match (h, m) {
+        (0, 0) if total == 0 && frac != 0 && d < Duration::from_secs(1) => {
+            format!("{}ms", d.as_millis())
+        }
+        (0, 0) => secs,
+        (0, m) => format!("{m}m{secs}"),
+        (h, m) => format!("{h}h{m}m{secs}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

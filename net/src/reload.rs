@@ -1,0 +1,317 @@
+//! Configuration reload: the channel a running server takes new configurations from, what the
+//! server does with one, and the daemon's file reload (SIGHUP, `strait --signal reload`).
+//!
+//! * [`channel`] pairs a [`ReloadSender`] with the [`ReloadReceiver`] given to
+//!   [`run_with_reload`](crate::server::run_with_reload). Anything holding the sender (the
+//!   daemon's [`Reloader`], a simulation schedule, a test) applies a [`NodeConfig`] and a
+//!   [`DriverConfig`] to the running server and gets the core's verdict back.
+//! * [`Reloader`] is the daemon's side: it reads the `-c` file again, lets command-line flags
+//!   override it as at start, refuses what nats-server refuses (`config reload not supported
+//!   for …`), applies logging changes, and logs `Reloaded server configuration` or
+//!   `Failed to reload server configuration: …`, as nats-server does.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use strait_conf::{Change, Options};
+use strait_core::node::{NodeConfig, ReloadError, ReloadSummary};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{error, info};
+
+use crate::cli::Args;
+use crate::logging::LogControl;
+use crate::server::{DriverConfig, Shared};
+use crate::setup;
+
+/// How long a reload waits for the server to answer (it answers at once unless it stopped).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One configuration for a running server to apply.
+#[derive(Debug)]
+pub struct ReloadRequest {
+    /// The new node configuration (client port and gateway advertise as bound).
+    pub node: NodeConfig,
+    /// The new driver settings.
+    pub driver: DriverConfig,
+    /// Where the verdict goes.
+    pub done: oneshot::Sender<Result<ReloadSummary, ReloadError>>,
+}
+
+/// Why a reload did not happen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReloadFailure {
+    /// The node refused the configuration; the old one stays in force.
+    Refused(ReloadError),
+    /// The server is not running (any more).
+    Stopped,
+}
+
+impl std::fmt::Display for ReloadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadFailure::Refused(e) => write!(f, "{e}"),
+            ReloadFailure::Stopped => f.write_str("the server is not running"),
+        }
+    }
+}
+
+/// Sends configurations to a running server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ReloadSender(mpsc::UnboundedSender<ReloadRequest>);
+
+/// The server's end of [`channel`]; give it to
+/// [`run_with_reload`](crate::server::run_with_reload).
+#[derive(Debug)]
+pub struct ReloadReceiver(Option<mpsc::UnboundedReceiver<ReloadRequest>>);
+
+/// A connected sender and receiver.
+pub fn channel() -> (ReloadSender, ReloadReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (ReloadSender(tx), ReloadReceiver(Some(rx)))
+}
+
+impl ReloadSender {
+    /// Apply `node` and `driver` to the running server and wait for its verdict (bounded).
+    pub async fn reload(
+        &self,
+        node: NodeConfig,
+        driver: DriverConfig,
+    ) -> Result<ReloadSummary, ReloadFailure> {
+        let (done, answer) = oneshot::channel();
+        self.0.send(ReloadRequest { node, driver, done }).map_err(|_| ReloadFailure::Stopped)?;
+        match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
+            Ok(Ok(verdict)) => verdict.map_err(ReloadFailure::Refused),
+            _ => Err(ReloadFailure::Stopped),
+        }
+    }
+}
+
+impl ReloadReceiver {
+    /// The next request; never resolves once every sender is gone.
+    pub(crate) async fn recv(&mut self) -> Option<ReloadRequest> {
+        let Some(rx) = self.0.as_mut() else {
+            return std::future::pending().await;
+        };
+        match rx.recv().await {
+            Some(request) => Some(request),
+            None => {
+                self.0 = None;
+                std::future::pending().await
+            }
+        }
+    }
+}
+
+/// The server applies one request: the node first (it may refuse), then the driver.
+pub(crate) fn apply(shared: &Shared, request: ReloadRequest) {
+    let ReloadRequest { node, driver, done } = request;
+    let verdict = {
+        let mut state = shared.lock();
+        let verdict = state.node.reload(Instant::now().into_std(), node);
+        if verdict.is_ok() {
+            state.config_loaded = SystemTime::now();
+        }
+        state.dispatch();
+        verdict
+    };
+    if verdict.is_ok() {
+        apply_driver(shared, driver);
+    }
+    // The reloader may have given up waiting; the reload happened all the same.
+    let _ = done.send(verdict);
+}
+
+/// Driver-level settings that reload, applied after the node accepted the new configuration.
+/// The write deadline applies to connections made from now on.
+///
+/// TLS handles are swapped here.
+fn apply_driver(shared: &Shared, driver: DriverConfig) {
+    shared.set_driver(driver);
+}
+
+/// The daemon's reload of its `-c` file.
+#[derive(Debug)]
+pub struct Reloader {
+    args: Args,
+    path: Option<PathBuf>,
+    /// The options in force, flags applied over the file.
+    current: Options,
+    client_port: u16,
+    gateway_port: Option<u16>,
+    sender: ReloadSender,
+    logs: Option<LogControl>,
+}
+
+impl Reloader {
+    /// A reloader for a server started with `args` and the file's `options` (none without
+    /// `-c`), listening for clients on `client_port` and gateways on `gateway_port`.
+    pub fn new(
+        args: Args,
+        options: Option<Options>,
+        ports: (u16, Option<u16>),
+        sender: ReloadSender,
+        logs: Option<LogControl>,
+    ) -> Self {
+        let mut current = options.unwrap_or_default();
+        overlay(&args, &mut current);
+        Self {
+            path: args.config.clone(),
+            args,
+            current,
+            client_port: ports.0,
+            gateway_port: ports.1,
+            sender,
+            logs,
+        }
+    }
+
+    /// Reload the file and log the outcome as nats-server does. On error the configuration in
+    /// force is unchanged (the error is also returned).
+    pub async fn reload(&mut self) -> Result<(), String> {
+        match self.try_reload().await {
+            Ok(()) => {
+                info!("Reloaded server configuration");
+                Ok(())
+            }
+            Err(e) => {
+                for line in e.lines() {
+                    error!("Failed to reload server configuration: {line}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn try_reload(&mut self) -> Result<(), String> {
+        let Some(path) = &self.path else {
+            return Err(
+                "can only reload config when a file is provided using -c or --config".into()
+            );
+        };
+        let loaded = strait_conf::load_file(path).map_err(|e| e.to_string())?;
+        let mut merged = loaded.clone();
+        overlay(&self.args, &mut merged);
+        let changes = strait_conf::diff(&self.current, &merged);
+        if let Some(refused) = changes.iter().find(|c| c.requires_restart()) {
+            return Err(refused.refusal());
+        }
+        let setup = setup::build(&self.args, Some(&loaded))?;
+        let mut node = setup.node.clone();
+        node.port = self.client_port;
+        node.gateway = match (setup.gateway.clone(), self.gateway_port) {
+            (Some(g), Some(port)) => Some(g.finish(port)?),
+            _ => None,
+        };
+        self.sender.reload(node, setup.driver.clone()).await.map_err(|e| e.to_string())?;
+        if let Some(logs) = &self.logs
+            && let Err(e) = logs.apply(&setup.log_settings())
+        {
+            error!("{e}");
+        }
+        for change in &changes {
+            if let Some(line) = driver_level_line(change) {
+                info!("Reloaded: {line}");
+            }
+        }
+        if let Some(Change::PidFile { new: Some(file), .. }) =
+            changes.iter().find(|c| matches!(c, Change::PidFile { .. }))
+            && let Err(e) = write_pid_file(file)
+        {
+            error!("Failed to write pidfile: {e}");
+        }
+        self.current = merged;
+        Ok(())
+    }
+}
+
+/// The `Reloaded: …` line for what the daemon applies itself (the node logs its own).
+fn driver_level_line(change: &Change) -> Option<String> {
+    match change {
+        Change::Debug { .. }
+        | Change::Trace { .. }
+        | Change::Logtime { .. }
+        | Change::LogFile { .. }
+        | Change::PidFile { .. }
+        | Change::WriteDeadline { .. } => {
+            Some(format!("{} = {}", change.option(), change.new_value()))
+        }
+        _ => None,
+    }
+}
+
+/// Write our pid to `path` as nats-server does (the number alone).
+pub fn write_pid_file(path: &str) -> Result<(), String> {
+    std::fs::write(path, std::process::id().to_string()).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Flags given on the command line override the file at start; they keep overriding it on
+/// reload, so the comparison is made on the options with the flags applied.
+fn overlay(args: &Args, o: &mut Options) {
+    if let Some(v) = &args.addr {
+        o.host = Some(v.clone());
+    }
+    if let Some(v) = args.port {
+        o.port = Some(v);
+    }
+    if let Some(v) = &args.name {
+        o.server_name = Some(v.clone());
+    }
+    if let Some(v) = args.http_port {
+        o.http_port = Some(v);
+    }
+    if let Some(v) = &args.log {
+        o.log_file = Some(v.display().to_string());
+    }
+    if let Some(v) = &args.pid {
+        o.pid_file = Some(v.display().to_string());
+    }
+    if args.debug {
+        o.debug = Some(true);
+    }
+    if args.trace {
+        o.trace = Some(true);
+    }
+    if args.user.is_some() || args.auth.is_some() {
+        // The flag's user or token replaces the file's authorization entirely.
+        o.authorization = None;
+        o.accounts.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn load(text: &str) -> Options {
+        strait_conf::load_str(text, "t.conf").unwrap()
+    }
+
+    #[test]
+    fn flags_keep_overriding_the_file() {
+        let args = Args::try_parse_from(["strait", "-p", "5000", "-D"]).unwrap();
+        let mut before = load("port: 4222\ndebug: false");
+        overlay(&args, &mut before);
+        let mut after = load("port: 4333\ndebug: false");
+        overlay(&args, &mut after);
+        assert!(strait_conf::diff(&before, &after).is_empty());
+    }
+
+    #[test]
+    fn logging_changes_are_reported_like_nats_server() {
+        let changes = strait_conf::diff(&load("port: 1"), &load("debug: true\nport: 1"));
+        assert_eq!(driver_level_line(&changes[0]).as_deref(), Some("debug = true"));
+        let changes = strait_conf::diff(&load("port: 1"), &load("write_deadline: \"3s\"\nport: 1"));
+        assert_eq!(driver_level_line(&changes[0]).as_deref(), Some("write_deadline = 3s"));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_server_is_reported() {
+        let (tx, rx) = channel();
+        drop(rx);
+        let verdict = tx.reload(NodeConfig::default(), DriverConfig::default()).await;
+        assert_eq!(verdict, Err(ReloadFailure::Stopped));
+    }
+}
