@@ -44,6 +44,8 @@ pub enum ClientError {
     ServerShutdown,
     /// The client closed its side of the connection (what is queued is still flushed).
     ClientClosed,
+    /// The TLS handshake failed or timed out, or the certificate is not pinned.
+    TlsHandshake,
     /// A pedantic client published to a subject that is not a valid literal (link stays open,
     /// the message is still routed, as nats-server does).
     InvalidPublishSubject,
@@ -88,7 +90,7 @@ impl ClientError {
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
             BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
-            | ServerShutdown | ClientClosed => (None, true),
+            | ServerShutdown | ClientClosed | TlsHandshake => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
             InvalidSubject => (Some("Invalid Subject".into()), false),
             PublishViolation(subject) => (
@@ -119,6 +121,7 @@ impl fmt::Display for ClientError {
             SlowConsumer => f.write_str("slow consumer"),
             ServerShutdown => f.write_str("server shutdown"),
             ClientClosed => f.write_str("Client Closed"),
+            TlsHandshake => f.write_str("TLS Handshake Failure"),
             other => match other.answer().err {
                 Some(text) => f.write_str(&text),
                 None => write!(f, "{other:?}"),
@@ -228,6 +231,8 @@ pub enum GatewayError {
     StaleConnection,
     /// No INFO from the acceptor in time after dialling.
     NoInfo,
+    /// The TLS handshake failed, timed out, or the peer's certificate is not pinned.
+    TlsHandshake,
 }
 
 impl GatewayError {
@@ -257,7 +262,8 @@ impl GatewayError {
             | ProtocolViolation(_)
             | Parse(_)
             | PeerError(_)
-            | NoInfo => return None,
+            | NoInfo
+            | TlsHandshake => return None,
         })
     }
 
@@ -273,6 +279,7 @@ impl GatewayError {
             ProtocolViolation(_) | MissingCommandAccount(_) => "Protocol Violation",
             Parse(_) | PeerError(_) => "Parse Error",
             StaleConnection | NoInfo => "Stale Connection",
+            TlsHandshake => "TLS Handshake Failure",
         }
     }
 }

@@ -10,4 +10,5 @@ pub mod logging;
 pub mod monitor;
 pub mod server;
 pub mod setup;
+pub mod tls;
 pub mod transport;

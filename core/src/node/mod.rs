@@ -28,6 +28,7 @@ mod deliver;
 mod gateway;
 mod links;
 mod snapshot;
+mod tls;
 
 pub use snapshot::{AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, Totals};
 
@@ -41,6 +42,7 @@ use rand_core::{RngCore, SeedableRng};
 
 pub use auth::{Auth, User};
 pub use links::LinkId;
+pub use tls::TlsPeer;
 
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
 use crate::error::{ClientError, CloseReason, DriverClose};
@@ -84,6 +86,10 @@ pub struct NodeConfig {
     pub headers: bool,
     /// The `gateway {}` block, if this server joins a supercluster.
     pub gateway: Option<GatewayConfig>,
+    /// Client TLS is configured: INFO says `tls_required`.
+    pub tls_required: bool,
+    /// Client TLS verifies client certificates: INFO says `tls_verify`.
+    pub tls_verify: bool,
 }
 
 impl Default for NodeConfig {
@@ -103,6 +109,8 @@ impl Default for NodeConfig {
             auth: Auth::None,
             headers: true,
             gateway: None,
+            tls_required: false,
+            tls_verify: false,
         }
     }
 }
@@ -445,6 +453,8 @@ impl Node {
             headers: self.config.headers,
             auth_required: self.config.auth.required(),
             max_payload: self.config.limits.max_payload,
+            tls_required: self.config.tls_required,
+            tls_verify: self.config.tls_verify,
             client_id: cid,
             client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
             ..Default::default()
