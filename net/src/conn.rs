@@ -42,7 +42,14 @@ pub(crate) async fn accept<C: Connection>(
             LinkKind::Gateway => state.node.accept_gateway(now, Some(peer)),
         }
     };
-    serve(shared, conn, id, kind).await;
+    match crate::conn_tls::for_kind(&shared, kind) {
+        None => serve(shared, conn, id, kind).await,
+        Some(state) => {
+            if let Ok(tls) = crate::conn_tls::accept(&shared, conn, id, kind, &state).await {
+                serve(shared, tls, id, kind).await;
+            }
+        }
+    }
 }
 
 /// Pump bytes between `conn` and link `id` until it closes.

@@ -6,9 +6,11 @@
 
 pub mod cli;
 mod conn;
+mod conn_tls;
 pub mod logging;
 pub mod monitor;
 pub mod server;
 pub mod setup;
 pub mod tls;
+pub mod tls_setup;
 pub mod transport;

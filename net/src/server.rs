@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, trace, warn};
 
 use crate::conn::{self, LinkKind};
+use crate::tls_setup::ServerTls;
 use crate::transport::{Dialer, Listener};
 
 /// How long one gateway dial may take (`DEFAULT_ROUTE_DIAL`).
@@ -121,6 +122,7 @@ impl State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     pub(crate) driver: DriverConfig,
+    pub(crate) tls: ServerTls,
 }
 
 impl Shared {
@@ -151,6 +153,21 @@ pub async fn run<L: Listener, D: Dialer>(
     dialer: D,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    run_tls(config, driver, ServerTls::default(), seed, listeners, dialer, shutdown).await
+}
+
+/// [`run`] with TLS: `tls` says which listeners and remote gateways handshake, and with what.
+/// The listeners and the dialer stay plain transports; the handshakes happen per connection
+/// in nats-server's order (plaintext INFO first for clients, TLS first for gateways).
+pub async fn run_tls<L: Listener, D: Dialer>(
+    config: NodeConfig,
+    driver: DriverConfig,
+    tls: ServerTls,
+    seed: u64,
+    listeners: Listeners<L>,
+    dialer: D,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let grace = driver.shutdown_grace;
     let (dial_tx, dial_rx) = mpsc::unbounded_channel();
     let node_timer = Arc::new(Notify::new());
@@ -161,7 +178,7 @@ pub async fn run<L: Listener, D: Dialer>(
         dials: dial_tx,
         node_timer: node_timer.clone(),
     };
-    let shared = Arc::new(Shared { state: Mutex::new(state), driver });
+    let shared = Arc::new(Shared { state: Mutex::new(state), driver, tls });
     {
         let mut state = shared.lock();
         state.node.start(Instant::now().into_std());
@@ -306,8 +323,16 @@ async fn dial_loop<D: Dialer>(
                                 state.dispatch();
                                 id
                             };
-                            if let Some(id) = id {
-                                conn::serve(shared, conn, id, LinkKind::Gateway).await;
+                            let Some(id) = id else { return };
+                            match shared.tls.for_remote(&request.remote) {
+                                None => conn::serve(shared, conn, id, LinkKind::Gateway).await,
+                                Some(state) => {
+                                    let host = &request.url.host;
+                                    let tls = crate::conn_tls::connect(&shared, conn, id, host, &state).await;
+                                    if let Ok(tls) = tls {
+                                        conn::serve(shared, tls, id, LinkKind::Gateway).await;
+                                    }
+                                }
                             }
                         }
                         Err(reason) => {

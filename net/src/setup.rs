@@ -1,6 +1,8 @@
 //! From command-line flags and a configuration file to what the server runs with. Flags
 //! override the file, as in nats-server.
 
+use std::time::Duration;
+
 use strait_conf::Options;
 use strait_conf::options::{Authorization, Gateway};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
@@ -9,6 +11,7 @@ use strait_core::proto::client::Limits;
 
 use crate::cli::Args;
 use crate::server::DriverConfig;
+use crate::tls_setup::{self, ServerTls};
 
 /// Environment variable that makes the gateway act as a pre-2.9 (optimistic) acceptor.
 pub const OPTIMISTIC_ENV: &str = "STRAIT_GATEWAY_OPTIMISTIC";
@@ -62,6 +65,8 @@ pub struct Setup {
     pub client: Listen,
     /// Gateway listener and configuration, if a gateway is configured.
     pub gateway: Option<GatewaySetup>,
+    /// TLS for clients and gateways.
+    pub tls: ServerTls,
     /// Monitoring port, if any.
     pub http: Option<Listen>,
     /// Debug logging.
@@ -103,9 +108,19 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         node.headers = false;
     }
     node.auth = client_auth(args, o)?;
+    let client_tls = tls_setup::client_block(args, o)?;
+    if let Some(t) = &client_tls {
+        node.tls_required = true;
+        node.tls_verify = t.verify;
+        // nats-server: with TLS the auth timeout defaults to the TLS timeout + 1 s.
+        node.auth_timeout =
+            t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
+    }
     if let Some(t) = o.authorization.as_ref().and_then(|a| a.timeout) {
         node.auth_timeout = t;
     }
+    let tls =
+        tls_setup::build(client_tls.as_ref(), o.gateway.as_ref(), crate::tls::system_clock())?;
     let mut driver = DriverConfig::default();
     if let Some(d) = o.write_deadline {
         driver.write_deadline = d;
@@ -123,6 +138,7 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         driver,
         client: Listen { host, port },
         gateway,
+        tls,
         http,
         debug: args.debug || o.debug == Some(true),
         trace: args.trace || o.trace == Some(true),
@@ -202,6 +218,15 @@ fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
             .collect();
         config.remotes.push(RemoteConfig { name: r.name.clone(), urls });
     }
+    if let Some(t) = &g.tls {
+        config.tls = true;
+        config.tls_map = t.verify_and_map;
+        config.tls_check_known_urls = t.verify_cert_and_check_known_urls;
+        config.auth_timeout =
+            t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
+    }
+    config.tls_remotes =
+        g.gateways.iter().filter(|r| r.tls.is_some()).map(|r| r.name.clone()).collect();
     if let Some(Authorization { user, password, timeout, .. }) = &g.authorization {
         config.user = user.clone();
         config.password = password.clone();

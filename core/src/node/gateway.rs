@@ -784,7 +784,7 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
         &gw.config.name,
         user.as_deref().unwrap_or(""),
         pass.as_deref().unwrap_or(""),
-        gw.config.tls || gw.config.tls_remotes.iter().any(|r| *r == info.gateway),
+        gw.config.tls || gw.config.tls_remotes.contains(&info.gateway),
     );
     let remote = info.gateway.clone();
     update_remote_urls(node, &remote, &info);

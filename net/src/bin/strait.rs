@@ -140,6 +140,12 @@ async fn run(mut setup: Setup) -> Result<(), String> {
     if let Some(listener) = &gateway {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         info!("Listening for gateways connections on {}:{}", gateway_host, addr.port());
+        let t = &setup.tls;
+        if t.gateway.iter().chain(t.remotes.values()).any(|h| h.current().insecure) {
+            tracing::warn!(
+                "TLS certificate chain and hostname of solicited gateways will not be verified. DO NOT USE IN PRODUCTION!"
+            );
+        }
     }
     let monitor = match &setup.http {
         Some(listen) => {
@@ -151,9 +157,18 @@ async fn run(mut setup: Setup) -> Result<(), String> {
         None => None,
     };
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
+    if let Some(h) = &setup.tls.client {
+        info!("TLS required for client connections");
+        if h.current().handshake_first == strait_conf::options::HandshakeFirst::On {
+            tracing::warn!(
+                "Clients that are not using \"TLS Handshake First\" option will fail to connect"
+            );
+        }
+    }
     info!("Server is ready");
     let listeners = Listeners { client, gateway, monitor };
-    server::run(setup.node, setup.driver, seed, listeners, TcpDialer, shutdown_signal())
+    let tls = setup.tls;
+    server::run_tls(setup.node, setup.driver, tls, seed, listeners, TcpDialer, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     info!("Server Exiting..");

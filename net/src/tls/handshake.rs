@@ -107,7 +107,7 @@ fn pinned<C: Connection>(conn: TlsConn<C>, pins: &[String]) -> Result<TlsConn<C>
         return Ok(conn);
     }
     match conn.peer() {
-        Some(p) if pins.iter().any(|pin| *pin == p.spki_sha256) => Ok(conn),
+        Some(p) if pins.contains(&p.spki_sha256) => Ok(conn),
         _ => Err(HandshakeError::NotPinned),
     }
 }

@@ -51,6 +51,8 @@ pub struct TlsState {
     pub verify: bool,
     /// TLS before INFO on the client listener.
     pub handshake_first: HandshakeFirst,
+    /// Dialling does not verify the server (`insecure`).
+    pub insecure: bool,
 }
 
 impl TlsState {
@@ -70,6 +72,7 @@ impl TlsState {
             timeout: tls.timeout.unwrap_or(DEFAULT_TIMEOUT),
             verify: role == Role::Link || tls.verify,
             handshake_first: tls.handshake_first.unwrap_or(HandshakeFirst::Off),
+            insecure: tls.insecure,
         })
     }
 }

@@ -1,0 +1,79 @@
+//! Which TLS configuration each listener and each remote gateway uses, built from the
+//! `tls {}` blocks and the `--tls*` flags as nats-server resolves them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use strait_conf::Options;
+use strait_conf::options::{Gateway, Tls};
+
+use crate::cli::Args;
+use crate::tls::{Clock, Role, TlsHandle, TlsState};
+
+/// The TLS handles of one server; `None` means plaintext.
+#[derive(Clone, Debug, Default)]
+pub struct ServerTls {
+    /// The client listener (top-level `tls {}` or `--tls*` flags).
+    pub client: Option<Arc<TlsHandle>>,
+    /// The gateway listener, implicit remotes and remotes without their own block.
+    pub gateway: Option<Arc<TlsHandle>>,
+    /// Remotes with their own `tls {}` block, by gateway name.
+    pub remotes: HashMap<String, Arc<TlsHandle>>,
+}
+
+impl ServerTls {
+    /// The configuration to dial remote gateway `name` with, if TLS.
+    pub fn for_remote(&self, name: &str) -> Option<Arc<TlsState>> {
+        self.remotes.get(name).or(self.gateway.as_ref()).map(|h| h.current())
+    }
+
+    /// Pins checked on every gateway handshake: the gateway block's, in both directions (a
+    /// remote's own `pinned_certs` is not used, as in nats-server).
+    pub fn gateway_pins(&self) -> Vec<String> {
+        self.gateway.as_ref().map(|h| h.current().pins.clone()).unwrap_or_default()
+    }
+}
+
+/// The client `tls {}` in force: `--tls*` flags replace the file's block (nats-server's
+/// `overrideTLS`), and then need a certificate and a key.
+pub fn client_block(args: &Args, o: &Options) -> Result<Option<Tls>, String> {
+    let flagged = args.tls
+        || args.tls_verify
+        || args.tls_cert.is_some()
+        || args.tls_key.is_some()
+        || args.tls_ca_cert.is_some();
+    if !flagged {
+        return Ok(o.tls.clone());
+    }
+    let cert = args.tls_cert.clone().ok_or("TLS Server certificate must be present and valid")?;
+    let key = args.tls_key.clone().ok_or("TLS Server private key must be present and valid")?;
+    Ok(Some(Tls {
+        cert_file: Some(cert),
+        key_file: Some(key),
+        ca_file: args.tls_ca_cert.clone(),
+        verify: args.tls_verify,
+        ..Tls::default()
+    }))
+}
+
+/// Every handle the server needs, certificate time taken from `clock`.
+pub fn build(
+    client: Option<&Tls>,
+    gateway: Option<&Gateway>,
+    clock: Clock,
+) -> Result<ServerTls, String> {
+    let handle = |tls: &Tls, role| TlsHandle::new(tls, role, clock.clone()).map(Arc::new);
+    let mut out = ServerTls {
+        client: client.map(|t| handle(t, Role::Client)).transpose()?,
+        ..ServerTls::default()
+    };
+    if let Some(g) = gateway {
+        out.gateway = g.tls.as_ref().map(|t| handle(t, Role::Link)).transpose()?;
+        for r in &g.gateways {
+            if let Some(t) = &r.tls {
+                out.remotes.insert(r.name.clone(), handle(t, Role::Link)?);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! Client TLS against strait and nats-server 2.15.1: async-nats over TLS (server auth, client
+//! certificates with `verify`, `handshake_first`), and what a plaintext client sees on a TLS
+//! port. Every scenario runs against both servers (`<scenario>::nats_server`, `::strait`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::ConnectOptions;
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use common::certs::{Ca, Dir, Files, LeafSpec};
+use common::{Kind, Server};
+
+/// Bound for any single step.
+const STEP: Duration = Duration::from_secs(5);
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn nats_server() {
+                super::$name(super::common::Kind::NatsServer).await;
+            }
+
+            #[tokio::test]
+            async fn strait() {
+                super::$name(super::common::Kind::Strait).await;
+            }
+        }
+    )*};
+}
+
+scenarios!(
+    server_auth,
+    client_cert_verified,
+    client_without_cert_refused,
+    handshake_first,
+    handshake_first_auto_falls_back_to_info,
+    plaintext_client_gets_info_then_close,
+);
+
+/// A CA, a server certificate and a client certificate on disk.
+struct Pki {
+    dir: Dir,
+    server: Files,
+    client: Files,
+}
+
+fn pki() -> Pki {
+    let dir = Dir::new();
+    let ca = Ca::root("client-ca");
+    let server = Files::write(&dir, "server", &ca.leaf(&LeafSpec::new("server")), &[&ca]);
+    let client = Files::write(&dir, "client", &ca.leaf(&LeafSpec::new("client")), &[&ca]);
+    Pki { dir, server, client }
+}
+
+/// Starts `kind` with the server certificate and `extra` lines in its `tls` block.
+fn start(kind: Kind, pki: &Pki, extra: &str) -> Server {
+    let conf = pki.dir.write(&format!("{}.conf", kind.label()), &pki.server.block(extra));
+    Server::start_with(kind, &["-c", &conf])
+}
+
+fn opts(pki: &Pki) -> ConnectOptions {
+    ConnectOptions::new()
+        .add_root_certificates(PathBuf::from(&pki.server.ca))
+        .require_tls(true)
+        .connection_timeout(STEP)
+}
+
+/// A TLS client publishes to itself and receives the message.
+async fn round_trip(server: &Server, opts: ConnectOptions) {
+    let client =
+        timeout(STEP, opts.connect(server.url())).await.expect("connect in time").unwrap_or_else(
+            |e| panic!("{}: connect: {e}\n{}", server.kind().label(), server.log_tail()),
+        );
+    let mut sub = client.subscribe("tls.test").await.unwrap();
+    client.publish("tls.test", "hello".into()).await.unwrap();
+    client.flush().await.unwrap();
+    let msg = timeout(STEP, sub.next()).await.expect("message in time").expect("message");
+    assert_eq!(&msg.payload[..], b"hello");
+}
+
+async fn server_auth(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "");
+    round_trip(&server, opts(&pki)).await;
+}
+
+async fn client_cert_verified(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  verify: true");
+    let o = opts(&pki)
+        .add_client_certificate(PathBuf::from(&pki.client.cert), PathBuf::from(&pki.client.key));
+    round_trip(&server, o).await;
+}
+
+async fn client_without_cert_refused(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  verify: true");
+    let connected = timeout(STEP, opts(&pki).connect(server.url())).await.expect("answer in time");
+    assert!(connected.is_err(), "{}: a client without a certificate connected", kind.label());
+}
+
+async fn handshake_first(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  handshake_first: true");
+    round_trip(&server, opts(&pki).tls_first()).await;
+}
+
+/// Reads the first line the server sends on a plain TCP connection.
+async fn first_line(server: &Server) -> (String, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    timeout(STEP, reader.read_line(&mut line)).await.expect("INFO in time").unwrap();
+    (line, reader)
+}
+
+async fn handshake_first_auto_falls_back_to_info(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  handshake_first: auto");
+    // A client that does not start TLS gets the INFO after the 50 ms fallback delay.
+    let (line, _) = first_line(&server).await;
+    assert!(line.starts_with("INFO {"), "{}: {line:?}", kind.label());
+    assert!(line.contains(r#""tls_required":true"#), "{}: {line:?}", kind.label());
+    // And a TLS-first client still connects.
+    round_trip(&server, opts(&pki).tls_first()).await;
+}
+
+async fn plaintext_client_gets_info_then_close(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  verify: true");
+    let (line, mut reader) = first_line(&server).await;
+    assert!(line.contains(r#""tls_required":true"#), "{}: {line:?}", kind.label());
+    assert!(line.contains(r#""tls_verify":true"#), "{}: {line:?}", kind.label());
+    reader.get_mut().write_all(b"CONNECT {}\r\nPING\r\n").await.unwrap();
+    // Nothing more is said: the connection is closed.
+    let mut rest = Vec::new();
+    timeout(STEP, reader.read_to_end(&mut rest)).await.expect("closed in time").ok();
+    assert_eq!(String::from_utf8_lossy(&rest), "", "{}", kind.label());
+}
