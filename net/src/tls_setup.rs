@@ -27,6 +27,34 @@ impl ServerTls {
         self.remotes.get(name).or(self.gateway.as_ref()).map(|h| h.current())
     }
 
+    /// Reload certificates, keys, CAs and pins from reloaded options: every block is built
+    /// first and nothing changes unless all build; then new handshakes use them and
+    /// established links keep theirs. Adding or removing a `tls` block needs a restart.
+    pub fn reload(&self, client: Option<&Tls>, gateway: Option<&Gateway>) -> Result<(), String> {
+        let mut staged = Vec::new();
+        let mut stage =
+            |handle: &Option<Arc<TlsHandle>>, tls: Option<&Tls>, what: &str| match (handle, tls) {
+                (Some(h), Some(t)) => {
+                    staged.push((h.clone(), h.prepare(t)?));
+                    Ok(())
+                }
+                (None, None) => Ok(()),
+                _ => Err(format!("adding or removing {what} TLS needs a restart")),
+            };
+        stage(&self.client, client, "client")?;
+        stage(&self.gateway, gateway.and_then(|g| g.tls.as_ref()), "gateway")?;
+        for (name, h) in &self.remotes {
+            let tls = gateway
+                .and_then(|g| g.gateways.iter().find(|r| &r.name == name))
+                .and_then(|r| r.tls.as_ref());
+            stage(&Some(h.clone()), tls, &format!("gateway \"{name}\""))?;
+        }
+        for (h, state) in staged {
+            h.install(state);
+        }
+        Ok(())
+    }
+
     /// Pins checked on every gateway handshake: the gateway block's, in both directions (a
     /// remote's own `pinned_certs` is not used, as in nats-server).
     pub fn gateway_pins(&self) -> Vec<String> {

@@ -51,7 +51,42 @@ fn tls_error(e: std::io::Error) -> HandshakeError {
     if e.kind() == std::io::ErrorKind::UnexpectedEof {
         return HandshakeError::Eof;
     }
-    HandshakeError::Tls(e.to_string())
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(r) => HandshakeError::Tls(go_words(r)),
+        None => HandshakeError::Tls(e.to_string()),
+    }
+}
+
+/// The common failures in Go's words (operators grep for them); others in rustls' words.
+fn go_words(e: &rustls::Error) -> String {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    let verify = "tls: failed to verify certificate: x509: ";
+    match e {
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            format!("{verify}certificate signed by unknown authority")
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            format!("{verify}certificate has expired or is not yet valid ({e})")
+        }
+        E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            format!("{verify}certificate has expired or is not yet valid ({e})")
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            format!("{verify}certificate is not valid for the dialled host ({e})")
+        }
+        E::NoCertificatesPresented => "tls: client didn't provide a certificate".to_owned(),
+        E::AlertReceived(A::BadCertificate) => "remote error: tls: bad certificate".to_owned(),
+        E::AlertReceived(A::UnknownCA) => {
+            "remote error: tls: unknown certificate authority".to_owned()
+        }
+        E::AlertReceived(A::CertificateExpired) => {
+            "remote error: tls: expired certificate".to_owned()
+        }
+        E::AlertReceived(A::CertificateRequired) => {
+            "remote error: tls: certificate required".to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Reads the peer's first byte (into `io`'s replay buffer) and checks it opens a TLS record.

@@ -100,9 +100,20 @@ impl TlsHandle {
 
     /// Use `tls` for every new handshake; on error the previous configuration stays.
     pub fn reload(&self, tls: &Tls) -> Result<(), String> {
-        let state = Arc::new(TlsState::build(tls, self.role, &self.clock)?);
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = state;
+        let state = self.prepare(tls)?;
+        self.install(state);
         Ok(())
+    }
+
+    /// Build what [`TlsHandle::reload`] would install, without installing it (to check a
+    /// whole reload before changing anything).
+    pub fn prepare(&self, tls: &Tls) -> Result<Arc<TlsState>, String> {
+        TlsState::build(tls, self.role, &self.clock).map(Arc::new)
+    }
+
+    /// Use `state` (from [`TlsHandle::prepare`]) for every new handshake.
+    pub fn install(&self, state: Arc<TlsState>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = state;
     }
 
     /// The configuration new handshakes use.
@@ -110,3 +121,6 @@ impl TlsHandle {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
+
+#[cfg(test)]
+mod tests;
