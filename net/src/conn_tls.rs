@@ -62,11 +62,12 @@ pub(crate) async fn accept<C: Connection>(
     }
 }
 
-/// Client side of a dialled gateway's handshake, verifying `host`.
+/// Client side of a dialled gateway's handshake to `remote`, verifying `host`.
 pub(crate) async fn connect<C: Connection>(
     shared: &Shared,
     conn: C,
     id: LinkId,
+    remote: &str,
     host: &str,
     state: &TlsState,
 ) -> Result<TlsConn<C>, ()> {
@@ -74,6 +75,10 @@ pub(crate) async fn connect<C: Connection>(
     let pins = shared.tls.gateway_pins();
     match tls::connect(Joined::new(Vec::new(), rd, wr), host, state, &pins).await {
         Ok(conn) => Ok(conn),
+        Err(e @ HandshakeError::WrongName(_)) => {
+            shared.tls.name_failed(remote, host);
+            fail(shared, id, LinkKind::Gateway, e)
+        }
         Err(e) => fail(shared, id, LinkKind::Gateway, e),
     }
 }

@@ -327,8 +327,8 @@ async fn dial_loop<D: Dialer>(
                             match shared.tls.for_remote(&request.remote) {
                                 None => conn::serve(shared, conn, id, LinkKind::Gateway).await,
                                 Some(state) => {
-                                    let host = &request.url.host;
-                                    let tls = crate::conn_tls::connect(&shared, conn, id, host, &state).await;
+                                    let host = shared.tls.server_name(&request.remote, &request.url.host);
+                                    let tls = crate::conn_tls::connect(&shared, conn, id, &request.remote, &host, &state).await;
                                     if let Ok(tls) = tls {
                                         conn::serve(shared, tls, id, LinkKind::Gateway).await;
                                     }

@@ -2,7 +2,8 @@
 //! `tls {}` blocks and the `--tls*` flags as nats-server resolves them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use strait_conf::Options;
 use strait_conf::options::{Gateway, Tls};
@@ -19,12 +20,35 @@ pub struct ServerTls {
     pub gateway: Option<Arc<TlsHandle>>,
     /// Remotes with their own `tls {}` block, by gateway name.
     pub remotes: HashMap<String, Arc<TlsHandle>>,
+    /// Per remote, the first host name seen among its URLs: the TLS server name when one of
+    /// its URLs is an IP address (nats-server's `tlsName`).
+    names: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl ServerTls {
     /// The configuration to dial remote gateway `name` with, if TLS.
     pub fn for_remote(&self, name: &str) -> Option<Arc<TlsState>> {
         self.remotes.get(name).or(self.gateway.as_ref()).map(|h| h.current())
+    }
+
+    /// The name to verify when dialling `host` of remote `remote`: `host` itself unless it
+    /// is an IP address and a host name of that remote is known. Dialled host names are
+    /// remembered.
+    pub fn server_name(&self, remote: &str, host: &str) -> String {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if host.parse::<IpAddr>().is_err() {
+            names.entry(remote.to_owned()).or_insert_with(|| host.to_owned());
+            return host.to_owned();
+        }
+        names.get(remote).cloned().unwrap_or_else(|| host.to_owned())
+    }
+
+    /// The certificate of `remote` did not match `name`: forget it if it was a saved name.
+    pub fn name_failed(&self, remote: &str, name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.get(remote).is_some_and(|n| n == name) {
+            names.remove(remote);
+        }
     }
 
     /// Reload certificates, keys, CAs and pins from reloaded options: every block is built
@@ -97,11 +121,32 @@ pub fn build(
     };
     if let Some(g) = gateway {
         out.gateway = g.tls.as_ref().map(|t| handle(t, Role::Link)).transpose()?;
+        let mut names = HashMap::new();
         for r in &g.gateways {
             if let Some(t) = &r.tls {
                 out.remotes.insert(r.name.clone(), handle(t, Role::Link)?);
             }
+            if let Some(u) = r.urls.iter().find(|u| u.host.parse::<IpAddr>().is_err()) {
+                names.insert(r.name.clone(), u.host.clone());
+            }
         }
+        out.names = Arc::new(Mutex::new(names));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_dials_verify_a_saved_host_name() {
+        let t = ServerTls::default();
+        assert_eq!(t.server_name("B", "127.0.0.1"), "127.0.0.1");
+        assert_eq!(t.server_name("B", "gw.example"), "gw.example");
+        assert_eq!(t.server_name("B", "127.0.0.1"), "gw.example");
+        assert_eq!(t.server_name("C", "127.0.0.1"), "127.0.0.1");
+        t.name_failed("B", "gw.example");
+        assert_eq!(t.server_name("B", "127.0.0.1"), "127.0.0.1");
+    }
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use common::Kind;
 use common::certs::{Ca, Dir, Files, LeafSpec};
-use common::gateway::{GwConfig, GwServer, RawClient, describe_all, raw_probe, wait_full_mesh};
+use common::gateway::{
+    GwConfig, GwServer, RawClient, describe_all, free_ports, raw_probe, wait_full_mesh,
+};
 
 const S: Kind = Kind::Strait;
 const N: Kind = Kind::NatsServer;
@@ -49,6 +51,9 @@ combos! {
     expired_cert { s_n: [S, N], n_s: [N, S] }
     pinned_match { s_n: [S, N], n_s: [N, S] }
     pinned_mismatch { s_n: [S, N], n_s: [N, S] }
+    check_known_urls { s_n: [S, N], n_s: [N, S] }
+    per_remote_tls { s_n: [S, N], n_s: [N, S] }
+    plaintext_peer_sees_nothing { s: [S], n: [N] }
 }
 
 /// Two roots in every CA bundle; A's certificate comes from an intermediate of the first (its
@@ -196,4 +201,56 @@ fn pinned_mismatch(kinds: &[Kind]) {
     );
     ok!(b.wait_all(0, &["TLS gateway handshake error", "certificate not pinned"], WAIT); &a, &b);
     assert!(b.lines_with(0, &["registered"]).is_empty(), "{}", describe_all(&[&a, &b]));
+}
+
+/// B has `verify_cert_and_check_known_urls` and a configured remote A at `localhost`: A's
+/// certificate (DNS SAN `localhost`) is accepted without any gateway user.
+fn check_known_urls(kinds: &[Kind]) {
+    let pki = Pki::new();
+    let ports = free_ports(2);
+    let (pa, pb) = (ports[0], ports[1]);
+    let b_files = pki.files("b", &LeafSpec::new("gw-b"), false);
+    let a_files = pki.files("a", &LeafSpec::new("gw-a"), true);
+    let b_conf = tls_gateway("B", &b_files, "  verify_cert_and_check_known_urls: true")
+        .port(pb)
+        .gateway_block("  authorization { user: nobody, password: nothing }\n");
+    let mut b_conf = b_conf;
+    b_conf.remotes.push(("A".into(), format!("nats://localhost:{pa}")));
+    let b = GwServer::start(kinds[1], &b_conf);
+    let a_conf = tls_gateway("A", &a_files, "").port(pa).remote("B", b.gateway_addr(), None);
+    let a = GwServer::start(kinds[0], &a_conf);
+    wait_full_mesh(&[&a, &b]);
+    carries_traffic(&a, &b);
+}
+
+/// A has no gateway-level TLS, only a `tls` block in its entry for B: A dials B over mutual
+/// TLS and the link registers (B's dial back to A's plaintext listener fails; not checked).
+fn per_remote_tls(kinds: &[Kind]) {
+    let pki = Pki::new();
+    let b_files = pki.files("b", &LeafSpec::new("gw-b"), false);
+    let a_files = pki.files("a", &LeafSpec::new("gw-a"), true);
+    let b = GwServer::start(kinds[1], &tls_gateway("B", &b_files, ""));
+    let a_conf = GwConfig::new("A")
+        .remote("B", b.gateway_addr(), None)
+        .remote_block("B", &a_files.block(""));
+    let a = GwServer::start(kinds[0], &a_conf);
+    ok!(a.wait_outbound(0, "B"); &a, &b);
+    ok!(b.wait_inbound(0, "A"); &a, &b);
+}
+
+/// A plaintext peer on a TLS gateway port reads nothing (no INFO before TLS); the server
+/// gives up after the TLS timeout with `TLS handshake timeout`.
+fn plaintext_peer_sees_nothing(kinds: &[Kind]) {
+    use std::io::Read;
+    let pki = Pki::new();
+    let b_files = pki.files("b", &LeafSpec::new("gw-b"), false);
+    let b = GwServer::start(kinds[0], &tls_gateway("B", &b_files, ""));
+    let mut raw = std::net::TcpStream::connect(b.gateway_addr()).expect("connect");
+    raw.set_read_timeout(Some(WAIT)).expect("timeout");
+    // The server closes after its 2 s TLS timeout; until then it has sent nothing.
+    let mut got = Vec::new();
+    let _ = raw.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}\n{}", String::from_utf8_lossy(&got), b.describe(""));
+    ok!(b.wait_line(0, "TLS handshake timeout", WAIT); &b);
+    ok!(b.wait_all(0, &["TLS gateway handshake error", "timeout"], WAIT); &b);
 }

@@ -24,6 +24,8 @@ pub enum HandshakeError {
     Eof,
     /// rustls refused (bad certificate, unknown CA, no common suite…).
     Tls(String),
+    /// The server's certificate is not valid for the name dialled.
+    WrongName(String),
     /// The peer's key is not among `pinned_certs`.
     NotPinned,
     /// No TLS configuration for this side (e.g. no certificate to accept with).
@@ -38,7 +40,7 @@ impl fmt::Display for HandshakeError {
                 f.write_str("tls: first record does not look like a TLS handshake")
             }
             HandshakeError::Eof => f.write_str("EOF"),
-            HandshakeError::Tls(e) => f.write_str(e),
+            HandshakeError::Tls(e) | HandshakeError::WrongName(e) => f.write_str(e),
             HandshakeError::NotPinned => f.write_str("certificate not pinned"),
             HandshakeError::NotConfigured => f.write_str("TLS is not configured"),
         }
@@ -51,7 +53,11 @@ fn tls_error(e: std::io::Error) -> HandshakeError {
     if e.kind() == std::io::ErrorKind::UnexpectedEof {
         return HandshakeError::Eof;
     }
+    use rustls::{CertificateError as C, Error as E};
     match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(r @ E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+            HandshakeError::WrongName(go_words(r))
+        }
         Some(r) => HandshakeError::Tls(go_words(r)),
         None => HandshakeError::Tls(e.to_string()),
     }
