@@ -182,9 +182,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
                 break;
             }
+            // The flush matters under TLS: a write the socket could not take whole stays in
+            // the TLS session's buffer until flushed (a no-op for TCP).
+            let write = async {
+                wr.write_all(&spare).await?;
+                wr.flush().await
+            };
             let written = match write_deadline {
-                Some(d) => tokio::time::timeout(d, wr.write_all(&spare)).await,
-                None => Ok(wr.write_all(&spare).await),
+                Some(d) => tokio::time::timeout(d, write).await,
+                None => Ok(write.await),
             };
             match written {
                 Ok(Ok(())) => {}

@@ -42,6 +42,8 @@ scenarios!(
     handshake_first,
     handshake_first_auto_falls_back_to_info,
     plaintext_client_gets_info_then_close,
+    cli_flags,
+    bulk,
 );
 
 /// A CA, a server certificate and a client certificate on disk.
@@ -143,4 +145,34 @@ async fn plaintext_client_gets_info_then_close(kind: Kind) {
     let mut rest = Vec::new();
     timeout(STEP, reader.read_to_end(&mut rest)).await.expect("closed in time").ok();
     assert_eq!(String::from_utf8_lossy(&rest), "", "{}", kind.label());
+}
+
+async fn cli_flags(kind: Kind) {
+    let pki = pki();
+    let (s, c) = (&pki.server, &pki.client);
+    let flags = ["--tlsverify", "--tlscert", &s.cert, "--tlskey", &s.key, "--tlscacert", &s.ca];
+    let server = Server::start_with(kind, &flags);
+    let o = opts(&pki).add_client_certificate(PathBuf::from(&c.cert), PathBuf::from(&c.key));
+    round_trip(&server, o).await;
+    let refused = timeout(STEP, opts(&pki).connect(server.url())).await.expect("answer in time");
+    assert!(refused.is_err(), "{}: --tlsverify let a client without certificate in", kind.label());
+}
+
+/// 5,000 messages of 1 KiB through one TLS connection and back.
+async fn bulk(kind: Kind) {
+    const N: usize = 5_000;
+    let pki = pki();
+    let server = start(kind, &pki, "");
+    let client = timeout(STEP, opts(&pki).connect(server.url())).await.unwrap().unwrap();
+    let mut sub = client.subscribe("tls.bulk").await.unwrap();
+    client.flush().await.unwrap();
+    let payload = bytes::Bytes::from(vec![b'x'; 1024]);
+    for _ in 0..N {
+        client.publish("tls.bulk", payload.clone()).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    for i in 0..N {
+        let msg = timeout(STEP, sub.next()).await.unwrap_or_else(|_| panic!("message {i} late"));
+        assert_eq!(msg.expect("message").payload.len(), 1024);
+    }
 }

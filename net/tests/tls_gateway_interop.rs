@@ -93,6 +93,32 @@ fn carries_traffic(a: &GwServer, b: &GwServer) {
     ok!(raw_probe(&mut sa, &mut sb, "tls.probe", WAIT); a, b);
 }
 
+/// Messages sent over the link in one burst (4 KiB each, 8 MiB in all): TLS records must
+/// not stall in a session buffer when the socket is full.
+const BULK: usize = 2_000;
+
+/// A burst published on `a` all arrives at a subscriber on `b`.
+fn carries_bulk(a: &GwServer, b: &GwServer) {
+    let mut sa = ok!(RawClient::connect(a.addr()); a, b);
+    let mut sb = ok!(RawClient::connect(b.addr()); a, b);
+    ok!(sb.send(b"SUB tls.bulk 1\r\n"); a, b);
+    ok!(sb.ping_pong(); a, b);
+    ok!(raw_probe(&mut sa, &mut sb, "tls.bulk", WAIT); a, b);
+    let payload = vec![b'x'; 4096];
+    for _ in 0..BULK {
+        ok!(sa.publish("tls.bulk", &payload); a, b);
+    }
+    ok!(sa.ping_pong(); a, b);
+    let mut got = 0;
+    while got < BULK {
+        match ok!(sb.next_msg(WAIT); a, b) {
+            Some(m) if m.payload.len() == payload.len() => got += 1,
+            Some(_) => {}
+            None => panic!("{got} of {BULK} arrived\n{}", describe_all(&[a, b])),
+        }
+    }
+}
+
 /// B listens; A dials B. Both use mutual TLS with the CA bundle; A's chain has an
 /// intermediate. The link comes up both ways and carries messages.
 fn mutual_tls(kinds: &[Kind]) {
@@ -107,6 +133,7 @@ fn mutual_tls(kinds: &[Kind]) {
     wait_full_mesh(&[&a, &b]);
     carries_traffic(&a, &b);
     carries_traffic(&b, &a);
+    carries_bulk(&a, &b);
 }
 
 /// B maps the peer certificate to its gateway user `CN=gw-a`: A (whose certificate says so)
