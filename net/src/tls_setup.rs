@@ -124,7 +124,10 @@ pub fn build(
         let mut names = HashMap::new();
         for r in &g.gateways {
             if let Some(t) = &r.tls {
-                out.remotes.insert(r.name.clone(), handle(t, Role::Link)?);
+                // A remote's block without `timeout` takes the gateway block's.
+                let timeout = t.timeout.or(g.tls.as_ref().and_then(|g| g.timeout));
+                let t = Tls { timeout, ..t.clone() };
+                out.remotes.insert(r.name.clone(), handle(&t, Role::Link)?);
             }
             if let Some(u) = r.urls.iter().find(|u| u.host.parse::<IpAddr>().is_err()) {
                 names.insert(r.name.clone(), u.host.clone());

@@ -83,7 +83,69 @@ fn dns_matches(san: &str, urls: &[&GatewayUrl]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
+    use bytes::BytesMut;
+
     use super::*;
+    use crate::gateway::GatewayConfig;
+    use crate::node::{Event, NodeConfig};
+
+    fn mapped_node() -> Node {
+        let mut g = GatewayConfig::new("B", GatewayUrl::new("127.0.0.1", 7222));
+        g.tls = true;
+        g.tls_map = true;
+        g.user = Some("CN=gw-a".into());
+        let mut node = Node::new(NodeConfig { gateway: Some(g), ..NodeConfig::default() }, 7);
+        node.start(Instant::now());
+        node
+    }
+
+    fn outbox(node: &mut Node, link: LinkId) -> String {
+        let mut buf = BytesMut::new();
+        let _ = node.take_outbox(link, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    const CONNECT: &str = "CONNECT {\"gateway\":\"A\",\"name\":\"NA\"}\r\n";
+
+    #[test]
+    fn tls_gateway_info_and_mapped_identity() {
+        let mut node = mapped_node();
+        let now = Instant::now();
+        let ok = node.accept_gateway(now, None);
+        let info = outbox(&mut node, ok);
+        assert!(info.contains(r#""tls_required":true,"tls_verify":true"#), "{info}");
+        node.set_tls_peer(ok, TlsPeer { names: vec!["CN=gw-a".into()], dns_names: vec![] });
+        node.handle_read(ok, now, &mut BytesMut::from(CONNECT));
+        assert!(node.is_open(ok));
+        // The password is not used, and a peer without the mapped name is refused.
+        let bad = node.accept_gateway(now, None);
+        node.set_tls_peer(bad, TlsPeer { names: vec!["CN=gw-w".into()], dns_names: vec![] });
+        node.handle_read(bad, now, &mut BytesMut::from(CONNECT));
+        assert!(!node.is_open(bad));
+    }
+
+    #[test]
+    fn a_failed_handshake_is_logged_in_nats_server_words() {
+        let mut node = mapped_node();
+        let link = node.accept_gateway(Instant::now(), None);
+        node.tls_failed(link, "certificate not pinned");
+        let mut logs = Vec::new();
+        while let Some(e) = node.poll_event() {
+            match e {
+                Event::Log(_, line) => logs.push(line),
+                Event::Close { reason, .. } => logs.push(reason.to_string()),
+                _ => {}
+            }
+        }
+        assert!(
+            logs.iter().any(|l| l.ends_with("TLS gateway handshake error: certificate not pinned")),
+            "{logs:?}"
+        );
+        assert!(logs.iter().any(|l| l == "TLS Handshake Failure"), "{logs:?}");
+        assert!(!node.is_open(link));
+    }
 
     #[test]
     fn dns_sans_match_like_nats_server() {
