@@ -114,7 +114,8 @@ fn fail<T>(shared: &Shared, id: LinkId, kind: LinkKind, e: HandshakeError) -> Re
         }
     }
     let mut state = shared.lock();
-    state.node.tls_failed(id, &e.to_string());
+    let probe = matches!(e, HandshakeError::Timeout | HandshakeError::NotTls);
+    state.node.tls_failed(id, &e.to_string(), probe);
     state.dispatch();
     state.unregister(id);
     Err(())

@@ -54,6 +54,7 @@ combos! {
     check_known_urls { s_n: [S, N], n_s: [N, S] }
     per_remote_tls { s_n: [S, N], n_s: [N, S] }
     plaintext_peer_sees_nothing { s: [S], n: [N] }
+    insecure_dialler { s_n: [S, N], n_s: [N, S] }
 }
 
 /// Two roots in every CA bundle; A's certificate comes from an intermediate of the first (its
@@ -280,4 +281,22 @@ fn plaintext_peer_sees_nothing(kinds: &[Kind]) {
     assert!(got.is_empty(), "{:?}\n{}", String::from_utf8_lossy(&got), b.describe(""));
     ok!(b.wait_line(0, "TLS handshake timeout", WAIT); &b);
     ok!(b.wait_all(0, &["TLS gateway handshake error", "timeout"], WAIT); &b);
+}
+
+/// A trusts nothing B's certificate chains to but dials with `insecure: true` (and warns at
+/// start): its outbound link to B registers. B still verifies A's certificate.
+fn insecure_dialler(kinds: &[Kind]) {
+    let pki = Pki::new();
+    let other = Ca::root("other-root");
+    let b_leaf = other.leaf(&LeafSpec::new("gw-b"));
+    // B trusts the bundle (and so A); A trusts only its own root, not B's.
+    let b_files = Files::write(&pki.dir, "b", &b_leaf, &[&pki.root1, &pki.root2]);
+    let a_leaf = pki.root2.leaf(&LeafSpec::new("gw-a"));
+    let a_files = Files::write(&pki.dir, "a", &a_leaf, &[&pki.root2]);
+    let b = GwServer::start(kinds[1], &tls_gateway("B", &b_files, ""));
+    let a_conf = tls_gateway("A", &a_files, "  insecure: true").remote("B", b.gateway_addr(), None);
+    let a = GwServer::start(kinds[0], &a_conf);
+    ok!(a.wait_line(0, "DO NOT USE IN PRODUCTION!", WAIT); &a, &b);
+    ok!(a.wait_outbound(0, "B"); &a, &b);
+    ok!(b.wait_inbound(0, "A"); &a, &b);
 }

@@ -17,8 +17,10 @@ pub struct TlsPeer {
 
 impl Node {
     /// The TLS handshake of `link` failed with `err` (or timed out, or the certificate is not
-    /// pinned): log it as nats-server does and close the link.
-    pub fn tls_failed(&mut self, link: LinkId, err: &str) {
+    /// pinned): log it as nats-server does and close the link. `probe` marks what a port
+    /// probe or load balancer causes (a timeout, a first record that is not TLS): nats-server
+    /// logs those at debug level for clients.
+    pub fn tls_failed(&mut self, link: LinkId, err: &str, probe: bool) {
         match self.links.get(link) {
             Some(Link::Client(c)) => {
                 let prefix = match c.peer {
@@ -26,7 +28,7 @@ impl Node {
                     None => format!("cid:{} - ", c.cid),
                 };
                 let line = format!("{prefix}TLS handshake error: {err}");
-                self.log(LogLevel::Error, line);
+                self.log(if probe { LogLevel::Debug } else { LogLevel::Error }, line);
                 client::close(self, link, ClientError::TlsHandshake);
             }
             Some(Link::Gateway(g)) => {
@@ -130,7 +132,7 @@ mod tests {
     fn a_failed_handshake_is_logged_in_nats_server_words() {
         let mut node = mapped_node();
         let link = node.accept_gateway(Instant::now(), None);
-        node.tls_failed(link, "certificate not pinned");
+        node.tls_failed(link, "certificate not pinned", false);
         let mut logs = Vec::new();
         while let Some(e) = node.poll_event() {
             match e {
