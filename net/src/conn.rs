@@ -45,8 +45,11 @@ pub(crate) async fn accept<C: Connection>(
     match crate::conn_tls::for_kind(&shared, kind) {
         None => serve(shared, conn, id, kind).await,
         Some(state) => {
-            if let Ok(tls) = crate::conn_tls::accept(&shared, conn, id, kind, &state).await {
-                serve(shared, tls, id, kind).await;
+            use crate::conn_tls::Accepted;
+            match crate::conn_tls::accept(&shared, conn, id, kind, &state).await {
+                Ok(Accepted::Tls(tls)) => serve(shared, *tls, id, kind).await,
+                Ok(Accepted::Plain(plain)) => serve(shared, plain, id, kind).await,
+                Err(()) => {}
             }
         }
     }

@@ -13,8 +13,16 @@ use tracing::{debug, error};
 
 use crate::conn::LinkKind;
 use crate::server::Shared;
-use crate::tls::{self, HandshakeError, Joined, TlsConn, TlsState};
+use crate::tls::{self, HandshakeError, Joined, Replayed, TlsConn, TlsState};
 use crate::transport::Connection;
+
+/// What an accepted connection continues as.
+pub(crate) enum Accepted<C: Connection> {
+    /// TLS was negotiated (boxed: the TLS session is large).
+    Tls(Box<TlsConn<C>>),
+    /// `allow_non_tls`: the client spoke plaintext (its first bytes are replayed).
+    Plain(Replayed<C>),
+}
 
 /// Server side of an accepted connection's handshake; `Err` means the link was closed.
 pub(crate) async fn accept<C: Connection>(
@@ -23,7 +31,7 @@ pub(crate) async fn accept<C: Connection>(
     id: LinkId,
     kind: LinkKind,
     state: &TlsState,
-) -> Result<TlsConn<C>, ()> {
+) -> Result<Accepted<C>, ()> {
     let (mut rd, mut wr) = conn.split();
     let mut prefix = Vec::new();
     let pins = match kind {
@@ -50,13 +58,25 @@ pub(crate) async fn accept<C: Connection>(
         if info_first && send_info(shared, id, &mut wr).await.is_err() {
             return fail(shared, id, kind, HandshakeError::Eof);
         }
+        // `allow_non_tls`: the first byte says whether the client starts TLS; silence or EOF
+        // within the TLS timeout means plaintext, as in nats-server.
+        if info_first && shared.tls.allow_non_tls {
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(state.timeout, rd.read(&mut byte)).await {
+                Ok(Ok(n)) if n > 0 && byte[0] == tls::HANDSHAKE_RECORD => prefix.push(byte[0]),
+                Ok(Ok(n)) if n > 0 => {
+                    return Ok(Accepted::Plain(Replayed::new(vec![byte[0]], rd, wr)));
+                }
+                _ => return Ok(Accepted::Plain(Replayed::new(Vec::new(), rd, wr))),
+            }
+        }
     }
     match tls::accept(Joined::new(prefix, rd, wr), state, &pins).await {
         Ok(conn) => {
             if kind == LinkKind::Gateway {
                 identify(shared, id, &conn);
             }
-            Ok(conn)
+            Ok(Accepted::Tls(Box::new(conn)))
         }
         Err(e) => fail(shared, id, kind, e),
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use strait_conf::Options;
-use strait_conf::options::{Authorization, Gateway};
+use strait_conf::options::{Authorization, Gateway, HandshakeFirst};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{Auth, NodeConfig, User};
 use strait_core::proto::client::Limits;
@@ -109,8 +109,13 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     }
     node.auth = client_auth(args, o)?;
     let client_tls = tls_setup::client_block(args, o)?;
+    // nats-server: handshake_first without a fallback delay overrides allow_non_tls.
+    let tls_first_only =
+        client_tls.as_ref().is_some_and(|t| t.handshake_first == Some(HandshakeFirst::On));
+    let allow_non_tls = o.allow_non_tls == Some(true) && !tls_first_only;
     if let Some(t) = &client_tls {
-        node.tls_required = true;
+        node.tls_required = !allow_non_tls;
+        node.tls_available = allow_non_tls;
         node.tls_verify = t.verify;
         // nats-server: with TLS the auth timeout defaults to the TLS timeout + 1 s.
         node.auth_timeout =
@@ -119,8 +124,9 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     if let Some(t) = o.authorization.as_ref().and_then(|a| a.timeout) {
         node.auth_timeout = t;
     }
-    let tls =
+    let mut tls =
         tls_setup::build(client_tls.as_ref(), o.gateway.as_ref(), crate::tls::system_clock())?;
+    tls.allow_non_tls = allow_non_tls && client_tls.is_some();
     let mut driver = DriverConfig::default();
     if let Some(d) = o.write_deadline {
         driver.write_deadline = d;

@@ -20,6 +20,8 @@ pub struct ServerTls {
     pub gateway: Option<Arc<TlsHandle>>,
     /// Remotes with their own `tls {}` block, by gateway name.
     pub remotes: HashMap<String, Arc<TlsHandle>>,
+    /// `allow_non_tls`: clients may stay in plaintext (the server sniffs the first byte).
+    pub allow_non_tls: bool,
     /// Per remote, the first host name seen among its URLs: the TLS server name when one of
     /// its URLs is an IP address (nats-server's `tlsName`).
     names: Arc<Mutex<HashMap<String, String>>>,

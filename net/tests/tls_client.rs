@@ -44,6 +44,7 @@ scenarios!(
     plaintext_client_gets_info_then_close,
     cli_flags,
     bulk,
+    allow_non_tls,
 );
 
 /// A CA, a server certificate and a client certificate on disk.
@@ -63,7 +64,13 @@ fn pki() -> Pki {
 
 /// Starts `kind` with the server certificate and `extra` lines in its `tls` block.
 fn start(kind: Kind, pki: &Pki, extra: &str) -> Server {
-    let conf = pki.dir.write(&format!("{}.conf", kind.label()), &pki.server.block(extra));
+    start_top(kind, pki, "", extra)
+}
+
+/// [`start`] with `top` lines at the top level of the config.
+fn start_top(kind: Kind, pki: &Pki, top: &str, extra: &str) -> Server {
+    let text = format!("{top}\n{}", pki.server.block(extra));
+    let conf = pki.dir.write(&format!("{}.conf", kind.label()), &text);
     Server::start_with(kind, &["-c", &conf])
 }
 
@@ -175,4 +182,19 @@ async fn bulk(kind: Kind) {
         let msg = timeout(STEP, sub.next()).await.unwrap_or_else(|_| panic!("message {i} late"));
         assert_eq!(msg.expect("message").payload.len(), 1024);
     }
+}
+
+/// `allow_non_tls`: INFO offers TLS (`tls_available`), a plaintext client is served in
+/// plaintext and a TLS client over TLS.
+async fn allow_non_tls(kind: Kind) {
+    let pki = pki();
+    let server = start_top(kind, &pki, "allow_non_tls: true", "");
+    let (line, mut reader) = first_line(&server).await;
+    assert!(line.contains(r#""tls_available":true"#), "{}: {line:?}", kind.label());
+    assert!(!line.contains("tls_required"), "{}: {line:?}", kind.label());
+    reader.get_mut().write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n").await.unwrap();
+    let mut pong = String::new();
+    timeout(STEP, reader.read_line(&mut pong)).await.expect("PONG in time").unwrap();
+    assert_eq!(pong, "PONG\r\n", "{}\n{}", kind.label(), server.log_tail());
+    round_trip(&server, opts(&pki)).await;
 }

@@ -90,6 +90,8 @@ pub struct NodeConfig {
     pub tls_required: bool,
     /// Client TLS verifies client certificates: INFO says `tls_verify`.
     pub tls_verify: bool,
+    /// Client TLS is offered but not required (`allow_non_tls`): INFO says `tls_available`.
+    pub tls_available: bool,
 }
 
 impl Default for NodeConfig {
@@ -111,6 +113,7 @@ impl Default for NodeConfig {
             gateway: None,
             tls_required: false,
             tls_verify: false,
+            tls_available: false,
         }
     }
 }
@@ -455,6 +458,7 @@ impl Node {
             max_payload: self.config.limits.max_payload,
             tls_required: self.config.tls_required,
             tls_verify: self.config.tls_verify,
+            tls_available: self.config.tls_available,
             client_id: cid,
             client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
             ..Default::default()

@@ -158,7 +158,11 @@ async fn run(mut setup: Setup) -> Result<(), String> {
     };
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
     if let Some(h) = &setup.tls.client {
-        info!("TLS required for client connections");
+        if setup.tls.allow_non_tls {
+            info!("TLS available for client connections");
+        } else {
+            info!("TLS required for client connections");
+        }
         if h.current().handshake_first == strait_conf::options::HandshakeFirst::On {
             tracing::warn!(
                 "Clients that are not using \"TLS Handshake First\" option will fail to connect"

@@ -10,8 +10,8 @@ use super::TlsState;
 use super::stream::{Inner, TlsConn};
 use crate::transport::Connection;
 
-/// The first byte of a TLS handshake record.
-const HANDSHAKE_RECORD: u8 = 0x16;
+/// The first byte of a TLS handshake record (what `allow_non_tls` sniffs for).
+pub const HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Why a handshake failed; displayed in the words nats-server logs where they are known.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,9 +18,9 @@ use std::time::Duration;
 use rustls::{ClientConfig, ServerConfig};
 use strait_conf::options::{HandshakeFirst, Tls};
 
-pub use handshake::{HandshakeError, accept, connect, first_record};
+pub use handshake::{HANDSHAKE_RECORD, HandshakeError, accept, connect, first_record};
 pub use identity::{PeerIdentity, peer_identity};
-pub use stream::{Inner, Joined, TlsConn};
+pub use stream::{Inner, Joined, Replayed, TlsConn};
 pub use transport::{TlsDialer, TlsListener};
 pub use verify::{Clock, system_clock};
 

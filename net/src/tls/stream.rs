@@ -72,6 +72,36 @@ impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Joined<R, W> {
     }
 }
 
+/// A plaintext connection whose first bytes were already read (sniffed): they are read
+/// again first.
+pub struct Replayed<C: Connection> {
+    prefix: Vec<u8>,
+    rd: C::Read,
+    wr: C::Write,
+}
+
+impl<C: Connection> Replayed<C> {
+    /// `rd`/`wr` of a `C`, with `prefix` read from `rd` already.
+    pub fn new(prefix: Vec<u8>, rd: C::Read, wr: C::Write) -> Self {
+        Self { prefix, rd, wr }
+    }
+}
+
+impl<C: Connection> std::fmt::Debug for Replayed<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replayed").field("prefix", &self.prefix.len()).finish_non_exhaustive()
+    }
+}
+
+impl<C: Connection> Connection for Replayed<C> {
+    type Read = Joined<C::Read, ()>;
+    type Write = C::Write;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        (Joined::new(self.prefix, self.rd, ()), self.wr)
+    }
+}
+
 /// The stream TLS runs over for a connection of type `C`.
 pub type Inner<C> = Joined<<C as Connection>::Read, <C as Connection>::Write>;
 type Stream<C> = tokio_rustls::TlsStream<Inner<C>>;
