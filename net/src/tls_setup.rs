@@ -129,7 +129,7 @@ pub fn build(
                 // A remote's block without `timeout` takes the gateway block's.
                 let timeout = t.timeout.or(g.tls.as_ref().and_then(|g| g.timeout));
                 let t = Tls { timeout, ..t.clone() };
-                out.remotes.insert(r.name.clone(), handle(&t, Role::Link)?);
+                out.remotes.insert(r.name.clone(), handle(&t, Role::Remote)?);
             }
             if let Some(u) = r.urls.iter().find(|u| u.host.parse::<IpAddr>().is_err()) {
                 names.insert(r.name.clone(), u.host.clone());

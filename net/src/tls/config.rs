@@ -130,7 +130,7 @@ pub(crate) fn server_config(
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions(tls))
         .map_err(|e| format!("error parsing tls config: {e}"))?;
-    let verify = role == Role::Link || tls.verify;
+    let verify = role != Role::Client || tls.verify;
     let builder = if verify {
         let roots = roots(tls)?.ok_or("ca_file is required to verify peer certificates")?;
         let inner = WebPkiClientVerifier::builder_with_provider(roots, provider)

@@ -32,8 +32,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 pub enum Role {
     /// The client listener (top level): client certificates only with `verify`.
     Client,
-    /// Gateways (and later routes): always mutual.
+    /// Gateways (and later routes): always mutual, accepting and dialling.
     Link,
+    /// A remote gateway's own block: dialling only (mutual all the same).
+    Remote,
 }
 
 /// One built `tls {}` block.
@@ -57,9 +59,12 @@ pub struct TlsState {
 
 impl TlsState {
     fn build(tls: &Tls, role: Role, clock: &Clock) -> Result<Self, String> {
-        let server = config::server_config(tls, role, clock)?;
+        let server = match role {
+            Role::Client | Role::Link => config::server_config(tls, role, clock)?,
+            Role::Remote => None,
+        };
         let client = match role {
-            Role::Link => Some(config::client_config(tls, clock)?),
+            Role::Link | Role::Remote => Some(config::client_config(tls, clock)?),
             Role::Client => None,
         };
         if role == Role::Client && server.is_none() {
@@ -70,7 +75,7 @@ impl TlsState {
             client,
             pins: tls.pinned_certs.iter().map(|p| p.to_lowercase()).collect(),
             timeout: tls.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            verify: role == Role::Link || tls.verify,
+            verify: role != Role::Client || tls.verify,
             handshake_first: tls.handshake_first.unwrap_or(HandshakeFirst::Off),
             insecure: tls.insecure,
         })
