@@ -267,7 +267,7 @@ fn per_remote_tls(kinds: &[Kind]) {
 }
 
 /// A plaintext peer on a TLS gateway port reads nothing (no INFO before TLS); the server
-/// gives up after the TLS timeout with `TLS handshake timeout`.
+/// gives up after the TLS timeout (`TLS gateway handshake error: … i/o timeout`).
 fn plaintext_peer_sees_nothing(kinds: &[Kind]) {
     use std::io::Read;
     let pki = Pki::new();
@@ -279,7 +279,8 @@ fn plaintext_peer_sees_nothing(kinds: &[Kind]) {
     let mut got = Vec::new();
     let _ = raw.read_to_end(&mut got);
     assert!(got.is_empty(), "{:?}\n{}", String::from_utf8_lossy(&got), b.describe(""));
-    ok!(b.wait_line(0, "TLS handshake timeout", WAIT); &b);
+    // nats-server also logs `TLS handshake timeout` unless its read deadline wins the race
+    // against its timer (seen under load), so only the handshake error is required.
     ok!(b.wait_all(0, &["TLS gateway handshake error", "timeout"], WAIT); &b);
 }
 
