@@ -55,8 +55,18 @@ pub(crate) async fn accept<C: Connection>(
                 }
             }
         };
-        if info_first && send_info(shared, id, &mut wr).await.is_err() {
-            return fail(shared, id, kind, HandshakeError::Eof);
+        if info_first {
+            match send_info(shared, id, &mut wr).await {
+                Ok(OutboxStatus::Open) => {}
+                // Closed at accept (e.g. `maximum connections exceeded`, sent after the INFO
+                // as nats-server does): no handshake.
+                Ok(_) => {
+                    let _ = wr.shutdown().await;
+                    shared.lock().unregister(id);
+                    return Err(());
+                }
+                Err(_) => return fail(shared, id, kind, HandshakeError::Eof),
+            }
         }
         // `allow_non_tls`: the first byte says whether the client starts TLS; silence or EOF
         // within the TLS timeout means plaintext, as in nats-server.
@@ -108,13 +118,15 @@ async fn send_info<W: tokio::io::AsyncWrite + Unpin>(
     shared: &Shared,
     id: LinkId,
     wr: &mut W,
-) -> std::io::Result<()> {
+) -> std::io::Result<OutboxStatus> {
     let mut buf = BytesMut::new();
-    if shared.lock().node.take_outbox(id, &mut buf) == OutboxStatus::Gone {
+    let status = shared.lock().node.take_outbox(id, &mut buf);
+    if status == OutboxStatus::Gone {
         return Err(std::io::ErrorKind::NotConnected.into());
     }
     wr.write_all(&buf).await?;
-    wr.flush().await
+    wr.flush().await?;
+    Ok(status)
 }
 
 /// Hand the verified peer's names to the core (`verify_and_map`).

@@ -45,6 +45,7 @@ scenarios!(
     cli_flags,
     bulk,
     allow_non_tls,
+    max_connections_before_tls,
 );
 
 /// A CA, a server certificate and a client certificate on disk.
@@ -197,4 +198,18 @@ async fn allow_non_tls(kind: Kind) {
     timeout(STEP, reader.read_line(&mut pong)).await.expect("PONG in time").unwrap();
     assert_eq!(pong, "PONG\r\n", "{}\n{}", kind.label(), server.log_tail());
     round_trip(&server, opts(&pki)).await;
+}
+
+/// Past `max_connections` the INFO and then `-ERR 'maximum connections exceeded'` arrive in
+/// plaintext, before any TLS.
+async fn max_connections_before_tls(kind: Kind) {
+    let pki = pki();
+    let server = start_top(kind, &pki, "max_connections: 1", "");
+    let client = timeout(STEP, opts(&pki).connect(server.url())).await.unwrap().unwrap();
+    client.flush().await.unwrap();
+    let (line, mut reader) = first_line(&server).await;
+    assert!(line.starts_with("INFO {"), "{}: {line:?}", kind.label());
+    let mut err = String::new();
+    timeout(STEP, reader.read_line(&mut err)).await.expect("-ERR in time").unwrap();
+    assert_eq!(err, "-ERR 'maximum connections exceeded'\r\n", "{}", kind.label());
 }
