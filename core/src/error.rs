@@ -44,6 +44,8 @@ pub enum ClientError {
     ServerShutdown,
     /// The client closed its side of the connection (what is queued is still flushed).
     ClientClosed,
+    /// The TLS handshake failed or timed out, or the certificate is not pinned.
+    TlsHandshake,
     /// A pedantic client published to a subject that is not a valid literal (link stays open,
     /// the message is still routed, as nats-server does).
     InvalidPublishSubject,
@@ -88,7 +90,7 @@ impl ClientError {
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
             BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
-            | ServerShutdown | ClientClosed => (None, true),
+            | ServerShutdown | ClientClosed | TlsHandshake => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
             InvalidSubject => (Some("Invalid Subject".into()), false),
             PublishViolation(subject) => (
@@ -119,6 +121,7 @@ impl fmt::Display for ClientError {
             SlowConsumer => f.write_str("slow consumer"),
             ServerShutdown => f.write_str("server shutdown"),
             ClientClosed => f.write_str("Client Closed"),
+            TlsHandshake => f.write_str("TLS Handshake Failure"),
             other => match other.answer().err {
                 Some(text) => f.write_str(&text),
                 None => write!(f, "{other:?}"),
@@ -230,6 +233,8 @@ pub enum GatewayError {
     NoInfo,
     /// A configuration reload removed the remote this outbound link goes to.
     Removed,
+    /// The TLS handshake failed, timed out, or the peer's certificate is not pinned.
+    TlsHandshake,
 }
 
 impl GatewayError {
@@ -260,7 +265,8 @@ impl GatewayError {
             | Parse(_)
             | PeerError(_)
             | NoInfo
-            | Removed => return None,
+            | Removed
+            | TlsHandshake => return None,
         })
     }
 
@@ -278,6 +284,7 @@ impl GatewayError {
             StaleConnection | NoInfo => "Stale Connection",
             // nats-server's name for a route a reload removed is "Route Removed".
             Removed => "Gateway Removed",
+            TlsHandshake => "TLS Handshake Failure",
         }
     }
 }

@@ -67,6 +67,25 @@ pub struct Args {
     /// `reload=PID` or `reload=PIDFILE` picks the process (also spelled `-sl`).
     #[arg(long = "signal", value_name = "SIGNAL[=PID]")]
     pub signal: Option<String>,
+    /// Enable TLS for clients (any --tls* flag replaces the file's `tls {}` block).
+    #[arg(long = "tls")]
+    pub tls: bool,
+
+    /// Server certificate file.
+    #[arg(long = "tlscert", value_name = "FILE")]
+    pub tls_cert: Option<String>,
+
+    /// Private key for the server certificate.
+    #[arg(long = "tlskey", value_name = "FILE")]
+    pub tls_key: Option<String>,
+
+    /// Client certificate CA for verification.
+    #[arg(long = "tlscacert", value_name = "FILE")]
+    pub tls_ca_cert: Option<String>,
+
+    /// Enable TLS with client verification.
+    #[arg(long = "tlsverify")]
+    pub tls_verify: bool,
 
     /// Show version.
     #[arg(short = 'v', long = "version")]
@@ -99,6 +118,10 @@ mod tests {
         assert_eq!((a.user.as_deref(), a.pass.as_deref()), (Some("u"), Some("p")));
         assert_eq!(a.name.as_deref(), Some("A"));
         assert!(Args::try_parse_from(["strait", "-v"]).unwrap().version);
+        let a = Args::try_parse_from(["strait", "--tlsverify", "--tlscert", "c", "--tlskey", "k"])
+            .unwrap();
+        assert!(a.tls_verify && !a.tls);
+        assert_eq!((a.tls_cert.as_deref(), a.tls_key.as_deref()), (Some("c"), Some("k")));
     }
 
     #[test]

@@ -42,12 +42,31 @@ pub(crate) async fn accept<C: Connection>(
             LinkKind::Gateway => state.node.accept_gateway(now, Some(peer)),
         }
     };
-    serve(shared, conn, id, kind).await;
+    match crate::conn_tls::for_kind(&shared, kind) {
+        None => serve(shared, conn, id, kind, None).await,
+        Some(state) => {
+            use crate::conn_tls::Accepted;
+            match crate::conn_tls::accept(&shared, conn, id, kind, &state).await {
+                Ok(Accepted::Tls(tls)) => {
+                    let key = tls.peer().map(|p| p.spki_sha256.clone());
+                    serve(shared, *tls, id, kind, key).await;
+                }
+                Ok(Accepted::Plain(plain)) => serve(shared, plain, id, kind, None).await,
+                Err(()) => {}
+            }
+        }
+    }
 }
 
-/// Pump bytes between `conn` and link `id` until it closes.
-pub(crate) async fn serve<C: Connection>(shared: Arc<Shared>, conn: C, id: LinkId, kind: LinkKind) {
-    let handle = Arc::new(ConnHandle::default());
+/// Pump bytes between `conn` and link `id` until it closes; `peer_key` is the TLS peer's.
+pub(crate) async fn serve<C: Connection>(
+    shared: Arc<Shared>,
+    conn: C,
+    id: LinkId,
+    kind: LinkKind,
+    peer_key: Option<String>,
+) {
+    let handle = Arc::new(ConnHandle::new(kind, peer_key));
     {
         let mut state = shared.lock();
         state.register(id, handle.clone());
@@ -175,9 +194,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
                 break;
             }
+            // The flush matters under TLS: a write the socket could not take whole stays in
+            // the TLS session's buffer until flushed (a no-op for TCP).
+            let write = async {
+                wr.write_all(&spare).await?;
+                wr.flush().await
+            };
             let written = match write_deadline {
-                Some(d) => tokio::time::timeout(d, wr.write_all(&spare)).await,
-                None => Ok(wr.write_all(&spare).await),
+                Some(d) => tokio::time::timeout(d, write).await,
+                None => Ok(write.await),
             };
             match written {
                 Ok(Ok(())) => {}

@@ -6,10 +6,13 @@
 
 pub mod cli;
 mod conn;
+mod conn_tls;
 pub mod logging;
 pub mod monitor;
 pub mod reload;
 pub mod server;
 pub mod setup;
 pub mod signal;
+pub mod tls;
+pub mod tls_setup;
 pub mod transport;

@@ -14,15 +14,17 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use strait_conf::{Change, Options};
-use strait_core::node::{NodeConfig, ReloadError, ReloadSummary};
+use strait_core::node::{LinkId, NodeConfig, ReloadError, ReloadSummary};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{error, info};
 
 use crate::cli::Args;
+use crate::conn::LinkKind;
 use crate::logging::LogControl;
 use crate::server::{DriverConfig, Shared};
 use crate::setup;
+use crate::tls_setup::{ServerTls, StagedTls};
 
 /// How long a reload waits for the server to answer (it answers at once unless it stopped).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +36,8 @@ pub struct ReloadRequest {
     pub node: NodeConfig,
     /// The new driver settings.
     pub driver: DriverConfig,
+    /// Reloaded TLS blocks, used from the moment the node accepts the configuration.
+    pub tls: Option<StagedTls>,
     /// Where the verdict goes.
     pub done: oneshot::Sender<Result<ReloadSummary, ReloadError>>,
 }
@@ -78,8 +82,20 @@ impl ReloadSender {
         node: NodeConfig,
         driver: DriverConfig,
     ) -> Result<ReloadSummary, ReloadFailure> {
+        self.reload_with_tls(node, driver, None).await
+    }
+
+    /// [`ReloadSender::reload`], also switching new handshakes to `tls` (built with
+    /// [`ServerTls::prepare`](crate::tls_setup::ServerTls::prepare)) if the node accepts.
+    pub async fn reload_with_tls(
+        &self,
+        node: NodeConfig,
+        driver: DriverConfig,
+        tls: Option<StagedTls>,
+    ) -> Result<ReloadSummary, ReloadFailure> {
         let (done, answer) = oneshot::channel();
-        self.0.send(ReloadRequest { node, driver, done }).map_err(|_| ReloadFailure::Stopped)?;
+        let request = ReloadRequest { node, driver, tls, done };
+        self.0.send(request).map_err(|_| ReloadFailure::Stopped)?;
         match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
             Ok(Ok(verdict)) => verdict.map_err(ReloadFailure::Refused),
             _ => Err(ReloadFailure::Stopped),
@@ -105,7 +121,7 @@ impl ReloadReceiver {
 
 /// The server applies one request: the node first (it may refuse), then the driver.
 pub(crate) fn apply(shared: &Shared, request: ReloadRequest) {
-    let ReloadRequest { node, driver, done } = request;
+    let ReloadRequest { node, driver, tls, done } = request;
     let verdict = {
         let mut state = shared.lock();
         let verdict = state.node.reload(Instant::now().into_std(), node);
@@ -116,18 +132,45 @@ pub(crate) fn apply(shared: &Shared, request: ReloadRequest) {
         verdict
     };
     if verdict.is_ok() {
-        apply_driver(shared, driver);
+        apply_driver(shared, driver, tls);
     }
     // The reloader may have given up waiting; the reload happened all the same.
     let _ = done.send(verdict);
 }
 
 /// Driver-level settings that reload, applied after the node accepted the new configuration.
-/// The write deadline applies to connections made from now on.
-///
-/// TLS handles are swapped here.
-fn apply_driver(shared: &Shared, driver: DriverConfig) {
+/// The write deadline applies to connections made from now on; TLS blocks to handshakes from
+/// now on, except that a change of `pinned_certs` also closes the connections whose peer key
+/// the new pins leave out (nats-server's `recheckPinnedCerts`).
+fn apply_driver(shared: &Shared, driver: DriverConfig, tls: Option<StagedTls>) {
     shared.set_driver(driver);
+    let Some(tls) = tls else { return };
+    let before = (shared.tls.client_pins(), shared.tls.gateway_pins());
+    tls.install();
+    let after = (shared.tls.client_pins(), shared.tls.gateway_pins());
+    let pins = |kind| match kind {
+        LinkKind::Client if before.0 != after.0 => Some(&after.0),
+        LinkKind::Gateway if before.1 != after.1 => Some(&after.1),
+        _ => None,
+    };
+    let mut state = shared.lock();
+    let unpinned: Vec<LinkId> = state
+        .connections()
+        .filter(|(_, h)| {
+            pins(h.kind).is_some_and(|p| {
+                !p.is_empty() && h.peer_key.as_ref().is_none_or(|k| !p.contains(k))
+            })
+        })
+        .map(|(id, _)| id)
+        .collect();
+    if unpinned.is_empty() {
+        return;
+    }
+    info!("Disconnect {} clients due to pinned certs reload", unpinned.len());
+    for id in unpinned {
+        state.node.tls_failed(id, "certificate not pinned", false);
+    }
+    state.dispatch();
 }
 
 /// The daemon's reload of its `-c` file.
@@ -141,6 +184,8 @@ pub struct Reloader {
     gateway_port: Option<u16>,
     sender: ReloadSender,
     logs: Option<LogControl>,
+    /// The running server's TLS handles, whose blocks a reload replaces.
+    tls: ServerTls,
 }
 
 impl Reloader {
@@ -152,6 +197,7 @@ impl Reloader {
         ports: (u16, Option<u16>),
         sender: ReloadSender,
         logs: Option<LogControl>,
+        tls: ServerTls,
     ) -> Self {
         let mut current = options.unwrap_or_default();
         overlay(&args, &mut current);
@@ -163,6 +209,7 @@ impl Reloader {
             gateway_port: ports.1,
             sender,
             logs,
+            tls,
         }
     }
 
@@ -203,7 +250,14 @@ impl Reloader {
             (Some(g), Some(port)) => Some(g.finish(port)?),
             _ => None,
         };
-        self.sender.reload(node, setup.driver.clone()).await.map_err(|e| e.to_string())?;
+        // Certificates, keys and CA bundles are read now: a file that does not load refuses
+        // the whole reload.
+        let client_tls = crate::tls_setup::client_block(&self.args, &loaded)?;
+        let tls = self.tls.prepare(client_tls.as_ref(), loaded.gateway.as_ref())?;
+        self.sender
+            .reload_with_tls(node, setup.driver.clone(), Some(tls))
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(logs) = &self.logs
             && let Err(e) = logs.apply(&setup.log_settings())
         {

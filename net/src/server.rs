@@ -18,6 +18,7 @@ use tracing::{debug, error, info, trace, warn};
 
 use crate::conn::{self, LinkKind};
 use crate::reload::{self, ReloadReceiver};
+use crate::tls_setup::ServerTls;
 use crate::transport::{Dialer, Listener};
 
 /// How long one gateway dial may take (`DEFAULT_ROUTE_DIAL`).
@@ -38,13 +39,25 @@ impl Default for DriverConfig {
     }
 }
 
-/// Per-connection wake-ups, indexed by the link's slot.
-#[derive(Debug, Default)]
+/// Per-connection wake-ups, indexed by the link's slot, and what a reload needs to know of the
+/// connection.
+#[derive(Debug)]
 pub(crate) struct ConnHandle {
     /// The link's outbox has bytes, or the link is closing: the writer should look.
     pub(crate) writer: Notify,
     /// The link is closing: the reader should stop.
     pub(crate) reader: Notify,
+    /// Client or gateway.
+    pub(crate) kind: LinkKind,
+    /// The TLS peer's key (hex SHA-256 of its SubjectPublicKeyInfo), for `pinned_certs`
+    /// changed by a reload; `None` for plaintext or a peer without a certificate.
+    pub(crate) peer_key: Option<String>,
+}
+
+impl ConnHandle {
+    pub(crate) fn new(kind: LinkKind, peer_key: Option<String>) -> Self {
+        Self { writer: Notify::new(), reader: Notify::new(), kind, peer_key }
+    }
 }
 
 /// The node and the driver's table of connection handles, under one lock.
@@ -111,6 +124,11 @@ impl State {
         }
     }
 
+    /// Every registered connection.
+    pub(crate) fn connections(&self) -> impl Iterator<Item = (LinkId, &ConnHandle)> {
+        self.handles.iter().flatten().map(|(id, h)| (*id, &**h))
+    }
+
     fn handle(&self, id: LinkId) -> Option<&ConnHandle> {
         match self.handles.get(id.index()) {
             Some(Some((held, h))) if *held == id => Some(h),
@@ -124,6 +142,7 @@ impl State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     driver: RwLock<DriverConfig>,
+    pub(crate) tls: ServerTls,
 }
 
 impl Shared {
@@ -165,13 +184,11 @@ pub async fn run<L: Listener, D: Dialer>(
     dialer: D,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let (_never, reloads) = reload::channel();
-    run_with_reload(config, driver, seed, listeners, dialer, shutdown, reloads).await
+    run_with(config, driver, seed, listeners, dialer, shutdown, Extras::default()).await
 }
 
 /// [`run`], also applying every configuration sent through the
-/// [`ReloadSender`](crate::reload::ReloadSender) paired with `reloads` (SIGHUP in the daemon,
-/// a scheduled reload in the simulation). Dropping every sender just stops reloads.
+/// [`ReloadSender`](crate::reload::ReloadSender) paired with `reloads`.
 pub async fn run_with_reload<L: Listener, D: Dialer>(
     config: NodeConfig,
     driver: DriverConfig,
@@ -179,8 +196,52 @@ pub async fn run_with_reload<L: Listener, D: Dialer>(
     listeners: Listeners<L>,
     dialer: D,
     shutdown: impl Future<Output = ()>,
-    mut reloads: ReloadReceiver,
+    reloads: ReloadReceiver,
 ) -> io::Result<()> {
+    let extras = Extras { reloads: Some(reloads), ..Extras::default() };
+    run_with(config, driver, seed, listeners, dialer, shutdown, extras).await
+}
+
+/// [`run`] with TLS: `tls` says which listeners and remote gateways handshake, and with what.
+pub async fn run_tls<L: Listener, D: Dialer>(
+    config: NodeConfig,
+    driver: DriverConfig,
+    tls: ServerTls,
+    seed: u64,
+    listeners: Listeners<L>,
+    dialer: D,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let extras = Extras { tls, ..Extras::default() };
+    run_with(config, driver, seed, listeners, dialer, shutdown, extras).await
+}
+
+/// What a server may have beyond plain transports and a fixed configuration.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Which listeners and remote gateways handshake TLS, and with what. The listeners and
+    /// the dialer stay plain transports; the handshakes happen per connection in
+    /// nats-server's order (plaintext INFO first for clients, TLS first for gateways).
+    pub tls: ServerTls,
+    /// Configurations to apply while running (SIGHUP in the daemon, a scheduled reload in the
+    /// simulation). Dropping every sender just stops reloads.
+    pub reloads: Option<ReloadReceiver>,
+}
+
+/// [`run`] with [`Extras`].
+pub async fn run_with<L: Listener, D: Dialer>(
+    config: NodeConfig,
+    driver: DriverConfig,
+    seed: u64,
+    listeners: Listeners<L>,
+    dialer: D,
+    shutdown: impl Future<Output = ()>,
+    extras: Extras,
+) -> io::Result<()> {
+    let Extras { tls, reloads } = extras;
+    // Without reloads, a channel whose sender lives as long as the server: never ready.
+    let (_keep, idle) = reload::channel();
+    let mut reloads = reloads.unwrap_or(idle);
     let grace = driver.shutdown_grace;
     let (dial_tx, dial_rx) = mpsc::unbounded_channel();
     let node_timer = Arc::new(Notify::new());
@@ -191,7 +252,7 @@ pub async fn run_with_reload<L: Listener, D: Dialer>(
         node_timer: node_timer.clone(),
         config_loaded: SystemTime::now(),
     };
-    let shared = Arc::new(Shared { state: Mutex::new(state), driver: RwLock::new(driver) });
+    let shared = Arc::new(Shared { state: Mutex::new(state), driver: RwLock::new(driver), tls });
     {
         let mut state = shared.lock();
         state.node.start(Instant::now().into_std());
@@ -335,8 +396,17 @@ async fn dial_loop<D: Dialer>(
                                 state.dispatch();
                                 id
                             };
-                            if let Some(id) = id {
-                                conn::serve(shared, conn, id, LinkKind::Gateway).await;
+                            let Some(id) = id else { return };
+                            match shared.tls.for_remote(&request.remote) {
+                                None => conn::serve(shared, conn, id, LinkKind::Gateway, None).await,
+                                Some(state) => {
+                                    let host = shared.tls.server_name(&request.remote, &request.url.host);
+                                    let tls = crate::conn_tls::connect(&shared, conn, id, &request.remote, &host, &state).await;
+                                    if let Ok(tls) = tls {
+                                        let key = tls.peer().map(|p| p.spki_sha256.clone());
+                                        conn::serve(shared, tls, id, LinkKind::Gateway, key).await;
+                                    }
+                                }
                             }
                         }
                         Err(reason) => {

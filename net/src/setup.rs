@@ -1,8 +1,10 @@
 //! From command-line flags and a configuration file to what the server runs with. Flags
 //! override the file, as in nats-server.
 
+use std::time::Duration;
+
 use strait_conf::Options;
-use strait_conf::options::{Authorization, Gateway};
+use strait_conf::options::{Authorization, Gateway, HandshakeFirst};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{Auth, NodeConfig, User};
 use strait_core::proto::client::Limits;
@@ -10,6 +12,7 @@ use strait_core::proto::client::Limits;
 use crate::cli::Args;
 use crate::logging::LogSettings;
 use crate::server::DriverConfig;
+use crate::tls_setup::{self, ServerTls};
 
 /// Environment variable that makes the gateway act as a pre-2.9 (optimistic) acceptor.
 pub const OPTIMISTIC_ENV: &str = "STRAIT_GATEWAY_OPTIMISTIC";
@@ -63,6 +66,8 @@ pub struct Setup {
     pub client: Listen,
     /// Gateway listener and configuration, if a gateway is configured.
     pub gateway: Option<GatewaySetup>,
+    /// TLS for clients and gateways.
+    pub tls: ServerTls,
     /// Monitoring port, if any.
     pub http: Option<Listen>,
     /// Debug logging.
@@ -120,9 +125,25 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         node.headers = false;
     }
     node.auth = client_auth(args, o)?;
+    let client_tls = tls_setup::client_block(args, o)?;
+    // nats-server: handshake_first without a fallback delay overrides allow_non_tls.
+    let tls_first_only =
+        client_tls.as_ref().is_some_and(|t| t.handshake_first == Some(HandshakeFirst::On));
+    let allow_non_tls = o.allow_non_tls == Some(true) && !tls_first_only;
+    if let Some(t) = &client_tls {
+        node.tls_required = !allow_non_tls;
+        node.tls_available = allow_non_tls;
+        node.tls_verify = t.verify;
+        // nats-server: with TLS the auth timeout defaults to the TLS timeout + 1 s.
+        node.auth_timeout =
+            t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
+    }
     if let Some(t) = o.authorization.as_ref().and_then(|a| a.timeout) {
         node.auth_timeout = t;
     }
+    let mut tls =
+        tls_setup::build(client_tls.as_ref(), o.gateway.as_ref(), crate::tls::system_clock())?;
+    tls.allow_non_tls = allow_non_tls && client_tls.is_some();
     let mut driver = DriverConfig::default();
     if let Some(d) = o.write_deadline {
         driver.write_deadline = d;
@@ -140,6 +161,7 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         driver,
         client: Listen { host, port },
         gateway,
+        tls,
         http,
         debug: args.debug || o.debug == Some(true),
         trace: args.trace || o.trace == Some(true),
@@ -221,6 +243,15 @@ fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
             .collect();
         config.remotes.push(RemoteConfig { name: r.name.clone(), urls });
     }
+    if let Some(t) = &g.tls {
+        config.tls = true;
+        config.tls_map = t.verify_and_map;
+        config.tls_check_known_urls = t.verify_cert_and_check_known_urls;
+        config.auth_timeout =
+            t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
+    }
+    config.tls_remotes =
+        g.gateways.iter().filter(|r| r.tls.is_some()).map(|r| r.name.clone()).collect();
     if let Some(Authorization { user, password, timeout, .. }) = &g.authorization {
         config.user = user.clone();
         config.password = password.clone();

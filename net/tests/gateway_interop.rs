@@ -853,9 +853,12 @@ async fn restart(kinds: &'static [Kind]) {
 // ---------------------------------------------------------------------------------------------
 // The example configs
 
-/// `examples/**/*.conf` are valid for both servers (`-t -c`).
+/// `examples/**/*.conf` are valid for both servers (`-t -c`). The TLS examples name
+/// certificates under `examples/tls/certs` (made by `scripts/gen-certs`, never committed): they
+/// are checked from a directory where rcgen-made stand-ins sit at those paths.
 #[test]
 fn example_configs_parse() {
+    let tls_cwd = tls_example_certs();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut files = Vec::new();
     let mut dirs = vec![root.clone()];
@@ -872,7 +875,11 @@ fn example_configs_parse() {
     assert!(files.len() >= 6, "example configs missing under {}", root.display());
     for kind in [S, N] {
         for f in &files {
-            let out = std::process::Command::new(kind.program())
+            let mut cmd = std::process::Command::new(kind.program());
+            if f.parent().is_some_and(|d| d.ends_with("tls")) {
+                cmd.current_dir(tls_cwd.path());
+            }
+            let out = cmd
                 .arg("-t")
                 .arg("-c")
                 .arg(f)
@@ -887,6 +894,23 @@ fn example_configs_parse() {
             );
         }
     }
+}
+
+/// A directory holding `examples/tls/certs/{ca,gw-X,gw-X-key}.pem` as `scripts/gen-certs`
+/// names them.
+fn tls_example_certs() -> common::certs::Dir {
+    use common::certs::{Ca, Dir, LeafSpec};
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.path().join("examples/tls/certs")).expect("certs dir");
+    let root = Ca::root("Example Root");
+    let inter = root.intermediate("Example Intermediate");
+    dir.write("examples/tls/certs/ca.pem", &format!("{}{}", root.pem, inter.pem));
+    for name in ["a", "b", "c"] {
+        let leaf = inter.leaf(&LeafSpec::new(&format!("gw-{name}")));
+        dir.write(&format!("examples/tls/certs/gw-{name}.pem"), &leaf.cert);
+        dir.write(&format!("examples/tls/certs/gw-{name}-key.pem"), &leaf.key);
+    }
+    dir
 }
 
 // ---------------------------------------------------------------------------------------------

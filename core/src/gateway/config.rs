@@ -101,6 +101,16 @@ pub struct GatewayConfig {
     pub solicit_delay: Duration,
     /// Pause between dial rounds (default 1 s).
     pub connect_delay: Duration,
+    /// Gateway-level TLS: the listener and the remotes without their own `tls` block use it
+    /// (INFO `tls_required`/`tls_verify`, CONNECT `tls_required`).
+    pub tls: bool,
+    /// Remotes with their own `tls` block (their CONNECT says `tls_required`).
+    pub tls_remotes: Vec<String>,
+    /// `verify_and_map`: an inbound peer's certificate must name `user` (password unused).
+    pub tls_map: bool,
+    /// `verify_cert_and_check_known_urls`: a DNS SAN of an inbound peer's certificate may
+    /// instead match the host of a configured remote URL.
+    pub tls_check_known_urls: bool,
 }
 
 impl GatewayConfig {
@@ -119,6 +129,10 @@ impl GatewayConfig {
             interest_only: true,
             solicit_delay: Duration::from_secs(1),
             connect_delay: Duration::from_secs(1),
+            tls: false,
+            tls_remotes: Vec::new(),
+            tls_map: false,
+            tls_check_known_urls: false,
         }
     }
 }

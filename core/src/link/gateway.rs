@@ -137,6 +137,8 @@ pub struct GatewayLink {
     pub counters: Counters,
     /// Outbound: the URL that was dialled (its credentials go into CONNECT).
     pub dialled: Option<crate::gateway::GatewayUrl>,
+    /// Inbound over TLS: who the peer's verified certificate says it is.
+    pub tls_peer: Option<crate::node::TlsPeer>,
     /// The handshake completed once (the link counted as registered, even while closing).
     pub was_registered: bool,
 }

@@ -108,6 +108,8 @@ fn our_info(node: &Node) -> GatewayInfo {
         port: i64::from(gw.config.advertise.port),
         headers: node.config.headers,
         auth_required: gw.config.user.is_some(),
+        tls_required: gw.config.tls,
+        tls_verify: gw.config.tls,
         max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
         gateway: gw.config.name.clone(),
         gateway_urls: vec![url.clone()],
@@ -155,11 +157,12 @@ fn new_link(node: &mut Node, now: Instant, direction: Direction, remote: String)
         counters: Counters::default(),
         was_registered: false,
         dialled: None,
+        tls_peer: None,
     }
 }
 
 /// Log prefix for connection-scoped lines: `<ip:port> - gid:<cid> - `.
-fn prefix(g: &GatewayLink) -> String {
+pub(super) fn prefix(g: &GatewayLink) -> String {
     match g.peer {
         Some(p) => format!("{p} - gid:{} - ", g.cid),
         None => format!("gid:{} - ", g.cid),
@@ -508,6 +511,16 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         return;
     };
     let (user, password) = (gw.config.user.clone(), gw.config.password.clone());
+    let tls_auth = gw.config.tls_map || gw.config.tls_check_known_urls;
+    let tls_ok = tls_auth && {
+        let urls: Vec<&GatewayUrl> = gw.config.remotes.iter().flat_map(|r| &r.urls).collect();
+        let known = gw.config.tls_check_known_urls.then_some(urls.as_slice());
+        let peer = match node.links.get(id) {
+            Some(Link::Gateway(g)) => g.tls_peer.as_ref(),
+            _ => None,
+        };
+        super::tls::peer_authorized(peer, user.as_deref(), gw.config.tls_map, known)
+    };
     let reject_unknown = gw.config.reject_unknown_cluster;
     let our_name = gw.config.name.clone();
     let Some(g) = gateway_mut(node, id) else {
@@ -517,7 +530,12 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     let Ok(c) = GatewayConnect::from_json(json) else {
         return close(node, id, GatewayError::ProtocolViolation("CONNECT"));
     };
-    if let Some(user) = &user {
+    if tls_auth && !tls_ok {
+        let line = format!("{}authentication error", prefix(g));
+        node.log(LogLevel::Error, line);
+        return close(node, id, GatewayError::AuthorizationViolation);
+    }
+    if let Some(user) = user.as_ref().filter(|_| !tls_auth) {
         let ok = super::auth::secret_eq(&c.user, user)
             & super::auth::secret_eq(&c.pass, password.as_deref().unwrap_or(""));
         if !ok {
@@ -766,7 +784,7 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
         &gw.config.name,
         user.as_deref().unwrap_or(""),
         pass.as_deref().unwrap_or(""),
-        false,
+        gw.config.tls || gw.config.tls_remotes.contains(&info.gateway),
     );
     let remote = info.gateway.clone();
     update_remote_urls(node, &remote, &info);

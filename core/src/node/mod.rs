@@ -29,6 +29,7 @@ mod gateway;
 mod links;
 mod reload;
 mod snapshot;
+mod tls;
 
 pub use snapshot::{
     AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, SubscriptionSnapshot,
@@ -46,6 +47,7 @@ use rand_core::{RngCore, SeedableRng};
 pub use auth::{Auth, User};
 pub use links::LinkId;
 pub use reload::{ReloadError, ReloadSummary};
+pub use tls::TlsPeer;
 
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
 use crate::error::{ClientError, CloseReason, DriverClose};
@@ -89,6 +91,12 @@ pub struct NodeConfig {
     pub headers: bool,
     /// The `gateway {}` block, if this server joins a supercluster.
     pub gateway: Option<GatewayConfig>,
+    /// Client TLS is configured: INFO says `tls_required`.
+    pub tls_required: bool,
+    /// Client TLS verifies client certificates: INFO says `tls_verify`.
+    pub tls_verify: bool,
+    /// Client TLS is offered but not required (`allow_non_tls`): INFO says `tls_available`.
+    pub tls_available: bool,
 }
 
 impl Default for NodeConfig {
@@ -108,6 +116,9 @@ impl Default for NodeConfig {
             auth: Auth::None,
             headers: true,
             gateway: None,
+            tls_required: false,
+            tls_verify: false,
+            tls_available: false,
         }
     }
 }
@@ -462,6 +473,9 @@ impl Node {
             headers: self.config.headers,
             auth_required: self.config.auth.required(),
             max_payload: self.config.limits.max_payload,
+            tls_required: self.config.tls_required,
+            tls_verify: self.config.tls_verify,
+            tls_available: self.config.tls_available,
             client_id: cid,
             client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
             ..Default::default()

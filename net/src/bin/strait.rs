@@ -142,6 +142,12 @@ async fn run(
     if let Some(listener) = &gateway {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         info!("Listening for gateways connections on {}:{}", gateway_host, addr.port());
+        let t = &setup.tls;
+        if t.gateway.iter().chain(t.remotes.values()).any(|h| h.current().insecure) {
+            tracing::warn!(
+                "TLS certificate chain and hostname of solicited gateways will not be verified. DO NOT USE IN PRODUCTION!"
+            );
+        }
     }
     let monitor = match &setup.http {
         Some(listen) => {
@@ -153,23 +159,36 @@ async fn run(
         None => None,
     };
     let (reload_tx, reload_rx) = reload::channel();
+    let ports = (client_port, gateway_port);
     let reloader =
-        Reloader::new(args, options, (client_port, gateway_port), reload_tx, Some(logs.clone()));
+        Reloader::new(args, options, ports, reload_tx, Some(logs.clone()), setup.tls.clone());
     // Installed before "Server is ready": from then on SIGHUP reloads instead of killing us.
     let signals = Signals::install()?;
     tokio::spawn(signals.serve(reloader, logs));
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
+    if let Some(h) = &setup.tls.client {
+        if setup.tls.allow_non_tls {
+            info!("TLS available for client connections");
+        } else {
+            info!("TLS required for client connections");
+        }
+        if h.current().handshake_first == strait_conf::options::HandshakeFirst::On {
+            tracing::warn!(
+                "Clients that are not using \"TLS Handshake First\" option will fail to connect"
+            );
+        }
+    }
     info!("Server is ready");
     let listeners = Listeners { client, gateway, monitor };
-    let shutdown = shutdown_signal();
-    server::run_with_reload(
+    let extras = server::Extras { tls: setup.tls, reloads: Some(reload_rx) };
+    server::run_with(
         setup.node,
         setup.driver,
         seed,
         listeners,
         TcpDialer,
-        shutdown,
-        reload_rx,
+        shutdown_signal(),
+        extras,
     )
     .await
     .map_err(|e| e.to_string())?;

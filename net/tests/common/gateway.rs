@@ -50,6 +50,8 @@ pub(crate) struct GwConfig {
     pub(crate) reject_unknown: bool,
     /// Extra lines inside the gateway block.
     pub(crate) gateway_extra: String,
+    /// Extra lines inside remote entries, by remote name (e.g. a per-remote `tls` block).
+    pub(crate) remote_extra: Vec<(String, String)>,
     /// Extra top-level lines.
     pub(crate) extra: String,
 }
@@ -64,6 +66,7 @@ impl GwConfig {
             remotes: Vec::new(),
             reject_unknown: false,
             gateway_extra: String::new(),
+            remote_extra: Vec::new(),
             extra: String::new(),
         }
     }
@@ -95,6 +98,18 @@ impl GwConfig {
         self
     }
 
+    /// Adds `block` (e.g. `tls { … }`) inside the gateway block.
+    pub(crate) fn gateway_block(mut self, block: &str) -> GwConfig {
+        self.gateway_extra.push_str(block);
+        self
+    }
+
+    /// Adds `block` inside the entry of remote `name`.
+    pub(crate) fn remote_block(mut self, name: &str, block: &str) -> GwConfig {
+        self.remote_extra.push((name.to_owned(), block.to_owned()));
+        self
+    }
+
     /// Sets `reject_unknown_cluster: true`.
     pub(crate) fn reject_unknown(mut self) -> GwConfig {
         self.reject_unknown = true;
@@ -120,7 +135,13 @@ impl GwConfig {
         if !self.remotes.is_empty() {
             s.push_str("  gateways: [\n");
             for (n, u) in &self.remotes {
-                s.push_str(&format!("    {{ name: {n}, url: \"{u}\" }}\n"));
+                let extra: String = self
+                    .remote_extra
+                    .iter()
+                    .filter(|(r, _)| r == n)
+                    .map(|(_, b)| b.as_str())
+                    .collect();
+                s.push_str(&format!("    {{ name: {n}, url: \"{u}\"\n{extra} }}\n"));
             }
             s.push_str("  ]\n");
         }
@@ -414,6 +435,17 @@ impl GwServer {
             .lines()
             .map(|l| format!("    {l}\n"))
             .collect()
+    }
+
+    /// Rewrites the configuration file from `config` (same name; ports given as `-1` stay
+    /// as bound) and sends SIGHUP so the server reloads it.
+    pub(crate) fn reload(&self, config: &GwConfig) -> Result<(), String> {
+        std::fs::write(&self.config, config.render()).map_err(|e| e.to_string())?;
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .map_err(|e| format!("kill -HUP: {e}"))?;
+        if status.success() { Ok(()) } else { Err(format!("kill -HUP: {status}")) }
     }
 
     /// `GET /gatewayz?<query>` from the monitor, as JSON.

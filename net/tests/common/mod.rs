@@ -8,6 +8,7 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub(crate) mod certs;
 pub(crate) mod gateway;
 
 use std::collections::VecDeque;

@@ -1,0 +1,144 @@
+//! Byte streams under and over TLS: the two halves of any [`Connection`] joined back into one
+//! stream (with bytes already read replayed first), and a TLS stream as a [`Connection`].
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::identity::PeerIdentity;
+use crate::transport::Connection;
+
+/// A connection's halves as one stream; `prefix` is read before `rd`.
+#[derive(Debug)]
+pub struct Joined<R, W> {
+    prefix: Vec<u8>,
+    pos: usize,
+    rd: R,
+    wr: W,
+}
+
+impl<R, W> Joined<R, W> {
+    /// `rd` and `wr`, with `prefix` (bytes already read from `rd`) replayed first.
+    pub fn new(prefix: Vec<u8>, rd: R, wr: W) -> Self {
+        Self { prefix, pos: 0, rd, wr }
+    }
+
+    /// Put back one byte just read, to be read again first.
+    pub(crate) fn unread(&mut self, byte: u8) {
+        if self.pos > 0 {
+            self.pos -= 1;
+            self.prefix[self.pos] = byte;
+        } else {
+            self.prefix.insert(0, byte);
+        }
+    }
+
+    /// The write half, to send plaintext before the handshake.
+    pub fn writer(&mut self) -> &mut W {
+        &mut self.wr
+    }
+}
+
+impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for Joined<R, W> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pos < this.prefix.len() {
+            let n = (this.prefix.len() - this.pos).min(buf.remaining());
+            buf.put_slice(&this.prefix[this.pos..this.pos + n]);
+            this.pos += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.rd).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Joined<R, W> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().wr).poll_write(cx, b)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().wr).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().wr).poll_shutdown(cx)
+    }
+}
+
+/// A plaintext connection whose first bytes were already read (sniffed): they are read
+/// again first.
+pub struct Replayed<C: Connection> {
+    prefix: Vec<u8>,
+    rd: C::Read,
+    wr: C::Write,
+}
+
+impl<C: Connection> Replayed<C> {
+    /// `rd`/`wr` of a `C`, with `prefix` read from `rd` already.
+    pub fn new(prefix: Vec<u8>, rd: C::Read, wr: C::Write) -> Self {
+        Self { prefix, rd, wr }
+    }
+}
+
+impl<C: Connection> std::fmt::Debug for Replayed<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replayed").field("prefix", &self.prefix.len()).finish_non_exhaustive()
+    }
+}
+
+impl<C: Connection> Connection for Replayed<C> {
+    type Read = Joined<C::Read, ()>;
+    type Write = C::Write;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        (Joined::new(self.prefix, self.rd, ()), self.wr)
+    }
+}
+
+/// The stream TLS runs over for a connection of type `C`.
+pub type Inner<C> = Joined<<C as Connection>::Read, <C as Connection>::Write>;
+type Stream<C> = tokio_rustls::TlsStream<Inner<C>>;
+
+/// An established TLS connection over `C`, and who the peer proved to be.
+pub struct TlsConn<C: Connection> {
+    stream: Stream<C>,
+    peer: Option<PeerIdentity>,
+}
+
+impl<C: Connection> std::fmt::Debug for TlsConn<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConn").field("peer", &self.peer).finish_non_exhaustive()
+    }
+}
+
+impl<C: Connection> TlsConn<C> {
+    pub(crate) fn new(stream: Stream<C>) -> Self {
+        let certs = match &stream {
+            tokio_rustls::TlsStream::Client(s) => s.get_ref().1.peer_certificates(),
+            tokio_rustls::TlsStream::Server(s) => s.get_ref().1.peer_certificates(),
+        };
+        let peer = certs.and_then(|c| c.first()).and_then(|c| super::identity::peer_identity(c));
+        Self { stream, peer }
+    }
+
+    /// The peer's end-entity certificate, if it showed one.
+    pub fn peer(&self) -> Option<&PeerIdentity> {
+        self.peer.as_ref()
+    }
+}
+
+impl<C: Connection> Connection for TlsConn<C> {
+    type Read = tokio::io::ReadHalf<Stream<C>>;
+    type Write = tokio::io::WriteHalf<Stream<C>>;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self.stream)
+    }
+}
