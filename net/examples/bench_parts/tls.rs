@@ -85,10 +85,13 @@ fn client_config(files: &Files) -> Arc<rustls::ClientConfig> {
         .map(|c| c.expect("cert"))
         .collect();
     let key = PrivateKeyDer::from_pem_file(&files.key).expect("key file");
-    let config = rustls::ClientConfig::builder()
+    let mut config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
         .expect("client certificate");
+    // Full handshakes, as a gateway dials (nats-server keeps no client session cache), and no
+    // ticket from one server offered to the other.
+    config.resumption = rustls::client::Resumption::disabled();
     Arc::new(config)
 }
 
