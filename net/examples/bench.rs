@@ -16,6 +16,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "bench_parts/tls.rs"]
+mod tls_cases;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -66,6 +68,12 @@ struct Opts {
     /// Leave out the gateway cases (two-cluster superclusters).
     #[arg(long)]
     no_gateway: bool,
+    /// Leave out the TLS gateway cases.
+    #[arg(long)]
+    no_tls: bool,
+    /// Only the TLS gateway cases.
+    #[arg(long)]
+    only_tls: bool,
     /// The strait binary (default: `strait` next to this example's directory).
     #[arg(long)]
     strait: Option<PathBuf>,
@@ -89,6 +97,7 @@ struct Metric {
 #[derive(Clone, Copy)]
 enum Unit {
     MsgsPerSec,
+    PerSec,
     Micros,
     Millis,
     KiB,
@@ -107,6 +116,10 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let flags: Vec<&str> = opts.server_flags.iter().map(String::as_str).collect();
     let started = Instant::now();
+    if opts.only_tls {
+        print_table(&tls_cases::tls_cases(&runtime, &programs, &opts), &opts);
+        return;
+    }
 
     let servers: Vec<Server> =
         ORDER.iter().zip(&programs).map(|(&k, p)| Server::spawn(k, p, &flags)).collect();
@@ -190,6 +203,9 @@ fn main() {
     metrics.push(per_sub);
     if !opts.no_gateway {
         metrics.extend(gateway_cases(&runtime, &programs, &opts, started));
+    }
+    if !opts.no_tls {
+        metrics.extend(tls_cases::tls_cases(&runtime, &programs, &opts));
     }
     print_table(&metrics, &opts);
     println!(
@@ -819,6 +835,7 @@ fn print_table(metrics: &[Metric], opts: &Opts) {
         let Some(v) = v else { return "failed".to_owned() };
         match unit {
             Unit::MsgsPerSec => format!("{:.3} M/s", v / 1e6),
+            Unit::PerSec => format!("{v:.0} /s"),
             Unit::Micros => format!("{v:.1} µs"),
             Unit::Millis => format!("{v:.0} ms"),
             Unit::KiB => format!("{:.1} MiB", v / 1024.0),
