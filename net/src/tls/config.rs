@@ -143,9 +143,16 @@ pub(crate) fn server_config(
     } else {
         builder.with_no_client_auth()
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+    if role == Role::Link {
+        // A resumed session skips verifying the peer's certificate, so a link could outlive
+        // its certificate's expiry or a CA removed by reload. Gateways dial rarely: always a
+        // full handshake (nats-server's dialler keeps no session cache either).
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+    }
     Ok(Some(Arc::new(config)))
 }
 
@@ -170,11 +177,13 @@ pub(crate) fn client_config(tls: &Tls, clock: &Clock) -> Result<Arc<ClientConfig
             clock: clock.clone(),
         }))
     };
-    let config = match identity(tls)? {
+    let mut config = match identity(tls)? {
         Some((chain, key)) => builder
             .with_client_auth_cert(chain, key)
             .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?,
         None => builder.with_no_client_auth(),
     };
+    // Full handshakes only (see `server_config`).
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
