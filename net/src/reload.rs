@@ -2,7 +2,7 @@
 //! server does with one, and the daemon's file reload (SIGHUP, `strait --signal reload`).
 //!
 //! * [`channel`] pairs a [`ReloadSender`] with the [`ReloadReceiver`] given to
-//!   [`run_with_reload`](crate::server::run_with_reload). Anything holding the sender (the
+//!   [`run_with`](crate::server::run_with). Anything holding the sender (the
 //!   daemon's [`Reloader`], a simulation schedule, a test) applies a [`NodeConfig`] and a
 //!   [`DriverConfig`] to the running server and gets the core's verdict back.
 //! * [`Reloader`] is the daemon's side: it reads the `-c` file again, lets command-line flags
@@ -65,7 +65,7 @@ impl std::fmt::Display for ReloadFailure {
 pub struct ReloadSender(mpsc::UnboundedSender<ReloadRequest>);
 
 /// The server's end of [`channel`]; give it to
-/// [`run_with_reload`](crate::server::run_with_reload).
+/// [`run_with`](crate::server::run_with).
 #[derive(Debug)]
 pub struct ReloadReceiver(Option<mpsc::UnboundedReceiver<ReloadRequest>>);
 

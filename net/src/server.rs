@@ -175,7 +175,7 @@ pub struct Listeners<L> {
 
 /// Serve until `shutdown` completes, then close every connection after flushing what is
 /// queued to it (bounded by `shutdown_grace`). The configuration never changes; see
-/// [`run_with_reload`] for a server that takes reloads.
+/// [`run_with`] for TLS and reloads.
 pub async fn run<L: Listener, D: Dialer>(
     config: NodeConfig,
     driver: DriverConfig,
@@ -185,35 +185,6 @@ pub async fn run<L: Listener, D: Dialer>(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     run_with(config, driver, seed, listeners, dialer, shutdown, Extras::default()).await
-}
-
-/// [`run`], also applying every configuration sent through the
-/// [`ReloadSender`](crate::reload::ReloadSender) paired with `reloads`.
-pub async fn run_with_reload<L: Listener, D: Dialer>(
-    config: NodeConfig,
-    driver: DriverConfig,
-    seed: u64,
-    listeners: Listeners<L>,
-    dialer: D,
-    shutdown: impl Future<Output = ()>,
-    reloads: ReloadReceiver,
-) -> io::Result<()> {
-    let extras = Extras { reloads: Some(reloads), ..Extras::default() };
-    run_with(config, driver, seed, listeners, dialer, shutdown, extras).await
-}
-
-/// [`run`] with TLS: `tls` says which listeners and remote gateways handshake, and with what.
-pub async fn run_tls<L: Listener, D: Dialer>(
-    config: NodeConfig,
-    driver: DriverConfig,
-    tls: ServerTls,
-    seed: u64,
-    listeners: Listeners<L>,
-    dialer: D,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
-    let extras = Extras { tls, ..Extras::default() };
-    run_with(config, driver, seed, listeners, dialer, shutdown, extras).await
 }
 
 /// What a server may have beyond plain transports and a fixed configuration.

@@ -299,7 +299,7 @@ impl Strait {
 
 /// The entry point the simulation and embedders use: no file, no signal.
 #[tokio::test]
-async fn run_with_reload_applies_node_configurations_in_process() {
+async fn run_with_applies_reloads_in_process() {
     use strait_core::node::NodeConfig;
     use strait_net::reload::{self, ReloadFailure};
     use strait_net::server::{self, DriverConfig, Listeners};
@@ -313,14 +313,15 @@ async fn run_with_reload_applies_node_configurations_in_process() {
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let serving = tokio::spawn(server::run_with_reload(
+    let extras = server::Extras { reloads: Some(receiver), ..server::Extras::default() };
+    let serving = tokio::spawn(server::run_with(
         config.clone(),
         DriverConfig::default(),
         1,
         listeners,
         TcpDialer,
         shutdown,
-        receiver,
+        extras,
     ));
     let mut smaller = config.clone();
     smaller.limits.max_payload = 10;
