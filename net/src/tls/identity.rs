@@ -44,6 +44,16 @@ pub fn peer_identity(der: &[u8]) -> Option<PeerIdentity> {
     Some(PeerIdentity { spki_sha256, names, dns_names })
 }
 
+/// The fuzz property of [`peer_identity`]: never panics on any bytes, and what it reads has a
+/// well-formed key hash.
+pub fn check_peer_identity(der: &[u8]) {
+    if let Some(id) = peer_identity(der) {
+        assert_eq!(id.spki_sha256.len(), 64, "{id:?}");
+        assert!(id.spki_sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(!id.names.is_empty(), "the subject is always a candidate name");
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -19,7 +19,7 @@ use rustls::{ClientConfig, ServerConfig};
 use strait_conf::options::{HandshakeFirst, Tls};
 
 pub use handshake::{HANDSHAKE_RECORD, HandshakeError, accept, connect, first_record};
-pub use identity::{PeerIdentity, peer_identity};
+pub use identity::{PeerIdentity, check_peer_identity, peer_identity};
 pub use stream::{Inner, Joined, Replayed, TlsConn};
 pub use transport::{TlsDialer, TlsListener};
 pub use verify::{Clock, system_clock};
