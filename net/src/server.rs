@@ -141,6 +141,18 @@ pub struct Listeners<L> {
     pub monitor: Option<tokio::net::TcpListener>,
 }
 
+/// A read-only view of a running server's node (for simulations and tests).
+#[derive(Clone, Debug)]
+pub struct NodeHandle(Arc<Shared>);
+
+impl NodeHandle {
+    /// Call `f` with the node under the driver's lock. Only from outside the server's tasks
+    /// (e.g. between simulation steps): the lock is not re-entrant.
+    pub fn inspect<R>(&self, f: impl FnOnce(&Node) -> R) -> R {
+        f(&self.0.lock().node)
+    }
+}
+
 /// Serve until `shutdown` completes, then close every connection after flushing what is
 /// queued to it (bounded by `shutdown_grace`).
 pub async fn run<L: Listener, D: Dialer>(
@@ -150,6 +162,19 @@ pub async fn run<L: Listener, D: Dialer>(
     listeners: Listeners<L>,
     dialer: D,
     shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    run_observed(config, driver, seed, listeners, dialer, shutdown, |_| {}).await
+}
+
+/// [`run`], handing `observe` a [`NodeHandle`] once the node exists.
+pub async fn run_observed<L: Listener, D: Dialer>(
+    config: NodeConfig,
+    driver: DriverConfig,
+    seed: u64,
+    listeners: Listeners<L>,
+    dialer: D,
+    shutdown: impl Future<Output = ()>,
+    observe: impl FnOnce(NodeHandle),
 ) -> io::Result<()> {
     let grace = driver.shutdown_grace;
     let (dial_tx, dial_rx) = mpsc::unbounded_channel();
@@ -162,6 +187,7 @@ pub async fn run<L: Listener, D: Dialer>(
         node_timer: node_timer.clone(),
     };
     let shared = Arc::new(Shared { state: Mutex::new(state), driver });
+    observe(NodeHandle(shared.clone()));
     {
         let mut state = shared.lock();
         state.node.start(Instant::now().into_std());

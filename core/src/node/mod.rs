@@ -29,7 +29,9 @@ mod gateway;
 mod links;
 mod snapshot;
 
-pub use snapshot::{AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, Totals};
+pub use snapshot::{
+    AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, MemoryUse, Totals,
+};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
