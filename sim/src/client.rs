@@ -404,6 +404,7 @@ impl Client {
             let _ = write!(body, " re {} {}", r.client, r.seq);
         }
         body.extend(std::iter::repeat_n('.', pad));
+        let before = conn.out.len();
         let reply_part = reply.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
         if headers {
             let hdr = format!("NATS/1.0\r\nSim-Seq: {}\r\n\r\n", id.seq);
@@ -416,9 +417,11 @@ impl Client {
         } else {
             let _ = write!(conn.out, "PUB {subject}{reply_part} {}\r\n{body}\r\n", body.len());
         }
+        let size = conn.out.len() - before;
         let mut shared = self.shared.borrow_mut();
         shared.event(&self.host, format_args!("send {id} on {subject} #{}", self.epoch));
         shared.published(Publication {
+            size,
             id,
             epoch: self.epoch,
             subject,
