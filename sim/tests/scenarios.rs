@@ -155,8 +155,8 @@ fn no_faults() {
     report.assert_ok();
     assert!(report.stats.expected > 100, "{report}");
     assert_eq!(report.stats.connections, 8, "a client reconnected without a fault:\n{report}");
-    // Every server's memory was checked throughout (every 250 ms of 35 s) and at the audit.
-    assert!(report.stats.memory_samples > 100, "{report}");
+    // Every server's memory was checked throughout (every 250 ms of 21 s) and at the audit.
+    assert!(report.stats.memory_samples > 80, "{report}");
 }
 
 /// Strait bug, found by sweep seed 18 (and 16): C4 lists C2 explicitly, C2 knows C4 only by
