@@ -329,32 +329,37 @@ impl Checker {
         }
     }
 
-    /// Subscriptions and client connections `server` may still hold at `now`.
+    /// Subscriptions and client connections `server` may still hold at `now` (an upper
+    /// bound: a connection a fault touched may still be healthy, so only its end counts).
     fn held_by(&self, server: &str, now: Duration) -> (usize, usize) {
+        let conn_until = |e: &Epoch| -> Duration {
+            if let Some(g) = e.server_gone_at {
+                return g;
+            }
+            match e.ended_at {
+                None => Duration::MAX,
+                // The client closed it: the server sees the FIN at once unless a fault may
+                // have wedged the stream, then its keep-alive gives up within ZOMBIE.
+                Some(t) if e.clean_end && e.tainted_at.is_none() => t + SETTLE,
+                Some(t) => t + ZOMBIE,
+            }
+        };
         let subs = self
             .subs
             .iter()
             .filter(|(id, s)| {
-                self.epochs.get(&(id.0, id.1)).is_some_and(|e| e.server == server)
-                    && s.sent_at <= now
-                    && self.server_side_end(id, s) >= now
+                self.epochs.get(&(id.0, id.1)).is_some_and(|e| {
+                    e.server == server
+                        && s.sent_at <= now
+                        && conn_until(e) >= now
+                        && s.unsub_confirmed_at.is_none_or(|u| u >= now)
+                })
             })
             .count();
         let conns = self
             .epochs
             .values()
-            .filter(|e| {
-                if e.server != server || e.opened_at > now || e.server_gone_at.is_some() {
-                    return false;
-                }
-                match [e.ended_at, e.tainted_at].into_iter().flatten().min() {
-                    None => true,
-                    Some(t) => {
-                        let clean = e.clean_end && e.tainted_at.is_none();
-                        t + if clean { SETTLE } else { ZOMBIE } >= now
-                    }
-                }
-            })
+            .filter(|e| e.server == server && e.opened_at <= now && conn_until(e) >= now)
             .count();
         (subs, conns)
     }
