@@ -283,14 +283,6 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }
-    if nclusters > 1 {
-        for c in 0..nclusters {
-            let server = topo.cluster_hosts(c)[0].clone();
-            let probe =
-                crate::probe::run(c, nclusters, server, probe_from, probe_until, shared.clone());
-            sim.client(crate::probe::probe_host(c), probe);
-        }
-    }
     // Turmoil keeps counting a stream whose peer host crashed: allow two per crash of another
     // server, on top of a complete gateway mesh. A server-to-server partition leaves turmoil
     // streams whose FIN was dropped (the servers did close them: "Authentication Timeout",
@@ -316,16 +308,46 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             (s.host.clone(), allowed)
         })
         .collect();
-    let auditor = shared.clone();
-    sim.client("auditor", async move {
-        tokio::time::sleep(audit_at).await;
-        for (s, gateway_streams) in &servers {
-            // A complete gateway mesh is expected; anything beyond it is a client connection.
-            let n = turmoil::established_tcp_stream_count_on(s.as_str());
-            auditor.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
+    // One observer host runs every cluster's liveness probe, then the audit. Turmoil keeps a
+    // link per pair of hosts and visits them all on every step, so it joins the simulation
+    // only when the probes start (a pure function of the seed like everything else).
+    let observer = {
+        let shared = shared.clone();
+        let probe_servers: Vec<String> = if nclusters > 1 {
+            (0..nclusters).map(|c| topo.cluster_hosts(c)[0].clone()).collect()
+        } else {
+            Vec::new()
+        };
+        async move {
+            let probes: Vec<_> = probe_servers
+                .into_iter()
+                .enumerate()
+                .map(|(c, server)| {
+                    let probe = crate::probe::run(
+                        c,
+                        nclusters,
+                        server,
+                        probe_from,
+                        probe_until,
+                        shared.clone(),
+                    );
+                    tokio::task::spawn_local(probe)
+                })
+                .collect();
+            for p in probes {
+                let _ = p.await;
+            }
+            let now = shared.borrow().now();
+            tokio::time::sleep(audit_at.saturating_sub(now)).await;
+            for (s, gateway_streams) in &servers {
+                // A complete gateway mesh is expected; anything beyond it is a client connection.
+                let n = turmoil::established_tcp_stream_count_on(s.as_str());
+                shared.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
+            }
+            Ok(())
         }
-        Ok(())
-    });
+    };
+    let mut observer = Some(observer);
 
     let mut ops: Vec<(Duration, Op)> = Vec::new();
     for t in &schedule.faults {
@@ -343,6 +365,11 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     // Bounded by simulation_duration: turmoil fails the step beyond it.
     loop {
         let now = sim.elapsed();
+        if now >= probe_from
+            && let Some(o) = observer.take()
+        {
+            sim.client(crate::probe::OBSERVER_HOST, o);
+        }
         if now >= next_sample || (!quiet_sampled && now >= audit_at) {
             // Between steps no server task runs, so every node's lock is free.
             let quiet = now >= audit_at;
@@ -361,8 +388,9 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             next_op += 1;
         }
         match sim.step() {
-            Ok(true) => break,
-            Ok(false) => {}
+            // The clients are done; the observer may not have started yet.
+            Ok(true) if observer.is_none() => break,
+            Ok(_) => {}
             Err(e) => {
                 let mut s = shared.borrow_mut();
                 s.harness_now = sim.elapsed();
@@ -388,7 +416,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         shape,
         simulated,
         wall: wall.elapsed(),
-        tail: checker.trace.tail().to_vec(),
+        tail: checker.trace.tail(),
         manual_faults: matches!(cfg.faults, Faults::Manual(_)),
     }
 }
