@@ -308,9 +308,11 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             (s.host.clone(), allowed)
         })
         .collect();
-    // One observer host runs every cluster's liveness probe, then the audit. Turmoil keeps a
-    // link per pair of hosts and visits them all on every step, so it joins the simulation
-    // only when the probes start (a pure function of the seed like everything else).
+    // One observer host runs every cluster's liveness probe, then the audit: turmoil keeps a
+    // link per pair of hosts and visits them all on every step, so idle hosts cost
+    // O(hosts²) per step. It is registered with the other hosts: registering it only when
+    // the probes start was faster still, but made the second run of seed 42 in one process
+    // diverge from the first at the registration (turmoil/tokio state that outlives a run).
     let observer = {
         let shared = shared.clone();
         let probe_servers: Vec<String> = if nclusters > 1 {
@@ -347,7 +349,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             Ok(())
         }
     };
-    let mut observer = Some(observer);
+    sim.client(crate::probe::OBSERVER_HOST, observer);
 
     let mut ops: Vec<(Duration, Op)> = Vec::new();
     for t in &schedule.faults {
@@ -365,11 +367,6 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     // Bounded by simulation_duration: turmoil fails the step beyond it.
     loop {
         let now = sim.elapsed();
-        if now >= probe_from
-            && let Some(o) = observer.take()
-        {
-            sim.client(crate::probe::OBSERVER_HOST, o);
-        }
         if now >= next_sample || (!quiet_sampled && now >= audit_at) {
             // Between steps no server task runs, so every node's lock is free.
             let quiet = now >= audit_at;
@@ -388,9 +385,8 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             next_op += 1;
         }
         match sim.step() {
-            // The clients are done; the observer may not have started yet.
-            Ok(true) if observer.is_none() => break,
-            Ok(_) => {}
+            Ok(true) => break,
+            Ok(false) => {}
             Err(e) => {
                 let mut s = shared.borrow_mut();
                 s.harness_now = sim.elapsed();
