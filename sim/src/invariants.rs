@@ -229,6 +229,8 @@ pub struct Stats {
     pub no_responders: u64,
     /// Memory samples taken (each checks every running server).
     pub memory_samples: u64,
+    /// Of those, taken after every client and probe left (residue checks).
+    pub memory_audits: u64,
 }
 
 /// The record of one run and its invariants.
@@ -311,6 +313,7 @@ impl Checker {
             ..limits.clone()
         };
         self.stats.memory_samples += 1;
+        self.stats.memory_audits += u64::from(quiet);
         let mut broken = Vec::new();
         for (server, handle) in &self.nodes {
             let m = handle.inspect(|n| n.memory_use());

@@ -396,6 +396,13 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         }
     }
     let simulated = sim.elapsed();
+    // The observer ends the simulation right after its audit, usually before the loop above
+    // sampled again: the check after everyone left happens here (the nodes are still there).
+    if !quiet_sampled && simulated >= audit_at {
+        let mut checker = shared.borrow_mut();
+        checker.harness_now = simulated;
+        checker.sample_memory(&limits, true);
+    }
     drop(sim);
     let mut checker = shared.borrow_mut();
     checker.finish(&topo, stop_at, healed_at, RECONNECT_BOUND);

@@ -157,6 +157,7 @@ fn no_faults() {
     assert_eq!(report.stats.connections, 8, "a client reconnected without a fault:\n{report}");
     // Every server's memory was checked throughout (every 250 ms of 21 s) and at the audit.
     assert!(report.stats.memory_samples > 80, "{report}");
+    assert_eq!(report.stats.memory_audits, 1, "{report}");
 }
 
 /// Strait bug, found by sweep seed 18 (and 16): C4 lists C2 explicitly, C2 knows C4 only by
