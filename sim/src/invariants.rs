@@ -732,7 +732,7 @@ impl Checker {
                         let s = &self.subs[m];
                         topo.reachable(p.cluster, s.cluster)
                             && s.sent_at <= p.sent_at + SETTLE
-                            && self.server_side_end(m, s) >= p.sent_at
+                            && self.seen_until(p, m, s) >= p.sent_at
                     })
                     .collect();
                 let stable = !present.is_empty()
@@ -837,6 +837,30 @@ impl Checker {
             end = end.min(t + if clean { SETTLE } else { ZOMBIE });
         }
         end
+    }
+
+    /// Until when the publisher's server of `p` may still route queue messages to member
+    /// `id`. In its own cluster: while the server holds it ([`Self::server_side_end`]). In
+    /// another cluster, the publisher's server knows the member only through the `RS+`/`RS-`
+    /// the member's cluster sends back on the publisher's outbound gateway (gateway-protocol.md
+    /// §5.3, §6.3): its removal reaches the publisher [`PROPAGATE`] later, and not at all while
+    /// that path is down — the stale interest lives until the link is dropped, and the next
+    /// link starts from scratch, which the path's window (recovery included) covers. Until
+    /// then the publisher may pick that cluster for the group (seeds 951, 10001, 10148, 10280,
+    /// 10327: a member in another cluster unsubscribed while the path was down, the publisher
+    /// still routed the group's messages to that cluster, and they were lost there).
+    fn seen_until(&self, p: &Publication, id: &SubId, s: &SubRecord) -> Duration {
+        let end = self.server_side_end(id, s);
+        if s.cluster == p.cluster || end == Duration::MAX {
+            return end;
+        }
+        let seen = end.saturating_add(PROPAGATE);
+        // The RS- may have been sent into a down path: stale until that window is over.
+        self.gateway_windows
+            .iter()
+            .filter(|w| w.covers(p.cluster, s.cluster) && w.start <= seen && w.end >= end)
+            .map(|w| w.end)
+            .fold(seen, Duration::max)
     }
 
     /// Whether subscription `id` must receive `p`: confirmed before it was sent, and both
@@ -980,6 +1004,50 @@ mod tests {
         assert!(c.violations().is_empty());
         c.delivered((2, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
         assert!(c.violations().iter().any(|v| v.what.contains("queue group q")));
+    }
+
+    /// Seeds 951, 10001, 10148, 10280, 10327: a queue member in another cluster leaves while
+    /// the gateway path to it is down; the publisher's server cannot learn it (no `RS-` crosses
+    /// the partition) and may still route the group there, so no other member is required to
+    /// get the message until the path is back.
+    #[test]
+    fn queue_member_leaving_behind_a_partition_still_counts() {
+        let topo = Topology::new(1, 3, 1);
+        let at = |c: &mut Checker, ms: u64| c.harness_now = Duration::from_millis(ms);
+        let mut c = Checker::new(false);
+        for (cl, cluster) in [(0u32, 0usize), (1, 1), (2, 2)] {
+            c.epoch_opened((cl, 1), &host(cl), &format!("c{cluster}-s0"));
+        }
+        at(&mut c, 1000);
+        for (cl, cluster) in [(1u32, 1usize), (2, 2)] {
+            c.sub_sent((cl, 1, 2), "ev.>", Some("q"), 0, cluster);
+            c.sub_confirmed((cl, 1, 2));
+        }
+        // The path C0 - C2 is down from 5 s; the member in C2 leaves at 6 s.
+        c.gateway_window(GatewayWindow::both_ways(
+            0,
+            Some(2),
+            Duration::from_secs(5),
+            Duration::from_secs(20),
+        ));
+        at(&mut c, 6000);
+        c.unsub_sent((2, 1, 2));
+        c.unsub_confirmed((2, 1, 2));
+        let publish = |c: &mut Checker, seq: u64, ms: u64| {
+            at(c, ms);
+            let p =
+                Publication { sent_at: Duration::from_millis(ms), ..publication(seq, "ev.a", 0) };
+            c.published(p);
+        };
+        // During the partition: not required (C0 may still route q to C2).
+        publish(&mut c, 1, 8000);
+        // After the path is back (window included): the member in C1 must get it.
+        publish(&mut c, 2, 25_000);
+        c.finish(&topo, Duration::from_secs(30), Duration::ZERO, Duration::from_secs(100));
+        let missing: Vec<_> =
+            c.violations().iter().filter(|v| v.what.contains("queue group q")).collect();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(missing[0].what.contains("cl0#2"), "{missing:?}");
     }
 
     #[test]

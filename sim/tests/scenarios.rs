@@ -293,3 +293,16 @@ fn one_way_partition_stalls_a_redial_past_the_heal() {
     );
     assert!(report.stats.waived_stall > 0, "no cross-gateway delivery was waived:\n{report}");
 }
+
+/// Found by sweep seeds 951, 10001, 10148, 10280 and 10327 (a checker bug): a queue member in
+/// another cluster unsubscribed while the gateway path to the publisher's cluster was down, so
+/// the publisher's server kept routing the group there (the `RS-` could not cross) and the
+/// messages were lost; the checker required the remaining member to get them. In 10280 the
+/// member in C2 left q2 at 13.76 s during the C0 <-> C2 partition (10.06–21.6 s) and cl9's
+/// messages from C0 were required at the member in C4. See `Checker::seen_until`.
+#[test]
+fn queue_member_leaving_behind_a_partition_seed_10280() {
+    let report = run(&RunConfig::seeded(10280));
+    println!("{report}");
+    report.assert_ok();
+}
