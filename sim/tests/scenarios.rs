@@ -306,3 +306,15 @@ fn queue_member_leaving_behind_a_partition_seed_10280() {
     println!("{report}");
     report.assert_ok();
 }
+
+/// Found by sweep seed 3452 (a harness bug): a 295 ms client-to-server partition wedged cl2's
+/// stream (turmoil does not retransmit); cl2 kept publishing into it until the write blocked,
+/// and the blocked write (2 s write timeout) held up its keep-alive past the stale deadline,
+/// so it reconnected 5.4 s after the heal (bound 5 s). The simulated client now bounds a write
+/// by its stale deadline, as a real client's ping timer runs beside its flusher.
+#[test]
+fn blocked_write_does_not_delay_stale_detection_seed_3452() {
+    let report = run(&RunConfig::seeded(3452));
+    println!("{report}");
+    report.assert_ok();
+}
