@@ -173,6 +173,18 @@ pub struct Listeners<L> {
     pub monitor: Option<tokio::net::TcpListener>,
 }
 
+/// A read-only view of a running server's node (for simulations and tests).
+#[derive(Clone, Debug)]
+pub struct NodeHandle(Arc<Shared>);
+
+impl NodeHandle {
+    /// Call `f` with the node under the driver's lock. Only from outside the server's tasks
+    /// (e.g. between simulation steps): the lock is not re-entrant.
+    pub fn inspect<R>(&self, f: impl FnOnce(&Node) -> R) -> R {
+        f(&self.0.lock().node)
+    }
+}
+
 /// Serve until `shutdown` completes, then close every connection after flushing what is
 /// queued to it (bounded by `shutdown_grace`). The configuration never changes; see
 /// [`run_with`] for TLS and reloads.
@@ -188,8 +200,7 @@ pub async fn run<L: Listener, D: Dialer>(
 }
 
 /// What a server may have beyond plain transports and a fixed configuration.
-#[derive(Debug, Default)]
-pub struct Extras {
+pub struct Extras<O = fn(NodeHandle)> {
     /// Which listeners and remote gateways handshake TLS, and with what. The listeners and
     /// the dialer stay plain transports; the handshakes happen per connection in
     /// nats-server's order (plaintext INFO first for clients, TLS first for gateways).
@@ -197,19 +208,38 @@ pub struct Extras {
     /// Configurations to apply while running (SIGHUP in the daemon, a scheduled reload in the
     /// simulation). Dropping every sender just stops reloads.
     pub reloads: Option<ReloadReceiver>,
+    /// Called once with a [`NodeHandle`] as soon as the node exists (the simulation's
+    /// observer reads the node between steps).
+    pub observe: Option<O>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Self { tls: ServerTls::default(), reloads: None, observe: None }
+    }
+}
+
+impl<O> std::fmt::Debug for Extras<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extras")
+            .field("tls", &self.tls)
+            .field("reloads", &self.reloads)
+            .field("observe", &self.observe.is_some())
+            .finish()
+    }
 }
 
 /// [`run`] with [`Extras`].
-pub async fn run_with<L: Listener, D: Dialer>(
+pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     config: NodeConfig,
     driver: DriverConfig,
     seed: u64,
     listeners: Listeners<L>,
     dialer: D,
     shutdown: impl Future<Output = ()>,
-    extras: Extras,
+    extras: Extras<O>,
 ) -> io::Result<()> {
-    let Extras { tls, reloads } = extras;
+    let Extras { tls, reloads, observe } = extras;
     // Without reloads, a channel whose sender lives as long as the server: never ready.
     let (_keep, idle) = reload::channel();
     let mut reloads = reloads.unwrap_or(idle);
@@ -224,6 +254,9 @@ pub async fn run_with<L: Listener, D: Dialer>(
         config_loaded: SystemTime::now(),
     };
     let shared = Arc::new(Shared { state: Mutex::new(state), driver: RwLock::new(driver), tls });
+    if let Some(observe) = observe {
+        observe(NodeHandle(shared.clone()));
+    }
     {
         let mut state = shared.lock();
         state.node.start(Instant::now().into_std());

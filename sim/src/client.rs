@@ -404,6 +404,7 @@ impl Client {
             let _ = write!(body, " re {} {}", r.client, r.seq);
         }
         body.extend(std::iter::repeat_n('.', pad));
+        let before = conn.out.len();
         let reply_part = reply.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
         if headers {
             let hdr = format!("NATS/1.0\r\nSim-Seq: {}\r\n\r\n", id.seq);
@@ -416,9 +417,11 @@ impl Client {
         } else {
             let _ = write!(conn.out, "PUB {subject}{reply_part} {}\r\n{body}\r\n", body.len());
         }
+        let size = conn.out.len() - before;
         let mut shared = self.shared.borrow_mut();
         shared.event(&self.host, format_args!("send {id} on {subject} #{}", self.epoch));
         shared.published(Publication {
+            size,
             id,
             epoch: self.epoch,
             subject,
@@ -449,14 +452,23 @@ impl Client {
     }
 
     async fn flush(&mut self) {
+        let now = self.now();
         let Some(conn) = &mut self.conn else { return };
         if conn.out.is_empty() {
             return;
         }
         let out = conn.out.split().freeze();
-        match timeout(WRITE_TIMEOUT, conn.wr.write_all(&out)).await {
+        // A blocked write must not hold up the keep-alive (a real client's ping timer runs
+        // beside its flusher): wait at most until the oldest PING goes stale. Seed 3452: a
+        // stream wedged by a client partition filled up, the write blocked for the whole
+        // WRITE_TIMEOUT past the stale deadline, and the client reconnected 5.4 s after the
+        // heal.
+        let stale_at = conn.pings.front().map(|(at, _)| *at + STALE_AFTER);
+        let limit = stale_at.map_or(WRITE_TIMEOUT, |t| WRITE_TIMEOUT.min(t.saturating_sub(now)));
+        match timeout(limit, conn.wr.write_all(&out)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.lost(&format!("write error: {e}")),
+            Err(_) if limit < WRITE_TIMEOUT => self.lost("stale"),
             Err(_) => self.lost("write timeout"),
         }
     }

@@ -15,6 +15,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::memory::{self, NodeHandle, Recent};
 use crate::topology::Topology;
 use crate::trace::Trace;
 
@@ -35,6 +36,30 @@ pub const GW_RECOVER: Duration = Duration::from_secs(5);
 /// required before this.
 pub const MESH_UP: Duration = Duration::from_secs(3);
 
+/// How long a dialler waits for the acceptor's INFO on a fresh outbound gateway connection
+/// before it gives up on it: `ping_interval × (ping_max + 1)` of the simulated servers
+/// (nats-server `createGateway` → `watchForStaleConnection`; Strait's `GatewayTimer::Info`).
+///
+/// Why the checker needs it: in a one-way server partition `a -> b` (segments from `a` to `b`
+/// dropped), `b` keeps re-dialling `a`, and turmoil completes the TCP connect anyway (its
+/// SYN-ACK is a channel outside the simulated network, unlike real TCP where the SYN-ACK would
+/// be lost too). `a`'s INFO on that connection is lost, and turmoil never retransmits: the
+/// receiver reorders by sequence number, so everything `a` sends later on that stream (its
+/// `-ERR 'Authentication Timeout'`, its FIN) waits behind the gap for good, even after the
+/// heal. Like nats-server, `b` sends nothing before the INFO and only abandons the connection
+/// when this wait expires, then re-dials. A dial can start just before the heal, so `b`'s
+/// outbound to `a` — the path of messages published in `b` for subscribers in `a` — may stay
+/// down until `heal + HANDSHAKE_STALL`, and [`GW_RECOVER`] more for the re-dial, handshake and
+/// interest. Seeds 362 and 556 hit exactly this (c4's and c2's dials at 10.3 s and 12.1 s were
+/// abandoned at 19.3 s and 21.1 s). The other direction is affected only if `a` knows `b` by
+/// gossip alone: `a`'s SYN to `b` is dropped, so its dials fail at once; an explicit remote is
+/// re-dialled within [`GW_RECOVER`] of the heal, but an implicit one may have been forgotten
+/// after `connect_retries` failures (gateway-protocol.md §4.6) and is learned again only from
+/// `b`'s next inbound, which waits for the same stall.
+pub const HANDSHAKE_STALL: Duration = Duration::from_secs(
+    crate::topology::SERVER_PING_INTERVAL.as_secs() * (crate::topology::SERVER_PING_MAX as u64 + 1),
+);
+
 /// A window in which the gateway path between two clusters may be down (recovery included).
 #[derive(Clone, Debug)]
 pub struct GatewayWindow {
@@ -42,6 +67,12 @@ pub struct GatewayWindow {
     pub a: usize,
     /// The other; `None`: every cluster (a's server was down).
     pub b: Option<usize>,
+    /// Only the direction `b` → `a` may be down (messages published in `b` for subscribers in
+    /// `a`, which travel on `b`'s outbound gateway to `a`): a handshake stalled behind a
+    /// one-way partition, see [`HANDSHAKE_STALL`].
+    pub only_b_to_a: bool,
+    /// The window is the allowance for a stalled handshake ([`HANDSHAKE_STALL`]).
+    pub stall: bool,
     /// Start.
     pub start: Duration,
     /// End, recovery allowance included (`Duration::MAX`: never required again).
@@ -49,9 +80,23 @@ pub struct GatewayWindow {
 }
 
 impl GatewayWindow {
+    /// A window on the path between `a` and `b` (both directions, or every cluster when `b`
+    /// is `None`).
+    pub fn both_ways(a: usize, b: Option<usize>, start: Duration, end: Duration) -> Self {
+        Self { a, b, only_b_to_a: false, stall: false, start, end }
+    }
+
+    /// The allowance for a handshake stalled behind the one-way partition `a -> b`, ending at
+    /// `end` (see [`HANDSHAKE_STALL`]).
+    pub fn stall(a: usize, b: usize, only_b_to_a: bool, start: Duration, end: Duration) -> Self {
+        Self { a, b: Some(b), only_b_to_a, stall: true, start, end }
+    }
+
+    /// Whether the window covers messages published in cluster `x` for subscribers in `y`.
     fn covers(&self, x: usize, y: usize) -> bool {
         match self.b {
             None => self.a == usize::MAX || self.a == x || self.a == y,
+            Some(b) if self.only_b_to_a => b == x && self.a == y,
             Some(b) => (self.a == x && b == y) || (self.a == y && b == x),
         }
     }
@@ -101,6 +146,8 @@ pub struct Publication {
     pub sent_at: Duration,
     /// For a response, the request it answers.
     pub in_reply_to: Option<MsgId>,
+    /// Bytes of the PUB/HPUB frame as written.
+    pub size: usize,
 }
 
 #[derive(Debug)]
@@ -169,6 +216,9 @@ pub struct Stats {
     pub expected: u64,
     /// Of those, deliveries across a gateway (publisher and subscriber in other clusters).
     pub expected_remote: u64,
+    /// Cross-gateway deliveries not required only because a handshake may have been stalled
+    /// behind a one-way partition ([`HANDSHAKE_STALL`]); delivered or not.
+    pub waived_stall: u64,
     /// Responses delivered to a requester in another cluster than the responder's.
     pub remote_replies: u64,
     /// Connections opened by clients.
@@ -177,6 +227,10 @@ pub struct Stats {
     pub confirmed_subs: u64,
     /// Requests answered with no-responders.
     pub no_responders: u64,
+    /// Memory samples taken (each checks every running server).
+    pub memory_samples: u64,
+    /// Of those, taken after every client and probe left (residue checks).
+    pub memory_audits: u64,
 }
 
 /// The record of one run and its invariants.
@@ -200,6 +254,14 @@ pub struct Checker {
     audits: Vec<(String, usize)>,
     violations: Vec<Violation>,
     stats: Stats,
+    /// Running servers, by host, for the memory checks.
+    nodes: BTreeMap<String, NodeHandle>,
+    /// Publications within the memory checks' horizon.
+    recent: Recent,
+    /// Largest publication frame so far.
+    max_pub_size: usize,
+    /// Memory bounds already reported, by server and bound (each is reported once).
+    memory_reported: BTreeSet<(String, String)>,
 }
 
 impl Checker {
@@ -213,17 +275,96 @@ impl Checker {
             epochs: BTreeMap::new(),
             queue_deliveries: BTreeMap::new(),
             delays: Vec::new(),
-            gateway_windows: vec![GatewayWindow {
-                a: usize::MAX,
-                b: None,
-                start: Duration::ZERO,
-                end: MESH_UP,
-            }],
+            gateway_windows: vec![GatewayWindow::both_ways(
+                usize::MAX,
+                None,
+                Duration::ZERO,
+                MESH_UP,
+            )],
             probes: BTreeMap::new(),
             audits: Vec::new(),
             violations: Vec::new(),
             stats: Stats::default(),
+            nodes: BTreeMap::new(),
+            recent: Recent::default(),
+            max_pub_size: 0,
+            memory_reported: BTreeSet::new(),
         }
+    }
+
+    /// Server `host` started (again): its node can be inspected through `handle`.
+    pub fn node_started(&mut self, host: &str, handle: NodeHandle) {
+        self.nodes.insert(host.to_owned(), handle);
+    }
+
+    /// Server `host` crashed: its node is gone.
+    pub fn node_gone(&mut self, host: &str) {
+        self.nodes.remove(host);
+    }
+
+    /// Check every running server's memory against the bounds of this moment (between
+    /// simulation steps only). `quiet`: every client and probe left long enough ago for the
+    /// servers to have dropped their connections (see [`crate::memory`]).
+    pub fn sample_memory(&mut self, limits: &memory::Limits, quiet: bool) {
+        let now = self.now();
+        let (recent_bytes, recent_msgs) = self.recent.at(now);
+        let limits = memory::Limits {
+            max_frame: limits.max_frame.max(self.max_pub_size + memory::FRAME_OVERHEAD),
+            ..limits.clone()
+        };
+        self.stats.memory_samples += 1;
+        self.stats.memory_audits += u64::from(quiet);
+        let mut broken = Vec::new();
+        for (server, handle) in &self.nodes {
+            let m = handle.inspect(|n| n.memory_use());
+            let (subscriptions, connections) = self.held_by(server, now);
+            let live =
+                memory::Live { subscriptions, connections, recent_bytes, recent_msgs, quiet };
+            for what in memory::check(&m, &live, &limits) {
+                broken.push((server.clone(), what));
+            }
+        }
+        for (server, what) in broken {
+            let kind: String = what.split(|c: char| c.is_ascii_digit()).next().unwrap_or("").into();
+            if self.memory_reported.insert((server.clone(), kind)) {
+                self.violation(&server, format!("memory: {what}"));
+            }
+        }
+    }
+
+    /// Subscriptions and client connections `server` may still hold at `now` (an upper
+    /// bound: a connection a fault touched may still be healthy, so only its end counts).
+    fn held_by(&self, server: &str, now: Duration) -> (usize, usize) {
+        let conn_until = |e: &Epoch| -> Duration {
+            if let Some(g) = e.server_gone_at {
+                return g;
+            }
+            match e.ended_at {
+                None => Duration::MAX,
+                // The client closed it: the server sees the FIN at once unless a fault may
+                // have wedged the stream, then its keep-alive gives up within ZOMBIE.
+                Some(t) if e.clean_end && e.tainted_at.is_none() => t + SETTLE,
+                Some(t) => t + ZOMBIE,
+            }
+        };
+        let subs = self
+            .subs
+            .iter()
+            .filter(|(id, s)| {
+                self.epochs.get(&(id.0, id.1)).is_some_and(|e| {
+                    e.server == server
+                        && s.sent_at <= now
+                        && conn_until(e) >= now
+                        && s.unsub_confirmed_at.is_none_or(|u| u >= now)
+                })
+            })
+            .count();
+        let conns = self
+            .epochs
+            .values()
+            .filter(|e| e.server == server && e.opened_at <= now && conn_until(e) >= now)
+            .count();
+        (subs, conns)
     }
 
     /// Simulated now: the current host's clock inside the simulation, else the harness's.
@@ -319,13 +460,26 @@ impl Checker {
         self.gateway_windows.push(w);
     }
 
-    /// Whether the gateway path between clusters `x` and `y` was up throughout `[from, to]`.
+    /// Whether the gateway path for messages published in cluster `x` for subscribers in
+    /// cluster `y` was up throughout `[from, to]`.
     pub fn gateway_up(&self, x: usize, y: usize, from: Duration, to: Duration) -> bool {
+        self.gateway_up_unless(x, y, from, to, false)
+    }
+
+    /// [`Self::gateway_up`], ignoring handshake-stall windows if `ignore_stalls` (to count
+    /// what they waive).
+    fn gateway_up_unless(
+        &self,
+        x: usize,
+        y: usize,
+        from: Duration,
+        to: Duration,
+        ignore_stalls: bool,
+    ) -> bool {
         x == y
-            || !self
-                .gateway_windows
-                .iter()
-                .any(|w| w.covers(x, y) && w.start <= to && w.end >= from)
+            || !self.gateway_windows.iter().any(|w| {
+                !(ignore_stalls && w.stall) && w.covers(x, y) && w.start <= to && w.end >= from
+            })
     }
 
     /// A liveness probe published in cluster `from` arrived in cluster `to`.
@@ -337,11 +491,11 @@ impl Checker {
         }
     }
 
-    /// After the last heal, every pair of clusters in `pairs` must have exchanged a probe
-    /// within `bound` of `from`.
-    pub fn check_probes(&mut self, pairs: &[(usize, usize)], from: Duration, bound: Duration) {
+    /// After the last heal, every pair of clusters `(x, y, from)` in `pairs` must have carried
+    /// a probe from `x` to `y` within `bound` of `from`.
+    pub fn check_probes(&mut self, pairs: &[(usize, usize, Duration)], bound: Duration) {
         let mut broken = Vec::new();
-        for &(x, y) in pairs {
+        for &(x, y, from) in pairs {
             match self.probes.get(&(x, y)) {
                 Some(t) if *t <= from + bound => {}
                 Some(t) => broken.push(format!(
@@ -429,6 +583,8 @@ impl Checker {
                 self.violation(&host(p.id.client), what);
             }
         }
+        self.recent.push(p.sent_at, p.size);
+        self.max_pub_size = self.max_pub_size.max(p.size);
         self.pubs.insert(p.id, p);
     }
 
@@ -529,6 +685,7 @@ impl Checker {
         let mut missing = Vec::new();
         let mut queue_missing = Vec::new();
         let mut expected = 0u64;
+        let mut waived = 0u64;
         // Queue groups: (account, subject, queue) -> members.
         let mut groups: BTreeMap<(usize, String, String), Vec<SubId>> = BTreeMap::new();
         for (id, s) in &self.subs {
@@ -550,7 +707,7 @@ impl Checker {
                 if !topo.reachable(p.cluster, s.cluster) {
                     continue;
                 }
-                if self.expects(p, *id, s, pub_until, observed_until) {
+                if self.expects(p, *id, s, pub_until, observed_until, false) {
                     expected += 1;
                     if p.cluster != s.cluster {
                         self.stats.expected_remote += 1;
@@ -558,6 +715,8 @@ impl Checker {
                     if !s.delivered.contains(&p.id) {
                         missing.push((p.id, *id));
                     }
+                } else if self.expects(p, *id, s, pub_until, observed_until, true) {
+                    waived += 1;
                 }
             }
             for ((account, qsubject, qname), members) in &groups {
@@ -573,13 +732,13 @@ impl Checker {
                         let s = &self.subs[m];
                         topo.reachable(p.cluster, s.cluster)
                             && s.sent_at <= p.sent_at + SETTLE
-                            && self.server_side_end(m, s) >= p.sent_at
+                            && self.seen_until(p, m, s) >= p.sent_at
                     })
                     .collect();
                 let stable = !present.is_empty()
-                    && present
-                        .iter()
-                        .all(|m| self.expects(p, **m, &self.subs[m], pub_until, observed_until));
+                    && present.iter().all(|m| {
+                        self.expects(p, **m, &self.subs[m], pub_until, observed_until, false)
+                    });
                 if stable {
                     expected += 1;
                     let n = self.queue_deliveries.get(&(
@@ -595,6 +754,7 @@ impl Checker {
             }
         }
         self.stats.expected = expected;
+        self.stats.waived_stall = waived;
         for (m, (c, e, sid)) in missing.iter().take(20) {
             let p = &self.pubs[m];
             let what = format!(
@@ -679,8 +839,33 @@ impl Checker {
         end
     }
 
+    /// Until when the publisher's server of `p` may still route queue messages to member
+    /// `id`. In its own cluster: while the server holds it ([`Self::server_side_end`]). In
+    /// another cluster, the publisher's server knows the member only through the `RS+`/`RS-`
+    /// the member's cluster sends back on the publisher's outbound gateway (gateway-protocol.md
+    /// §5.3, §6.3): its removal reaches the publisher [`PROPAGATE`] later, and not at all while
+    /// that path is down — the stale interest lives until the link is dropped, and the next
+    /// link starts from scratch, which the path's window (recovery included) covers. Until
+    /// then the publisher may pick that cluster for the group (seeds 951, 10001, 10148, 10280,
+    /// 10327: a member in another cluster unsubscribed while the path was down, the publisher
+    /// still routed the group's messages to that cluster, and they were lost there).
+    fn seen_until(&self, p: &Publication, id: &SubId, s: &SubRecord) -> Duration {
+        let end = self.server_side_end(id, s);
+        if s.cluster == p.cluster || end == Duration::MAX {
+            return end;
+        }
+        let seen = end.saturating_add(PROPAGATE);
+        // The RS- may have been sent into a down path: stale until that window is over.
+        self.gateway_windows
+            .iter()
+            .filter(|w| w.covers(p.cluster, s.cluster) && w.start <= seen && w.end >= end)
+            .map(|w| w.end)
+            .fold(seen, Duration::max)
+    }
+
     /// Whether subscription `id` must receive `p`: confirmed before it was sent, and both
     /// connections clean until the message had time to arrive (longer across delays).
+    /// `ignore_stalls`: as if no handshake-stall window existed (to count what they waive).
     fn expects(
         &self,
         p: &Publication,
@@ -688,6 +873,7 @@ impl Checker {
         s: &SubRecord,
         pub_until: Duration,
         observed_until: Duration,
+        ignore_stalls: bool,
     ) -> bool {
         let Some(confirmed) = s.confirmed_at else {
             return false;
@@ -700,11 +886,12 @@ impl Checker {
             // the message has had time to arrive.
             let propagated = confirmed + PROPAGATE;
             if propagated > p.sent_at
-                || !self.gateway_up(
+                || !self.gateway_up_unless(
                     p.cluster,
                     s.cluster,
                     p.sent_at.saturating_sub(PROPAGATE),
                     p.sent_at + SETTLE,
+                    ignore_stalls,
                 )
             {
                 return false;
@@ -765,6 +952,7 @@ mod tests {
             cluster: 0,
             sent_at: Duration::from_secs(1),
             in_reply_to: None,
+            size: 20,
         }
     }
 
@@ -816,6 +1004,50 @@ mod tests {
         assert!(c.violations().is_empty());
         c.delivered((2, 1, 2), "a.b", None, Some(MsgId { client: 0, seq: 1 }));
         assert!(c.violations().iter().any(|v| v.what.contains("queue group q")));
+    }
+
+    /// Seeds 951, 10001, 10148, 10280, 10327: a queue member in another cluster leaves while
+    /// the gateway path to it is down; the publisher's server cannot learn it (no `RS-` crosses
+    /// the partition) and may still route the group there, so no other member is required to
+    /// get the message until the path is back.
+    #[test]
+    fn queue_member_leaving_behind_a_partition_still_counts() {
+        let topo = Topology::new(1, 3, 1);
+        let at = |c: &mut Checker, ms: u64| c.harness_now = Duration::from_millis(ms);
+        let mut c = Checker::new(false);
+        for (cl, cluster) in [(0u32, 0usize), (1, 1), (2, 2)] {
+            c.epoch_opened((cl, 1), &host(cl), &format!("c{cluster}-s0"));
+        }
+        at(&mut c, 1000);
+        for (cl, cluster) in [(1u32, 1usize), (2, 2)] {
+            c.sub_sent((cl, 1, 2), "ev.>", Some("q"), 0, cluster);
+            c.sub_confirmed((cl, 1, 2));
+        }
+        // The path C0 - C2 is down from 5 s; the member in C2 leaves at 6 s.
+        c.gateway_window(GatewayWindow::both_ways(
+            0,
+            Some(2),
+            Duration::from_secs(5),
+            Duration::from_secs(20),
+        ));
+        at(&mut c, 6000);
+        c.unsub_sent((2, 1, 2));
+        c.unsub_confirmed((2, 1, 2));
+        let publish = |c: &mut Checker, seq: u64, ms: u64| {
+            at(c, ms);
+            let p =
+                Publication { sent_at: Duration::from_millis(ms), ..publication(seq, "ev.a", 0) };
+            c.published(p);
+        };
+        // During the partition: not required (C0 may still route q to C2).
+        publish(&mut c, 1, 8000);
+        // After the path is back (window included): the member in C1 must get it.
+        publish(&mut c, 2, 25_000);
+        c.finish(&topo, Duration::from_secs(30), Duration::ZERO, Duration::from_secs(100));
+        let missing: Vec<_> =
+            c.violations().iter().filter(|v| v.what.contains("queue group q")).collect();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(missing[0].what.contains("cl0#2"), "{missing:?}");
     }
 
     #[test]

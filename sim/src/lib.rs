@@ -12,6 +12,7 @@
 pub mod client;
 pub mod faults;
 pub mod invariants;
+pub mod memory;
 pub mod probe;
 pub mod run;
 pub mod topology;

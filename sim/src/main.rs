@@ -1,11 +1,17 @@
 //! `strait-sim`: run simulation seeds.
 //!
 //! ```text
-//! strait-sim --seeds N [--from S]   sweep N seeds starting at S (default 0), print a summary
-//! strait-sim --seed S [--trace]     replay one seed, optionally with tracing output
+//! strait-sim --seeds N [--from S] [--jobs J]   sweep N seeds starting at S (default 0) on J
+//!                                              threads (default 1), print a summary
+//! strait-sim --seed S [--trace]                replay one seed, optionally with tracing output
 //! ```
+//!
+//! Every run is a pure function of its seed (one turmoil simulation on one thread), so the
+//! threads of a sweep only share the next seed to take and the reports.
 
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use strait_sim::{RunConfig, run};
@@ -16,6 +22,7 @@ fn main() -> ExitCode {
     let mut from = 0u64;
     let mut seed = None;
     let mut trace = false;
+    let mut jobs = 1u64;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| -> u64 {
             let v = args.next().unwrap_or_default();
@@ -25,6 +32,7 @@ fn main() -> ExitCode {
             "--seeds" => seeds = Some(value("--seeds")),
             "--from" => from = value("--from"),
             "--seed" => seed = Some(value("--seed")),
+            "--jobs" => jobs = value("--jobs").max(1),
             "--trace" => trace = true,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
@@ -40,25 +48,42 @@ fn main() -> ExitCode {
     }
     let n = seeds.unwrap_or_else(|| usage("give --seeds N or --seed S"));
     let wall = Instant::now();
-    let mut simulated = Duration::ZERO;
-    let mut failed = Vec::new();
-    for s in from..from + n {
-        let report = run(&RunConfig::seeded(s));
-        simulated += report.simulated;
-        if !report.ok() {
-            print!("{report}");
-            failed.push(s);
+    let next = AtomicU64::new(from);
+    // (simulated time, failed seeds, seeds done)
+    let tally = Mutex::new((Duration::ZERO, Vec::new(), 0u64));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(n) {
+            scope.spawn(|| {
+                // Bounded: every iteration takes a fresh seed below from + n.
+                loop {
+                    let s = next.fetch_add(1, Ordering::Relaxed);
+                    if s >= from + n {
+                        return;
+                    }
+                    let report = run(&RunConfig::seeded(s));
+                    let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
+                    t.0 += report.simulated;
+                    t.2 += 1;
+                    if !report.ok() {
+                        print!("{report}");
+                        t.1.push(s);
+                    }
+                    if t.2.is_multiple_of(100) {
+                        eprintln!("{} seeds, {} failed, {:?} wall", t.2, t.1.len(), wall.elapsed());
+                    }
+                }
+            });
         }
-        if (s - from + 1).is_multiple_of(100) {
-            eprintln!("{} seeds, {} failed, {:?} wall", s - from + 1, failed.len(), wall.elapsed());
-        }
-    }
+    });
     let wall = wall.elapsed();
+    let (simulated, mut failed, _) = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    failed.sort_unstable();
     println!(
-        "seeds {from}..{}: {n} run, {} failed {failed:?}; simulated {simulated:.1?} in {wall:.1?} wall ({:.1}x)",
+        "seeds {from}..{}: {n} run on {jobs} threads, {} failed {failed:?}; simulated {simulated:.1?} in {wall:.1?} wall ({:.1}x, {:.3} s/seed)",
         from + n,
         failed.len(),
-        simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+        simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+        wall.as_secs_f64() / n.max(1) as f64,
     );
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
@@ -67,7 +92,7 @@ fn usage(err: &str) -> ! {
     if !err.is_empty() {
         eprintln!("error: {err}");
     }
-    eprintln!("usage: strait-sim --seeds N [--from S] | --seed S [--trace]");
+    eprintln!("usage: strait-sim --seeds N [--from S] [--jobs J] | --seed S [--trace]");
     std::process::exit(2)
 }
 

@@ -17,10 +17,8 @@ use crate::topology::{ACCOUNTS, CLIENT_PORT};
 /// Period of the probe publications.
 pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 
-/// The turmoil host name of cluster `c`'s probe.
-pub fn probe_host(c: usize) -> String {
-    format!("probe{c}")
-}
+/// The turmoil host that runs every cluster's probe (and the final audit).
+pub const OBSERVER_HOST: &str = "observer";
 
 /// Probe from cluster `cluster` (of `clusters`) through `server` between `from` and `until`.
 pub async fn run(

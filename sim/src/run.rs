@@ -5,20 +5,26 @@
 //! every client reconnected, every message on a clean path delivered, no connection left
 //! behind on a server, and — observed from outside through probe clients — every pair of
 //! clusters carrying traffic over its gateways again within [`LIVENESS_BOUND`] of the heal.
+//! Throughout, and once more at the audit after everyone left, every running server's memory
+//! is sampled and checked against workload-derived bounds ([`crate::memory`]).
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::faults::{Direction, Fault, FaultSchedule};
 use crate::invariants::{
-    Checker, GW_RECOVER, GatewayWindow, MESH_UP, Shared, Stats, Violation, host,
+    Checker, GW_RECOVER, GatewayWindow, HANDSHAKE_STALL, MESH_UP, Shared, Stats, Violation, host,
 };
+use crate::memory;
 use crate::topology::Topology;
 use crate::trace::derive_seed;
-use crate::workload::{self, ClientSpec, WorkloadParams};
+use crate::workload::{self, Action, ClientSpec, WorkloadParams};
 
+/// Simulated time between two memory samples of every server.
+pub const MEMORY_SAMPLE: Duration = Duration::from_millis(250);
 /// Simulated time per `sim.step()`.
 pub const TICK: Duration = Duration::from_millis(5);
 /// Base one-way latency range of every link.
@@ -199,19 +205,20 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         c.script.retain(|s| s.at < stop_at - Duration::from_secs(1));
     }
     schedule.merge_bounces(&mut clients);
-    let audit_at = stop_at + AUDIT_DELAY;
 
     let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
     // Gateway paths that may be down, and the pairs that must carry probes after the heal.
     let mut exempt = Vec::new();
+    // (from, to, time): probes from `from` to `to` may only start to flow at `time`.
+    let mut stalls: Vec<(usize, usize, Duration)> = Vec::new();
     for t in &schedule.faults {
         match &t.fault {
             Fault::CrashServer { server, down_for } => {
                 let Some(a) = topo.cluster_of(server) else { continue };
                 let end = t.at + *down_for + GW_RECOVER;
-                shared.borrow_mut().gateway_window(GatewayWindow { a, b: None, start: t.at, end });
+                shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, None, t.at, end));
             }
-            Fault::ServerPartition { a, b, duration, .. } => {
+            Fault::ServerPartition { a, b, duration, one_way } => {
                 let (Some(a), Some(b)) = (topo.cluster_of(a), topo.cluster_of(b)) else {
                     continue;
                 };
@@ -224,19 +231,43 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                     exempt.push((b, a));
                     Duration::MAX
                 };
-                let w = GatewayWindow { a, b: Some(b), start: t.at, end };
+                let w = GatewayWindow::both_ways(a, Some(b), t.at, end);
                 shared.borrow_mut().gateway_window(w);
+                if *one_way && end != Duration::MAX {
+                    // b's dial to a may hang on a lost INFO past the heal (see HANDSHAKE_STALL).
+                    // If a knows b only by gossip, a may have forgotten b after its failed
+                    // dials and learns it again only from b's next inbound, so the path a -> b
+                    // waits for the same stall.
+                    let healed = t.at + *duration;
+                    let end = healed + HANDSHAKE_STALL + GW_RECOVER;
+                    let only_b_to_a = topo.clusters[a].explicit.contains(&b);
+                    let w = GatewayWindow::stall(a, b, only_b_to_a, t.at, end);
+                    shared.borrow_mut().gateway_window(w);
+                    stalls.push((b, a, healed + HANDSHAKE_STALL));
+                    if !only_b_to_a {
+                        stalls.push((a, b, healed + HANDSHAKE_STALL));
+                    }
+                }
             }
             _ => {}
         }
     }
     let probe_from = healed_at.max(MESH_UP);
-    let probe_until = probe_from + LIVENESS_BOUND;
     let nclusters = topo.clusters.len();
-    let probe_pairs: Vec<(usize, usize)> = (0..nclusters)
+    // Each pair must carry a probe within LIVENESS_BOUND of the last heal, or of the end of a
+    // handshake stall on its path if that is later.
+    let probe_pairs: Vec<(usize, usize, Duration)> = (0..nclusters)
         .flat_map(|x| (0..nclusters).map(move |y| (x, y)))
         .filter(|&(x, y)| x != y && !exempt.contains(&(x, y)))
+        .map(|(x, y)| {
+            let stalled = stalls.iter().filter(|s| (s.0, s.1) == (x, y)).map(|s| s.2);
+            (x, y, stalled.fold(probe_from, Duration::max))
+        })
         .collect();
+    let probe_until =
+        probe_pairs.iter().map(|p| p.2).fold(probe_from, Duration::max) + LIVENESS_BOUND;
+    // The probes' own connections must be closed (and seen closed) before the audit.
+    let audit_at = (stop_at + AUDIT_DELAY).max(probe_until + Duration::from_secs(2));
     let shape = describe(&topo, &clients);
     shared.borrow_mut().event("harness", format_args!("seed {seed}: {shape}"));
 
@@ -251,14 +282,6 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     topo.install(&mut sim, &shared);
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
-    }
-    if nclusters > 1 {
-        for c in 0..nclusters {
-            let server = topo.cluster_hosts(c)[0].clone();
-            let probe =
-                crate::probe::run(c, nclusters, server, probe_from, probe_until, shared.clone());
-            sim.client(crate::probe::probe_host(c), probe);
-        }
     }
     // Turmoil keeps counting a stream whose peer host crashed: allow two per crash of another
     // server, on top of a complete gateway mesh. A server-to-server partition leaves turmoil
@@ -285,16 +308,48 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             (s.host.clone(), allowed)
         })
         .collect();
-    let auditor = shared.clone();
-    sim.client("auditor", async move {
-        tokio::time::sleep(audit_at).await;
-        for (s, gateway_streams) in &servers {
-            // A complete gateway mesh is expected; anything beyond it is a client connection.
-            let n = turmoil::established_tcp_stream_count_on(s.as_str());
-            auditor.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
+    // One observer host runs every cluster's liveness probe, then the audit: turmoil keeps a
+    // link per pair of hosts and visits them all on every step, so idle hosts cost
+    // O(hosts²) per step. It is registered with the other hosts: registering it only when
+    // the probes start was faster still, but made the second run of seed 42 in one process
+    // diverge from the first at the registration (turmoil/tokio state that outlives a run).
+    let observer = {
+        let shared = shared.clone();
+        let probe_servers: Vec<String> = if nclusters > 1 {
+            (0..nclusters).map(|c| topo.cluster_hosts(c)[0].clone()).collect()
+        } else {
+            Vec::new()
+        };
+        async move {
+            let probes: Vec<_> = probe_servers
+                .into_iter()
+                .enumerate()
+                .map(|(c, server)| {
+                    let probe = crate::probe::run(
+                        c,
+                        nclusters,
+                        server,
+                        probe_from,
+                        probe_until,
+                        shared.clone(),
+                    );
+                    tokio::task::spawn_local(probe)
+                })
+                .collect();
+            for p in probes {
+                let _ = p.await;
+            }
+            let now = shared.borrow().now();
+            tokio::time::sleep(audit_at.saturating_sub(now)).await;
+            for (s, gateway_streams) in &servers {
+                // A complete gateway mesh is expected; anything beyond it is a client connection.
+                let n = turmoil::established_tcp_stream_count_on(s.as_str());
+                shared.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
+            }
+            Ok(())
         }
-        Ok(())
-    });
+    };
+    sim.client(crate::probe::OBSERVER_HOST, observer);
 
     let mut ops: Vec<(Duration, Op)> = Vec::new();
     for t in &schedule.faults {
@@ -306,9 +361,21 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     }
     ops.sort_by_key(|(at, _)| *at);
     let mut next_op = 0;
+    let limits = memory_limits(&topo, &clients);
+    let mut next_sample = Duration::ZERO;
+    let mut quiet_sampled = false;
     // Bounded by simulation_duration: turmoil fails the step beyond it.
     loop {
         let now = sim.elapsed();
+        if now >= next_sample || (!quiet_sampled && now >= audit_at) {
+            // Between steps no server task runs, so every node's lock is free.
+            let quiet = now >= audit_at;
+            quiet_sampled |= quiet;
+            let mut checker = shared.borrow_mut();
+            checker.harness_now = now;
+            checker.sample_memory(&limits, quiet);
+            next_sample = now + MEMORY_SAMPLE;
+        }
         while let Some((at, op)) = ops.get(next_op) {
             if *at > now {
                 break;
@@ -329,11 +396,18 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         }
     }
     let simulated = sim.elapsed();
+    // The observer ends the simulation right after its audit, usually before the loop above
+    // sampled again: the check after everyone left happens here (the nodes are still there).
+    if !quiet_sampled && simulated >= audit_at {
+        let mut checker = shared.borrow_mut();
+        checker.harness_now = simulated;
+        checker.sample_memory(&limits, true);
+    }
     drop(sim);
     let mut checker = shared.borrow_mut();
     checker.finish(&topo, stop_at, healed_at, RECONNECT_BOUND);
     if nclusters > 1 {
-        checker.check_probes(&probe_pairs, probe_from, LIVENESS_BOUND);
+        checker.check_probes(&probe_pairs, LIVENESS_BOUND);
     }
     RunReport {
         seed,
@@ -345,7 +419,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         shape,
         simulated,
         wall: wall.elapsed(),
-        tail: checker.trace.tail().to_vec(),
+        tail: checker.trace.tail(),
         manual_faults: matches!(cfg.faults, Faults::Manual(_)),
     }
 }
@@ -363,6 +437,7 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
         Fault::CrashServer { server, .. } => {
             if start {
                 shared.borrow_mut().taint(None, server);
+                shared.borrow_mut().node_gone(server);
                 sim.crash(server.as_str());
             } else {
                 sim.bounce(server.as_str());
@@ -411,6 +486,31 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
                 sim.release(c.as_str(), server.as_str());
             }
         }
+    }
+}
+
+/// Workload-derived bounds for the memory checks.
+fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
+    let mut keys = BTreeSet::new();
+    for c in clients {
+        for step in &c.script {
+            if let Action::Subscribe { subject, queue, .. } = &step.action {
+                keys.insert((c.account, subject.clone(), queue.clone()));
+            }
+        }
+    }
+    let nclusters = topo.clusters.len();
+    let per_cluster =
+        (0..nclusters).map(|k| clients.iter().filter(|c| c.cluster == k).count()).max();
+    memory::Limits {
+        max_pending: topo.servers.first().map_or(0, |s| s.config.max_pending),
+        max_frame: 0,
+        clusters: nclusters,
+        accounts: crate::topology::ACCOUNTS.len(),
+        // One probe subject per cluster.
+        interest_keys: keys.len() + nclusters,
+        clients_per_server: per_cluster.unwrap_or(0) + 1,
+        cache_max: strait_core::sublist::CACHE_MAX,
     }
 }
 

@@ -35,6 +35,9 @@ pub const ACCOUNTS: [(&str, &str, &str); 2] = [("A", "ua", "pa"), ("B", "ub", "p
 /// Server keep-alive interval in the simulation (short so stale links are found in-run).
 pub const SERVER_PING_INTERVAL: Duration = Duration::from_secs(3);
 
+/// Unanswered server PINGs before a connection is stale.
+pub const SERVER_PING_MAX: u32 = 2;
+
 /// One server host.
 #[derive(Clone, Debug)]
 pub struct ServerSpec {
@@ -197,7 +200,14 @@ impl Topology {
                     let gateway = SimListener::bind(GATEWAY_PORT).await?;
                     let listeners = Listeners { client, gateway: Some(gateway), monitor: None };
                     let driver = driver_config();
-                    server::run(config, driver, seed, listeners, SimDialer, pending()).await?;
+                    let observe = |node| shared.borrow_mut().node_started(&host, node);
+                    let extras = server::Extras {
+                        tls: Default::default(),
+                        reloads: None,
+                        observe: Some(observe),
+                    };
+                    server::run_with(config, driver, seed, listeners, SimDialer, pending(), extras)
+                        .await?;
                     Ok(())
                 }
             });
@@ -212,7 +222,7 @@ pub fn node_config(host: &str) -> NodeConfig {
         server_name: Some(host.to_owned()),
         port: CLIENT_PORT,
         ping_interval: SERVER_PING_INTERVAL,
-        ping_max: 2,
+        ping_max: SERVER_PING_MAX,
         max_pending: 4 * 1024 * 1024,
         auth: Auth::Users(
             ACCOUNTS

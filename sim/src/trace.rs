@@ -1,7 +1,8 @@
 //! The event trace of one run: what happened, where and when in simulated time, folded into a
 //! digest so two runs of one seed can be compared (style rule 18).
 
-use std::fmt;
+use std::collections::VecDeque;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 /// How many of the latest events a trace keeps for failure reports.
@@ -12,8 +13,9 @@ const TAIL: usize = 64;
 pub struct Trace {
     digest: u64,
     count: u64,
-    /// The last [`TAIL`] events, oldest first (a ring once full).
-    tail: Vec<String>,
+    /// The last [`TAIL`] events, oldest first; once full, the oldest line's buffer is reused
+    /// for the next one (no allocation per event).
+    tail: VecDeque<String>,
     /// Whether events are also emitted through `tracing` (replay with `--trace`).
     echo: bool,
 }
@@ -21,12 +23,18 @@ pub struct Trace {
 impl Trace {
     /// An empty trace; with `echo` every event is also logged at `debug`.
     pub fn new(echo: bool) -> Self {
-        Self { digest: FNV_OFFSET, count: 0, tail: Vec::with_capacity(TAIL), echo }
+        Self { digest: FNV_OFFSET, count: 0, tail: VecDeque::with_capacity(TAIL), echo }
     }
 
     /// Record that `what` happened on `host` at simulated time `at`.
     pub fn record(&mut self, at: Duration, host: &str, what: fmt::Arguments<'_>) {
-        let line = format!("{:>10.3}s {host:<10} {what}", at.as_secs_f64());
+        let mut line = if self.tail.len() == TAIL {
+            self.tail.pop_front().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        line.clear();
+        let _ = write!(line, "{:>10.3}s {host:<10} {what}", at.as_secs_f64());
         for b in line.as_bytes().iter().chain(b"\n") {
             self.digest ^= u64::from(*b);
             self.digest = self.digest.wrapping_mul(FNV_PRIME);
@@ -34,10 +42,7 @@ impl Trace {
         if self.echo {
             tracing::debug!(target: "strait_sim::trace", "{line}");
         }
-        if self.tail.len() == TAIL {
-            self.tail.remove(0);
-        }
-        self.tail.push(line);
+        self.tail.push_back(line);
         self.count += 1;
     }
 
@@ -57,8 +62,8 @@ impl Trace {
     }
 
     /// The latest events, oldest first.
-    pub fn tail(&self) -> &[String] {
-        &self.tail
+    pub fn tail(&self) -> Vec<String> {
+        self.tail.iter().cloned().collect()
     }
 }
 

@@ -31,6 +31,9 @@ struct World {
     logs: Vec<(usize, String)>,
     /// Dials to a port nobody listens on fail.
     down: Vec<usize>,
+    /// Dials to these nodes connect, but nothing the acceptor sends ever arrives (a stream
+    /// wedged by a one-way partition).
+    deaf: Vec<usize>,
 }
 
 fn config(name: &str, port: u16, remotes: &[(&str, u16)]) -> NodeConfig {
@@ -62,6 +65,7 @@ impl World {
             clients: Vec::new(),
             logs: Vec::new(),
             down: Vec::new(),
+            deaf: Vec::new(),
         }
     }
 
@@ -105,6 +109,10 @@ impl World {
                     Event::Dial(d) => {
                         let target = self.ports.iter().position(|p| *p == d.url.port);
                         match target.filter(|t| !self.down.contains(t)) {
+                            Some(t) if self.deaf.contains(&t) => {
+                                // Connected, but no pipe: the INFO never comes.
+                                self.nodes[i].handle_dial(self.now, d.id, Ok(None)).unwrap();
+                            }
                             Some(t) => {
                                 let b = self.nodes[t].accept_gateway(self.now, None);
                                 let a =
@@ -465,4 +473,35 @@ fn reload_refuses_gateway_name_changes() {
          new={Z 127.0.0.1:7001 [B]}"
     );
     assert_eq!(w.gateway(0).name, "A");
+}
+
+/// The simulation's checker relies on this bound (`sim::invariants::HANDSHAKE_STALL`): an
+/// outbound whose INFO never arrives is given up after ping_interval × (ping_max + 1), as
+/// nats-server's `watchForStaleConnection` does for a solicited gateway, and not before; then
+/// the remote is dialled again.
+#[test]
+fn outbound_without_info_is_given_up_after_the_stale_wait() {
+    let mut configs = vec![config("A", 7001, &[("B", 7002)]), config("B", 7002, &[("A", 7001)])];
+    for c in &mut configs {
+        c.ping_interval = Duration::from_secs(3);
+        c.ping_max = 2;
+    }
+    let mut w = World::new(configs);
+    w.deaf.push(1);
+    // The first dial goes out within the solicit delay; find when A created the link.
+    w.advance(Duration::from_secs(2));
+    let dials = |w: &World| {
+        w.logs.iter().filter(|(n, l)| *n == 0 && l.contains("Creating outbound gateway")).count()
+    };
+    assert_eq!(dials(&w), 1, "{:?}", w.logs);
+    assert!(w.gateway(0).outbound.is_empty());
+    // Still waiting just before the bound (dialled at most 2 s ago, bound 9 s)...
+    w.advance(Duration::from_secs(6));
+    let closed = |w: &World| w.logs.iter().any(|(n, l)| *n == 0 && l.contains("Stale Connection"));
+    assert!(!closed(&w), "{:?}", w.logs);
+    assert_eq!(dials(&w), 1);
+    // ...given up at the bound, then dialled again.
+    w.advance(Duration::from_secs(4));
+    assert!(closed(&w), "{:?}", w.logs);
+    assert_eq!(dials(&w), 2, "{:?}", w.logs);
 }

@@ -32,8 +32,8 @@ mod snapshot;
 mod tls;
 
 pub use snapshot::{
-    AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, SubscriptionSnapshot,
-    Totals,
+    AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, MemoryUse,
+    SubscriptionSnapshot, Totals,
 };
 
 use std::collections::VecDeque;

@@ -121,7 +121,81 @@ pub struct GatewaySnapshot {
     pub remotes: Vec<(String, bool, Vec<String>)>,
 }
 
+/// How much one server holds: counts and byte totals for memory-bound checks (simulation,
+/// tests), gathered without copying anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// Client connections, in any state.
+    pub client_links: usize,
+    /// Gateway connections, in any state (handshaking and closing included).
+    pub gateway_links: usize,
+    /// Bytes queued or in flight over every link.
+    pub queued_bytes: usize,
+    /// The most queued or in flight on one client link.
+    pub max_client_queued: usize,
+    /// The most queued or in flight on one gateway link.
+    pub max_gateway_queued: usize,
+    /// Client subscriptions.
+    pub subscriptions: usize,
+    /// Slots of the subscription table (live or free for reuse).
+    pub subscription_slots: usize,
+    /// Cached match results over every account sublist.
+    pub match_cache: usize,
+    /// Subscriptions announced by peers, over every outbound gateway link and account.
+    pub gateway_interest: usize,
+    /// Subjects in no-interest sets, over every gateway link (both directions) and account.
+    pub gateway_no_interest: usize,
+    /// Accounts with interest state, over every gateway link.
+    pub gateway_accounts: usize,
+    /// Known remote gateways.
+    pub remotes: usize,
+    /// Events not yet polled by the driver.
+    pub pending_events: usize,
+}
+
 impl Node {
+    /// What the node holds right now (see [`MemoryUse`]).
+    pub fn memory_use(&self) -> MemoryUse {
+        let mut m = MemoryUse {
+            subscriptions: self.num_subscriptions(),
+            subscription_slots: self.subs.len(),
+            match_cache: self.accounts.iter().map(|a| a.sublist.cache_len()).sum(),
+            remotes: self.gateway.as_ref().map_or(0, |g| g.directory.remotes.len()),
+            pending_events: self.events.len(),
+            ..MemoryUse::default()
+        };
+        for l in self.links.iter() {
+            match l {
+                Link::Client(c) => {
+                    let q = c.outbox.pending();
+                    m.client_links += 1;
+                    m.queued_bytes += q;
+                    m.max_client_queued = m.max_client_queued.max(q);
+                }
+                Link::Gateway(g) => {
+                    let q = g.outbox.pending();
+                    m.gateway_links += 1;
+                    m.queued_bytes += q;
+                    m.max_gateway_queued = m.max_gateway_queued.max(q);
+                    m.gateway_accounts +=
+                        g.outbound_interest.accounts.len() + g.inbound_interest.accounts.len();
+                    for entry in g.outbound_interest.accounts.values() {
+                        if let OutboundEntry::Tracked(a) = entry {
+                            m.gateway_interest += a.subs.len();
+                            m.gateway_no_interest += a.no_interest.len();
+                        }
+                    }
+                    for entry in g.inbound_interest.accounts.values() {
+                        if let InboundEntry::Tracked { no_interest, .. } = entry {
+                            m.gateway_no_interest += no_interest.len();
+                        }
+                    }
+                }
+            }
+        }
+        m
+    }
+
     /// Server-wide counters.
     pub fn totals(&self) -> Totals {
         self.totals

@@ -180,7 +180,7 @@ async fn run(
     }
     info!("Server is ready");
     let listeners = Listeners { client, gateway, monitor };
-    let extras = server::Extras { tls: setup.tls, reloads: Some(reload_rx) };
+    let extras = server::Extras { tls: setup.tls, reloads: Some(reload_rx), ..Default::default() };
     server::run_with(
         setup.node,
         setup.driver,
