@@ -46,6 +46,8 @@ pub struct ServerSpec {
     pub config: NodeConfig,
     /// Root of the server's seeds; each incarnation (start or restart) derives its own.
     pub seed: u64,
+    /// Gateway TLS from files (`None`: plaintext gateways, the default).
+    pub tls: Option<crate::tls::HostTls>,
 }
 
 /// One cluster.
@@ -114,6 +116,7 @@ impl Topology {
                     host,
                     cluster: c,
                     seed: rng.next_u64(),
+                    tls: None,
                 });
             }
             topo.clusters.push(cluster);
@@ -191,13 +194,33 @@ impl Topology {
                 let config = spec.config.clone();
                 let host = spec.host.clone();
                 let shared = shared.clone();
+                let tls = spec.tls.clone();
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
                     let gateway = SimListener::bind(GATEWAY_PORT).await?;
                     let listeners = Listeners { client, gateway: Some(gateway), monitor: None };
                     let driver = driver_config();
-                    server::run(config, driver, seed, listeners, SimDialer, pending()).await?;
+                    match tls {
+                        None => {
+                            server::run(config, driver, seed, listeners, SimDialer, pending())
+                                .await?;
+                        }
+                        // Each incarnation reads the files as they are when it starts.
+                        Some(tls) => {
+                            let tls = tls.start()?;
+                            server::run_tls(
+                                config,
+                                driver,
+                                tls,
+                                seed,
+                                listeners,
+                                SimDialer,
+                                pending(),
+                            )
+                            .await?;
+                        }
+                    }
                     Ok(())
                 }
             });
