@@ -8,13 +8,19 @@
 //! that every pair of clusters is linked again. [`invariants`] are checked
 //! during and after each [`run`], and a failure prints the seed, the fault schedule and the
 //! command that replays it.
+//!
+//! The [`rotation`] suites run the same world with mutual-TLS gateways ([`tls`]: production
+//! `run_tls`, certificates from PEM files judged at simulated time) and rotate certificates
+//! with `ServerTls::reload` at seeded moments.
 
 pub mod client;
 pub mod faults;
 pub mod invariants;
 pub mod memory;
 pub mod probe;
+pub mod rotation;
 pub mod run;
+pub mod tls;
 pub mod topology;
 pub mod trace;
 pub mod transport;

@@ -4,6 +4,8 @@
 //! strait-sim --seeds N [--from S] [--jobs J]   sweep N seeds starting at S (default 0) on J
 //!                                              threads (default 1), print a summary
 //! strait-sim --seed S [--trace]                replay one seed, optionally with tracing output
+//! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
+//! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! ```
 //!
 //! Every run is a pure function of its seed (one turmoil simulation on one thread), so the
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let mut seed = None;
     let mut trace = false;
     let mut jobs = 1u64;
+    let mut rotation: Option<String> = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| -> u64 {
             let v = args.next().unwrap_or_default();
@@ -34,9 +37,13 @@ fn main() -> ExitCode {
             "--seed" => seed = Some(value("--seed")),
             "--jobs" => jobs = value("--jobs").max(1),
             "--trace" => trace = true,
+            "--rotation" => rotation = Some(args.next().unwrap_or_default()),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
         }
+    }
+    if let Some(suite) = rotation {
+        return rotation_main(&suite, seed, seeds, from, trace);
     }
     if trace {
         init_tracing();
@@ -88,11 +95,68 @@ fn main() -> ExitCode {
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
+/// `--rotation`: the certificate-rotation suites (their runs install their own tracing).
+fn rotation_main(
+    suite: &str,
+    seed: Option<u64>,
+    seeds: Option<u64>,
+    from: u64,
+    trace: bool,
+) -> ExitCode {
+    use strait_sim::rotation::{self, RotationConfig, Suite};
+    let suites: Vec<Suite> = match suite {
+        "all" => Suite::ALL.to_vec(),
+        name => vec![Suite::parse(name).unwrap_or_else(|| {
+            let names: Vec<&str> = Suite::ALL.iter().map(|s| s.name()).collect();
+            usage(&format!("--rotation takes all or one of {names:?}, got {name:?}"))
+        })],
+    };
+    if let Some(seed) = seed {
+        let mut ok = true;
+        for suite in suites {
+            let report =
+                rotation::run(&RotationConfig { trace, ..RotationConfig::seeded(suite, seed) });
+            print!("{report}");
+            ok &= report.ok();
+        }
+        return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    let n = seeds.unwrap_or_else(|| usage("give --seeds N or --seed S"));
+    let wall = Instant::now();
+    let mut simulated = Duration::ZERO;
+    let mut failed = Vec::new();
+    let mut done = 0u64;
+    for s in from..from + n {
+        for &suite in &suites {
+            let report = rotation::run(&RotationConfig::seeded(suite, s));
+            simulated += report.simulated;
+            if !report.ok() {
+                print!("{report}");
+                failed.push(format!("{suite}:{s}"));
+            }
+            done += 1;
+            if done.is_multiple_of(100) {
+                eprintln!("{done} runs, {} failed, {:?} wall", failed.len(), wall.elapsed());
+            }
+        }
+    }
+    let wall = wall.elapsed();
+    println!(
+        "rotation {suite} seeds {from}..{}: {done} runs, {} failed {failed:?}; simulated {simulated:.1?} in {wall:.1?} wall ({:.1}x)",
+        from + n,
+        failed.len(),
+        simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+    );
+    if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn usage(err: &str) -> ! {
     if !err.is_empty() {
         eprintln!("error: {err}");
     }
-    eprintln!("usage: strait-sim --seeds N [--from S] [--jobs J] | --seed S [--trace]");
+    eprintln!(
+        "usage: strait-sim [--rotation SUITE|all] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
+    );
     std::process::exit(2)
 }
 

@@ -49,6 +49,8 @@ pub struct ServerSpec {
     pub config: NodeConfig,
     /// Root of the server's seeds; each incarnation (start or restart) derives its own.
     pub seed: u64,
+    /// Gateway TLS from files (`None`: plaintext gateways, the default).
+    pub tls: Option<crate::tls::HostTls>,
 }
 
 /// One cluster.
@@ -117,6 +119,7 @@ impl Topology {
                     host,
                     cluster: c,
                     seed: rng.next_u64(),
+                    tls: None,
                 });
             }
             topo.clusters.push(cluster);
@@ -194,6 +197,7 @@ impl Topology {
                 let config = spec.config.clone();
                 let host = spec.host.clone();
                 let shared = shared.clone();
+                let tls = spec.tls.clone();
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
@@ -201,11 +205,12 @@ impl Topology {
                     let listeners = Listeners { client, gateway: Some(gateway), monitor: None };
                     let driver = driver_config();
                     let observe = |node| shared.borrow_mut().node_started(&host, node);
-                    let extras = server::Extras {
-                        tls: Default::default(),
-                        reloads: None,
-                        observe: Some(observe),
+                    // Each incarnation reads the files as they are when it starts.
+                    let tls = match tls {
+                        Some(tls) => tls.start()?,
+                        None => Default::default(),
                     };
+                    let extras = server::Extras { tls, reloads: None, observe: Some(observe) };
                     server::run_with(config, driver, seed, listeners, SimDialer, pending(), extras)
                         .await?;
                     Ok(())

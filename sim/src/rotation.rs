@@ -1,0 +1,1079 @@
+//! Certificate-rotation suites: a supercluster whose gateways speak mutual TLS (production
+//! `run_tls`, certificates from files, judged at simulated time) while the harness rewrites
+//! the files and reloads the servers at moments drawn from the seed, with the usual workload
+//! and invariants running throughout.
+//!
+//! * [`Suite::SafeRoll`]: CA1 → CA2 one cluster at a time in a seeded order — CA2 added to every
+//!   bundle first, then new leaves from CA2, then CA1 dropped. No gateway link may drop, every
+//!   pair keeps carrying traffic, and fresh TLS dials made after every step (a cluster's current
+//!   certificate and bundle against every other cluster's gateway listener, both ways) prove
+//!   that each intermediate state also handshakes. [`Suite::SafeRollCrash`] adds server crashes
+//!   during the roll: restarted servers read the files as they are then and every link comes
+//!   back.
+//! * [`Suite::Mistake`]: after CA2 is in every bundle and some clusters present CA2 leaves, one
+//!   cluster drops CA1 from its bundle too early, then restarts (its links re-handshake). It is
+//!   cut off from exactly the clusters still presenting CA1 leaves — every other pair keeps
+//!   carrying traffic — with handshake errors in the logs; reloading CA1 into its bundle
+//!   reconnects everything.
+//! * [`Suite::Expiry`]: one cluster's leaf expires in simulated time. Its links stay up until
+//!   they re-handshake (a restart), then every peer refuses it; a renewed leaf applied by
+//!   reload brings the links back.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use strait_core::gateway::{GatewayUrl, RemoteConfig};
+use strait_core::proto::from_server::{Limits, Parser, ServerOp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{sleep, timeout};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use turmoil::net::TcpStream;
+
+use crate::invariants::{Checker, GW_RECOVER, GatewayWindow, MESH_UP, Shared, Stats, Violation};
+use crate::run::{BASE_LATENCY, LIVENESS_BOUND, QUIET, RECONNECT_BOUND, TICK};
+use crate::tls::{Ca, CertDir, HostTls, Leaf, LogLine, LogTap, Logs, probe_dial};
+use crate::topology::{ACCOUNTS, CLIENT_PORT, GATEWAY_PORT, Topology};
+use crate::trace::derive_seed;
+use crate::workload::{self, WorkloadParams};
+
+/// When the first rotation step may happen (the mesh is up by [`MESH_UP`]).
+pub const ROLL_START: Duration = Duration::from_secs(4);
+/// Period of the traffic probes' publications.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// In a roll without faults, no pair of clusters may go longer than this without a probe.
+pub const MAX_GAP: Duration = Duration::from_secs(2);
+/// After a crash the traffic of a pair may still arrive for this long (in flight).
+const IN_FLIGHT: Duration = Duration::from_millis(200);
+/// Handshake deadline of the TLS probe dials.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A certificate-rotation suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    /// CA1 → CA2 in the safe order, no faults: no link drops.
+    SafeRoll,
+    /// The safe roll with server crashes: every link comes back.
+    SafeRollCrash,
+    /// One cluster drops CA1 too early.
+    Mistake,
+    /// A leaf expires, then is renewed.
+    Expiry,
+}
+
+impl Suite {
+    /// Every suite.
+    pub const ALL: [Suite; 4] =
+        [Suite::SafeRoll, Suite::SafeRollCrash, Suite::Mistake, Suite::Expiry];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::SafeRoll => "safe-roll",
+            Suite::SafeRollCrash => "safe-roll-crash",
+            Suite::Mistake => "mistake",
+            Suite::Expiry => "expiry",
+        }
+    }
+
+    /// The suite called `name` (see [`Suite::name`]).
+    pub fn parse(name: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RotationConfig {
+    /// The seed everything derives from.
+    pub seed: u64,
+    /// Which suite.
+    pub suite: Suite,
+    /// Number of clusters (default: 5 or 6 from the seed).
+    pub clusters: Option<usize>,
+    /// Number of clients (default: 3 to 5 from the seed).
+    pub clients: Option<usize>,
+    /// Print the servers' and the harness's events to stderr.
+    pub trace: bool,
+}
+
+impl RotationConfig {
+    /// The standard run of `suite` for `seed`.
+    pub fn seeded(suite: Suite, seed: u64) -> Self {
+        Self { seed, suite, clusters: None, clients: None, trace: false }
+    }
+}
+
+/// What one cluster's servers present and trust.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CertState {
+    /// Index of the CA that signed the leaf (0: CA1, 1: CA2).
+    leaf_ca: usize,
+    /// Bumped whenever a new leaf is issued.
+    generation: u32,
+    /// CAs in the bundle.
+    bundle: Vec<usize>,
+    /// Leaf expiry after the epoch, if within the run.
+    not_after: Option<Duration>,
+}
+
+impl CertState {
+    /// X.509 times and the verifier's clock have one-second resolution: a leaf is valid
+    /// until the second after `not_after` begins.
+    fn valid_at(&self, t: Duration) -> bool {
+        self.not_after.is_none_or(|n| t.as_secs() <= n.as_secs())
+    }
+}
+
+impl fmt::Display for CertState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cas: Vec<String> = self.bundle.iter().map(|c| format!("CA{}", c + 1)).collect();
+        write!(f, "leaf CA{}#{} bundle {{{}}}", self.leaf_ca + 1, self.generation, cas.join(","))?;
+        if let Some(n) = self.not_after {
+            write!(f, " expires {:.3}s", n.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+/// A harness action.
+#[derive(Clone, Debug)]
+enum Action {
+    /// Rewrite the cluster's files to `state` and reload its running servers.
+    Reload { cluster: usize, state: CertState, why: &'static str },
+    /// Crash the cluster's servers.
+    Crash { cluster: usize },
+    /// Restart them (they read the files as they are now).
+    Restart { cluster: usize },
+}
+
+/// Traffic expectation over a window.
+#[derive(Clone, Debug)]
+struct Window {
+    start: Duration,
+    end: Duration,
+    /// Ordered pairs that must carry no traffic in the window.
+    cut: Vec<(usize, usize)>,
+    /// Every other pair must carry at least one probe in the window.
+    others_up: bool,
+}
+
+/// Everything a suite does and expects, drawn from the seed.
+#[derive(Debug)]
+struct Plan {
+    initial: Vec<CertState>,
+    actions: Vec<(Duration, Action)>,
+    /// TLS probe dials: (at, from cluster, to cluster).
+    dials: Vec<(Duration, usize, usize)>,
+    /// Gateway paths the checker must not expect up (crashes, cut pairs).
+    windows: Vec<GatewayWindow>,
+    /// Traffic expectations.
+    traffic: Vec<Window>,
+    /// When the last action is over.
+    healed_at: Duration,
+    /// A cluster that lists every other as an explicit remote (re-dialled forever).
+    explicit_all: Option<usize>,
+    /// Gateway links may not close nor register anew in `[start, end)`.
+    no_drops: Option<(Duration, Duration)>,
+    /// Some TLS probe dials in the `no_drops` window are meant to be refused (so handshake
+    /// errors there are not link churn).
+    refusals_expected: bool,
+    /// Handshake errors containing this text must be logged in `[start, end)`.
+    expect_error: Option<(&'static str, Duration, Duration)>,
+    /// Only these clusters may log gateway handshake errors (`None`: any).
+    errors_only_on: Option<Vec<usize>>,
+}
+
+impl Plan {
+    /// The state of `cluster` at `t` (the last reload at or before `t`).
+    fn state_at(&self, cluster: usize, t: Duration) -> &CertState {
+        let mut s = &self.initial[cluster];
+        for (at, a) in &self.actions {
+            if *at > t {
+                break;
+            }
+            if let Action::Reload { cluster: c, state, .. } = a
+                && *c == cluster
+            {
+                s = state;
+            }
+        }
+        s
+    }
+
+    /// Whether a dial from `from` to `to` at `t` should handshake.
+    fn dial_ok(&self, from: usize, to: usize, t: Duration) -> bool {
+        let (a, b) = (self.state_at(from, t), self.state_at(to, t));
+        a.bundle.contains(&b.leaf_ca)
+            && b.bundle.contains(&a.leaf_ca)
+            && a.valid_at(t)
+            && b.valid_at(t)
+    }
+
+    /// Whether `cluster` is down (crashed, or restarted less than `margin` ago) around `t`.
+    fn down_near(&self, cluster: usize, t: Duration, margin: Duration) -> bool {
+        let mut down_since = None;
+        for (at, a) in &self.actions {
+            match a {
+                Action::Crash { cluster: c } if *c == cluster => down_since = Some(*at),
+                Action::Restart { cluster: c } if *c == cluster => {
+                    if let Some(s) = down_since.take()
+                        && s <= t + margin
+                        && t <= *at + margin
+                    {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        down_since.is_some_and(|s| s <= t + margin)
+    }
+
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        for (c, s) in self.initial.iter().enumerate() {
+            let _ = writeln!(out, "  initially C{c}: {s}");
+        }
+        for (at, a) in &self.actions {
+            let _ = match a {
+                Action::Reload { cluster, state, why } => {
+                    writeln!(out, "  {:>8.3}s reload C{cluster}: {state} ({why})", at.as_secs_f64())
+                }
+                Action::Crash { cluster } => {
+                    writeln!(out, "  {:>8.3}s crash C{cluster}", at.as_secs_f64())
+                }
+                Action::Restart { cluster } => {
+                    writeln!(out, "  {:>8.3}s restart C{cluster}", at.as_secs_f64())
+                }
+            };
+        }
+        out
+    }
+}
+
+/// Draws the plan of `suite` for `n` clusters.
+struct Planner {
+    rng: ChaCha8Rng,
+    n: usize,
+    plan: Plan,
+    states: Vec<CertState>,
+    t: Duration,
+}
+
+impl Planner {
+    fn new(seed: u64, n: usize, initial: Vec<CertState>) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            n,
+            plan: Plan {
+                initial: initial.clone(),
+                actions: Vec::new(),
+                dials: Vec::new(),
+                windows: Vec::new(),
+                traffic: Vec::new(),
+                healed_at: Duration::ZERO,
+                explicit_all: None,
+                no_drops: None,
+                refusals_expected: false,
+                expect_error: None,
+                errors_only_on: None,
+            },
+            states: initial,
+            t: ROLL_START,
+        }
+    }
+
+    fn ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.rng.next_u64() % (hi - lo + 1))
+    }
+
+    fn pick(&mut self, n: usize) -> usize {
+        (self.rng.next_u64() % n as u64) as usize
+    }
+
+    fn shuffled(&mut self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.n).collect();
+        for i in (1..v.len()).rev() {
+            let j = self.pick(i + 1);
+            v.swap(i, j);
+        }
+        v
+    }
+
+    /// Advance by a random gap and reload `c` with `f` applied to its state; then dial from
+    /// and to `c` (its new state in both roles).
+    fn step(&mut self, c: usize, why: &'static str, f: impl FnOnce(&mut CertState)) {
+        let gap = self.ms(200, 700);
+        self.t += gap;
+        f(&mut self.states[c]);
+        let state = self.states[c].clone();
+        self.plan.actions.push((self.t, Action::Reload { cluster: c, state, why }));
+        let at = self.t + Duration::from_millis(50);
+        for d in (0..self.n).filter(|&d| d != c) {
+            self.plan.dials.push((at, c, d));
+            self.plan.dials.push((at, d, c));
+        }
+    }
+
+    /// Dial every ordered pair at `at`.
+    fn full_round(&mut self, at: Duration) {
+        for a in 0..self.n {
+            for b in (0..self.n).filter(|&b| b != a) {
+                self.plan.dials.push((at, a, b));
+            }
+        }
+    }
+
+    fn new_leaf(s: &mut CertState, ca: usize) {
+        s.leaf_ca = ca;
+        s.generation += 1;
+        s.not_after = None;
+    }
+
+    /// Every cluster trusts CA2 too, one at a time.
+    fn add_ca2(&mut self) {
+        for c in self.shuffled() {
+            self.step(c, "add CA2 to the bundle", |s| s.bundle = vec![0, 1]);
+        }
+    }
+
+    fn crash(&mut self, c: usize, at: Duration, down_for: Duration) -> Duration {
+        let back = at + down_for;
+        self.plan.actions.push((at, Action::Crash { cluster: c }));
+        self.plan.actions.push((back, Action::Restart { cluster: c }));
+        self.plan.windows.push(GatewayWindow::both_ways(c, None, at, back + GW_RECOVER));
+        back
+    }
+
+    fn finish(mut self, healed_at: Duration) -> Plan {
+        self.plan.actions.sort_by_key(|(at, _)| *at);
+        self.plan.dials.sort_by_key(|(at, ..)| *at);
+        self.plan.healed_at = healed_at;
+        self.plan
+    }
+}
+
+fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
+    let ca1 = CertState { leaf_ca: 0, generation: 1, bundle: vec![0], not_after: None };
+    let mut initial = vec![ca1; n];
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, "expiry", 0));
+    // Expiry: the victim and when its leaf expires, fixed before the planner draws the rest.
+    let victim = (rng.next_u64() % n as u64) as usize;
+    // Whole seconds: certificate times have no finer resolution.
+    let expires = ROLL_START + Duration::from_secs(2 + rng.next_u64() % 2);
+    if suite == Suite::Expiry {
+        initial[victim].not_after = Some(expires);
+    }
+    let mut p = Planner::new(derive_seed(seed, "rotation", 0), n, initial);
+    match suite {
+        Suite::SafeRoll | Suite::SafeRollCrash => {
+            p.add_ca2();
+            for c in p.shuffled() {
+                p.step(c, "new leaf from CA2", |s| Planner::new_leaf(s, 1));
+            }
+            for c in p.shuffled() {
+                p.step(c, "drop CA1 from the bundle", |s| s.bundle = vec![1]);
+            }
+            let end = p.t + Duration::from_millis(300);
+            p.full_round(end);
+            let mut healed = end + Duration::from_secs(1);
+            if suite == Suite::SafeRoll {
+                p.plan.no_drops = Some((ROLL_START, healed + QUIET));
+                p.plan.traffic.push(Window {
+                    start: MESH_UP,
+                    end: healed + QUIET,
+                    cut: Vec::new(),
+                    others_up: true,
+                });
+            } else {
+                // Two or three crashes of distinct clusters at random moments of the roll.
+                let crashes = 2 + p.pick(2);
+                let mut victims = p.shuffled();
+                victims.truncate(crashes);
+                let span = (end - ROLL_START).as_millis() as u64;
+                for c in victims {
+                    let at = ROLL_START + Duration::from_millis(p.rng.next_u64() % span);
+                    let down = p.ms(500, 2000);
+                    let back = p.crash(c, at, down);
+                    healed = healed.max(back + Duration::from_secs(1));
+                }
+            }
+            p.finish(healed)
+        }
+        Suite::Mistake => {
+            p.add_ca2();
+            let x = p.pick(n);
+            p.plan.explicit_all = Some(x);
+            // Some other clusters already present CA2 leaves (safe: all trust CA2); at least
+            // one still presents CA1.
+            let mut rolled: Vec<usize> = Vec::new();
+            for c in p.shuffled() {
+                if c != x && rolled.len() + 2 < n && p.rng.next_u64() % 100 < 40 {
+                    p.step(c, "new leaf from CA2", |s| Planner::new_leaf(s, 1));
+                    rolled.push(c);
+                }
+            }
+            p.step(x, "MISTAKE: new leaf from CA2 and CA1 dropped before the others rolled", |s| {
+                Planner::new_leaf(s, 1);
+                s.bundle = vec![1];
+            });
+            let crash_at = p.t + p.ms(500, 1500);
+            let down = p.ms(800, 1500);
+            let back = p.crash(x, crash_at, down);
+            let fix_at = back + p.ms(6500, 7500);
+            // The fix: CA1 back in the bundle.
+            p.t = fix_at;
+            p.states[x].bundle = vec![0, 1];
+            let state = p.states[x].clone();
+            let why = "fix: CA1 back in the bundle";
+            p.plan.actions.push((fix_at, Action::Reload { cluster: x, state, why }));
+            let cut: Vec<(usize, usize)> = (0..n)
+                .filter(|&y| y != x && !rolled.contains(&y))
+                .flat_map(|y| [(x, y), (y, x)])
+                .collect();
+            for &(a, b) in cut.iter().filter(|(a, _)| *a == x) {
+                let w = GatewayWindow::both_ways(a, Some(b), crash_at, fix_at + GW_RECOVER);
+                p.plan.windows.push(w);
+            }
+            p.plan.traffic.push(Window {
+                start: crash_at + IN_FLIGHT,
+                end: fix_at,
+                cut: cut.clone(),
+                others_up: false,
+            });
+            p.plan.traffic.push(Window {
+                start: back + GW_RECOVER,
+                end: fix_at,
+                cut,
+                others_up: true,
+            });
+            p.plan.expect_error = Some(("unknown", back, fix_at));
+            // Refusals happen only between the too-early cluster and the CA1 presenters.
+            let mut on: Vec<usize> = (0..n).filter(|y| !rolled.contains(y)).collect();
+            on.sort_unstable();
+            p.plan.errors_only_on = Some(on);
+            p.full_round(back + GW_RECOVER);
+            p.full_round(fix_at + Duration::from_millis(300));
+            p.finish(fix_at)
+        }
+        Suite::Expiry => {
+            let e = victim;
+            p.plan.explicit_all = Some(e);
+            p.full_round(expires - Duration::from_millis(500));
+            let crash_at = expires + p.ms(2600, 3500);
+            // Between expiry and the restart: new handshakes with the victim already fail
+            // (judged at simulated time) while its established links stay up.
+            p.full_round(expires + Duration::from_millis(1300));
+            p.plan.no_drops = Some((ROLL_START, crash_at));
+            p.plan.refusals_expected = true;
+            let down = p.ms(800, 1500);
+            let back = p.crash(e, crash_at, down);
+            let renew_at = back + p.ms(6500, 7500);
+            p.t = renew_at;
+            Planner::new_leaf(&mut p.states[e], 0);
+            let state = p.states[e].clone();
+            let why = "renewed leaf";
+            p.plan.actions.push((renew_at, Action::Reload { cluster: e, state, why }));
+            let cut: Vec<(usize, usize)> =
+                (0..n).filter(|&y| y != e).flat_map(|y| [(e, y), (y, e)]).collect();
+            for y in (0..n).filter(|&y| y != e) {
+                let w = GatewayWindow::both_ways(e, Some(y), crash_at, renew_at + GW_RECOVER);
+                p.plan.windows.push(w);
+            }
+            p.plan.traffic.push(Window {
+                start: crash_at + IN_FLIGHT,
+                end: renew_at,
+                cut: cut.clone(),
+                others_up: false,
+            });
+            p.plan.traffic.push(Window {
+                start: back + GW_RECOVER,
+                end: renew_at,
+                cut,
+                others_up: true,
+            });
+            p.plan.expect_error = Some(("expired", back, renew_at));
+            p.full_round(back + GW_RECOVER);
+            p.full_round(renew_at + Duration::from_millis(300));
+            p.finish(renew_at)
+        }
+    }
+}
+
+/// The outcome of one rotation run.
+#[derive(Debug)]
+pub struct RotationReport {
+    /// The suite.
+    pub suite: Suite,
+    /// The seed.
+    pub seed: u64,
+    /// Digest of the event trace (harness, clients, probes and server log lines).
+    pub digest: u64,
+    /// Number of trace events.
+    pub events: u64,
+    /// Broken invariants.
+    pub violations: Vec<Violation>,
+    /// Workload counters.
+    pub stats: Stats,
+    /// Clusters, clients and the rotation plan.
+    pub shape: String,
+    /// TLS probe dials made, and how many of them failed (as expected or not).
+    pub dials: (usize, usize),
+    /// Gateway link closes and registrations after the mesh first came up, handshake errors.
+    pub gateway: (usize, usize, usize),
+    /// Simulated time covered.
+    pub simulated: Duration,
+    /// Wall time taken.
+    pub wall: Duration,
+    /// The last trace events.
+    pub tail: Vec<String>,
+}
+
+impl RotationReport {
+    /// Whether every invariant held.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Panic with the full report unless the run passed.
+    pub fn assert_ok(&self) {
+        assert!(self.ok(), "{self}");
+    }
+}
+
+impl fmt::Display for RotationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.ok() { "ok" } else { "FAILED" };
+        writeln!(f, "rotation {} seed {} {verdict}", self.suite, self.seed)?;
+        write!(f, "{}", self.shape)?;
+        writeln!(
+            f,
+            "  {} events, digest {:016x}, {:?} simulated in {:?}; dials {} ({} refused); \
+             gateway closes {}, registrations {} after the mesh, handshake errors {}; {:?}",
+            self.events,
+            self.digest,
+            self.simulated,
+            self.wall,
+            self.dials.0,
+            self.dials.1,
+            self.gateway.0,
+            self.gateway.1,
+            self.gateway.2,
+            self.stats
+        )?;
+        if !self.ok() {
+            writeln!(f, "violations ({}):", self.violations.len())?;
+            for v in self.violations.iter().take(30) {
+                writeln!(f, "  {v}")?;
+            }
+            writeln!(f, "last events:")?;
+            for line in &self.tail {
+                writeln!(f, "  {line}")?;
+            }
+            writeln!(
+                f,
+                "replay: cargo run -p strait-sim -- --rotation {} --seed {} --trace\n    or: \
+                 STRAIT_SIM_SUITE={} STRAIT_SIM_SEED={} cargo test -p strait-sim --test rotation \
+                 replay_rotation_from_env -- --nocapture",
+                self.suite, self.seed, self.suite, self.seed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Run one rotation suite.
+pub fn run(cfg: &RotationConfig) -> RotationReport {
+    let tap = LogTap::default();
+    let lines = tap.lines.clone();
+    let fmt_layer = cfg.trace.then(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,strait_sim=debug"));
+        tracing_subscriber::fmt::layer()
+            .without_time()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+    });
+    let subscriber = tracing_subscriber::registry()
+        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+        .with(fmt_layer);
+    // Turmoil runs every host on this thread: a thread-local subscriber sees all of them, and
+    // parallel tests do not share it.
+    tracing::subscriber::with_default(subscriber, || run_inner(cfg, &lines))
+}
+
+fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
+    let wall = Instant::now();
+    let seed = cfg.seed;
+    let mut shape_rng = derive_seed(seed, "shape", 0);
+    let n = cfg.clusters.unwrap_or_else(|| 5 + (next(&mut shape_rng) % 2) as usize);
+    let nclients = cfg.clients.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
+    let mut topo = Topology::new(derive_seed(seed, "topology", 0), n, 1);
+    let plan = plan(cfg.suite, seed, n);
+
+    // The PKI: two roots, leaves issued as the plan needs them (every key is fresh and stays
+    // in memory and the temp directory; nothing is committed).
+    let cas = [Ca::root("CA1", 1), Ca::root("CA2", 2)];
+    let dir = CertDir::new(cfg.suite.name(), seed);
+    let mut issued: Vec<((usize, CertState), Leaf)> = Vec::new();
+    let mut serial = 100;
+    let mut write = |c: usize, state: &CertState, topo: &Topology| {
+        let key = (c, CertState { bundle: Vec::new(), ..state.clone() });
+        let leaf = match issued.iter().find(|(k, _)| *k == key) {
+            Some((_, l)) => l.clone(),
+            None => {
+                serial += 1;
+                let hosts = topo.cluster_hosts(c);
+                let l = cas[state.leaf_ca].leaf(&hosts, state.not_after, serial);
+                issued.push((key, l.clone()));
+                l
+            }
+        };
+        let bundle: Vec<&Ca> = state.bundle.iter().map(|&i| &cas[i]).collect();
+        for h in topo.cluster_hosts(c) {
+            dir.write(&h, &leaf, &bundle);
+        }
+    };
+    for (c, s) in plan.initial.iter().enumerate() {
+        write(c, s, &topo);
+    }
+    let auth_timeout = strait_net::tls::DEFAULT_TIMEOUT + Duration::from_secs(1);
+    if let Some(x) = plan.explicit_all {
+        let others: Vec<usize> = (0..n).filter(|&d| d != x).collect();
+        topo.clusters[x].explicit = others.clone();
+        let remotes: Vec<RemoteConfig> = others
+            .iter()
+            .map(|&d| RemoteConfig {
+                name: topo.clusters[d].name.clone(),
+                urls: topo
+                    .cluster_hosts(d)
+                    .into_iter()
+                    .map(|h| GatewayUrl::new(h, GATEWAY_PORT))
+                    .collect(),
+            })
+            .collect();
+        for &s in &topo.clusters[x].servers.clone() {
+            if let Some(g) = topo.servers[s].config.gateway.as_mut() {
+                g.remotes = remotes.clone();
+            }
+        }
+    }
+    let mut host_tls = Vec::new();
+    for s in &mut topo.servers {
+        if let Some(g) = s.config.gateway.as_mut() {
+            // As the daemon sets it up for a gateway `tls {}` block.
+            g.tls = true;
+            g.auth_timeout = auth_timeout;
+        }
+        let t = HostTls::new(dir.block(&s.host));
+        host_tls.push((s.cluster, t.clone()));
+        s.tls = Some(t);
+    }
+
+    let healed_at = plan.healed_at;
+    let stop_at = healed_at + QUIET;
+    let probe_until = (healed_at + LIVENESS_BOUND).max(stop_at);
+    let params = WorkloadParams { clients: nclients, active_until: stop_at, stop_at };
+    let mut clients = workload::generate(derive_seed(seed, "workload", 0), &topo, &params);
+    for c in &mut clients {
+        c.script.retain(|s| s.at < stop_at - Duration::from_secs(1));
+    }
+    let shape = format!(
+        "  {n} clusters x 1 server, {} clients; explicit {:?}\n{}",
+        clients.len(),
+        topo.clusters.iter().map(|c| c.explicit.clone()).collect::<Vec<_>>(),
+        plan.describe()
+    );
+
+    let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
+    for w in &plan.windows {
+        shared.borrow_mut().gateway_window(w.clone());
+    }
+    shared
+        .borrow_mut()
+        .event("harness", format_args!("rotation {} seed {seed}\n{shape}", cfg.suite));
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(derive_seed(seed, "turmoil", 0))
+        .epoch(crate::tls::epoch())
+        .simulation_duration(probe_until + Duration::from_secs(10))
+        .tick_duration(TICK)
+        .min_message_latency(BASE_LATENCY.0)
+        .max_message_latency(BASE_LATENCY.1)
+        .build();
+    topo.install(&mut sim, &shared);
+    for c in &clients {
+        sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
+    }
+    let arrivals: Arrivals = Rc::new(RefCell::new(Vec::new()));
+    for c in 0..n {
+        let server = topo.cluster_hosts(c)[0].clone();
+        let probe = traffic_probe(c, n, server, probe_until, shared.clone(), arrivals.clone());
+        sim.client(format!("probe{c}"), probe);
+    }
+    let dial_results: DialResults = Arc::new(Mutex::new(Vec::new()));
+    let blocks: Vec<(String, strait_conf::options::Tls)> = (0..n)
+        .map(|c| (topo.cluster_hosts(c)[0].clone(), dir.block(&topo.cluster_hosts(c)[0])))
+        .collect();
+    let dials: Vec<(Duration, usize, usize)> = plan
+        .dials
+        .iter()
+        .copied()
+        .filter(|&(at, _, to)| !plan.down_near(to, at, Duration::from_secs(1)))
+        .collect();
+    sim.client("tlsprobe", tls_prober(dials, blocks, shared.clone(), dial_results.clone()));
+
+    let mut next_action = 0;
+    // Bounded by simulation_duration: turmoil fails the step beyond it.
+    loop {
+        let now = sim.elapsed();
+        while let Some((at, action)) = plan.actions.get(next_action) {
+            if *at > now {
+                break;
+            }
+            shared.borrow_mut().harness_now = now;
+            match action {
+                Action::Reload { cluster, state, why } => {
+                    shared
+                        .borrow_mut()
+                        .event("harness", format_args!("reload C{cluster}: {state} ({why})"));
+                    write(*cluster, state, &topo);
+                    for (_, t) in host_tls.iter().filter(|(c, _)| c == cluster) {
+                        if let Err(e) = t.reload() {
+                            shared
+                                .borrow_mut()
+                                .violation("harness", format!("reload of C{cluster} failed: {e}"));
+                        }
+                    }
+                }
+                Action::Crash { cluster } => {
+                    shared.borrow_mut().event("harness", format_args!("crash C{cluster}"));
+                    for h in topo.cluster_hosts(*cluster) {
+                        shared.borrow_mut().taint(None, &h);
+                        sim.crash(h.as_str());
+                    }
+                }
+                Action::Restart { cluster } => {
+                    shared.borrow_mut().event("harness", format_args!("restart C{cluster}"));
+                    for h in topo.cluster_hosts(*cluster) {
+                        sim.bounce(h.as_str());
+                    }
+                }
+            }
+            next_action += 1;
+        }
+        match sim.step() {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                let mut s = shared.borrow_mut();
+                s.harness_now = sim.elapsed();
+                s.violation("harness", format!("simulation failed: {e}"));
+                break;
+            }
+        }
+    }
+    let simulated = sim.elapsed();
+    drop(sim);
+
+    let mut checker = shared.borrow_mut();
+    checker.finish(&topo, stop_at, healed_at, RECONNECT_BOUND);
+    let logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
+    // Server log lines join the trace (and so the determinism digest).
+    for l in &logs {
+        checker.trace.record(l.at, &l.host, format_args!("[{}] {}", l.level, l.text));
+    }
+    let arrivals = arrivals.borrow();
+    let results = std::mem::take(&mut *dial_results.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut found = Vec::new();
+    check_traffic(&plan, n, &arrivals, probe_until, &mut found);
+    let refused = check_dials(&plan, &results, &mut found);
+    let gateway = check_logs(&plan, &logs, |h| topo.cluster_of(h), &mut found);
+    for what in found {
+        checker.violation("rotation", what);
+    }
+    RotationReport {
+        suite: cfg.suite,
+        seed,
+        digest: checker.trace.digest(),
+        events: checker.trace.len(),
+        violations: checker.violations().to_vec(),
+        stats: checker.stats().clone(),
+        shape,
+        dials: (results.len(), refused),
+        gateway,
+        simulated,
+        wall: wall.elapsed(),
+        tail: checker.trace.tail().to_vec(),
+    }
+}
+
+type Arrivals = Rc<RefCell<Vec<(Duration, usize, usize)>>>;
+type DialResults = Arc<Mutex<Vec<(Duration, usize, usize, Result<(), String>)>>>;
+
+fn check_traffic(
+    plan: &Plan,
+    n: usize,
+    arrivals: &[(Duration, usize, usize)],
+    probe_until: Duration,
+    found: &mut Vec<String>,
+) {
+    let pairs = (0..n).flat_map(|x| (0..n).map(move |y| (x, y))).filter(|(x, y)| x != y);
+    let times = |x: usize, y: usize| -> Vec<Duration> {
+        arrivals.iter().filter(|(_, a, b)| *a == x && *b == y).map(|(t, ..)| *t).collect()
+    };
+    for (x, y) in pairs {
+        let ts = times(x, y);
+        for w in &plan.traffic {
+            let inside: Vec<&Duration> =
+                ts.iter().filter(|t| **t >= w.start && **t < w.end).collect();
+            if w.cut.contains(&(x, y)) {
+                if let Some(t) = inside.first() {
+                    found.push(format!(
+                        "C{x} -> C{y} carried traffic at {t:?} while it should be cut ({:?}..{:?})",
+                        w.start, w.end
+                    ));
+                }
+            } else if w.others_up {
+                if inside.is_empty() {
+                    found.push(format!(
+                        "C{x} -> C{y} carried no traffic in {:?}..{:?} (should be unaffected)",
+                        w.start, w.end
+                    ));
+                } else if w.cut.is_empty() {
+                    // A roll without faults: no gap longer than MAX_GAP.
+                    let mut last = w.start;
+                    for t in inside.iter().map(|t| **t).chain([w.end]) {
+                        if t.saturating_sub(last) > MAX_GAP {
+                            found.push(format!(
+                                "C{x} -> C{y} carried no traffic from {last:?} to {t:?} during the roll"
+                            ));
+                        }
+                        last = t;
+                    }
+                }
+            }
+        }
+        // Liveness after the last action.
+        let bound = plan.healed_at + LIVENESS_BOUND;
+        if !ts.iter().any(|t| *t >= plan.healed_at && *t <= bound.min(probe_until)) {
+            found.push(format!(
+                "C{x} -> C{y} carried no traffic within {LIVENESS_BOUND:?} of the heal at {:?}",
+                plan.healed_at
+            ));
+        }
+    }
+}
+
+fn check_dials(
+    plan: &Plan,
+    results: &[(Duration, usize, usize, Result<(), String>)],
+    found: &mut Vec<String>,
+) -> usize {
+    if results.len() < plan.dials.len() / 2 {
+        found.push(format!("only {} of {} TLS probe dials ran", results.len(), plan.dials.len()));
+    }
+    let mut refused = 0;
+    for (at, from, to, r) in results {
+        let want = plan.dial_ok(*from, *to, *at);
+        if r.is_err() {
+            refused += 1;
+        }
+        match (want, r) {
+            (true, Err(e)) => found.push(format!(
+                "TLS dial C{from} -> C{to} at {at:?} refused, but {} and {} should handshake: {e}",
+                plan.state_at(*from, *at),
+                plan.state_at(*to, *at)
+            )),
+            (false, Ok(())) => found.push(format!(
+                "TLS dial C{from} -> C{to} at {at:?} handshook, but {} and {} should not",
+                plan.state_at(*from, *at),
+                plan.state_at(*to, *at)
+            )),
+            _ => {}
+        }
+    }
+    refused
+}
+
+/// Counts gateway closes and registrations after the mesh came up, and handshake errors.
+fn check_logs(
+    plan: &Plan,
+    logs: &[LogLine],
+    cluster_of: impl Fn(&str) -> Option<usize>,
+    found: &mut Vec<String>,
+) -> (usize, usize, usize) {
+    // Closes of links that had exchanged CONNECT/INFO carry the remote's name; a TLS probe's
+    // link never gets that far.
+    let is_close = |l: &LogLine| {
+        l.text.contains("Gateway connection closed") && l.text.contains(" - Remote: ")
+    };
+    let is_reg =
+        |l: &LogLine| l.text.contains("gateway connection") && l.text.ends_with("registered");
+    let is_hs = |l: &LogLine| l.text.contains("TLS gateway handshake error");
+    let after_mesh = |l: &&LogLine| l.at >= ROLL_START;
+    let closes = logs.iter().filter(after_mesh).filter(|l| is_close(l)).count();
+    let regs = logs.iter().filter(after_mesh).filter(|l| is_reg(l)).count();
+    let errors = logs.iter().filter(|l| is_hs(l)).count();
+    if let Some((start, end)) = plan.no_drops {
+        for l in logs.iter().filter(|l| l.at >= start && l.at < end) {
+            if is_close(l) || is_reg(l) || (is_hs(l) && !plan.refusals_expected) {
+                found.push(format!("gateway link churn at {:?}: {}", l.at, l.text));
+            }
+        }
+    }
+    if let Some((text, start, end)) = plan.expect_error
+        && !logs.iter().any(|l| is_hs(l) && l.text.contains(text) && l.at >= start && l.at < end)
+    {
+        found.push(format!("no handshake error mentioning {text:?} logged in {start:?}..{end:?}"));
+    }
+    if let Some(on) = &plan.errors_only_on {
+        for l in logs.iter().filter(|l| is_hs(l)) {
+            if !cluster_of(&l.host).is_some_and(|c| on.contains(&c)) {
+                found.push(format!(
+                    "handshake error on {:?} at {:?}, outside the cut-off clusters {on:?}: {}",
+                    l.host, l.at, l.text
+                ));
+            }
+        }
+    }
+    (closes, regs, errors)
+}
+
+/// Dials every planned (from, to) pair at its time, all of one moment concurrently.
+async fn tls_prober(
+    dials: Vec<(Duration, usize, usize)>,
+    blocks: Vec<(String, strait_conf::options::Tls)>,
+    shared: Shared,
+    results: DialResults,
+) -> turmoil::Result {
+    let now = || shared.borrow().now();
+    let mut i = 0;
+    while i < dials.len() {
+        let at = dials[i].0;
+        sleep(at.saturating_sub(now())).await;
+        let mut set = tokio::task::JoinSet::new();
+        while let Some(&(t, from, to)) = dials.get(i) {
+            if t != at {
+                break;
+            }
+            i += 1;
+            let block = blocks[from].1.clone();
+            let host = blocks[to].0.clone();
+            let results = results.clone();
+            set.spawn(async move {
+                let started = turmoil::sim_elapsed().unwrap_or_default();
+                let r = match timeout(DIAL_TIMEOUT, probe_dial(&block, &host, GATEWAY_PORT)).await {
+                    Ok(r) => r,
+                    Err(_) => Err("dial timed out".to_owned()),
+                };
+                results.lock().unwrap_or_else(|p| p.into_inner()).push((started, from, to, r));
+            });
+        }
+        while set.join_next().await.is_some() {}
+        let mut line = String::new();
+        for (t, from, to, r) in results.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            if *t >= at {
+                let _ =
+                    write!(line, " C{from}->C{to}:{}", if r.is_ok() { "ok" } else { "refused" });
+            }
+        }
+        shared
+            .borrow_mut()
+            .event("tlsprobe", format_args!("dials at {:.3}s:{line}", at.as_secs_f64()));
+    }
+    Ok(())
+}
+
+/// A traffic probe in cluster `cluster`: subscribes to `probe.<cluster>` and publishes to every
+/// other cluster's subject every [`PROBE_EVERY`], recording every arrival with its time.
+async fn traffic_probe(
+    cluster: usize,
+    clusters: usize,
+    server: String,
+    until: Duration,
+    shared: Shared,
+    arrivals: Arrivals,
+) -> turmoil::Result {
+    let now = || shared.borrow().now();
+    sleep(MESH_UP.saturating_sub(now())).await;
+    let (_, user, pass) = ACCOUNTS[0];
+    // Bounded by `until`: every iteration sleeps or waits at most until then.
+    while now() < until {
+        let Ok(Ok(stream)) =
+            timeout(Duration::from_secs(1), TcpStream::connect((server.as_str(), CLIENT_PORT)))
+                .await
+        else {
+            sleep(PROBE_EVERY).await;
+            continue;
+        };
+        let (mut rd, mut wr) = stream.into_split();
+        let mut out = BytesMut::new();
+        let _ = write!(
+            out,
+            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{pass}\",\"name\":\"probe{cluster}\",\"protocol\":1}}\r\nSUB probe.{cluster} 1\r\n"
+        );
+        let mut buf = BytesMut::new();
+        let mut parser = Parser::new(Limits::default());
+        let mut next_pub = now();
+        'conn: while now() < until {
+            if now() >= next_pub {
+                for d in (0..clusters).filter(|&d| d != cluster) {
+                    let _ =
+                        write!(out, "PUB probe.{d} {}\r\n{cluster}\r\n", cluster.to_string().len());
+                }
+                next_pub = now() + PROBE_EVERY;
+            }
+            if !out.is_empty() {
+                if wr.write_all(&out).await.is_err() {
+                    break 'conn;
+                }
+                out.clear();
+            }
+            let wait = next_pub.min(until).saturating_sub(now());
+            tokio::select! {
+                biased;
+                r = rd.read_buf(&mut buf) => match r {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                },
+                () = sleep(wait) => {}
+            }
+            loop {
+                match parser.parse(&mut buf) {
+                    Ok(Some(ServerOp::Ping)) => out.extend_from_slice(b"PONG\r\n"),
+                    Ok(Some(ServerOp::Msg(m))) => {
+                        let from = std::str::from_utf8(m.body()).ok().and_then(|b| b.parse().ok());
+                        if let Some(f) = from {
+                            arrivals.borrow_mut().push((now(), f, cluster));
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => break 'conn,
+                }
+            }
+        }
+        sleep(PROBE_EVERY.min(until.saturating_sub(now()))).await;
+    }
+    Ok(())
+}
+
+/// A splitmix step for small shape choices.
+fn next(state: &mut u64) -> u64 {
+    *state = derive_seed(*state, "next", 0);
+    *state
+}
