@@ -1,6 +1,7 @@
 //! Client TLS against strait and nats-server 2.15.1: async-nats over TLS (server auth, client
 //! certificates with `verify`, `handshake_first`), and what a plaintext client sees on a TLS
-//! port. Every scenario runs against both servers (`<scenario>::nats_server`, `::strait`).
+//! port, and nats-py (Python's `ssl`) with a client certificate. Every scenario runs against
+//! both servers (`<scenario>::nats_server`, `::strait`).
 
 mod common;
 
@@ -46,6 +47,7 @@ scenarios!(
     bulk,
     allow_non_tls,
     max_connections_before_tls,
+    nats_py_client_cert,
 );
 
 /// A CA, a server certificate and a client certificate on disk.
@@ -212,4 +214,54 @@ async fn max_connections_before_tls(kind: Kind) {
     let mut err = String::new();
     timeout(STEP, reader.read_line(&mut err)).await.expect("-ERR in time").unwrap();
     assert_eq!(err, "-ERR 'maximum connections exceeded'\r\n", "{}", kind.label());
+}
+
+/// A nats-py client: TLS with a client certificate, then its own message back.
+const NATS_PY_CLIENT: &str = r#"
+import asyncio, ssl, sys
+import nats
+
+async def main(url, ca, cert, key):
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    ctx.load_cert_chain(cert, key)
+    nc = await nats.connect(url, tls=ctx, connect_timeout=5, allow_reconnect=False)
+    sub = await nc.subscribe("py.tls")
+    await nc.publish("py.tls", b"hello")
+    msg = await sub.next_msg(timeout=5)
+    assert msg.data == b"hello", msg.data
+    info = nc._server_info
+    assert info.get("tls_required") and info.get("tls_verify"), info
+    await nc.close()
+    print("ok")
+
+asyncio.run(asyncio.wait_for(main(*sys.argv[1:5]), 20))
+"#;
+
+/// nats-py connects to a `verify` listener with a client certificate and gets its own
+/// message back; the INFO it saw says `tls_required` and `tls_verify`.
+async fn nats_py_client_cert(kind: Kind) {
+    let pki = pki();
+    let server = start(kind, &pki, "  verify: true");
+    let python = std::env::var("NATS_PY")
+        .expect("$NATS_PY is not set: run the tests through scripts/test (it installs nats-py)");
+    let script = pki.dir.write("nats_py_client.py", NATS_PY_CLIENT);
+    let run = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(server.url())
+        .args([&pki.server.ca, &pki.client.cert, &pki.client.key])
+        .kill_on_drop(true)
+        .output();
+    let out = timeout(Duration::from_secs(30), run)
+        .await
+        .expect("nats-py finished within 30 s")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim() == "ok",
+        "{}: nats-py failed ({}):\n{stdout}\n{}\n{}",
+        kind.label(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail()
+    );
 }
