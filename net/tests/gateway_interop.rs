@@ -796,6 +796,14 @@ async fn interest_before_link(kinds: &'static [Kind]) {
     });
     blocking(|| {
         wait_full_mesh(&[&a, &b]);
+        // A probe can cross while A is still optimistic (it sends everything); nats-server
+        // drops messages for subjects whose RS+ has not arrived while the switch is under
+        // way. Sample once A reports the account interest-only, i.e. the switch is over.
+        ok!(poll(Duration::from_secs(20), || {
+            let gwz = a.gatewayz("accs=1")?;
+            let mode = account(&gwz["outbound_gateways"]["B"], "$G")["interest_mode"].clone();
+            Ok(mode == "Interest-Only")
+        }); &a, &b);
         let mut sa = ok!(RawClient::connect(a.addr()); &a, &b);
         ok!(raw_probe(&mut sa, &mut sb, &format!("bulk.{}", BULK_SUBS - 1), Duration::from_secs(20)); &a, &b);
         ok!(publish_sample(&mut sa, &mut sb); &a, &b);
