@@ -320,10 +320,12 @@ fn blocked_write_does_not_delay_stale_detection_seed_3452() {
 }
 
 /// Open: sweep seed 20905 (seeds 20000.., session 2). c2-s0 crashed twice (4.49 s for 1.66 s,
-/// 7.18 s for 0.5 s) with no client of its own; after every client and probe left, it still
-/// counts one client connection (the memory invariant's end check at 21.1 s, and one stream
-/// beyond the gateway mesh in the audit at 33.1 s). Every gateway re-registered; which
-/// connection is left, and whether server or harness is wrong, is not yet known.
+/// 7.18 s for 0.5 s) with no client of its own. The auditor (turmoil's established-stream
+/// count at 33.1 s, minus a full gateway mesh) finds one stream too many on it, reported as a
+/// client connection. The server's own link table passes the memory invariant's end check
+/// (no client link left) and every gateway re-registered, so this may be a turmoil stream the
+/// audit allowance does not cover (it allows for crashes of *other* servers only); not yet
+/// confirmed.
 #[test]
 #[ignore = "open: a client connection left on a twice-crashed server (seed 20905)"]
 fn leftover_connection_after_two_crashes_seed_20905() {
