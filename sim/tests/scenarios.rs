@@ -333,3 +333,15 @@ fn leftover_connection_after_two_crashes_seed_20905() {
     println!("{report}");
     report.assert_ok();
 }
+
+/// Open: sweep seed 25529 (seeds 20000.., session 2). From 17.9 s, messages cl1 publishes in
+/// C1 never reach cl0's subscriptions in C0 (154 deliveries). C0's server crashed at 11.16 s
+/// for 2.26 s inside a C3<->C0 partition (9.45-20.65 s); C1 lists C0 explicitly. Not yet
+/// diagnosed (server or checker window).
+#[test]
+#[ignore = "open: C1 -> C0 deliveries missing after C0's crash inside a partition (seed 25529)"]
+fn deliveries_after_crash_in_partition_seed_25529() {
+    let report = run(&RunConfig::seeded(25529));
+    println!("{report}");
+    report.assert_ok();
+}
