@@ -93,15 +93,33 @@ impl ReloadSender {
         driver: DriverConfig,
         tls: Option<StagedTls>,
     ) -> Result<ReloadSummary, ReloadFailure> {
-        let (done, answer) = oneshot::channel();
-        let request = ReloadRequest { node, driver, tls, done };
-        self.0.send(request).map_err(|_| ReloadFailure::Stopped)?;
+        let answer = self.submit(node, driver, tls)?;
         match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
             Ok(Ok(verdict)) => verdict.map_err(ReloadFailure::Refused),
             _ => Err(ReloadFailure::Stopped),
         }
     }
 }
+
+impl ReloadSender {
+    /// Hand `node`, `driver` and `tls` to the running server without waiting; the verdict
+    /// arrives on the returned receiver once the server has applied them (a caller that
+    /// cannot await, such as the simulation's harness between steps, polls it).
+    pub fn submit(
+        &self,
+        node: NodeConfig,
+        driver: DriverConfig,
+        tls: Option<StagedTls>,
+    ) -> Result<Verdict, ReloadFailure> {
+        let (done, answer) = oneshot::channel();
+        let request = ReloadRequest { node, driver, tls, done };
+        self.0.send(request).map_err(|_| ReloadFailure::Stopped)?;
+        Ok(answer)
+    }
+}
+
+/// Where the verdict on a [`ReloadSender::submit`] arrives.
+pub type Verdict = oneshot::Receiver<Result<ReloadSummary, ReloadError>>;
 
 impl ReloadReceiver {
     /// The next request; never resolves once every sender is gone.

@@ -21,6 +21,7 @@ use turmoil::net::TcpStream;
 use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::invariants::{MsgId, Publication, Shared, SubId};
+use crate::reload::rotated_password;
 use crate::topology::{ACCOUNTS, CLIENT_PORT};
 use crate::workload::{Action, ClientSpec, INBOX_SID, ms, pick};
 
@@ -49,6 +50,7 @@ pub async fn run(spec: ClientSpec, shared: Shared) -> turmoil::Result {
         conn: None,
         reconnect_at: Duration::ZERO,
         relayed: std::collections::BTreeSet::new(),
+        rotated_password: false,
     };
     c.main().await;
     Ok(())
@@ -76,6 +78,8 @@ struct Conn {
     /// Bytes to write at the end of this turn.
     out: BytesMut,
     last_keepalive: Duration,
+    /// The server host it is connected to.
+    server: String,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +105,8 @@ struct Client {
     reconnect_at: Duration,
     /// Messages a relay client already re-published (each once, or it would loop).
     relayed: std::collections::BTreeSet<MsgId>,
+    /// Log in with the rotated password (switched whenever a server turns the client away).
+    rotated_password: bool,
 }
 
 impl Client {
@@ -121,6 +127,8 @@ impl Client {
             }
             if self.conn.is_none() && now >= self.reconnect_at {
                 self.connect().await;
+                // CONNECT and the re-subscriptions go out at once, as a real client's do.
+                self.flush().await;
             }
             let next_step =
                 self.spec.script.get(self.next_step).map_or(self.spec.stop_at, |s| s.at);
@@ -196,6 +204,8 @@ impl Client {
         self.epoch += 1;
         let now = self.now();
         let (_, user, pass) = ACCOUNTS[self.spec.account];
+        let rotated = rotated_password(self.spec.account);
+        let pass = if self.rotated_password { rotated.as_str() } else { pass };
         let mut out = BytesMut::new();
         let _ = write!(
             out,
@@ -205,8 +215,16 @@ impl Client {
             self.host
         );
         self.shared.borrow_mut().epoch_opened((self.spec.id, self.epoch), &self.host, &server);
-        let mut conn =
-            Conn { rd, wr, buf, parser, pings: VecDeque::new(), out, last_keepalive: now };
+        let mut conn = Conn {
+            rd,
+            wr,
+            buf,
+            parser,
+            pings: VecDeque::new(),
+            out,
+            last_keepalive: now,
+            server: server.clone(),
+        };
         let sids: Vec<u32> = self.subs.keys().copied().collect();
         for (&sid, sub) in &self.subs {
             write_sub(&mut conn.out, sid, sub);
@@ -283,7 +301,19 @@ impl Client {
                     let text = String::from_utf8_lossy(&text).into_owned();
                     // The only errors a well-behaved client can get: its connection went stale
                     // or its CONNECT was delayed past the auth timeout by a fault.
-                    if !matches!(text.as_str(), "'Stale Connection'" | "'Authentication Timeout'") {
+                    if text == "'Authorization Violation'" {
+                        // A reload rotated our password: log in with the other one next time.
+                        let server = conn.server.clone();
+                        self.rotated_password = !self.rotated_password;
+                        self.shared.borrow_mut().turned_away(
+                            &self.host,
+                            &server,
+                            self.spec.account,
+                        );
+                    } else if !matches!(
+                        text.as_str(),
+                        "'Stale Connection'" | "'Authentication Timeout'"
+                    ) {
                         self.shared.borrow_mut().violation(&self.host, format!("-ERR {text}"));
                     } else {
                         self.shared.borrow_mut().event(&self.host, format_args!("-ERR {text}"));

@@ -11,6 +11,10 @@
 //! segments of an open stream silently, so a shorter one would model a TCP stream that lost
 //! data without noticing, which real TCP does not do — and server crashes (restart with a new
 //! incarnation).
+//!
+//! Configuration reloads ([`crate::reload`]), drawn from a stream of their own: a server
+//! drops one of its explicit remote gateways and adds it back later, or rotates one account's
+//! password and rotates it back. Reloads of one server never overlap.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -92,6 +96,27 @@ pub enum Fault {
         /// How long.
         duration: Duration,
     },
+    /// The server's configuration loses the explicit remote gateway `remote` (a cluster name)
+    /// and is reloaded; the remote is put back and reloaded `duration` later.
+    RemoveGateway {
+        /// Server host.
+        server: String,
+        /// Name of the remote cluster.
+        remote: String,
+        /// How long.
+        duration: Duration,
+    },
+    /// The password of `account`'s user on the server becomes
+    /// [`rotated_password`](crate::reload::rotated_password) and is reloaded; the old one
+    /// comes back `duration` later.
+    RotatePassword {
+        /// Server host.
+        server: String,
+        /// Index into [`ACCOUNTS`](crate::topology::ACCOUNTS).
+        account: usize,
+        /// How long.
+        duration: Duration,
+    },
 }
 
 impl Fault {
@@ -103,7 +128,9 @@ impl Fault {
             Fault::Partition { duration, .. }
             | Fault::ServerPartition { duration, .. }
             | Fault::Latency { duration, .. }
-            | Fault::Hold { duration, .. } => *duration,
+            | Fault::Hold { duration, .. }
+            | Fault::RemoveGateway { duration, .. }
+            | Fault::RotatePassword { duration, .. } => *duration,
         }
     }
 }
@@ -125,6 +152,13 @@ impl fmt::Display for Fault {
             }
             Fault::Hold { client, server, duration } => {
                 write!(f, "hold {}<->{server} for {duration:?}", host(*client))
+            }
+            Fault::RemoveGateway { server, remote, duration } => {
+                write!(f, "reload {server} without gateway {remote} for {duration:?}")
+            }
+            Fault::RotatePassword { server, account, duration } => {
+                let user = crate::topology::ACCOUNTS[*account].1;
+                write!(f, "reload {server} with user {user}'s password rotated for {duration:?}")
             }
         }
     }
@@ -239,6 +273,34 @@ impl FaultSchedule {
             faults.push(Timed { at, fault });
         }
         Self { faults }
+    }
+
+    /// Draw configuration reloads starting in `[from, until)` from `seed` and merge them in:
+    /// one to three per run, each on a random server, 1–5 s long.
+    pub fn add_reloads(&mut self, seed: u64, topo: &Topology, from: Duration, until: Duration) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut busy: BTreeMap<String, Duration> = BTreeMap::new();
+        for _ in 0..1 + pick(&mut rng, 3) {
+            let spec = &topo.servers[pick(&mut rng, topo.servers.len())];
+            let span = (until - from).as_millis() as u64;
+            let at = from + ms(&mut rng, 0, span);
+            let duration = ms(&mut rng, 1000, 5000);
+            if busy.get(&spec.host).is_some_and(|b| *b > at) {
+                continue;
+            }
+            busy.insert(spec.host.clone(), at + duration + Duration::from_millis(500));
+            let explicit = &topo.clusters[spec.cluster].explicit;
+            let server = spec.host.clone();
+            let fault = if !explicit.is_empty() && chance(&mut rng, 0.5) {
+                let remote = topo.clusters[explicit[pick(&mut rng, explicit.len())]].name.clone();
+                Fault::RemoveGateway { server, remote, duration }
+            } else {
+                let account = pick(&mut rng, crate::topology::ACCOUNTS.len());
+                Fault::RotatePassword { server, account, duration }
+            };
+            self.faults.push(Timed { at, fault });
+        }
+        self.faults.sort_by_key(|t| t.at);
     }
 
     /// When the last fault is over (0 without faults).

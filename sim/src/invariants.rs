@@ -15,6 +15,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
+use strait_core::node::ReloadSummary;
+
 use crate::memory::{self, NodeHandle, Recent};
 use crate::topology::Topology;
 use crate::trace::Trace;
@@ -231,6 +233,12 @@ pub struct Stats {
     pub memory_samples: u64,
     /// Of those, taken after every client and probe left (residue checks).
     pub memory_audits: u64,
+    /// Configuration reloads the servers accepted.
+    pub reloads: u64,
+    /// Remote gateways those reloads removed or added.
+    pub gateways_reloaded: u64,
+    /// Client logins refused after a password rotation.
+    pub turned_away: u64,
 }
 
 /// The record of one run and its invariants.
@@ -262,6 +270,10 @@ pub struct Checker {
     max_pub_size: usize,
     /// Memory bounds already reported, by server and bound (each is reported once).
     memory_reported: BTreeSet<(String, String)>,
+    /// (client host, server) paths with a lossy fault in force.
+    lossy_paths: BTreeSet<(String, String)>,
+    /// (server, account) pairs whose password a reload has rotated.
+    rotated_passwords: BTreeSet<(String, usize)>,
 }
 
 impl Checker {
@@ -289,6 +301,8 @@ impl Checker {
             recent: Recent::default(),
             max_pub_size: 0,
             memory_reported: BTreeSet::new(),
+            rotated_passwords: BTreeSet::new(),
+            lossy_paths: BTreeSet::new(),
         }
     }
 
@@ -411,7 +425,13 @@ impl Checker {
             ended_at: None,
             clean_end: false,
             server_gone_at: None,
-            tainted_at: None,
+            // A connection that completes its handshake inside a lossy fault may lose its
+            // CONNECT or first frames (seed 100020: the SYN and INFO got through just before
+            // a client-to-server partition dropped the CONNECT).
+            tainted_at: self
+                .lossy_paths
+                .contains(&(host.to_owned(), server.to_owned()))
+                .then(|| self.now()),
         };
         self.epochs.insert(conn, epoch);
     }
@@ -432,6 +452,9 @@ impl Checker {
     /// that path may lose data from here on.
     pub fn taint(&mut self, client_host: Option<&str>, server: &str) {
         let now = self.now();
+        if let Some(h) = client_host {
+            self.lossy_paths.insert((h.to_owned(), server.to_owned()));
+        }
         for e in self.epochs.values_mut() {
             if e.ended_at.is_none() && e.server == server && client_host.is_none_or(|h| e.host == h)
             {
@@ -441,6 +464,40 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// A reload rotates the password of `account`'s user on `server` (now or back): from now
+    /// on its clients there may be turned away until they switch passwords.
+    pub fn password_rotated(&mut self, server: &str, account: usize) {
+        self.rotated_passwords.insert((server.to_owned(), account));
+    }
+
+    /// Client `host` of `account` got `-ERR 'Authorization Violation'` from `server`: only
+    /// right if a reload changed that account's password there.
+    pub fn turned_away(&mut self, host: &str, server: &str, account: usize) {
+        if self.rotated_passwords.contains(&(server.to_owned(), account)) {
+            self.stats.turned_away += 1;
+            self.event(host, format_args!("turned away by {server}: password rotated"));
+        } else {
+            let what = format!("-ERR 'Authorization Violation' from {server}, password unchanged");
+            self.violation(host, what);
+        }
+    }
+
+    /// The lossy fault between `client_host` and `server` is over: connections made from now
+    /// on are clean.
+    pub fn repaired(&mut self, client_host: &str, server: &str) {
+        self.lossy_paths.remove(&(client_host.to_owned(), server.to_owned()));
+    }
+
+    /// Server `host` accepted a reload (`what`: the change, for the trace).
+    pub fn reloaded(&mut self, host: &str, what: &str, summary: &ReloadSummary) {
+        self.stats.reloads += 1;
+        let gateways = summary.gateways_added.len() + summary.gateways_removed.len();
+        self.stats.gateways_reloaded += gateways as u64;
+        let closed = summary.closed_clients.len();
+        let changed = &summary.changed;
+        self.event(host, format_args!("reloaded ({what}): {changed:?}, {closed} clients closed"));
     }
 
     /// Traffic between `client_host` and `server` may be delayed between `start` and `end`.

@@ -18,6 +18,7 @@ pub mod faults;
 pub mod invariants;
 pub mod memory;
 pub mod probe;
+pub mod reload;
 pub mod rotation;
 pub mod run;
 pub mod tls;

@@ -19,7 +19,8 @@ use crate::invariants::{
     Checker, GW_RECOVER, GatewayWindow, HANDSHAKE_STALL, MESH_UP, Shared, Stats, Violation, host,
 };
 use crate::memory;
-use crate::topology::Topology;
+use crate::reload::{ConfigFiles, Files, rotated_password, set_password};
+use crate::topology::{ACCOUNTS, Topology};
 use crate::trace::derive_seed;
 use crate::workload::{self, Action, ClientSpec, WorkloadParams};
 
@@ -188,13 +189,14 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         clients.push(workload::relay_client(clients.len() as u32, &topo, longest.stop_at));
     }
     let schedule = match &cfg.faults {
-        Faults::Seeded => FaultSchedule::generate(
-            derive_seed(seed, "faults", 0),
-            &topo,
-            &clients,
-            FAULT_WINDOW.0,
-            FAULT_WINDOW.1,
-        ),
+        Faults::Seeded => {
+            let faults = derive_seed(seed, "faults", 0);
+            let mut s =
+                FaultSchedule::generate(faults, &topo, &clients, FAULT_WINDOW.0, FAULT_WINDOW.1);
+            let reloads = derive_seed(seed, "reloads", 0);
+            s.add_reloads(reloads, &topo, FAULT_WINDOW.0, FAULT_WINDOW.1);
+            s
+        }
         Faults::None => FaultSchedule::none(),
         Faults::Manual(s) => s.clone(),
     };
@@ -217,6 +219,13 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                 let Some(a) = topo.cluster_of(server) else { continue };
                 let end = t.at + *down_for + GW_RECOVER;
                 shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, None, t.at, end));
+            }
+            Fault::RemoveGateway { server, remote, duration } => {
+                let a = topo.cluster_of(server);
+                let b = topo.clusters.iter().position(|c| c.name == *remote);
+                let (Some(a), Some(b)) = (a, b) else { continue };
+                let end = t.at + *duration + GW_RECOVER;
+                shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, Some(b), t.at, end));
             }
             Fault::ServerPartition { a, b, duration, one_way } => {
                 let (Some(a), Some(b)) = (topo.cluster_of(a), topo.cluster_of(b)) else {
@@ -279,7 +288,8 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         .min_message_latency(BASE_LATENCY.0)
         .max_message_latency(BASE_LATENCY.1)
         .build();
-    topo.install(&mut sim, &shared);
+    let files = ConfigFiles::new(&topo);
+    topo.install(&mut sim, &shared, &files);
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }
@@ -381,9 +391,10 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                 break;
             }
             shared.borrow_mut().harness_now = now;
-            apply(&mut sim, &shared, op);
+            apply(&mut sim, &shared, &files, &topo, op);
             next_op += 1;
         }
+        files.borrow_mut().collect_verdicts(&shared);
         match sim.step() {
             Ok(true) => break,
             Ok(false) => {}
@@ -424,7 +435,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     }
 }
 
-fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
+fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topology, op: &Op) {
     let (start, fault) = match op {
         Op::Start(f) => (true, f),
         Op::End(f) => (false, f),
@@ -448,6 +459,8 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
             let (c, s) = (c.as_str(), server.as_str());
             if start {
                 shared.borrow_mut().taint(Some(c), s);
+            } else {
+                shared.borrow_mut().repaired(c, s);
             }
             match (direction, start) {
                 (Direction::Both, true) => sim.partition(c, s),
@@ -486,6 +499,28 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, op: &Op) {
                 sim.release(c.as_str(), server.as_str());
             }
         }
+        Fault::RemoveGateway { server, remote, .. } => {
+            let what = format!("gateway {remote} {}", if start { "removed" } else { "back" });
+            let original = topo.servers.iter().find(|s| s.host == *server).and_then(|s| {
+                s.config.gateway.as_ref()?.remotes.iter().find(|r| r.name == *remote).cloned()
+            });
+            files.borrow_mut().rewrite(server, &what, |config| {
+                let Some(g) = config.gateway.as_mut() else { return };
+                g.remotes.retain(|r| r.name != *remote);
+                if !start {
+                    g.remotes.extend(original);
+                }
+            });
+        }
+        Fault::RotatePassword { server, account, .. } => {
+            let (password, what) = if start {
+                shared.borrow_mut().password_rotated(server, *account);
+                (rotated_password(*account), "password rotated")
+            } else {
+                (ACCOUNTS[*account].2.to_owned(), "password rotated back")
+            };
+            files.borrow_mut().rewrite(server, what, |c| set_password(c, *account, password));
+        }
     }
 }
 
@@ -506,7 +541,7 @@ fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
         max_pending: topo.servers.first().map_or(0, |s| s.config.max_pending),
         max_frame: 0,
         clusters: nclusters,
-        accounts: crate::topology::ACCOUNTS.len(),
+        accounts: ACCOUNTS.len(),
         // One probe subject per cluster.
         interest_keys: keys.len() + nclusters,
         clients_per_server: per_cluster.unwrap_or(0) + 1,

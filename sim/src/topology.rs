@@ -20,6 +20,7 @@ use strait_core::node::{Auth, NodeConfig, User};
 use strait_net::server::{self, DriverConfig, Listeners};
 
 use crate::invariants::Shared;
+use crate::reload::Files;
 use crate::trace::derive_seed;
 use crate::transport::{SimDialer, SimListener};
 
@@ -185,16 +186,19 @@ impl Topology {
 
     /// Register every server as a turmoil host. A host's closure runs again when the host is
     /// bounced (restart after a crash): each run is a new incarnation with a fresh seed.
-    pub fn install(&self, sim: &mut turmoil::Sim<'_>, shared: &Shared) {
+    /// Each incarnation starts from its configuration file as it is then (`files`, which the
+    /// harness rewrites on reload faults) and takes reloads from the harness.
+    pub fn install(&self, sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files) {
         for spec in &self.servers {
             let spec = spec.clone();
             let shared = shared.clone();
+            let files = files.clone();
             let incarnation = Rc::new(Cell::new(0u64));
             sim.host(spec.host.clone(), move || {
                 let n = incarnation.get();
                 incarnation.set(n + 1);
                 let seed = derive_seed(spec.seed, "incarnation", n);
-                let config = spec.config.clone();
+                let (config, reloads) = files.borrow_mut().start(&spec.host);
                 let host = spec.host.clone();
                 let shared = shared.clone();
                 let tls = spec.tls.clone();
@@ -210,7 +214,8 @@ impl Topology {
                         Some(tls) => tls.start()?,
                         None => Default::default(),
                     };
-                    let extras = server::Extras { tls, reloads: None, observe: Some(observe) };
+                    let extras =
+                        server::Extras { tls, reloads: Some(reloads), observe: Some(observe) };
                     server::run_with(config, driver, seed, listeners, SimDialer, pending(), extras)
                         .await?;
                     Ok(())
@@ -243,6 +248,7 @@ pub fn node_config(host: &str) -> NodeConfig {
     }
 }
 
-fn driver_config() -> DriverConfig {
+/// The driver settings of every simulated server.
+pub(crate) fn driver_config() -> DriverConfig {
     DriverConfig { write_deadline: Duration::from_secs(2), shutdown_grace: Duration::from_secs(1) }
 }
