@@ -294,7 +294,7 @@ impl GatewayError {
 pub enum DriverClose {
     /// The server is shutting down: flush, then close.
     Shutdown,
-    /// A write missed the write deadline.
+    /// A client's write missed the write deadline, or a gateway's made no progress in it.
     WriteDeadline,
     /// The peer closed its side (EOF) or the read failed: flush what is queued, then close.
     PeerClosed,

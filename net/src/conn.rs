@@ -1,14 +1,17 @@
 //! One connection: a reader that feeds the core and a writer that flushes the link's outbox,
 //! run together in one task.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use strait_core::error::DriverClose;
 use strait_core::node::{LinkId, OutboxStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
+use tokio::time::error::Elapsed;
 
 use crate::server::{ConnHandle, Shared};
 use crate::transport::Connection;
@@ -76,11 +79,13 @@ pub(crate) async fn serve<C: Connection>(
     // nowhere: let the writer look at the outbox once regardless.
     handle.writer.notify_one();
     let (rd, wr) = conn.split();
-    // Clients that stop reading are closed at the write deadline; gateways keep trying, as
-    // nats-server's default `retry` policy does.
-    let deadline = (kind == LinkKind::Client).then_some(shared.driver().write_deadline);
+    let deadline = shared.driver().write_deadline;
+    let policy = match kind {
+        LinkKind::Client => WritePolicy::Close(deadline),
+        LinkKind::Gateway => WritePolicy::Retry(deadline),
+    };
     let reader = read_loop(&shared, id, &handle, rd);
-    let writer = write_loop(&shared, id, &handle, wr, deadline);
+    let writer = write_loop(&shared, id, &handle, wr, policy);
     tokio::pin!(reader);
     tokio::pin!(writer);
     // The reader ending (EOF, error, or the link closing) lets the writer flush what is
@@ -159,9 +164,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 
 /// Where the connection timer points: the link's deadline, or far away without one.
 fn timer_target(deadline: Option<std::time::Instant>) -> Instant {
-    deadline
-        .map(Instant::from_std)
-        .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(86_400))
+    deadline.map(Instant::from_std).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
 }
 
 /// Sleep until `at`, or forever without a deadline.
@@ -177,7 +180,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     id: LinkId,
     handle: &ConnHandle,
     mut wr: W,
-    write_deadline: Option<std::time::Duration>,
+    policy: WritePolicy,
 ) {
     let mut spare = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -194,15 +197,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
                 break;
             }
-            // The flush matters under TLS: a write the socket could not take whole stays in
-            // the TLS session's buffer until flushed (a no-op for TCP).
-            let write = async {
-                wr.write_all(&spare).await?;
-                wr.flush().await
-            };
-            let written = match write_deadline {
-                Some(d) => tokio::time::timeout(d, write).await,
-                None => Ok(write.await),
+            let written = match policy {
+                WritePolicy::Close(d) => {
+                    tokio::time::timeout(d, write_flushed(&mut wr, &spare)).await
+                }
+                WritePolicy::Retry(d) => write_progressing(&mut wr, &spare, d).await,
             };
             match written {
                 Ok(Ok(())) => {}
@@ -220,4 +219,37 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             }
         }
     }
+}
+
+/// What a write deadline means for a link (nats-server's `write_timeout` policies).
+#[derive(Clone, Copy, Debug)]
+enum WritePolicy {
+    /// The whole write must finish in time (clients).
+    Close(Duration),
+    /// Every write must make some progress in time; a slow but moving peer is kept (gateways:
+    /// nats-server closes them only when a flush wrote nothing within the deadline).
+    Retry(Duration),
+}
+
+/// Write `buf` whole and flush. The flush matters under TLS: a write the socket could not
+/// take whole stays in the TLS session's buffer until flushed (a no-op for TCP).
+async fn write_flushed<W: AsyncWrite + Unpin>(wr: &mut W, buf: &[u8]) -> io::Result<()> {
+    wr.write_all(buf).await?;
+    wr.flush().await
+}
+
+/// [`write_flushed`], giving up only when no byte goes out for `deadline`.
+async fn write_progressing<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    mut buf: &[u8],
+    deadline: Duration,
+) -> Result<io::Result<()>, Elapsed> {
+    while !buf.is_empty() {
+        match tokio::time::timeout(deadline, wr.write(buf)).await? {
+            Ok(0) => return Ok(Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => buf = &buf[n..],
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    tokio::time::timeout(deadline, wr.flush()).await
 }

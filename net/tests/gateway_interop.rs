@@ -87,6 +87,7 @@ combos! {
     interest_before_link { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
     optimistic_acceptor { n_s: [N, S], s_s: [S, S] }
     restart { s_n: [S, N], n_s: [N, S], s_s: [S, S], n_n: [N, N] }
+    stuck_peer { s: [S], n: [N] }
 }
 
 async fn run<F, Fut>(name: &str, kinds: &'static [Kind], scenario: F)
@@ -855,6 +856,44 @@ async fn restart(kinds: &'static [Kind]) {
         // And the new B's subscriptions reach A.
         ok!(sb.send(b"SUB from.a 1\r\n"); &a, &b);
         ok!(raw_probe(&mut sa, &mut sb, "from.a", PROPAGATION); &a, &b);
+    });
+}
+
+/// A's remote B is a raw socket that sends its INFO and then never reads: once A's writes to it
+/// stop making progress for `write_deadline`, A closes the link (`Slow Consumer (Write
+/// Deadline)`) instead of buffering what it publishes to B without bound.
+async fn stuck_peer(kinds: &'static [Kind]) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut config = GwConfig::new("A").remote("B", loopback(port), None);
+    config.extra.push_str("write_deadline: \"1s\"\n");
+    let a = blocking(|| GwServer::start(kinds[0], &config));
+    blocking(|| {
+        let (mut peer, _) = listener.accept().expect("A dials B");
+        let info = format!(
+            "INFO {{\"server_id\":\"NBSTUCKPEER\",\"server_name\":\"B1\",\"version\":\"2.15.1\",\
+             \"host\":\"127.0.0.1\",\"port\":{port},\"headers\":true,\"max_payload\":1048576,\
+             \"proto\":1,\"gateway\":\"B\",\"gateway_url\":\"127.0.0.1:{port}\"}}\r\n"
+        );
+        std::io::Write::write_all(&mut peer, info.as_bytes()).expect("INFO");
+        ok!(a.wait_outbound(0, "B"); &a);
+        // Optimistic mode (no interest-only switch from B): everything goes to B.
+        let mut publisher = ok!(RawClient::connect(a.addr()); &a);
+        let payload = vec![b'x'; 64 * 1024];
+        let closed = ["Gateway connection closed", "Slow Consumer"];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Bounded: at most 30 s, at most 1 GiB.
+        for _ in 0..64 {
+            if !a.lines_with(0, &closed).is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for _ in 0..256 {
+                ok!(publisher.publish("to.b", &payload); &a);
+            }
+            ok!(publisher.ping_pong(); &a);
+        }
+        ok!(a.wait_all(0, &closed, Duration::from_secs(10)); &a);
+        drop(peer);
     });
 }
 

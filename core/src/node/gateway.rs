@@ -379,8 +379,9 @@ pub(super) fn close_for_driver(node: &mut Node, id: LinkId, reason: DriverClose)
     let reason = match reason {
         DriverClose::Shutdown => CloseReason::ServerShutdown,
         DriverClose::PeerClosed => CloseReason::PeerClosed,
-        // Gateways keep writing past the deadline (nats-server's `retry` policy).
-        DriverClose::WriteDeadline => return,
+        // The driver asks only when a write made no progress at all within the deadline:
+        // under nats-server's `retry` policy a slow gateway is kept, a stuck one is closed.
+        DriverClose::WriteDeadline => CloseReason::SlowConsumer,
     };
     let Some(g) = gateway_mut(node, id) else {
         return;

@@ -392,7 +392,7 @@ impl Node {
         }
     }
 
-    /// Whether `link` is a client (write deadlines close clients; gateways keep trying).
+    /// Whether `link` is a client.
     pub fn is_client(&self, link: LinkId) -> bool {
         matches!(self.links.get(link), Some(Link::Client(_)))
     }
