@@ -15,8 +15,10 @@ fn streams_left_on_dialler(accept: bool) -> usize {
     sim.host("server", move || async move {
         let listener = TcpListener::bind(("0.0.0.0", 7222)).await?;
         let mut held = Vec::new();
-        while accept {
-            held.push(listener.accept().await?);
+        if accept {
+            loop {
+                held.push(listener.accept().await?);
+            }
         }
         pending::<()>().await;
         Ok(())
