@@ -20,7 +20,8 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// The turmoil host that runs every cluster's probe (and the final audit).
 pub const OBSERVER_HOST: &str = "observer";
 
-/// Probe from cluster `cluster` (of `clusters`) through `server` between `from` and `until`.
+/// Probe from cluster `cluster` (of `clusters`) through `server` between `from` and `until`,
+/// reporting each arrival to the checker.
 pub async fn run(
     cluster: usize,
     clusters: usize,
@@ -28,6 +29,20 @@ pub async fn run(
     from: Duration,
     until: Duration,
     shared: Shared,
+) -> turmoil::Result {
+    let checker = shared.clone();
+    let arrived = move |_, from| checker.borrow_mut().probe_arrived(from, cluster);
+    run_with(cluster, clusters, server, (from, until), shared, arrived).await
+}
+
+/// [`run`], handing each arrival (its time and the publishing cluster) to `arrived`.
+pub async fn run_with(
+    cluster: usize,
+    clusters: usize,
+    server: String,
+    (from, until): (Duration, Duration),
+    shared: Shared,
+    mut arrived: impl FnMut(Duration, usize),
 ) -> turmoil::Result {
     let now = || shared.borrow().now();
     sleep(from.saturating_sub(now())).await;
@@ -79,7 +94,7 @@ pub async fn run(
                     Ok(Some(ServerOp::Msg(m))) => {
                         let from = std::str::from_utf8(m.body()).ok().and_then(|b| b.parse().ok());
                         if let Some(f) = from {
-                            shared.borrow_mut().probe_arrived(f, cluster);
+                            arrived(now(), f);
                         }
                     }
                     Ok(Some(_)) => {}

@@ -25,28 +25,22 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use strait_core::gateway::{GatewayUrl, RemoteConfig};
-use strait_core::proto::from_server::{Limits, Parser, ServerOp};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
-use turmoil::net::TcpStream;
 
 use crate::invariants::{Checker, GW_RECOVER, GatewayWindow, MESH_UP, Shared, Stats, Violation};
 use crate::run::{BASE_LATENCY, LIVENESS_BOUND, QUIET, RECONNECT_BOUND, TICK};
 use crate::tls::{Ca, CertDir, HostTls, Leaf, LogLine, LogTap, Logs, probe_dial};
-use crate::topology::{ACCOUNTS, CLIENT_PORT, GATEWAY_PORT, Topology};
+use crate::topology::{GATEWAY_PORT, Topology};
 use crate::trace::derive_seed;
 use crate::workload::{self, WorkloadParams};
 
 /// When the first rotation step may happen (the mesh is up by [`MESH_UP`]).
 pub const ROLL_START: Duration = Duration::from_secs(4);
-/// Period of the traffic probes' publications.
-pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// In a roll without faults, no pair of clusters may go longer than this without a probe.
 pub const MAX_GAP: Duration = Duration::from_secs(2);
 /// After a crash the traffic of a pair may still arrive for this long (in flight).
@@ -721,7 +715,10 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
     let arrivals: Arrivals = Rc::new(RefCell::new(Vec::new()));
     for c in 0..n {
         let server = topo.cluster_hosts(c)[0].clone();
-        let probe = traffic_probe(c, n, server, probe_until, shared.clone(), arrivals.clone());
+        let arrivals = arrivals.clone();
+        let arrived = move |at, from| arrivals.borrow_mut().push((at, from, c));
+        let window = (MESH_UP, probe_until);
+        let probe = crate::probe::run_with(c, n, server, window, shared.clone(), arrived);
         sim.client(format!("probe{c}"), probe);
     }
     let dial_results: DialResults = Arc::new(Mutex::new(Vec::new()));
@@ -994,80 +991,6 @@ async fn tls_prober(
         shared
             .borrow_mut()
             .event("tlsprobe", format_args!("dials at {:.3}s:{line}", at.as_secs_f64()));
-    }
-    Ok(())
-}
-
-/// A traffic probe in cluster `cluster`: subscribes to `probe.<cluster>` and publishes to every
-/// other cluster's subject every [`PROBE_EVERY`], recording every arrival with its time.
-async fn traffic_probe(
-    cluster: usize,
-    clusters: usize,
-    server: String,
-    until: Duration,
-    shared: Shared,
-    arrivals: Arrivals,
-) -> turmoil::Result {
-    let now = || shared.borrow().now();
-    sleep(MESH_UP.saturating_sub(now())).await;
-    let (_, user, pass) = ACCOUNTS[0];
-    // Bounded by `until`: every iteration sleeps or waits at most until then.
-    while now() < until {
-        let Ok(Ok(stream)) =
-            timeout(Duration::from_secs(1), TcpStream::connect((server.as_str(), CLIENT_PORT)))
-                .await
-        else {
-            sleep(PROBE_EVERY).await;
-            continue;
-        };
-        let (mut rd, mut wr) = stream.into_split();
-        let mut out = BytesMut::new();
-        let _ = write!(
-            out,
-            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{pass}\",\"name\":\"probe{cluster}\",\"protocol\":1}}\r\nSUB probe.{cluster} 1\r\n"
-        );
-        let mut buf = BytesMut::new();
-        let mut parser = Parser::new(Limits::default());
-        let mut next_pub = now();
-        'conn: while now() < until {
-            if now() >= next_pub {
-                for d in (0..clusters).filter(|&d| d != cluster) {
-                    let _ =
-                        write!(out, "PUB probe.{d} {}\r\n{cluster}\r\n", cluster.to_string().len());
-                }
-                next_pub = now() + PROBE_EVERY;
-            }
-            if !out.is_empty() {
-                if wr.write_all(&out).await.is_err() {
-                    break 'conn;
-                }
-                out.clear();
-            }
-            let wait = next_pub.min(until).saturating_sub(now());
-            tokio::select! {
-                biased;
-                r = rd.read_buf(&mut buf) => match r {
-                    Ok(0) | Err(_) => break 'conn,
-                    Ok(_) => {}
-                },
-                () = sleep(wait) => {}
-            }
-            loop {
-                match parser.parse(&mut buf) {
-                    Ok(Some(ServerOp::Ping)) => out.extend_from_slice(b"PONG\r\n"),
-                    Ok(Some(ServerOp::Msg(m))) => {
-                        let from = std::str::from_utf8(m.body()).ok().and_then(|b| b.parse().ok());
-                        if let Some(f) = from {
-                            arrivals.borrow_mut().push((now(), f, cluster));
-                        }
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(_) => break 'conn,
-                }
-            }
-        }
-        sleep(PROBE_EVERY.min(until.saturating_sub(now()))).await;
     }
     Ok(())
 }
