@@ -4,7 +4,6 @@
 use std::fmt;
 
 use rustls_pki_types::ServerName;
-use tokio::io::AsyncReadExt;
 
 use super::TlsState;
 use super::stream::{Inner, TlsConn};
@@ -95,15 +94,12 @@ fn go_words(e: &rustls::Error) -> String {
     }
 }
 
-/// Reads the peer's first byte (into `io`'s replay buffer) and checks it opens a TLS record.
+/// Reads the peer's first bytes (into `io`'s replay buffer) and checks they open a TLS record.
 pub async fn first_record<C: Connection>(io: &mut Inner<C>) -> Result<(), HandshakeError> {
-    let mut byte = [0u8; 1];
-    match io.read(&mut byte).await {
-        Ok(0) => Err(HandshakeError::Eof),
-        Ok(_) => {
-            io.unread(byte[0]);
-            if byte[0] == HANDSHAKE_RECORD { Ok(()) } else { Err(HandshakeError::NotTls) }
-        }
+    match io.peek().await {
+        Ok(None) => Err(HandshakeError::Eof),
+        Ok(Some(HANDSHAKE_RECORD)) => Ok(()),
+        Ok(Some(_)) => Err(HandshakeError::NotTls),
         Err(e) => Err(tls_error(e)),
     }
 }

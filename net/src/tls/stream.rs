@@ -5,10 +5,13 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use super::identity::PeerIdentity;
 use crate::transport::Connection;
+
+/// Enough for any ClientHello in one read.
+const PEEK_CHUNK: usize = 4096;
 
 /// A connection's halves as one stream; `prefix` is read before `rd`.
 #[derive(Debug)]
@@ -25,14 +28,19 @@ impl<R, W> Joined<R, W> {
         Self { prefix, pos: 0, rd, wr }
     }
 
-    /// Put back one byte just read, to be read again first.
-    pub(crate) fn unread(&mut self, byte: u8) {
-        if self.pos > 0 {
-            self.pos -= 1;
-            self.prefix[self.pos] = byte;
-        } else {
-            self.prefix.insert(0, byte);
+    /// The first byte still to be read, reading from `rd` when nothing is buffered: as much
+    /// as has arrived, so a ClientHello sniffed this way costs no second read. `None` at EOF.
+    pub(crate) async fn peek(&mut self) -> io::Result<Option<u8>>
+    where
+        R: AsyncRead + Unpin,
+    {
+        if self.pos == self.prefix.len() {
+            self.prefix.clear();
+            self.pos = 0;
+            self.prefix.reserve(PEEK_CHUNK);
+            self.rd.read_buf(&mut self.prefix).await?;
         }
+        Ok(self.prefix.get(self.pos).copied())
     }
 
     /// The write half, to send plaintext before the handshake.
@@ -52,6 +60,11 @@ impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for Joined<R, W> {
             let n = (this.prefix.len() - this.pos).min(buf.remaining());
             buf.put_slice(&this.prefix[this.pos..this.pos + n]);
             this.pos += n;
+            if this.pos == this.prefix.len() {
+                // Replayed: a link lives long, its buffer need not.
+                this.prefix = Vec::new();
+                this.pos = 0;
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.rd).poll_read(cx, buf)
@@ -61,6 +74,21 @@ impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for Joined<R, W> {
 impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Joined<R, W> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().wr).poll_write(cx, b)
+    }
+
+    // rustls hands over a handshake flight as one record per buffer: without these, each
+    // record would be its own write and segment, and a peer that answers the first alone
+    // (a TLS 1.3 client's compatibility ChangeCipherSpec) then waits on Nagle for our ACK.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().wr).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.wr.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

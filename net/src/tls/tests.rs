@@ -1,13 +1,17 @@
 //! Handshakes over in-memory pipes: the injected clock decides expiry, a reload changes what
 //! new handshakes use, pins are enforced, and unsupported cipher names are config errors.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use rustls_pki_types::UnixTime;
 use strait_conf::options::Tls;
-use tokio::io::{DuplexStream, ReadHalf, WriteHalf};
+use tokio::io::{AsyncWrite, DuplexStream, ReadHalf, WriteHalf};
 
 use super::*;
 use crate::transport::Connection;
@@ -163,4 +167,78 @@ fn cipher_names_rustls_lacks_are_config_errors() {
     assert!(err.contains("TLS_RSA_WITH_AES_128_CBC_SHA") && err.contains("not supported"), "{err}");
     let curve = Tls { curve_preferences: vec!["CurveP521".into()], ..tls };
     assert!(TlsHandle::new(&curve, Role::Link, system_clock()).is_err());
+}
+
+/// A write half that counts the writes made through it.
+struct Counted {
+    inner: WriteHalf<DuplexStream>,
+    writes: Arc<AtomicUsize>,
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(b)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        let written = Pin::new(&mut this.inner).poll_write(cx, &joined);
+        if let Poll::Ready(Ok(_)) = written {
+            this.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+struct CountedConn(DuplexStream, Arc<AtomicUsize>);
+
+impl Connection for CountedConn {
+    type Read = ReadHalf<DuplexStream>;
+    type Write = Counted;
+
+    fn split(self) -> (Self::Read, Self::Write) {
+        let (rd, inner) = tokio::io::split(self.0);
+        (rd, Counted { inner, writes: self.1 })
+    }
+}
+
+#[tokio::test]
+async fn the_server_flight_is_one_write() {
+    // A client that reads the ServerHello alone sends its compatibility ChangeCipherSpec
+    // at once and then waits on Nagle for our ACK before its final flight.
+    let files = Files::new("flight");
+    let tls = pki(&files, "f", false);
+    let server = TlsHandle::new(&tls, Role::Link, system_clock()).unwrap();
+    let client = TlsHandle::new(&tls, Role::Link, system_clock()).unwrap();
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let (s, c) = (server.current(), client.current());
+    let srv = async {
+        let (rd, wr) = CountedConn(a, writes.clone()).split();
+        accept::<CountedConn>(Joined::new(Vec::new(), rd, wr), &s, &s.pins).await
+    };
+    let cli = async {
+        let (rd, wr) = Connection::split(b);
+        connect::<DuplexStream>(Joined::new(Vec::new(), rd, wr), "127.0.0.1", &c, &c.pins).await
+    };
+    let (s, c) = tokio::join!(srv, cli);
+    assert!(s.is_ok() && c.is_ok());
+    assert_eq!(writes.load(Ordering::Relaxed), 1, "the flight went out in pieces");
 }
