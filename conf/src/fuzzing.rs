@@ -18,14 +18,20 @@ pub fn parse(data: &[u8]) {
     let Ok(map) = parse_isolated(&src) else {
         return;
     };
-    if let Ok(text) = print_document(&map) {
+    check_tree(&map);
+}
+
+/// What every parsed tree must satisfy: it prints to text that parses back to the same tree,
+/// and typed decoding of it never panics.
+fn check_tree(map: &crate::Map) {
+    if let Ok(text) = print_document(map) {
         match parse_isolated(&text) {
             Ok(again) => assert!(map.same_as(&again), "round trip changed the tree:\n{text}"),
             Err(e) => panic!("printed tree does not parse: {e}\n{text}"),
         }
     }
     let mut sink = options::decode::Sink::default();
-    let _ = options::Options::decode(&map, &mut sink);
+    let _ = options::Options::decode(map, &mut sink);
 }
 
 fn parse_isolated(src: &str) -> Result<crate::Map, crate::Error> {
@@ -75,12 +81,5 @@ pub fn parse_files(main: &str, files: &[(String, String)], env: &HashMap<String,
     let Ok(map) = first else {
         return;
     };
-    if let Ok(text) = print_document(&map) {
-        match parse_isolated(&text) {
-            Ok(again) => assert!(map.same_as(&again), "round trip changed the tree:\n{text}"),
-            Err(e) => panic!("printed tree does not parse: {e}\n{text}"),
-        }
-    }
-    let mut sink = options::decode::Sink::default();
-    let _ = options::Options::decode(&map, &mut sink);
+    check_tree(&map);
 }

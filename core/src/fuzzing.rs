@@ -1,5 +1,5 @@
 //! Entry points for the cargo-fuzz targets in `fuzz/`; their corpora are replayed by tests
-//! (`core/tests/fuzz_corpus.rs`, `fuzz/tests/corpus.rs`).
+//! (`fuzz/tests/corpus.rs`).
 //!
 //! Every entry point panics when a property fails, so a fuzzer and a plain test runner both
 //! report it. Structured inputs (op sequences, sublist scripts) are plain core types here; the
@@ -14,6 +14,7 @@ use bytes::{Bytes, BytesMut};
 use crate::error::CloseReason;
 use crate::node::{Event, LinkId, Node, NodeConfig, OutboxStatus};
 use crate::proto::client::{ClientOp, Limits, ParseError, Parser, Publish};
+use crate::proto::frames::{parse_chunks, split_at};
 use crate::proto::gateway::GatewayLimits;
 use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
 use crate::proto::json::{self, ConnectOptions, ServerInfo};
@@ -50,43 +51,6 @@ impl Rng {
 fn hash(data: &[u8]) -> u64 {
     data.iter()
         .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
-}
-
-/// Cuts `data` at `cuts` (taken modulo its length + 1, in any order).
-fn split_at<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::with_capacity(cuts.len() + 1);
-    let mut start = 0;
-    for cut in cuts.into_iter().chain([data.len()]) {
-        chunks.push(&data[start..cut]);
-        start = cut;
-    }
-    chunks
-}
-
-/// What feeding `chunks` one after the other into one client parser yields, up to the first
-/// error, and the most bytes the buffer held after the parser took what it could.
-fn client_chunks(chunks: &[&[u8]], limits: Limits) -> (Vec<Result<ClientOp, ParseError>>, usize) {
-    let mut parser = Parser::new(limits);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    let mut held = 0;
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match parser.parse(&mut buf) {
-                Ok(Some(op)) => out.push(Ok(op)),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Err(e));
-                    return (out, held);
-                }
-            }
-        }
-        held = held.max(buf.len());
-    }
-    (out, held)
 }
 
 /// Whether a protocol token can be written as is: not empty, no separator or line end.
@@ -196,13 +160,17 @@ pub fn client_parser(data: &[u8]) {
     let cuts: Vec<usize> = (0..4).map(|_| rng.below(data.len() + 1)).collect();
     for cuts in [&[split_at_first][..], &cuts] {
         let chunks = split_at(data, cuts);
-        assert_eq!(whole, client_chunks(&chunks, Limits::default()).0, "split at {cuts:?}");
+        assert_eq!(
+            whole,
+            parse_chunks(Parser::new(Limits::default()), &chunks).0,
+            "split at {cuts:?}"
+        );
     }
 
     let small_whole = crate::proto::client::parse_all(data, SMALL);
     let chunk = 1 + rng.below(8);
     let chunks: Vec<&[u8]> = data.chunks(chunk).collect();
-    let (small_split, held) = client_chunks(&chunks, SMALL);
+    let (small_split, held) = parse_chunks(Parser::new(SMALL), &chunks);
     assert_eq!(small_whole, small_split, "small limits, chunks of {chunk}");
     assert!(held <= SMALL.max_control_line + SMALL.max_payload + 4, "buffer held {held}");
 
@@ -246,7 +214,7 @@ pub fn client_ops(limits: Limits, ops: &[ClientOp], cuts: &[usize]) {
     let whole = crate::proto::client::parse_all(&wire, limits);
     assert_eq!(whole, want, "wire {:?}", String::from_utf8_lossy(&wire));
     let chunks = split_at(&wire, cuts);
-    let (split, held) = client_chunks(&chunks, limits);
+    let (split, held) = parse_chunks(Parser::new(limits), &chunks);
     assert_eq!(split, want, "split at {cuts:?}");
     let bound = limits.max_control_line.saturating_add(limits.max_payload).saturating_add(4);
     // The bound holds from the frame's start; a chunk larger than it can add at most itself.
@@ -261,42 +229,19 @@ pub fn client_ops(limits: Limits, ops: &[ClientOp], cuts: &[usize]) {
 pub fn gateway_parser(data: &[u8]) {
     use crate::proto::gateway::{self, GatewayLimits, GatewayOp, GatewayParser};
 
-    /// Feed `chunks` to one parser; the frames up to the first error, and the most bytes the
-    /// buffer held after the parser took what it could.
-    fn run(
-        chunks: &[&[u8]],
-        limits: GatewayLimits,
-    ) -> (Vec<Result<GatewayOp, gateway::GatewayParseError>>, usize) {
-        let mut parser = GatewayParser::new(limits);
-        let mut buf = BytesMut::new();
-        let mut out = Vec::new();
-        let mut held = 0;
-        for chunk in chunks {
-            buf.extend_from_slice(chunk);
-            loop {
-                match parser.parse(&mut buf) {
-                    Ok(Some(op)) => out.push(Ok(op)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        out.push(Err(e));
-                        return (out, held);
-                    }
-                }
-            }
-            held = held.max(buf.len());
-        }
-        (out, held)
-    }
-
     let limits = GatewayLimits::default();
     let whole = gateway::parse_all(data, limits);
     let split_at = data.first().map_or(0, |b| *b as usize % (data.len() + 1));
     let (a, b) = data.split_at(split_at);
-    assert_eq!(whole, run(&[a, b], limits).0, "split parse differs from whole parse");
+    assert_eq!(
+        whole,
+        parse_chunks(GatewayParser::new(limits), [a, b]).0,
+        "split parse differs from whole parse"
+    );
 
     let small = GatewayLimits { max_control_line: 32, max_payload: 32 };
     let chunks: Vec<&[u8]> = data.chunks(7).collect();
-    let (_, held) = run(&chunks, small);
+    let (_, held) = parse_chunks(GatewayParser::new(small), &chunks);
     assert!(held <= small.max_control_line + small.max_payload + 4, "buffer held {held}");
 
     for op in whole.iter().flatten() {

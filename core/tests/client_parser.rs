@@ -1,52 +1,14 @@
 //! Properties of the client protocol parser: fragmentation does not matter, encoded frames
 //! parse back, a pending frame stays bounded; and the fuzz corpus replays cleanly.
 
-use std::path::Path;
-
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use strait_core::proto::client::{ClientOp, Limits, ParseError, Parser, Publish, parse_all};
+use strait_core::proto::client::{ClientOp, Limits, Parser, Publish, parse_all};
 use strait_core::proto::encode;
+use strait_core::proto::frames::{parse_chunks, split_at};
 
 /// Small limits so generated streams hit the boundaries often.
 const SMALL: Limits = Limits { max_control_line: 24, max_payload: 12 };
-
-/// What feeding `chunks` one after the other into one parser yields, up to the first error,
-/// and the most bytes the buffer held after the parser had taken what it could.
-fn parse_chunks(chunks: &[&[u8]], limits: Limits) -> (Vec<Result<ClientOp, ParseError>>, usize) {
-    let mut parser = Parser::new(limits);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    let mut held = 0;
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match parser.parse(&mut buf) {
-                Ok(Some(op)) => out.push(Ok(op)),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Err(e));
-                    return (out, held);
-                }
-            }
-        }
-        held = held.max(buf.len());
-    }
-    (out, held)
-}
-
-/// Cuts `data` at the given points (taken modulo its length, in any order).
-fn split_at(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for cut in cuts.into_iter().chain([data.len()]) {
-        chunks.push(data[start..cut].to_vec());
-        start = cut;
-    }
-    chunks
-}
 
 /// One space or tab, or a few.
 fn sep() -> impl Strategy<Value = String> {
@@ -171,8 +133,7 @@ proptest! {
         for limits in [SMALL, Limits::default()] {
             let whole = parse_all(&data, limits);
             let chunks = split_at(&data, &cuts);
-            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
-            prop_assert_eq!(&whole, &parse_chunks(&chunks, limits).0);
+            prop_assert_eq!(&whole, &parse_chunks(Parser::new(limits), &chunks).0);
         }
     }
 
@@ -184,11 +145,10 @@ proptest! {
         for limits in [SMALL, Limits::default()] {
             let whole = parse_all(&data, limits);
             let chunks = split_at(&data, &cuts);
-            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
-            prop_assert_eq!(&whole, &parse_chunks(&chunks, limits).0);
+            prop_assert_eq!(&whole, &parse_chunks(Parser::new(limits), &chunks).0);
             // Byte by byte, the most fragmented case.
             let bytes: Vec<&[u8]> = data.chunks(1).collect();
-            prop_assert_eq!(&whole, &parse_chunks(&bytes, limits).0);
+            prop_assert_eq!(&whole, &parse_chunks(Parser::new(limits), &bytes).0);
         }
     }
 
@@ -198,7 +158,7 @@ proptest! {
         chunk in 1usize..16,
     ) {
         let chunks: Vec<&[u8]> = data.chunks(chunk).collect();
-        let (_, held) = parse_chunks(&chunks, SMALL);
+        let (_, held) = parse_chunks(Parser::new(SMALL), &chunks);
         prop_assert!(held <= SMALL.max_control_line + SMALL.max_payload + 4, "held {}", held);
     }
 
@@ -271,25 +231,4 @@ proptest! {
         want.extend(b"\r\n");
         prop_assert_eq!(&out[..], &want[..]);
     }
-}
-
-#[test]
-fn fuzz_corpus_replays() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/client_parser");
-    let mut files = 0;
-    for entry in std::fs::read_dir(&dir).expect("fuzz corpus directory") {
-        let path = entry.expect("corpus entry").path();
-        if path.is_file() {
-            let data = std::fs::read(&path).expect("corpus file");
-            strait_core::fuzzing::client_parser(&data);
-            // Every split point, not only the one the fuzz entry point derives.
-            let whole = parse_all(&data, Limits::default());
-            for cut in [1, data.len() / 2, data.len().saturating_sub(1)] {
-                let (a, b) = data.split_at(cut.min(data.len()));
-                assert_eq!(whole, parse_chunks(&[a, b], Limits::default()).0, "{path:?}");
-            }
-            files += 1;
-        }
-    }
-    assert!(files > 0, "no corpus files in {dir:?}");
 }

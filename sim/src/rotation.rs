@@ -352,6 +352,35 @@ impl Planner {
         back
     }
 
+    /// Cluster `x` loses its links to `peers` when it crashes and cannot make them again
+    /// after its restart (its certificates are refused) until a reload fixes it: the
+    /// gateway windows of those pairs, and the traffic windows in which messages between them
+    /// may be lost (while `x` is down) or held back (after it is back, the others up).
+    fn cut_off_until_fixed(
+        &mut self,
+        x: usize,
+        peers: &[usize],
+        (crash_at, back, fix_at): (Duration, Duration, Duration),
+    ) {
+        for &y in peers {
+            let w = GatewayWindow::both_ways(x, Some(y), crash_at, fix_at + GW_RECOVER);
+            self.plan.windows.push(w);
+        }
+        let cut: Vec<(usize, usize)> = peers.iter().flat_map(|&y| [(x, y), (y, x)]).collect();
+        self.plan.traffic.push(Window {
+            start: crash_at + IN_FLIGHT,
+            end: fix_at,
+            cut: cut.clone(),
+            others_up: false,
+        });
+        self.plan.traffic.push(Window {
+            start: back + GW_RECOVER,
+            end: fix_at,
+            cut,
+            others_up: true,
+        });
+    }
+
     fn finish(mut self, healed_at: Duration) -> Plan {
         self.plan.actions.sort_by_key(|(at, _)| *at);
         self.plan.dials.sort_by_key(|(at, ..)| *at);
@@ -434,26 +463,8 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
             let state = p.states[x].clone();
             let why = "fix: CA1 back in the bundle";
             p.plan.actions.push((fix_at, Action::Reload { cluster: x, state, why }));
-            let cut: Vec<(usize, usize)> = (0..n)
-                .filter(|&y| y != x && !rolled.contains(&y))
-                .flat_map(|y| [(x, y), (y, x)])
-                .collect();
-            for &(a, b) in cut.iter().filter(|(a, _)| *a == x) {
-                let w = GatewayWindow::both_ways(a, Some(b), crash_at, fix_at + GW_RECOVER);
-                p.plan.windows.push(w);
-            }
-            p.plan.traffic.push(Window {
-                start: crash_at + IN_FLIGHT,
-                end: fix_at,
-                cut: cut.clone(),
-                others_up: false,
-            });
-            p.plan.traffic.push(Window {
-                start: back + GW_RECOVER,
-                end: fix_at,
-                cut,
-                others_up: true,
-            });
+            let peers: Vec<usize> = (0..n).filter(|&y| y != x && !rolled.contains(&y)).collect();
+            p.cut_off_until_fixed(x, &peers, (crash_at, back, fix_at));
             p.plan.expect_error = Some(("unknown", back, fix_at));
             // Refusals happen only between the too-early cluster and the CA1 presenters.
             let mut on: Vec<usize> = (0..n).filter(|y| !rolled.contains(y)).collect();
@@ -481,24 +492,8 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
             let state = p.states[e].clone();
             let why = "renewed leaf";
             p.plan.actions.push((renew_at, Action::Reload { cluster: e, state, why }));
-            let cut: Vec<(usize, usize)> =
-                (0..n).filter(|&y| y != e).flat_map(|y| [(e, y), (y, e)]).collect();
-            for y in (0..n).filter(|&y| y != e) {
-                let w = GatewayWindow::both_ways(e, Some(y), crash_at, renew_at + GW_RECOVER);
-                p.plan.windows.push(w);
-            }
-            p.plan.traffic.push(Window {
-                start: crash_at + IN_FLIGHT,
-                end: renew_at,
-                cut: cut.clone(),
-                others_up: false,
-            });
-            p.plan.traffic.push(Window {
-                start: back + GW_RECOVER,
-                end: renew_at,
-                cut,
-                others_up: true,
-            });
+            let peers: Vec<usize> = (0..n).filter(|&y| y != e).collect();
+            p.cut_off_until_fixed(e, &peers, (crash_at, back, renew_at));
             p.plan.expect_error = Some(("expired", back, renew_at));
             p.full_round(back + GW_RECOVER);
             p.full_round(renew_at + Duration::from_millis(300));
@@ -569,14 +564,7 @@ impl fmt::Display for RotationReport {
             self.stats
         )?;
         if !self.ok() {
-            writeln!(f, "violations ({}):", self.violations.len())?;
-            for v in self.violations.iter().take(30) {
-                writeln!(f, "  {v}")?;
-            }
-            writeln!(f, "last events:")?;
-            for line in &self.tail {
-                writeln!(f, "  {line}")?;
-            }
+            crate::run::write_failure(f, &self.violations, &self.tail)?;
             writeln!(
                 f,
                 "replay: cargo run -p strait-sim -- --rotation {} --seed {} --trace\n    or: \

@@ -136,14 +136,7 @@ impl fmt::Display for RunReport {
         writeln!(f, "fault schedule:")?;
         write!(f, "{}", self.schedule)?;
         if !self.ok() {
-            writeln!(f, "violations ({}):", self.violations.len())?;
-            for v in self.violations.iter().take(30) {
-                writeln!(f, "  {v}")?;
-            }
-            writeln!(f, "last events:")?;
-            for line in &self.tail {
-                writeln!(f, "  {line}")?;
-            }
+            write_failure(f, &self.violations, &self.tail)?;
             if self.manual_faults {
                 writeln!(
                     f,
@@ -159,6 +152,24 @@ impl fmt::Display for RunReport {
         }
         Ok(())
     }
+}
+
+/// The part of a failed run's report that every kind of run prints: the first violations and
+/// the last trace events.
+pub(crate) fn write_failure(
+    f: &mut fmt::Formatter<'_>,
+    violations: &[impl fmt::Display],
+    tail: &[String],
+) -> fmt::Result {
+    writeln!(f, "violations ({}):", violations.len())?;
+    for v in violations.iter().take(30) {
+        writeln!(f, "  {v}")?;
+    }
+    writeln!(f, "last events:")?;
+    for line in tail {
+        writeln!(f, "  {line}")?;
+    }
+    Ok(())
 }
 
 /// A primitive network operation the harness applies between steps.

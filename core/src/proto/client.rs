@@ -11,6 +11,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
+use crate::proto::frames::{self, FrameParser, is_space, parse_size};
+
 /// Parser limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -501,35 +503,19 @@ impl Args {
     }
 }
 
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-/// nats-server's `parseSize`: 1 to 9 ASCII digits, nothing else (so no overflow is possible).
-fn parse_size(d: &[u8]) -> Option<usize> {
-    if d.is_empty() || d.len() > 9 {
-        return None;
-    }
-    d.iter().try_fold(0usize, |n, &b| b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0')))
-}
-
 /// Parse a whole byte string: every frame up to the first error or the end of the input
 /// (test and fuzz helper).
 pub fn parse_all(data: &[u8], limits: Limits) -> Vec<Result<ClientOp, ParseError>> {
-    let mut parser = Parser::new(limits);
-    let mut buf = BytesMut::from(data);
-    let mut out = Vec::new();
-    loop {
-        match parser.parse(&mut buf) {
-            Ok(Some(op)) => out.push(Ok(op)),
-            Ok(None) => break,
-            Err(e) => {
-                out.push(Err(e));
-                break;
-            }
-        }
+    frames::parse_all(Parser::new(limits), data)
+}
+
+impl FrameParser for Parser {
+    type Frame = ClientOp;
+    type Error = ParseError;
+
+    fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<ClientOp>, ParseError> {
+        self.parse(buf)
     }
-    out
 }
 
 #[cfg(test)]
@@ -848,22 +834,7 @@ mod tests {
         let data = b"CONNECT {}\r\nPUB foo 5\r\nhello\r\nHPUB a r 12 12\r\nNATS/1.0\r\n\r\n\r\n\
             SUB x q 1\r\nPINGzz\nUNSUB 1 3\r\n+OK\r\n-ERR 'e'\r\nPUB foo 1\r\nxy";
         let whole = all(data);
-        let mut parser = Parser::new(Limits::default());
-        let mut buf = BytesMut::new();
-        let mut split = Vec::new();
-        for &byte in data {
-            buf.extend_from_slice(&[byte]);
-            loop {
-                match parser.parse(&mut buf) {
-                    Ok(Some(op)) => split.push(Ok(op)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        split.push(Err(e));
-                        break;
-                    }
-                }
-            }
-        }
+        let (split, _) = frames::parse_chunks(Parser::new(Limits::default()), data.chunks(1));
         assert_eq!(whole, split);
         assert_eq!(whole.len(), 9);
         assert_eq!(whole.last(), Some(&Err(ParseError::UnknownOp)));

@@ -14,6 +14,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
+use crate::proto::frames::{self, FrameParser, is_space, parse_size};
+
 /// Parser limits for the client side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -306,35 +308,19 @@ fn trim(line: &[u8], name_end: usize) -> (usize, usize) {
     (s, e)
 }
 
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-/// 1 to 9 ASCII digits, nothing else (so no overflow is possible).
-fn parse_size(d: &[u8]) -> Option<usize> {
-    if d.is_empty() || d.len() > 9 {
-        return None;
-    }
-    d.iter().try_fold(0usize, |n, &b| b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0')))
-}
-
 /// Parse a whole byte string: every frame up to the first error or the end of the input
 /// (test and fuzz helper).
 pub fn parse_all(data: &[u8], limits: Limits) -> Vec<Result<ServerOp, ParseError>> {
-    let mut parser = Parser::new(limits);
-    let mut buf = BytesMut::from(data);
-    let mut out = Vec::new();
-    loop {
-        match parser.parse(&mut buf) {
-            Ok(Some(op)) => out.push(Ok(op)),
-            Ok(None) => break,
-            Err(e) => {
-                out.push(Err(e));
-                break;
-            }
-        }
+    frames::parse_all(Parser::new(limits), data)
+}
+
+impl FrameParser for Parser {
+    type Frame = ServerOp;
+    type Error = ParseError;
+
+    fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<ServerOp>, ParseError> {
+        self.parse(buf)
     }
-    out
 }
 
 #[cfg(test)]
@@ -460,22 +446,7 @@ mod tests {
             b"INFO {} \r\nMSG foo 1 5\r\nhello\r\nHMSG a 2 r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n\
             PING\r\n-ERR 'x'\r\nMSG a 1 1\r\nxy";
         let whole = all(data);
-        let mut parser = Parser::new(Limits::default());
-        let mut buf = BytesMut::new();
-        let mut split = Vec::new();
-        for &byte in data {
-            buf.extend_from_slice(&[byte]);
-            loop {
-                match parser.parse(&mut buf) {
-                    Ok(Some(op)) => split.push(Ok(op)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        split.push(Err(e));
-                        break;
-                    }
-                }
-            }
-        }
+        let (split, _) = frames::parse_chunks(Parser::new(Limits::default()), data.chunks(1));
         assert_eq!(whole, split);
         assert_eq!(whole.len(), 6);
         assert_eq!(whole.last(), Some(&Err(ParseError::UnknownOp)));

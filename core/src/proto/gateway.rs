@@ -16,6 +16,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::memchr;
 
 use crate::proto::encode::Decimal;
+use crate::proto::frames::{self, FrameParser, is_space, parse_size};
 
 /// Parser limits for one gateway connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -685,40 +686,24 @@ impl Args {
     }
 }
 
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
 /// The separators of the arguments of RS+/RS-/RMSG/HMSG (and so of a queue list).
 fn is_arg_sep(b: &u8) -> bool {
     is_space(*b) || *b == b'\r'
 }
 
-/// nats-server's `parseSize`: 1 to 9 ASCII digits, nothing else (so no overflow is possible).
-fn parse_size(d: &[u8]) -> Option<usize> {
-    if d.is_empty() || d.len() > 9 {
-        return None;
-    }
-    d.iter().try_fold(0usize, |n, &b| b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0')))
-}
-
 /// Parse a whole byte string: every frame up to the first error or the end of the input
 /// (test and fuzz helper).
 pub fn parse_all(data: &[u8], limits: GatewayLimits) -> Vec<Result<GatewayOp, GatewayParseError>> {
-    let mut parser = GatewayParser::new(limits);
-    let mut buf = BytesMut::from(data);
-    let mut out = Vec::new();
-    loop {
-        match parser.parse(&mut buf) {
-            Ok(Some(op)) => out.push(Ok(op)),
-            Ok(None) => break,
-            Err(e) => {
-                out.push(Err(e));
-                break;
-            }
-        }
+    frames::parse_all(GatewayParser::new(limits), data)
+}
+
+impl FrameParser for GatewayParser {
+    type Frame = GatewayOp;
+    type Error = GatewayParseError;
+
+    fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<GatewayOp>, GatewayParseError> {
+        self.parse(buf)
     }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1435,22 +1420,8 @@ mod tests {
             HMSG a s | q 12 12\r\nNATS/1.0\r\n\r\n\r\nPINGzz\nA- x\r\nAu y\r\n+OK\r\n\
             -ERR 'e'\r\nRMSG a s 1\r\nxy";
         let whole = all(data);
-        let mut parser = GatewayParser::new(GatewayLimits::default());
-        let mut buf = BytesMut::new();
-        let mut split = Vec::new();
-        for &byte in data {
-            buf.extend_from_slice(&[byte]);
-            loop {
-                match parser.parse(&mut buf) {
-                    Ok(Some(op)) => split.push(Ok(op)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        split.push(Err(e));
-                        break;
-                    }
-                }
-            }
-        }
+        let (split, _) =
+            frames::parse_chunks(GatewayParser::new(GatewayLimits::default()), data.chunks(1));
         assert_eq!(whole, split);
         assert_eq!(whole.len(), 10);
         assert_eq!(whole.last(), Some(&Err(GatewayParseError::UnknownOp)));

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod encode;
+pub mod frames;
 pub mod from_server;
 pub mod gateway;
 pub mod gateway_json;
