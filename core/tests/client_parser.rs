@@ -1,50 +1,21 @@
 //! Properties of the client protocol parser: fragmentation does not matter, encoded frames
-//! parse back, a pending frame stays bounded; and the fuzz corpus replays cleanly.
+//! parse back, a pending frame stays bounded.
+
+mod wire;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use strait_core::proto::client::{ClientOp, Limits, Parser, Publish, parse_all};
 use strait_core::proto::encode;
 use strait_core::proto::frames::{parse_chunks, split_at};
+use wire::{cased, eol, sep, size_text};
 
 /// Small limits so generated streams hit the boundaries often.
 const SMALL: Limits = Limits { max_control_line: 24, max_payload: 12 };
 
-/// One space or tab, or a few.
-fn sep() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop_oneof![Just(' '), Just('\t')], 1..3)
-        .prop_map(|v| v.into_iter().collect())
-}
-
-/// `\r\n`, usually; a bare `\n` sometimes.
-fn eol() -> impl Strategy<Value = &'static str> {
-    prop_oneof![4 => Just("\r\n"), 1 => Just("\n")]
-}
-
-/// The op name in a random mix of cases.
-fn cased(name: &'static str) -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<bool>(), name.len()).prop_map(move |upper| {
-        name.chars()
-            .zip(upper)
-            .map(|(c, u)| if u { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
-            .collect()
-    })
-}
-
 /// A token: usually short, sometimes long enough to cross the small control-line limit.
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![4 => "[a-z.*>]{1,6}", 1 => "[a-z]{8,20}"]
-}
-
-/// A size near the small limits, written with or without leading zeros, or an invalid one.
-fn size_text() -> impl Strategy<Value = (String, usize)> {
-    prop_oneof![
-        8 => (0usize..=14, any::<bool>()).prop_map(|(n, zeros)| {
-            (if zeros { format!("00{n}") } else { n.to_string() }, n)
-        }),
-        1 => Just(("x1".to_owned(), 1)),
-        1 => Just(("1234567890".to_owned(), 0)),
-    ]
 }
 
 /// One frame of a valid-looking stream, with the edge cases around it: payloads of the

@@ -1,6 +1,7 @@
 //! Properties of the gateway protocol codec: fragmentation does not matter, every encoder's
-//! output parses back, a pending frame stays bounded, INFO/CONNECT JSON round-trips; and the
-//! fuzz corpus replays cleanly.
+//! output parses back, a pending frame stays bounded, INFO/CONNECT JSON round-trips.
+
+mod wire;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
@@ -9,45 +10,14 @@ use strait_core::proto::gateway::{
     self, GatewayLimits, GatewayOp, GatewayParser, NO_QUEUES, RoutedMsg, parse_all,
 };
 use strait_core::proto::gateway_json::{GatewayConnect, GatewayInfo};
+use wire::{cased, eol, sep, size_text};
 
 /// Small limits so generated streams hit the boundaries often.
 const SMALL: GatewayLimits = GatewayLimits { max_control_line: 24, max_payload: 12 };
 
-/// One space or tab, or a few.
-fn sep() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop_oneof![Just(' '), Just('\t')], 1..3)
-        .prop_map(|v| v.into_iter().collect())
-}
-
-/// `\r\n`, usually; a bare `\n` sometimes.
-fn eol() -> impl Strategy<Value = &'static str> {
-    prop_oneof![4 => Just("\r\n"), 1 => Just("\n")]
-}
-
-/// The op name in a random mix of cases.
-fn cased(name: &'static str) -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<bool>(), name.len()).prop_map(move |upper| {
-        name.chars()
-            .zip(upper)
-            .map(|(c, u)| if u { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
-            .collect()
-    })
-}
-
 /// A token: usually short, sometimes long enough to cross the small control-line limit.
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![4 => "[a-z.*>$]{1,6}", 1 => "[a-z]{8,20}"]
-}
-
-/// A size near the small limits, with or without leading zeros, or an invalid one.
-fn size_text() -> impl Strategy<Value = (String, usize)> {
-    prop_oneof![
-        8 => (0usize..=14, any::<bool>()).prop_map(|(n, zeros)| {
-            (if zeros { format!("00{n}") } else { n.to_string() }, n)
-        }),
-        1 => Just(("x1".to_owned(), 1)),
-        1 => Just(("1234567890".to_owned(), 0)),
-    ]
 }
 
 /// The middle part of an RMSG/HMSG line: nothing, a reply, `| queues`, `+ reply queues`, or a
