@@ -37,9 +37,16 @@ pub enum ClientError {
     HeadersNotNegotiated,
     /// The client sent `-ERR` (closed without answer).
     ClientSentError,
-    /// The link's outbound queue passed `max_pending`, or a write took longer than the write
-    /// deadline (closed without `-ERR`, nothing more flushed).
+    /// The link's outbound queue passed `max_pending` (closed without `-ERR`, nothing more
+    /// flushed).
     SlowConsumer,
+    /// A write took longer than the write deadline (closed without `-ERR`, nothing more
+    /// flushed).
+    SlowConsumerWriteDeadline,
+    /// Reading from the connection failed (e.g. reset by the peer); nothing more is flushed.
+    ReadError,
+    /// Writing to the connection failed; nothing more is flushed.
+    WriteError,
     /// The server is shutting down (closed without `-ERR` after flushing what is queued).
     ServerShutdown,
     /// The client closed its side of the connection (what is queued is still flushed).
@@ -89,8 +96,17 @@ impl ClientError {
                 (Some("no responders requires headers support".into()), true)
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
-            BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
-            | ServerShutdown | ClientClosed | TlsHandshake => (None, true),
+            BadConnect
+            | BadClientInfo
+            | HeadersNotNegotiated
+            | ClientSentError
+            | SlowConsumer
+            | SlowConsumerWriteDeadline
+            | ReadError
+            | WriteError
+            | ServerShutdown
+            | ClientClosed
+            | TlsHandshake => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),
             InvalidSubject => (Some("Invalid Subject".into()), false),
             PublishViolation(subject) => (
@@ -105,7 +121,41 @@ impl ClientError {
                 false,
             ),
         };
-        Answer { err, close, flush: !matches!(self, SlowConsumer) }
+        let flush =
+            !matches!(self, SlowConsumer | SlowConsumerWriteDeadline | ReadError | WriteError);
+        Answer { err, close, flush }
+    }
+
+    /// nats-server's name for why a client closed for this cause (its `ClosedState`): the end
+    /// of the `Client connection closed: …` log line and the `/connz` `reason`. `None` for the
+    /// causes that keep the link open.
+    pub fn closed_state(&self) -> Option<&'static str> {
+        use ClientError::*;
+        Some(match self {
+            Parse(ParseError::UnknownOp | ParseError::BadArgs(_))
+            | BadConnect
+            | BadClientInfo
+            | HeadersNotNegotiated => "Protocol Violation",
+            Parse(ParseError::MaxControlLine) => "Maximum Control Line Exceeded",
+            Parse(ParseError::MaxPayload) => "Maximum Message Payload Exceeded",
+            AuthorizationViolation => "Authentication Failure",
+            AuthenticationTimeout => "Authentication Timeout",
+            StaleConnection => "Stale Connection",
+            InvalidClientProtocol => "Bad Client Protocol Version",
+            NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            ClientSentError => "Parse Error",
+            SlowConsumer => "Slow Consumer (Pending Bytes)",
+            SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
+            ReadError => "Read Error",
+            WriteError => "Write Error",
+            ServerShutdown => "Server Shutdown",
+            ClientClosed => "Client Closed",
+            TlsHandshake => "TLS Handshake Failure",
+            InvalidPublishSubject | InvalidSubject | PublishViolation(_) | ReplyViolation(_) => {
+                return None;
+            }
+        })
     }
 }
 
@@ -119,6 +169,9 @@ impl fmt::Display for ClientError {
             HeadersNotNegotiated => f.write_str("HPUB without headers negotiated"),
             ClientSentError => f.write_str("client sent -ERR"),
             SlowConsumer => f.write_str("slow consumer"),
+            SlowConsumerWriteDeadline => f.write_str("slow consumer (write deadline)"),
+            ReadError => f.write_str("read error"),
+            WriteError => f.write_str("write error"),
             ServerShutdown => f.write_str("server shutdown"),
             ClientClosed => f.write_str("Client Closed"),
             TlsHandshake => f.write_str("TLS Handshake Failure"),
@@ -130,8 +183,9 @@ impl fmt::Display for ClientError {
     }
 }
 
-/// Formats bytes as Go's `%q` does for the strings nats-server quotes in error texts.
-struct GoQuoted<'a>(&'a [u8]);
+/// Formats bytes as Go's `%q` does for the strings nats-server quotes in error texts and
+/// traces.
+pub(crate) struct GoQuoted<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Display for GoQuoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -144,7 +198,12 @@ impl fmt::Display for GoQuoted<'_> {
                     '\n' => f.write_str("\\n")?,
                     '\r' => f.write_str("\\r")?,
                     '\t' => f.write_str("\\t")?,
-                    c if c.is_control() => write!(f, "\\x{:02x}", c as u32)?,
+                    '\x07' => f.write_str("\\a")?,
+                    '\x08' => f.write_str("\\b")?,
+                    '\x0c' => f.write_str("\\f")?,
+                    '\x0b' => f.write_str("\\v")?,
+                    c if (c as u32) < 0x80 && c.is_control() => write!(f, "\\x{:02x}", c as u32)?,
+                    c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
                     c => write!(f, "{c}")?,
                 }
             }
@@ -296,8 +355,12 @@ pub enum DriverClose {
     Shutdown,
     /// A client's write missed the write deadline, or a gateway's made no progress in it.
     WriteDeadline,
-    /// The peer closed its side (EOF) or the read failed: flush what is queued, then close.
+    /// The peer closed its side (EOF): flush what is queued, then close.
     PeerClosed,
+    /// A read failed (e.g. connection reset): close without flushing.
+    ReadError,
+    /// A write failed: close without flushing.
+    WriteError,
 }
 
 /// Why a link closed, as reported in [`crate::node::Event::Close`].

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use strait_core::error::DriverClose;
-use strait_core::node::{LinkId, OutboxStatus};
+use strait_core::node::{LinkId, LogLevel, OutboxStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio::time::error::Elapsed;
@@ -94,10 +94,10 @@ pub(crate) async fn serve<C: Connection>(
     tokio::select! {
         biased;
         () = &mut writer => {}
-        () = &mut reader => {
+        why = &mut reader => {
             {
                 let mut state = shared.lock();
-                state.node.close_link(id, DriverClose::PeerClosed);
+                state.node.close_link(id, why);
                 state.dispatch();
             }
             // Bounded: a peer that stopped reading (or a partition) must not keep a closed
@@ -108,12 +108,14 @@ pub(crate) async fn serve<C: Connection>(
     shared.lock().unregister(id);
 }
 
+/// Feed the link until it closes; the result says why reading stopped (an EOF or a failed
+/// read, in nats-server's words `Client Closed` or `Read Error`).
 async fn read_loop<R: AsyncRead + Unpin>(
     shared: &Shared,
     id: LinkId,
     handle: &ConnHandle,
     mut rd: R,
-) {
+) -> DriverClose {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut deadline = shared.lock().node.poll_timeout(id);
     // One timer for the connection's life, moved only when the deadline moves: re-arming a
@@ -127,10 +129,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let before = deadline;
         tokio::select! {
             biased;
-            () = handle.reader.notified() => return,
+            () = handle.reader.notified() => return DriverClose::PeerClosed,
             read = rd.read_buf(&mut buf) => {
                 match read {
-                    Ok(0) | Err(_) => return,
+                    Ok(0) => return DriverClose::PeerClosed,
+                    Err(_) => return DriverClose::ReadError,
                     Ok(_) => {}
                 }
                 let mut state = shared.lock();
@@ -139,7 +142,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 let open = state.node.is_open(id);
                 state.dispatch();
                 if !open {
-                    return;
+                    return DriverClose::PeerClosed;
                 }
             }
             () = &mut timer => {
@@ -149,7 +152,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 let open = state.node.is_open(id);
                 state.dispatch();
                 if !open {
-                    return;
+                    return DriverClose::PeerClosed;
                 }
                 // The deadline may be unchanged (e.g. a ping skipped): re-arm all the same.
                 timer.as_mut().reset(timer_target(deadline));
@@ -205,7 +208,17 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             };
             match written {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => return,
+                Ok(Err(e)) => {
+                    let mut state = shared.lock();
+                    if handle.kind == LinkKind::Client {
+                        // nats-server reports a client's failed flush at debug level.
+                        let text = format!("Error flushing: {e}");
+                        state.node.log_client(id, LogLevel::Debug, &text);
+                    }
+                    state.node.close_link(id, DriverClose::WriteError);
+                    state.dispatch();
+                    return;
+                }
                 Err(_) => {
                     let mut state = shared.lock();
                     state.node.close_link(id, DriverClose::WriteDeadline);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use strait_conf::options::HandshakeFirst;
-use strait_core::node::{LinkId, OutboxStatus, TlsPeer};
+use strait_core::node::{LinkId, LogLevel, OutboxStatus, TlsPeer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tracing::{debug, error};
+use tracing::error;
 
 use crate::conn::LinkKind;
 use crate::server::Shared;
@@ -138,14 +138,14 @@ fn identify<C: Connection>(shared: &Shared, id: LinkId, conn: &TlsConn<C>) {
 }
 
 fn fail<T>(shared: &Shared, id: LinkId, kind: LinkKind, e: HandshakeError) -> Result<T, ()> {
+    let mut state = shared.lock();
     if e == HandshakeError::Timeout {
         // nats-server: ERR for links, DBG for clients (probes are common there).
         match kind {
             LinkKind::Gateway => error!("TLS handshake timeout"),
-            LinkKind::Client => debug!("TLS handshake timeout"),
+            LinkKind::Client => state.node.log_client(id, LogLevel::Debug, "TLS handshake timeout"),
         }
     }
-    let mut state = shared.lock();
     let probe = matches!(e, HandshakeError::Timeout | HandshakeError::NotTls);
     state.node.tls_failed(id, &e.to_string(), probe);
     state.dispatch();

@@ -125,6 +125,9 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         node.headers = false;
     }
     node.auth = client_auth(args, o)?;
+    // The node formats its client debug and trace lines only when they are wanted.
+    node.debug = args.debug || o.debug == Some(true);
+    node.trace = args.trace || o.trace == Some(true);
     let client_tls = tls_setup::client_block(args, o)?;
     // nats-server: handshake_first without a fallback delay overrides allow_non_tls.
     let tls_first_only =

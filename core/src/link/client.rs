@@ -110,6 +110,9 @@ pub struct ClientLink {
     pub connect_info_due: bool,
     /// Why the link is closing, once it is.
     pub close_reason: Option<ClientError>,
+    /// What nats-server adds to the client's log prefix after its first CONNECT
+    /// (`"v1.2:go:name" - "$G/user:a"`); see `node::client_log`.
+    pub log_label: Option<Box<str>>,
     /// A `Transmit` event for this link is queued and not yet polled (at most one at a time).
     pub transmit_queued: bool,
     /// Replies this client received stripped of their `_GR_.` prefix: stripped → (full,

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
-use super::{Event, Node, SubKey, Subscription, deliver, gateway};
+use super::client_log::{self, Arg, Op};
+use super::{Event, LogLevel, Node, SubKey, Subscription, deliver, gateway};
 use crate::account::AccountId;
 use crate::error::{ClientError, CloseReason};
 use crate::hash;
@@ -62,11 +63,13 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         },
         connect_info_due: false,
         close_reason: None,
+        log_label: None,
         transmit_queued: false,
         gateway_replies: None,
     };
     encode::info(link.outbox.buf(), &node.client_info(cid, peer).to_json());
     let id = node.links.insert(Link::Client(Box::new(link)));
+    client_log::log_client(node, id, LogLevel::Debug, "Client connection created");
     // nats-server sends INFO before checking the connection limit, then the error.
     if node.links.len() > node.config.max_connections {
         close(node, id, ClientError::MaxConnectionsExceeded);
@@ -76,6 +79,8 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
 }
 
 pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut BytesMut) {
+    // Where this read's bytes start, for the position in a parser error line.
+    let batch_len = buf.len();
     loop {
         let Some(Link::Client(c)) = node.links.get_mut(id) else {
             buf.clear();
@@ -96,8 +101,17 @@ pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut B
         }
         match c.parser.parse(buf) {
             Ok(None) => break,
-            Ok(Some(op)) => process(node, id, now, op),
-            Err(e) => close(node, id, ClientError::Parse(e)),
+            Ok(Some(op)) => {
+                if node.config.trace {
+                    client_log::trace_op(node, id, &op);
+                }
+                process(node, id, now, op)
+            }
+            Err(e) => {
+                let detail =
+                    client_log::parse_error_detail(node, id, e, buf, batch_len - buf.len());
+                close_with(node, id, ClientError::Parse(e), detail)
+            }
         }
     }
     // Anything queued counts against max_pending, not only messages: a client that sends
@@ -129,10 +143,23 @@ pub(super) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
         return;
     }
     c.timers.set(ClientTimer::Ping, now + interval);
+    if node.config.debug {
+        client_log::push(&mut node.events, c, LogLevel::Debug, "Client Ping Timer");
+    }
     let ka = &mut c.keepalive;
     let need_rtt = ka.rtt_measured.is_none_or(|at| now.saturating_duration_since(at) > RTT_MAX_AGE);
     // An active client with a fresh RTT needs no PING (nats-server `processPingTimer`).
-    if now.saturating_duration_since(ka.last_activity) < interval && !need_rtt {
+    let idle = now.saturating_duration_since(ka.last_activity);
+    if idle < interval && !need_rtt {
+        if node.config.debug {
+            // Go's Duration.Round(time.Second): halves round away from zero.
+            let secs = (idle + Duration::from_millis(500)).as_secs();
+            let text = format_args!(
+                "Delaying PING due to remote client data or ping {} ago",
+                client_log::go_seconds(secs)
+            );
+            client_log::push(&mut node.events, c, LogLevel::Debug, text);
+        }
         return;
     }
     if ka.outstanding + 1 > ping_max {
@@ -142,11 +169,26 @@ pub(super) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
     ka.outstanding += 1;
     ka.ping_sent.get_or_insert(now);
     c.outbox.buf().extend_from_slice(encode::PING);
+    if node.config.trace {
+        client_log::trace_out(&mut node.events, c, "PING");
+    }
     node.wake(id);
 }
 
 /// Drop the link and everything it owns.
 pub(super) fn remove(node: &mut Node, id: LinkId) {
+    if let Some(Link::Client(c)) = node.links.get(id)
+        && !c.is_closing()
+    {
+        // Gone without a close (the driver's contract is broken or the peer vanished): the
+        // log still gets its closed line.
+        client_log::log_client(
+            node,
+            id,
+            LogLevel::Debug,
+            "Client connection closed: Client Closed",
+        );
+    }
     remove_subscriptions(node, id);
     node.links.remove(id);
 }
@@ -154,6 +196,12 @@ pub(super) fn remove(node: &mut Node, id: LinkId) {
 /// Stop the link: queue the error answer, drop its subscriptions so nothing more is queued to
 /// it, and tell the driver.
 pub(super) fn close(node: &mut Node, id: LinkId, reason: ClientError) {
+    close_with(node, id, reason, None);
+}
+
+/// [`close`], with the text of the cause's log line when the cause alone does not give it
+/// (see [`client_log::cause_line`]).
+pub(super) fn close_with(node: &mut Node, id: LinkId, reason: ClientError, detail: Option<String>) {
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
@@ -165,13 +213,37 @@ pub(super) fn close(node: &mut Node, id: LinkId, reason: ClientError) {
         ClientError::StaleConnection => node.totals.stale_connections += 1,
         _ => {}
     }
+    // The cause's own line, the traced -ERR and the closed line, in nats-server's order.
+    let line = client_log::cause_line(&reason, node.config.max_pending, detail)
+        .filter(|(level, ..)| client_log::enabled(&node.config, *level));
+    let log_at = |node: &mut Node, order| {
+        if let Some((level, at, text)) = &line
+            && *at == order
+        {
+            client_log::log_client(node, id, *level, text);
+        }
+    };
+    log_at(node, client_log::Order::BeforeErr);
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
     let answer = reason.answer();
     if let Some(text) = &answer.err {
         encode::err(c.outbox.buf(), text);
+        // nats-server queues the stale-connection -ERR without tracing it.
+        if node.config.trace && reason != ClientError::StaleConnection {
+            client_log::trace_err(&mut node.events, c, text);
+        }
     }
+    log_at(node, client_log::Order::AfterErr);
+    if let Some(state) = reason.closed_state() {
+        let text = format_args!("Client connection closed: {state}");
+        client_log::log_client(node, id, LogLevel::Debug, text);
+    }
+    log_at(node, client_log::Order::AfterClosed);
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
     if !answer.flush {
         c.outbox.discard();
     }
@@ -190,8 +262,8 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
     match op {
         ClientOp::Connect(json) => connect(node, id, now, &json),
         ClientOp::Info(json) => {
-            if json::check_client_info(&json).is_err() {
-                close(node, id, ClientError::BadClientInfo);
+            if let Err(e) = json::check_client_info(&json) {
+                close_with(node, id, ClientError::BadClientInfo, Some(e.0));
             }
         }
         ClientOp::Pub(p) => publish(node, id, now, p, false),
@@ -209,7 +281,10 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
             }
         }
         ClientOp::Ok => {}
-        ClientOp::Err(_) => close(node, id, ClientError::ClientSentError),
+        ClientOp::Err(text) => {
+            let detail = format!("Client Error {}", String::from_utf8_lossy(&text));
+            close_with(node, id, ClientError::ClientSentError, Some(detail))
+        }
     }
 }
 
@@ -231,8 +306,9 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     } else {
         ConnectOptions::from_json(json)
     };
-    let Ok(opts) = decoded else {
-        return close(node, id, ClientError::BadConnect);
+    let opts = match decoded {
+        Ok(opts) => opts,
+        Err(e) => return close_with(node, id, ClientError::BadConnect, Some(e.0)),
     };
     let account = match node.config.auth.check(&opts) {
         Ok(name) => name.map(str::to_owned),
@@ -249,6 +325,10 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
+    if c.state == ClientState::ExpectConnect {
+        let name = &node.accounts[account.0 as usize].name;
+        c.log_label = client_log::connect_label(&opts, name);
+    }
     let rebind = c.account != account && !c.sids.is_empty();
     c.account = account;
     c.headers = headers;
@@ -270,6 +350,9 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     }
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
+        if node.config.trace {
+            client_log::trace_out(&mut node.events, c, "OK");
+        }
     }
     if rebind {
         // A second CONNECT that moves accounts drops the old account's subscriptions.
@@ -293,17 +376,29 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
         // nats-server answers but still routes the message.
         let text = ClientError::InvalidPublishSubject.answer().err;
         encode::err(c.outbox.buf(), text.as_deref().unwrap_or_default());
+        if node.config.trace {
+            client_log::trace_err(&mut node.events, c, text.as_deref().unwrap_or_default());
+        }
+    }
+    if node.config.trace {
+        // The payload is traced once it has arrived, after the control line's checks.
+        if let Some(line) = client_log::payload("<<-", &p.payload) {
+            client_log::push(&mut node.events, c, LogLevel::Trace, line);
+        }
     }
     if p.subject.starts_with(GATEWAY_REPLY_PREFIX) {
-        return send_err(c, &ClientError::PublishViolation(p.subject.clone()));
+        return send_err(node, id, &ClientError::PublishViolation(p.subject.clone()));
     }
     if let Some(reply) = &p.reply
         && RESERVED_REPLY_PREFIXES.iter().any(|prefix| reply.starts_with(prefix))
     {
-        return send_err(c, &ClientError::ReplyViolation(reply.clone()));
+        return send_err(node, id, &ClientError::ReplyViolation(reply.clone()));
     }
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
+        if node.config.trace {
+            client_log::trace_out(&mut node.events, c, "OK");
+        }
     }
     // The answer to a request that came through a gateway goes straight back to it.
     if c.gateway_replies.is_some()
@@ -338,9 +433,7 @@ fn subscribe(
         let sublist = &mut node.accounts[account.0 as usize].sublist;
         if sublist.insert(&subject, queue.as_deref(), key).is_err() {
             free_sub(node, key);
-            if let Some(Link::Client(c)) = node.links.get_mut(id) {
-                send_err(c, &ClientError::InvalidSubject);
-            }
+            send_err(node, id, &ClientError::InvalidSubject);
             return;
         }
         if let Some(Link::Client(c)) = node.links.get_mut(id) {
@@ -350,6 +443,9 @@ fn subscribe(
     }
     if verbose && let Some(Link::Client(c)) = node.links.get_mut(id) {
         c.outbox.buf().extend_from_slice(encode::OK);
+        if node.config.trace {
+            client_log::trace_out(&mut node.events, c, "OK");
+        }
     }
 }
 
@@ -360,6 +456,9 @@ fn unsubscribe(node: &mut Node, id: LinkId, now: Instant, sid: Bytes, max: Optio
     c.keepalive.last_activity = now;
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
+        if node.config.trace {
+            client_log::trace_out(&mut node.events, c, "OK");
+        }
     }
     let Some(&key) = c.sids.get(&sid[..]) else {
         return;
@@ -380,6 +479,9 @@ fn ping(node: &mut Node, id: LinkId, now: Instant) {
     };
     c.keepalive.last_activity = now;
     c.outbox.buf().extend_from_slice(encode::PONG);
+    if node.config.trace {
+        client_log::trace_out(&mut node.events, c, "PONG");
+    }
     if c.state == ClientState::Established && std::mem::take(&mut c.connect_info_due) {
         let (cid, peer, account) = (c.cid, c.peer, c.account);
         let mut info = node.client_info(cid, peer);
@@ -392,10 +494,16 @@ fn ping(node: &mut Node, id: LinkId, now: Instant) {
     }
 }
 
-/// Queue a keep-open `-ERR`.
-fn send_err(c: &mut ClientLink, err: &ClientError) {
+/// Queue a keep-open `-ERR` (traced).
+fn send_err(node: &mut Node, id: LinkId, err: &ClientError) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
     if let Some(text) = err.answer().err {
         encode::err(c.outbox.buf(), &text);
+        if node.config.trace {
+            client_log::trace_err(&mut node.events, c, &text);
+        }
     }
 }
 
@@ -424,6 +532,10 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
     sublist.remove(sub.subject(), sub.queue(), key);
     if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
         c.sids.remove(sub.sid());
+        if node.config.trace {
+            let op = Op { dir: "<->", name: "DELSUB", args: &[Arg::Bytes(sub.sid())] };
+            client_log::push(&mut node.events, c, LogLevel::Trace, op);
+        }
     }
     gateway::interest_removed(node, sub.account, sub.subject(), sub.queue());
 }
@@ -463,6 +575,7 @@ pub(crate) fn test_link() -> Link {
         },
         connect_info_due: false,
         close_reason: None,
+        log_label: None,
         transmit_queued: false,
         gateway_replies: None,
     }))

@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
 use super::client::{close, unsubscribe_key};
-use super::{Event, Node, SubKey, gateway};
+use super::{Event, Node, SubKey, client_log, gateway};
 use crate::error::ClientError;
 use crate::link::{ClientLink, Link};
 use crate::node::LinkId;
@@ -113,6 +113,11 @@ fn deliver(
         encode::hmsg(out, &p.subject, sub.sid(), reply, p.header_len, payload);
     } else {
         encode::msg(out, &p.subject, sub.sid(), reply, payload);
+    }
+    if node.config.trace {
+        let header_len = with_headers.then_some(p.header_len);
+        let (sid, subject) = (sub.sid(), &p.subject);
+        client_log::trace_delivery(&mut node.events, c, subject, sid, reply, header_len, payload);
     }
     if let (Some(full), Some(reply)) = (mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);

@@ -378,7 +378,9 @@ pub(super) fn close(node: &mut Node, id: LinkId, reason: GatewayError) {
 pub(super) fn close_for_driver(node: &mut Node, id: LinkId, reason: DriverClose) {
     let reason = match reason {
         DriverClose::Shutdown => CloseReason::ServerShutdown,
-        DriverClose::PeerClosed => CloseReason::PeerClosed,
+        DriverClose::PeerClosed | DriverClose::ReadError | DriverClose::WriteError => {
+            CloseReason::PeerClosed
+        }
         // The driver asks only when a write made no progress at all within the deadline:
         // under nats-server's `retry` policy a slow gateway is kept, a stuck one is closed.
         DriverClose::WriteDeadline => CloseReason::SlowConsumer,

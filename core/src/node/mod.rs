@@ -24,6 +24,7 @@
 
 mod auth;
 mod client;
+mod client_log;
 mod deliver;
 mod gateway;
 mod links;
@@ -97,6 +98,13 @@ pub struct NodeConfig {
     pub tls_verify: bool,
     /// Client TLS is offered but not required (`allow_non_tls`): INFO says `tls_available`.
     pub tls_available: bool,
+    /// `debug` (`-D`): the node emits [`LogLevel::Debug`] lines about clients (connections
+    /// created and closed, keep-alive). Off, they are not even formatted.
+    pub debug: bool,
+    /// `trace` (`-V`): the node emits [`LogLevel::Trace`] lines for every client protocol op
+    /// in and out (`<<- [PUB foo 3]`, `->> [MSG foo 1 3]`). Off, the message path pays one
+    /// branch.
+    pub trace: bool,
 }
 
 impl Default for NodeConfig {
@@ -119,6 +127,8 @@ impl Default for NodeConfig {
             tls_required: false,
             tls_verify: false,
             tls_available: false,
+            debug: false,
+            trace: false,
         }
     }
 }
@@ -369,14 +379,15 @@ impl Node {
     /// Close `link` at the driver's request.
     pub fn close_link(&mut self, link: LinkId, reason: DriverClose) {
         match (self.links.get(link), reason) {
-            (Some(Link::Client(_)), DriverClose::Shutdown) => {
-                client::close(self, link, ClientError::ServerShutdown)
-            }
-            (Some(Link::Client(_)), DriverClose::WriteDeadline) => {
-                client::close(self, link, ClientError::SlowConsumer)
-            }
-            (Some(Link::Client(_)), DriverClose::PeerClosed) => {
-                client::close(self, link, ClientError::ClientClosed)
+            (Some(Link::Client(_)), reason) => {
+                let cause = match reason {
+                    DriverClose::Shutdown => ClientError::ServerShutdown,
+                    DriverClose::WriteDeadline => ClientError::SlowConsumerWriteDeadline,
+                    DriverClose::PeerClosed => ClientError::ClientClosed,
+                    DriverClose::ReadError => ClientError::ReadError,
+                    DriverClose::WriteError => ClientError::WriteError,
+                };
+                client::close(self, link, cause)
             }
             (Some(Link::Gateway(_)), _) => gateway::close_for_driver(self, link, reason),
             (None, _) => {}
@@ -480,6 +491,14 @@ impl Node {
             client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
             ..Default::default()
         }
+    }
+
+    /// Log `text` about client `link` at `level`, behind nats-server's client prefix
+    /// (`IP:PORT - cid:N - `, plus the `"version:lang:name"` part once CONNECT gave it). For
+    /// what the driver observes itself (TLS steps, write stalls). Lines above the configured
+    /// level are dropped; a stale or non-client link logs nothing.
+    pub fn log_client(&mut self, link: LinkId, level: LogLevel, text: &str) {
+        client_log::log_client(self, link, level, format_args!("{text}"));
     }
 
     /// Queue a log line.

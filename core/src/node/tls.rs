@@ -1,7 +1,7 @@
 //! What the driver tells the node about TLS: a handshake that failed (logged and closed in
 //! nats-server's words) and who a verified gateway peer is (for `verify_and_map`).
 
-use super::{Link, LinkId, LogLevel, Node, client, gateway};
+use super::{Link, LinkId, LogLevel, Node, client, client_log, gateway};
 use crate::error::{ClientError, GatewayError};
 use crate::gateway::GatewayUrl;
 
@@ -22,13 +22,10 @@ impl Node {
     /// logs those at debug level for clients.
     pub fn tls_failed(&mut self, link: LinkId, err: &str, probe: bool) {
         match self.links.get(link) {
-            Some(Link::Client(c)) => {
-                let prefix = match c.peer {
-                    Some(p) => format!("{p} - cid:{} - ", c.cid),
-                    None => format!("cid:{} - ", c.cid),
-                };
-                let line = format!("{prefix}TLS handshake error: {err}");
-                self.log(if probe { LogLevel::Debug } else { LogLevel::Error }, line);
+            Some(Link::Client(_)) => {
+                let level = if probe { LogLevel::Debug } else { LogLevel::Error };
+                let text = format_args!("TLS handshake error: {err}");
+                client_log::log_client(self, link, level, text);
                 client::close(self, link, ClientError::TlsHandshake);
             }
             Some(Link::Gateway(g)) => {

@@ -143,6 +143,9 @@ impl Parser {
 
     /// Take the next complete frame off the front of `buf`.
     ///
+    /// On an error the offending control line (PUB/HPUB/SUB/UNSUB arguments) is left at the
+    /// front of `buf`, for the caller's log line.
+    ///
     /// `Ok(None)`: `buf` holds no complete frame (nothing consumed that matters; call again
     /// after appending more bytes). Bytes the parser is done with (op names, separators, what
     /// follows `PING`/`PONG`/`+OK` on their line) may already have been removed from `buf`: the
@@ -157,6 +160,36 @@ impl Parser {
             self.failed = Some(e);
         }
         res
+    }
+
+    /// Where the parser stopped on a [`ParseError::UnknownOp`], in nats-server's terms: its
+    /// parser state number (`OP_START` is 0, `OP_PU` 30, `MSG_END_R` 41, …) and the offending
+    /// byte's offset in `buf`, the buffer the failing call left. For the
+    /// `Client parser ERROR, state=…, i=…` log line.
+    pub fn error_position(&self, buf: &[u8]) -> (u8, usize) {
+        match self.state {
+            State::Start => (0, 0),
+            State::Name { op, matched } => (op.nats_state(matched), 0),
+            State::Sep { op, .. } => (op.nats_state(op.name().len()), 0),
+            State::Payload(p) => {
+                let end = p.line_len.saturating_add(p.size);
+                // The CR after the payload was right: the LF was not.
+                if buf.get(end) == Some(&b'\r') {
+                    (MSG_END_R + 1, end + 1)
+                } else {
+                    (MSG_END_R, end)
+                }
+            }
+            State::Arg { .. } | State::Skip(_) => (0, 0),
+        }
+    }
+
+    /// An unknown op inside a name: remember how far the name matched (consuming it) so
+    /// [`Parser::error_position`] can say where.
+    fn fail_in_name(&mut self, buf: &mut BytesMut, i: usize, op: Op, matched: usize) -> ParseError {
+        buf.advance(i);
+        self.state = State::Name { op, matched };
+        ParseError::UnknownOp
     }
 
     /// True when the parser is between frames: the next byte in the buffer starts an op. A
@@ -194,10 +227,10 @@ impl Parser {
                                 b'U' => Op::Pub,
                                 b'I' => Op::Ping,
                                 b'O' => Op::Pong,
-                                _ => return Err(ParseError::UnknownOp),
+                                _ => return Err(self.fail_in_name(buf, i, op, matched)),
                             };
                         } else if b != want {
-                            return Err(ParseError::UnknownOp);
+                            return Err(self.fail_in_name(buf, i, op, matched));
                         }
                         matched += 1;
                         i += 1;
@@ -267,15 +300,24 @@ impl Parser {
                     }
                     let line = buf.split_to(nl + 1).freeze();
                     self.state = State::Start;
-                    return control_op(op, &line, end).map(Some);
+                    let parsed = control_op(op, &line, end);
+                    if parsed.is_err() {
+                        // Leave the bad line at the front, as a PUB's is, for the error's log
+                        // line (a copy, on a path that ends the connection).
+                        let mut back = BytesMut::from(&line[..]);
+                        back.unsplit(std::mem::take(buf));
+                        *buf = back;
+                    }
+                    return parsed.map(Some);
                 }
                 State::Payload(p) => {
                     // The payload itself is never scanned: only the two bytes after it are
                     // checked, each as soon as it has arrived.
                     let body_end = p.line_len.saturating_add(p.size);
-                    if buf.get(body_end).is_some_and(|b| *b != b'\r')
-                        || buf.get(body_end + 1).is_some_and(|b| *b != b'\n')
-                    {
+                    if buf.get(body_end).is_some_and(|b| *b != b'\r') {
+                        return Err(ParseError::UnknownOp);
+                    }
+                    if buf.get(body_end + 1).is_some_and(|b| *b != b'\n') {
                         return Err(ParseError::UnknownOp);
                     }
                     if buf.len() < body_end + 2 {
@@ -380,6 +422,9 @@ fn control_op(op: Op, line: &Bytes, end: usize) -> Result<ClientOp, ParseError> 
     })
 }
 
+/// nats-server's `MSG_END_R` state (`MSG_END_N` is one more).
+const MSG_END_R: u8 = 41;
+
 /// Where the parser is inside the current frame. Bytes already consumed from the buffer
 /// (op name, separators, skipped bytes) are represented here, never kept.
 #[derive(Clone, Copy, Debug)]
@@ -445,6 +490,27 @@ impl Op {
             b'-' => Self::Err,
             _ => return None,
         })
+    }
+
+    /// nats-server's parser state after the first `matched` letters of this op's name.
+    fn nats_state(self, matched: usize) -> u8 {
+        // The state of the first letter and of the second; the rest follow in order.
+        let (first, second) = match self {
+            Self::Ok => (1, 2),
+            Self::Err => (4, 5),
+            Self::Connect => (10, 11),
+            Self::Hpub => (18, 19),
+            Self::Pub => (29, 30),
+            Self::Ping => (29, 34),
+            Self::Pong => (29, 37),
+            Self::Sub => (43, 44),
+            Self::Unsub => (59, 60),
+            Self::Info => (71, 72),
+        };
+        match matched {
+            0 | 1 => first,
+            n => second + (n - 2).min(255) as u8,
+        }
     }
 
     /// The name in upper case (matching is case-insensitive).
