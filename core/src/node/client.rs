@@ -532,7 +532,8 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
     sublist.remove(sub.subject(), sub.queue(), key);
     if let Some(Link::Client(c)) = node.links.get_mut(sub.link) {
         c.sids.remove(sub.sid());
-        if node.config.trace {
+        // nats-server skips the unsubscribes of connections it closes at shutdown.
+        if node.config.trace && c.close_reason != Some(ClientError::ServerShutdown) {
             let op = Op { dir: "<->", name: "DELSUB", args: &[Arg::Bytes(sub.sid())] };
             client_log::push(&mut node.events, c, LogLevel::Trace, op);
         }

@@ -629,6 +629,58 @@ mod tests {
         assert_eq!(parser_error(b"", 1, 0), r#"Client parser ERROR, state=0, i=1: proto='""...'"#);
     }
 
+    /// The log lines a node emits while `script` is read by one client.
+    fn node_lines(debug: bool, trace: bool, script: &str) -> Vec<(LogLevel, String)> {
+        use bytes::BytesMut;
+        use std::time::Instant;
+        let config = NodeConfig { debug, trace, ..NodeConfig::default() };
+        let mut node = Node::new(config, 1);
+        let now = Instant::now();
+        let id = node.accept_client(now, Some("127.0.0.1:4000".parse().unwrap()));
+        node.handle_read(id, now, &mut BytesMut::from(script));
+        let mut lines = Vec::new();
+        while let Some(e) = node.poll_event() {
+            if let Event::Log(level, line) = e {
+                lines.push((level, line));
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn a_node_traces_ops_in_order_only_when_asked() {
+        let script =
+            "CONNECT {\"verbose\":true,\"name\":\"n\"}\r\nSUB foo 1\r\nPUB foo 3\r\nbar\r\nXX\r\n";
+        let lines = node_lines(true, true, script);
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+        let p = r#"127.0.0.1:4000 - cid:1 - "n" - "#;
+        assert_eq!(
+            texts,
+            [
+                "127.0.0.1:4000 - cid:1 - Client connection created".to_owned(),
+                r#"127.0.0.1:4000 - cid:1 - <<- [CONNECT {"verbose":true,"name":"n"}]"#.to_owned(),
+                format!("{p}->> [OK]"),
+                format!("{p}<<- [SUB foo 1]"),
+                format!("{p}->> [OK]"),
+                format!("{p}<<- [PUB foo 3]"),
+                format!(r#"{p}<<- MSG_PAYLOAD: ["bar"]"#),
+                format!("{p}->> [OK]"),
+                format!("{p}->> [MSG foo 1 3]"),
+                format!(r#"{p}->> MSG_PAYLOAD: ["bar"]"#),
+                format!("{p}->> [-ERR Unknown Protocol Operation]"),
+                format!(r#"{p}Client parser ERROR, state=0, i=64: proto='"XX\r"...'"#),
+                format!("{p}Client connection closed: Protocol Violation"),
+                format!("{p}<-> [DELSUB 1]"),
+            ]
+        );
+        assert_eq!(lines[11].0, LogLevel::Error);
+        assert_eq!(lines[12].0, LogLevel::Debug);
+        // Without -D/-V only the error is left.
+        let quiet = node_lines(false, false, script);
+        assert_eq!(quiet.len(), 1, "{quiet:?}");
+        assert_eq!(quiet[0].0, LogLevel::Error);
+    }
+
     #[test]
     fn durations_print_like_go() {
         assert_eq!(go_seconds(0), "0s");

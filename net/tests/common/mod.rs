@@ -182,6 +182,11 @@ impl Server {
         self.child.id()
     }
 
+    /// The last lines of the server's log (stderr), oldest first.
+    pub(crate) fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().iter().cloned().collect()
+    }
+
     /// The last lines of the server's log, for failure messages.
     pub(crate) fn log_tail(&self) -> String {
         let log = self.log.lock().unwrap();
