@@ -128,6 +128,8 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     // The node formats its client debug and trace lines only when they are wanted.
     node.debug = args.debug || o.debug == Some(true);
     node.trace = args.trace || o.trace == Some(true);
+    node.max_traced_msg_len = o.max_traced_msg_len.map_or(0, |v| v as usize);
+    node.trace_headers = o.trace_headers == Some(true);
     let client_tls = tls_setup::client_block(args, o)?;
     // nats-server: handshake_first without a fallback delay overrides allow_non_tls.
     let tls_first_only =

@@ -371,3 +371,19 @@ fn a_reload_turns_client_debug_and_trace_lines_on() {
     );
     assert_eq!(groups[1][0], "[DBG] IP:PORT - cid:2 - Client connection created");
 }
+
+#[test]
+fn traced_payloads_follow_max_traced_msg_len_and_trace_headers() {
+    let script: &[u8] = b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\n\
+        PUB foo 8\r\nabcdefgh\r\nHPUB foo 18 22\r\nNATS/1.0\r\nA: b\r\n\r\nbody\r\nPING\r\n";
+    for (name, conf) in [("short", "max_traced_msg_len: 4\n"), ("headers", "trace_headers: true\n")]
+    {
+        compare(name, &["-DV"], Some(conf), |server| {
+            let mut s = connect(server);
+            s.write_all(script).unwrap();
+            read_until(&mut s, "PONG");
+            drop(s);
+            wait_for(server, "Client connection closed", 1);
+        });
+    }
+}

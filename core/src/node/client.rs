@@ -382,7 +382,7 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
     }
     if node.config.trace {
         // The payload is traced once it has arrived, after the control line's checks.
-        if let Some(line) = client_log::payload("<<-", &p.payload) {
+        if let Some(line) = client_log::payload("<<-", &p.payload, p.header_len, &node.config) {
             client_log::push(&mut node.events, c, LogLevel::Trace, line);
         }
     }

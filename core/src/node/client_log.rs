@@ -140,16 +140,37 @@ impl Display for Op<'_> {
     }
 }
 
-/// `<<- MSG_PAYLOAD: ["bar"]` / `->> MSG_PAYLOAD: ["bar"]`; nats-server writes no line for an
-/// empty payload, so this returns `None` then.
-pub(super) fn payload<'a>(dir: &'static str, payload: &'a [u8]) -> Option<impl Display + 'a> {
-    struct Payload<'a>(&'static str, &'a [u8]);
+/// `<<- MSG_PAYLOAD: ["bar"]` / `->> MSG_PAYLOAD: ["bar"]` for a message whose first
+/// `header_len` bytes are headers. As nats-server: no line for an empty payload; with
+/// `trace_headers` only the headers (without their closing blank line), and no line without
+/// headers; past `max_traced_msg_len` bytes the text is cut and ends in `...`.
+pub(super) fn payload<'a>(
+    dir: &'static str,
+    payload: &'a [u8],
+    header_len: usize,
+    config: &NodeConfig,
+) -> Option<impl Display + 'a> {
+    struct Payload<'a>(&'static str, &'a [u8], bool);
     impl Display for Payload<'_> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{} MSG_PAYLOAD: [{}]", self.0, GoQuoted(self.1))
+            let Payload(dir, text, cut) = self;
+            let quoted = GoQuoted(text).to_string();
+            if *cut {
+                // `["abc..."]`: the closing quote moves after the dots.
+                write!(f, "{dir} MSG_PAYLOAD: [{}...\"]", &quoted[..quoted.len() - 1])
+            } else {
+                write!(f, "{dir} MSG_PAYLOAD: [{quoted}]")
+            }
         }
     }
-    (!payload.is_empty()).then_some(Payload(dir, payload))
+    let shown =
+        if config.trace_headers { payload.get(..header_len.checked_sub(4)?)? } else { payload };
+    if shown.is_empty() {
+        return None;
+    }
+    let max = config.max_traced_msg_len;
+    let cut = max > 0 && shown.len() > max;
+    Some(Payload(dir, if cut { &shown[..max] } else { shown }, cut))
 }
 
 /// Trace an op as it arrives (`<<- [SUB foo 1]`, `<<- [CONNECT {…}]` with secrets
@@ -302,6 +323,7 @@ pub(super) fn trace_err(events: &mut VecDeque<Event>, c: &ClientLink, text: &str
 #[allow(clippy::too_many_arguments)]
 pub(super) fn trace_delivery(
     events: &mut VecDeque<Event>,
+    config: &NodeConfig,
     c: &ClientLink,
     subject: &[u8],
     sid: &[u8],
@@ -323,7 +345,7 @@ pub(super) fn trace_delivery(
     args.push(Arg::Num(body.len()));
     let name = if header_len.is_some() { "HMSG" } else { "MSG" };
     push(events, c, LogLevel::Trace, Op { dir: "->>", name, args: &args });
-    if let Some(line) = payload("->>", body) {
+    if let Some(line) = payload("->>", body, header_len.unwrap_or(0), config) {
         push(events, c, LogLevel::Trace, line);
     }
 }
@@ -573,19 +595,34 @@ mod tests {
         let args = [Arg::Bytes(b"foo"), Arg::Num(3)];
         assert_eq!(Op { dir: "<<-", name: "PUB", args: &args }.to_string(), "<<- [PUB foo 3]");
         assert_eq!(Op { dir: "->>", name: "PONG", args: &[] }.to_string(), "->> [PONG]");
+        let config = NodeConfig::default();
         assert_eq!(
-            payload("<<-", b"a\"b\r\n\x01").unwrap().to_string(),
+            payload("<<-", b"a\"b\r\n\x01", 0, &config).unwrap().to_string(),
             r#"<<- MSG_PAYLOAD: ["a\"b\r\n\x01"]"#
         );
-        assert!(payload("<<-", b"").is_none());
+        assert!(payload("<<-", b"", 0, &config).is_none());
+        let short = NodeConfig { max_traced_msg_len: 2, ..NodeConfig::default() };
+        assert_eq!(
+            payload("->>", b"abc", 0, &short).unwrap().to_string(),
+            r#"->> MSG_PAYLOAD: ["ab..."]"#
+        );
+        let headers = NodeConfig { trace_headers: true, ..NodeConfig::default() };
+        let msg = b"NATS/1.0\r\nA: b\r\n\r\nbody";
+        assert_eq!(
+            payload("<<-", msg, 18, &headers).unwrap().to_string(),
+            r#"<<- MSG_PAYLOAD: ["NATS/1.0\r\nA: b"]"#
+        );
+        assert!(payload("<<-", b"body", 0, &headers).is_none());
     }
 
     #[test]
     fn deliveries_trace_the_msg_line_and_payload() {
         let c = link(Some("127.0.0.1:1"), 1);
         let mut events = VecDeque::new();
-        trace_delivery(&mut events, &c, b"foo", b"1", Some(b"r"), None, b"bar");
-        trace_delivery(&mut events, &c, b"foo", b"1", None, Some(12), b"NATS/1.0\r\n\r\n");
+        let config = NodeConfig::default();
+        trace_delivery(&mut events, &config, &c, b"foo", b"1", Some(b"r"), None, b"bar");
+        let hmsg = b"NATS/1.0\r\n\r\n";
+        trace_delivery(&mut events, &config, &c, b"foo", b"1", None, Some(12), hmsg);
         let lines: Vec<String> = events
             .into_iter()
             .map(|e| match e {

@@ -117,7 +117,17 @@ fn deliver(
     if node.config.trace {
         let header_len = with_headers.then_some(p.header_len);
         let (sid, subject) = (sub.sid(), &p.subject);
-        client_log::trace_delivery(&mut node.events, c, subject, sid, reply, header_len, payload);
+        let config = &node.config;
+        client_log::trace_delivery(
+            &mut node.events,
+            config,
+            c,
+            subject,
+            sid,
+            reply,
+            header_len,
+            payload,
+        );
     }
     if let (Some(full), Some(reply)) = (mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);

@@ -105,6 +105,10 @@ pub struct NodeConfig {
     /// in and out (`<<- [PUB foo 3]`, `->> [MSG foo 1 3]`). Off, the message path pays one
     /// branch.
     pub trace: bool,
+    /// `max_traced_msg_len`: traced payloads are cut after this many bytes; 0 for no limit.
+    pub max_traced_msg_len: usize,
+    /// `trace_headers`: a traced payload shows only the message's headers.
+    pub trace_headers: bool,
 }
 
 impl Default for NodeConfig {
@@ -129,6 +133,8 @@ impl Default for NodeConfig {
             tls_available: false,
             debug: false,
             trace: false,
+            max_traced_msg_len: 0,
+            trace_headers: false,
         }
     }
 }
