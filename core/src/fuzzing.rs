@@ -744,7 +744,8 @@ fn check_server_stream(wire: &[u8], max_payload: usize, sids: &HashSet<Bytes>) {
 /// more than `max_pending` plus one frame queued, even one that never reads.
 ///
 /// The first byte chooses the configuration (auth, headers, whether the fuzzed client reads
-/// what it is sent) and seeds the schedule: chunk sizes, clock steps, writes.
+/// what it is sent, client debug/trace logging and its payload cut) and seeds the schedule:
+/// chunk sizes, clock steps, writes.
 pub fn client_link(data: &[u8]) {
     let Some((&ctl, stream)) = data.split_first() else { return };
     let limits = Limits { max_control_line: 128, max_payload: 256 };
@@ -760,6 +761,10 @@ pub fn client_link(data: &[u8]) {
         auth_timeout: Duration::from_secs(1),
         auth,
         headers: ctl & 4 == 0,
+        // The client log lines (traces, parser error positions) see the fuzzed bytes too.
+        debug: ctl & 16 != 0,
+        trace: ctl & 16 != 0,
+        max_traced_msg_len: if ctl & 32 != 0 { 8 } else { 0 },
         ..NodeConfig::default()
     };
     let max_pending = config.max_pending;
