@@ -221,6 +221,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
                 Err(_) => {
                     let mut state = shared.lock();
+                    if let (LinkKind::Client, WritePolicy::Close(d)) = (handle.kind, policy) {
+                        // One buffer per write here, where nats-server counts its chunks.
+                        let text = format!(
+                            "Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {} total bytes.",
+                            go_duration(d),
+                            spare.len()
+                        );
+                        state.node.log_client(id, LogLevel::Info, &text);
+                    }
                     state.node.close_link(id, DriverClose::WriteDeadline);
                     state.dispatch();
                     return;
@@ -265,4 +274,61 @@ async fn write_progressing<W: AsyncWrite + Unpin>(
         }
     }
     tokio::time::timeout(deadline, wr.flush()).await
+}
+
+/// Go's `Duration.String()` (`10s`, `1.5s`, `500ms`, `2m0s`), as nats-server prints deadlines.
+fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".into();
+    }
+    // Below a second: the largest unit that keeps an integer part, with a trimmed fraction.
+    let fraction = |value: u128, unit: u128, suffix: &str| {
+        let (whole, rest) = (value / unit, value % unit);
+        let digits = unit.ilog10() as usize;
+        let mut text = format!("{whole}");
+        if rest > 0 {
+            let frac = format!("{rest:0digits$}");
+            text.push('.');
+            text.push_str(frac.trim_end_matches('0'));
+        }
+        text + suffix
+    };
+    if nanos < 1_000 {
+        return format!("{nanos}ns");
+    }
+    if nanos < 1_000_000 {
+        return fraction(nanos, 1_000, "µs");
+    }
+    if nanos < 1_000_000_000 {
+        return fraction(nanos, 1_000_000, "ms");
+    }
+    let secs = d.as_secs();
+    let (h, m) = (secs / 3600, secs / 60 % 60);
+    let s = fraction(
+        u128::from(secs % 60) * 1_000_000_000 + u128::from(d.subsec_nanos()),
+        1_000_000_000,
+        "s",
+    );
+    match (h, m) {
+        (0, 0) => s,
+        (0, m) => format!("{m}m{s}"),
+        (h, m) => format!("{h}h{m}m{s}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_like_go() {
+        let ms = Duration::from_millis;
+        assert_eq!(go_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(go_duration(ms(1500)), "1.5s");
+        assert_eq!(go_duration(ms(500)), "500ms");
+        assert_eq!(go_duration(Duration::from_secs(120)), "2m0s");
+        assert_eq!(go_duration(Duration::from_secs(3661)), "1h1m1s");
+        assert_eq!(go_duration(Duration::from_micros(1500)), "1.5ms");
+    }
 }
