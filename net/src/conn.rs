@@ -133,6 +133,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
             read = rd.read_buf(&mut buf) => {
                 match read {
                     Ok(0) => return DriverClose::PeerClosed,
+                    // A TLS peer that closes without close_notify: Go reads that as EOF too.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return DriverClose::PeerClosed;
+                    }
                     Err(_) => return DriverClose::ReadError,
                     Ok(_) => {}
                 }

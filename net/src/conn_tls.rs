@@ -81,10 +81,23 @@ pub(crate) async fn accept<C: Connection>(
             }
         }
     }
+    if kind == LinkKind::Client {
+        let text = "Starting TLS client connection handshake";
+        let mut state = shared.lock();
+        state.node.log_client(id, LogLevel::Debug, text);
+        state.dispatch();
+    }
     match tls::accept(Joined::new(prefix, rd, wr), state, &pins).await {
         Ok(conn) => {
             if kind == LinkKind::Gateway {
                 identify(shared, id, &conn);
+            } else {
+                let (version, suite) = conn.negotiated();
+                let text = format!("TLS version {version}, cipher suite {suite}");
+                let mut state = shared.lock();
+                state.node.log_client(id, LogLevel::Debug, "TLS handshake complete");
+                state.node.log_client(id, LogLevel::Debug, &text);
+                state.dispatch();
             }
             Ok(Accepted::Tls(Box::new(conn)))
         }

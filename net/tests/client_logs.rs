@@ -210,6 +210,8 @@ fn parser_errors_log_the_position_and_close() {
             read_to_close(&mut s);
             wait_for(server, "Client connection closed", i + 1);
         }
+        // The first connection's subscription goes after its closed line.
+        wait_for(server, "<-> [DELSUB 1]", 1);
     });
     let first = &groups[0];
     assert!(
@@ -383,7 +385,40 @@ fn traced_payloads_follow_max_traced_msg_len_and_trace_headers() {
             s.write_all(script).unwrap();
             read_until(&mut s, "PONG");
             drop(s);
-            wait_for(server, "Client connection closed", 1);
+            // The last line: the subscription goes after the closed line.
+            wait_for(server, "<-> [DELSUB 1]", 1);
         });
     }
+}
+
+#[tokio::test]
+async fn tls_handshakes_are_logged_at_debug_level() {
+    use common::certs::{Ca, Dir, Files, LeafSpec};
+    let dir = Dir::new();
+    let ca = Ca::root("client-logs-ca");
+    let server_files = Files::write(&dir, "server", &ca.leaf(&LeafSpec::new("server")), &[&ca]);
+    let conf = server_files.block("");
+    let mut results = Vec::new();
+    for kind in Kind::BOTH {
+        let path = config_file(&format!("tls-{}", kind.label()), &conf);
+        let server = start(kind, &["-D"], Some(&path));
+        let client = async_nats::ConnectOptions::new()
+            .add_root_certificates(PathBuf::from(&server_files.ca))
+            .require_tls(true)
+            .connection_timeout(WAIT)
+            .connect(server.url())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", kind.label(), server.log_tail()));
+        client.flush().await.unwrap();
+        drop(client);
+        let log = tokio::task::spawn_blocking(move || {
+            wait_for(&server, "Client connection closed", 1);
+            server.log_lines()
+        })
+        .await
+        .unwrap();
+        results.push(client_lines(&log));
+    }
+    assert_eq!(results[0], results[1]);
+    assert!(results[0][0].iter().any(|l| l.ends_with("- TLS handshake complete")), "{results:#?}");
 }

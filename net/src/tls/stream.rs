@@ -160,6 +160,33 @@ impl<C: Connection> TlsConn<C> {
     pub fn peer(&self) -> Option<&PeerIdentity> {
         self.peer.as_ref()
     }
+
+    /// The negotiated protocol version and cipher suite as Go names them (`1.3`,
+    /// `TLS_AES_128_GCM_SHA256`), for nats-server's `TLS version …, cipher suite …` line.
+    pub fn negotiated(&self) -> (String, String) {
+        let (version, suite) = match &self.stream {
+            tokio_rustls::TlsStream::Client(s) => {
+                let c = s.get_ref().1;
+                (c.protocol_version(), c.negotiated_cipher_suite())
+            }
+            tokio_rustls::TlsStream::Server(s) => {
+                let c = s.get_ref().1;
+                (c.protocol_version(), c.negotiated_cipher_suite())
+            }
+        };
+        let version = match version {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "1.3".to_owned(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "1.2".to_owned(),
+            Some(other) => format!("{other:?}"),
+            None => "unknown".to_owned(),
+        };
+        let suite = suite.map(|s| s.suite()).map_or_else(String::new, |s| match s.as_str() {
+            // rustls says TLS13_AES_128_GCM_SHA256 where Go (and IANA) say TLS_AES_…
+            Some(name) => name.replacen("TLS13_", "TLS_", 1),
+            None => format!("{s:?}"),
+        });
+        (version, suite)
+    }
 }
 
 impl<C: Connection> Connection for TlsConn<C> {
