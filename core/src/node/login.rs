@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::auth::{self, Attempt, Login, PasswordCheck};
+use super::auth::{self, Attempt, Auth, Login, PasswordCheck};
 use super::{Link, LinkId, LogLevel, Node, client};
 use crate::account::AccountId;
 use crate::error::ClientError;
@@ -33,6 +33,15 @@ pub(super) fn connect(node: &mut Node, id: LinkId, now: Instant, opts: ConnectOp
         Ok(login) => login,
         Err(()) => return fail(node, id, &opts),
     };
+    let claimed = opts.user.as_deref().filter(|u| !u.is_empty());
+    if node.config.tls_map
+        && matches!(node.config.auth, Auth::Users(_))
+        && let Some(user) = claimed
+    {
+        // nats-server's words (a server warning, without the client prefix).
+        let line = format!("User {user:?} found in connect proto, but user required from cert");
+        node.log(LogLevel::Warn, line);
+    }
     match login.slow.take() {
         None => finish(node, id, now, opts, login, true),
         Some(check) => {
