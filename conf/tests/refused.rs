@@ -210,6 +210,7 @@ const IGNORED: &[(&str, &str)] = &[
     ("mqtt { port: 1883 }", "mqtt"),
     // A cluster block without a port forms no routes: only its name counts.
     ("cluster { name: C, host: 0.0.0.0 }", "cluster.host"),
+    ("cluster { name: C, net: 0.0.0.0 }", "cluster.net"),
     ("cluster { name: C, routes: [\"nats://b:6222\"] }", "cluster.routes"),
     ("cluster { name: C, advertise: \"c.example.net:6222\" }", "cluster.advertise"),
     ("cluster { name: C, cluster_advertise: \"c.example.net:6222\" }", "cluster.cluster_advertise"),
