@@ -355,3 +355,91 @@ fn unknown_account_limit_is_an_error() {
         "{errors}"
     );
 }
+
+/// The group of `docs/compat.md`'s option table an option path belongs to.
+fn group(path: &str) -> &'static str {
+    if path.starts_with("tls.") || path.contains(".tls.") {
+        "TLS"
+    } else if path.contains(".users[") {
+        "Users"
+    } else if path.starts_with("authorization.") {
+        "Authorization"
+    } else if path.starts_with("accounts.") {
+        "Accounts"
+    } else if path.starts_with("cluster.") {
+        "Cluster"
+    } else if path.starts_with("gateway.") {
+        "Gateway"
+    } else {
+        "Top level"
+    }
+}
+
+/// The rows of the option table: (group, option names, status, note). A name written `name: value`
+/// counts as `name`; `limits.` is dropped from account limits.
+fn documented() -> Vec<(String, Vec<String>, String, String)> {
+    let text = std::fs::read_to_string("../docs/compat.md").expect("docs/compat.md");
+    let section = text.split("\n## Options\n").nth(1).expect("an Options section");
+    let section = section.split("\n## ").next().unwrap();
+    let mut rows = Vec::new();
+    let mut current = String::new();
+    for line in section.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let Some(rest) = cells[1].strip_prefix("**") {
+            current = rest.split("**").next().unwrap().to_owned();
+            continue;
+        }
+        let names = cells[1]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|n| {
+                let n = n.split(':').next().unwrap();
+                n.strip_prefix("limits.").unwrap_or(n).to_owned()
+            })
+            .collect();
+        rows.push((current.clone(), names, cells[2].to_owned(), cells[3].to_owned()));
+    }
+    rows
+}
+
+/// The table in `docs/compat.md` and the code agree: every refused and ignored option tested
+/// here has its row with that status, and every refused or ignored row of the groups Strait
+/// checks option by option is tested here.
+#[test]
+fn the_documented_table_matches() {
+    let rows = documented();
+    assert!(rows.len() > 150, "the option table has {} rows", rows.len());
+    let tested: Vec<(&str, &str, &str)> = REFUSED
+        .iter()
+        .map(|&(_, path, _)| (group(path), path, "refused"))
+        .chain(IGNORED.iter().map(|&(_, path)| (group(path), path, "ignored")))
+        .collect();
+    let mut failures = Vec::new();
+    for &(grp, path, status) in &tested {
+        let name = path.rsplit('.').next().unwrap();
+        let name = name.split('[').next().unwrap();
+        // An ignored listener is refused in some cases its note names.
+        let documented = rows.iter().any(|(g, names, s, note)| {
+            let matches = s == status || (status == "refused" && note.contains("refused when"));
+            g.starts_with(grp) && matches && names.iter().any(|n| n == name)
+        });
+        if !documented {
+            failures.push(format!("{path}: no {status} row for {name:?} in group {grp}"));
+        }
+    }
+    let checked = ["Top level", "Authorization", "Users", "Accounts", "TLS", "Cluster", "Gateway"];
+    for (g, names, s, _) in &rows {
+        if s == "implemented" || !checked.iter().any(|c| g.starts_with(c)) {
+            continue;
+        }
+        let covered = tested.iter().any(|&(grp, path, status)| {
+            let name = path.rsplit('.').next().unwrap().split('[').next().unwrap();
+            g.starts_with(grp) && status == s && names.iter().any(|n| n == name)
+        });
+        if !covered {
+            failures.push(format!("{g}: the {s} row {names:?} has no test here"));
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
