@@ -266,6 +266,7 @@ fn turned_off_features_are_not_refused() {
         "no_fast_producer_stall: false",
         "authorization { user: a, password: b, proxy_required: false }",
         "tls { ocsp_peer: false }",
+        "ocsp: false",
         "tls { connection_rate_limit: 0 }",
         "write_timeout: close",
         "write_timeout: default",

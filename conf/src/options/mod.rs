@@ -237,6 +237,7 @@ const KNOWN: &[&str] = &[
     "gateway",
     "jetstream",
     "no_fast_producer_stall",
+    "ocsp",
 ];
 
 pub(crate) fn write_timeout(s: &mut Sink, v: &Value, option: &str) -> Option<WriteTimeoutPolicy> {
@@ -380,6 +381,11 @@ impl Options {
                 "jetstream" => {
                     if !support::turned_off(v) {
                         s.refuse(&e.key_pos, p, "JetStream");
+                    }
+                }
+                "ocsp" => {
+                    if !matches!(v.kind, crate::value::Kind::Bool(false)) {
+                        s.refuse(&e.key_pos, p, "OCSP stapling");
                     }
                 }
                 "no_fast_producer_stall" => {

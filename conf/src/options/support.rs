@@ -46,7 +46,6 @@ pub(crate) const REFUSED_TOP: &[(&[&str], &str)] = &[
     (&["default_sentinel"], "a default sentinel JWT (operator mode)"),
     (&["leaf", "leafnodes"], "the leaf node protocol"),
     (&["proxy_protocol"], "the PROXY protocol on the client listener"),
-    (&["ocsp"], "OCSP stapling"),
     (
         &["operator", "operators", "roots", "root", "root_operators", "root_operator"],
         "operator mode (JWT accounts)",
