@@ -18,7 +18,9 @@ pub struct Cluster {
     pub name: Option<String>,
     /// Route listen host (`listen`, `host`, `net`); default `0.0.0.0`.
     pub host: Option<String>,
-    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it.
+    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it. Strait
+    /// has no routes: a port other than 0 is refused, and without one the other route
+    /// options are ignored (with a warning), as nats-server does not use them either.
     pub port: Option<i32>,
     /// Address advertised to other servers (`advertise`, `cluster_advertise`).
     pub advertise: Option<String>,
@@ -78,9 +80,9 @@ pub struct Gateway {
     pub gateways: Vec<RemoteGateway>,
     /// Refuse inbound gateways whose name is not in `gateways` (`reject_unknown` too).
     pub reject_unknown_cluster: Option<bool>,
-    /// Write deadline for gateway links.
+    /// Write deadline for gateway links. Refused: Strait's gateways use the top-level one.
     pub write_deadline: Option<Duration>,
-    /// What to do when a write times out.
+    /// What to do when a write times out; `close` is refused (Strait's gateways retry).
     pub write_timeout: Option<WriteTimeoutPolicy>,
     /// Where the block is.
     pub loc: Loc,

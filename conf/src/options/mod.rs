@@ -86,7 +86,8 @@ pub struct Options {
     pub max_connections: Option<i64>,
     /// Most subscriptions per connection (`max_subscriptions`, `max_subs`); 0 unlimited.
     pub max_subscriptions: Option<u64>,
-    /// Most tokens in a subject, 1–255 (`max_sub_tokens`); unset means no limit.
+    /// Most tokens in a subject, 1–255 (`max_sub_tokens`); unset means no limit. Refused:
+    /// Strait does not enforce it.
     pub max_sub_tokens: Option<u8>,
     /// Longest traced message shown; 0 unlimited.
     pub max_traced_msg_len: Option<u64>,
@@ -96,7 +97,8 @@ pub struct Options {
     pub ping_max: Option<u64>,
     /// Write deadline; default 10 s.
     pub write_deadline: Option<Duration>,
-    /// What to do when a client write times out; default `close`.
+    /// What to do when a client write times out; default `close`. `retry` is refused (Strait
+    /// closes clients whose writes miss the deadline).
     pub write_timeout: Option<WriteTimeoutPolicy>,
     /// Turn off message headers (`no_header_support`).
     pub no_header_support: Option<bool>,
