@@ -58,6 +58,9 @@ fn main() -> ExitCode {
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
+        for i in options.iter().flat_map(|o| &o.ignored) {
+            eprintln!("strait: {i}");
+        }
         if let Some(path) = &args.config {
             println!("strait: {}", strait_conf::valid_message(path));
         }
@@ -81,8 +84,9 @@ fn main() -> ExitCode {
         for w in &o.warnings {
             tracing::warn!("{w}");
         }
-        for u in &o.unsupported {
-            tracing::warn!("option {:?} is not supported by strait and is ignored", u.name);
+        // Options Strait cannot ignore made the load fail above; these are safe to ignore.
+        for i in &o.ignored {
+            tracing::warn!("{i}");
         }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
