@@ -225,8 +225,21 @@ fn user(u: &strait_conf::options::User, account: Option<&str>) -> User {
 }
 
 /// Account `limits` (nats-server: a negative value is unlimited).
-fn account_limits(_o: &Options) -> Vec<(String, AccountLimits)> {
-    Vec::new() // MERGE: replaced by /tmp/account_limits.rs once conf has Account::limits
+fn account_limits(o: &Options) -> Vec<(String, AccountLimits)> {
+    let limit = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
+    o.accounts
+        .iter()
+        .map(|a| {
+            let l = &a.limits;
+            let limits = AccountLimits {
+                max_connections: limit(l.max_connections),
+                max_subscriptions: limit(l.max_subscriptions),
+                max_payload: limit(l.max_payload),
+            };
+            (a.name.clone(), limits)
+        })
+        .filter(|(_, l)| *l != AccountLimits::default())
+        .collect()
 }
 
 fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {

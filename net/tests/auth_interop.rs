@@ -272,3 +272,39 @@ fn max_subscriptions_answers_and_keeps_the_connection() {
         &[("second SUB", &two, Outcome::Pong(vec!["maximum subscriptions exceeded".into()]))],
     );
 }
+
+#[test]
+fn account_limits_bound_connections_subscriptions_and_payload() {
+    let conf = config(
+        "account-limits",
+        "accounts { A {\n\
+           users = [ {user: a, password: a}, {user: b, password: b} ]\n\
+           limits { max_connections: 1, max_subscriptions: 1, max_payload: 8 }\n\
+         } }\n",
+    );
+    for kind in Kind::BOTH {
+        let server = start(kind, &conf);
+        let label = kind.label();
+        let mut first = Conn::open(&server);
+        let subs = format!("{}SUB x 1\r\nSUB y 2\r\n", connect(",\"user\":\"a\",\"pass\":\"a\""));
+        let want = Outcome::Pong(vec!["maximum subscriptions exceeded".into()]);
+        assert_eq!(first.send(&subs), want, "{label}\n{}", server.log_tail());
+        let mut second = Conn::open(&server);
+        let b = connect(",\"user\":\"b\",\"pass\":\"b\"");
+        let want = Outcome::Closed(vec!["maximum account active connections exceeded".into()]);
+        assert_eq!(second.send(&b), want, "{label}\n{}", server.log_tail());
+        let want = Outcome::Closed(vec!["Maximum Payload Violation".into()]);
+        assert_eq!(first.send("PUB x 9\r\n123456789\r\n"), want, "{label}\n{}", server.log_tail());
+        // The account's place is free again once the first client is gone.
+        let mut third = Conn::open(&server);
+        let deadline = Instant::now() + EXCHANGE_TIMEOUT;
+        loop {
+            let got = third.send(&b);
+            if got == pong() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{label}: {got:?}\n{}", server.log_tail());
+            third = Conn::open(&server);
+        }
+    }
+}
