@@ -107,7 +107,8 @@ fn main() -> ExitCode {
 
 async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
     let port = listen.port.unwrap_or(0);
-    TcpListener::bind((listen.host.as_str(), port))
+    // The system's backlog and SO_REUSEADDR, as nats-server binds (see `listen`).
+    strait_net::listen::bind_tcp(&listen.host, port)
         .await
         .map_err(|e| format!("Error listening on {what} port: {}:{port}, {e}", listen.host))
 }
