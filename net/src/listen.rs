@@ -62,6 +62,13 @@ fn backlog_from(somaxconn: Option<&str>) -> u32 {
         })
 }
 
+/// Raise the open-file soft limit to the hard limit, as the Go runtime does for nats-server at
+/// start: with the usual soft limit of 1024 a server could not hold more connections than that.
+/// Returns the limit now in force (`None` where it cannot be read).
+pub fn raise_open_file_limit() -> Option<u64> {
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

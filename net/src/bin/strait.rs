@@ -119,6 +119,7 @@ async fn run(
     mut setup: Setup,
     logs: LogControl,
 ) -> Result<(), String> {
+    strait_net::listen::raise_open_file_limit();
     let client = bind(&setup.client, "client").await?;
     let client_port = client.local_addr().map_err(|e| e.to_string())?.port();
     setup.node.port = client_port;
