@@ -29,6 +29,10 @@ pub enum ClientError {
     NoRespondersRequiresHeaders,
     /// The server is at `max_connections`.
     MaxConnectionsExceeded,
+    /// The client's account is at its `max_connections` limit.
+    MaxAccountConnectionsExceeded,
+    /// SUB over `max_subscriptions` (server or account; link stays open, no subscription).
+    MaxSubscriptionsExceeded,
     /// CONNECT JSON did not decode (nats-server closes without `-ERR`).
     BadConnect,
     /// A client INFO did not decode (closed without `-ERR`).
@@ -96,6 +100,10 @@ impl ClientError {
                 (Some("no responders requires headers support".into()), true)
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
+            MaxAccountConnectionsExceeded => {
+                (Some("maximum account active connections exceeded".into()), true)
+            }
+            MaxSubscriptionsExceeded => (Some("maximum subscriptions exceeded".into()), false),
             BadConnect
             | BadClientInfo
             | HeadersNotNegotiated
@@ -144,6 +152,7 @@ impl ClientError {
             InvalidClientProtocol => "Bad Client Protocol Version",
             NoRespondersRequiresHeaders => "No Responders Requires Headers",
             MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
             ClientSentError => "Parse Error",
             SlowConsumer => "Slow Consumer (Pending Bytes)",
             SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
@@ -152,9 +161,11 @@ impl ClientError {
             ServerShutdown => "Server Shutdown",
             ClientClosed => "Client Closed",
             TlsHandshake => "TLS Handshake Failure",
-            InvalidPublishSubject | InvalidSubject | PublishViolation(_) | ReplyViolation(_) => {
-                return None;
-            }
+            InvalidPublishSubject
+            | InvalidSubject
+            | PublishViolation(_)
+            | ReplyViolation(_)
+            | MaxSubscriptionsExceeded => return None,
         })
     }
 }

@@ -500,6 +500,9 @@ pub(super) fn cause_line(
         MaxConnectionsExceeded => {
             fixed(LogLevel::Error, Order::AfterErr, "maximum connections exceeded")
         }
+        MaxAccountConnectionsExceeded => {
+            fixed(LogLevel::Error, Order::AfterErr, "maximum account active connections exceeded")
+        }
         AuthenticationTimeout => fixed(LogLevel::Debug, Order::AfterErr, "Authentication Timeout"),
         StaleConnection => {
             fixed(LogLevel::Debug, Order::BeforeErr, "Stale Client Connection - Closing")
@@ -519,7 +522,8 @@ pub(super) fn cause_line(
         | InvalidPublishSubject
         | InvalidSubject
         | PublishViolation(_)
-        | ReplyViolation(_) => detail.map(|d| (LogLevel::Error, Order::BeforeErr, d)),
+        | ReplyViolation(_)
+        | MaxSubscriptionsExceeded => detail.map(|d| (LogLevel::Error, Order::BeforeErr, d)),
     }
 }
 
