@@ -422,3 +422,26 @@ async fn tls_handshakes_are_logged_at_debug_level() {
     assert_eq!(results[0], results[1]);
     assert!(results[0][0].iter().any(|l| l.ends_with("- TLS handshake complete")), "{results:#?}");
 }
+
+#[test]
+fn account_limits_log_like_nats_server() {
+    let conf = "accounts { A {\n\
+           users = [ {user: a, password: a}, {user: b, password: b} ]\n\
+           limits { max_connections: 1, max_subscriptions: 1 }\n\
+         } }\n";
+    compare("account-limits", &["-DV"], Some(conf), |server| {
+        let mut first = connect(server);
+        first
+            .write_all(
+                b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\nSUB x 1\r\nSUB y 2\r\nPING\r\n",
+            )
+            .unwrap();
+        read_until(&mut first, "PONG");
+        let mut second = connect(server);
+        second.write_all(b"CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"b\"}\r\n").unwrap();
+        read_to_close(&mut second);
+        wait_for(server, "Client connection closed", 1);
+        drop(first);
+        wait_for(server, "<-> [DELSUB 1]", 1);
+    });
+}

@@ -255,6 +255,10 @@ pub(super) fn close_with(node: &mut Node, id: LinkId, reason: ClientError, detai
         client_log::log_client(node, id, LogLevel::Debug, text);
     }
     log_at(node, client_log::Order::AfterClosed);
+    if reason == ClientError::MaxAccountConnectionsExceeded {
+        // nats-server's read loop logs the error CONNECT returned once more.
+        log_at(node, client_log::Order::AfterErr);
+    }
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
@@ -446,9 +450,10 @@ fn subscribe(
     // A reused sid is ignored, the old subscription kept (nats-server behaviour).
     if !c.sids.contains_key(&sid[..]) {
         if c.max_subscriptions.is_some_and(|max| c.sids.len() as u64 >= max) {
-            send_err(node, id, &ClientError::MaxSubscriptionsExceeded);
+            // nats-server logs the error before it answers.
             let text = "maximum subscriptions exceeded";
             client_log::log_client(node, id, LogLevel::Error, text);
+            send_err(node, id, &ClientError::MaxSubscriptionsExceeded);
             return;
         }
         let account = c.account;
