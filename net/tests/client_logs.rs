@@ -445,3 +445,18 @@ fn account_limits_log_like_nats_server() {
         wait_for(server, "<-> [DELSUB 1]", 1);
     });
 }
+
+#[test]
+fn authentication_failures_log_like_nats_server() {
+    let conf = "authorization { user: a, password: b }\n";
+    let scripts: [&[u8]; 2] =
+        [b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"x\"}\r\n", b"PING\r\n"];
+    compare("auth-failure", &["-DV"], Some(conf), |server| {
+        for (i, script) in scripts.iter().enumerate() {
+            let mut s = connect(server);
+            s.write_all(script).unwrap();
+            read_to_close(&mut s);
+            wait_for(server, "Client connection closed", i + 1);
+        }
+    });
+}

@@ -60,7 +60,8 @@ pub(super) fn connect(node: &mut Node, id: LinkId, now: Instant, opts: ConnectOp
 pub(super) fn first_op_without_connect(node: &mut Node, id: LinkId, now: Instant) {
     let no_auth = node.config.no_auth_user.as_deref();
     if !node.config.auth.no_auth_password_user(no_auth) {
-        return client::close(node, id, ClientError::AuthorizationViolation);
+        // Logged as a failed login without credentials (`authentication error`).
+        return fail(node, id, &ConnectOptions::default());
     }
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
