@@ -618,6 +618,28 @@ mod tests {
     }
 
     #[test]
+    fn given_flags_override_the_file_both_ways() {
+        let o = strait_conf::Options {
+            tls: Some(strait_conf::options::Tls {
+                cert_file: Some("c".into()),
+                key_file: Some("k".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let line = ["-D=false", "-V", "-T=false", "-tls=false", "--tlscert", "x"];
+        let a = ok(&line);
+        let client = crate::tls_setup::client_block(&a, &o).unwrap();
+        assert_eq!(client, None, "--tls=false drops the file's client TLS");
+        // Without TLS in the way, the logging flags win over the file.
+        let o = strait_conf::load_str("debug: true\nlogtime: true\n", "t.conf").unwrap();
+        let s = crate::setup::build(&a, Some(&o)).unwrap();
+        assert!(!s.debug && s.trace && !s.logtime);
+        let s = crate::setup::build(&ok(&[]), Some(&o)).unwrap();
+        assert!(s.debug && !s.trace && s.logtime);
+    }
+
+    #[test]
     fn every_flag_has_one_home_and_unique_names() {
         let mut names: Vec<&str> = FLAGS.iter().flat_map(|f| f.names.iter().copied()).collect();
         let count = names.len();

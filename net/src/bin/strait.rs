@@ -58,6 +58,15 @@ fn main() -> ExitCode {
         }
         return ExitCode::FAILURE;
     }
+    if let Some(spec) = &args.signal {
+        return match strait_net::signal::run(spec) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strait: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match &args.config {
         Some(path) => {
             let loaded = if args.test_config {
