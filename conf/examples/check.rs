@@ -8,7 +8,12 @@ fn main() -> ExitCode {
     for arg in std::env::args().skip(1) {
         let path = Path::new(&arg);
         match strait_conf::check_file(path) {
-            Ok(_) => eprintln!("strait: {}", strait_conf::valid_message(path)),
+            Ok(o) => {
+                for i in &o.ignored {
+                    eprintln!("strait: {i}");
+                }
+                eprintln!("strait: {}", strait_conf::valid_message(path));
+            }
             Err(errors) => {
                 eprintln!("{errors}");
                 code = ExitCode::FAILURE;

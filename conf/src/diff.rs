@@ -78,7 +78,7 @@ macro_rules! changes {
         }
 
         /// The options that differ between `old` and `new`, in [`Options`] field order.
-        /// Positions, warnings and ignored (unsupported) options are not compared.
+        /// Positions, warnings and ignored options (`Options::ignored`) are not compared.
         pub fn diff(old: &Options, new: &Options) -> Vec<Change> {
             let mut out = Vec::new();
             $(

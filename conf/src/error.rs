@@ -43,6 +43,9 @@ pub enum ErrorKind {
     Conflict,
     /// Something nats-server only warns about; under `-t` nats-server fails on warnings too.
     Warning,
+    /// An option nats-server implements and Strait does not, which Strait cannot ignore
+    /// without serving the configuration differently (see `docs/compat.md`, "Options").
+    Unsupported,
 }
 
 impl Error {

@@ -58,14 +58,17 @@ pub fn parse_str_with_env(
 /// Reads a configuration file: includes, variables, typed options, and nats-server's
 /// validation. Every error found is returned (parsing stops at the first syntax error).
 ///
-/// Warnings (what nats-server prints but starts anyway) are in [`Options::warnings`].
+/// Warnings (what nats-server prints but starts anyway) are in [`Options::warnings`]. An
+/// option Strait does not implement is an error ([`ErrorKind::Unsupported`]) unless ignoring
+/// it is safe; the ignored ones are in [`Options::ignored`].
 pub fn load_file(path: &Path) -> Result<Options, Errors> {
     let map = parse_file(path)?;
     options_from_map(&map, &path.display().to_string())
 }
 
 /// What `strait -t -c FILE` runs: [`load_file`], and warnings count as errors, as they do for
-/// `nats-server -t`. On success print [`valid_message`].
+/// `nats-server -t`. On success print [`Options::ignored`] (they do not fail the check) and
+/// [`valid_message`].
 pub fn check_file(path: &Path) -> Result<Options, Errors> {
     let o = load_file(path)?;
     if o.warnings.is_empty() { Ok(o) } else { Err(Errors(o.warnings)) }
@@ -94,8 +97,10 @@ fn options_from_map(map: &Map, file: &str) -> Result<Options, Errors> {
         map.entries().iter().rev().find(|e| e.key.to_lowercase() == name).map(|e| e.key_pos.clone())
     };
     validate::validate(&o, &mut sink, &keys, &file_pos);
+    options::support::restricted_listeners(&o, &mut sink);
     if sink.errors.is_empty() {
         o.warnings = sink.warnings;
+        o.ignored = sink.ignored;
         Ok(o)
     } else {
         let mut all = sink.errors;

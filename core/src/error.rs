@@ -29,6 +29,10 @@ pub enum ClientError {
     NoRespondersRequiresHeaders,
     /// The server is at `max_connections`.
     MaxConnectionsExceeded,
+    /// The client's account is at its `max_connections` limit.
+    MaxAccountConnectionsExceeded,
+    /// SUB over `max_subscriptions` (server or account; link stays open, no subscription).
+    MaxSubscriptionsExceeded,
     /// CONNECT JSON did not decode (nats-server closes without `-ERR`).
     BadConnect,
     /// A client INFO did not decode (closed without `-ERR`).
@@ -89,6 +93,10 @@ impl ClientError {
                 (Some("no responders requires headers support".into()), true)
             }
             MaxConnectionsExceeded => (Some("maximum connections exceeded".into()), true),
+            MaxAccountConnectionsExceeded => {
+                (Some("maximum account active connections exceeded".into()), true)
+            }
+            MaxSubscriptionsExceeded => (Some("maximum subscriptions exceeded".into()), false),
             BadConnect | BadClientInfo | HeadersNotNegotiated | ClientSentError | SlowConsumer
             | ServerShutdown | ClientClosed | TlsHandshake => (None, true),
             InvalidPublishSubject => (Some("Invalid Publish Subject".into()), false),

@@ -735,6 +735,24 @@ fn check_server_stream(wire: &[u8], max_payload: usize, sids: &HashSet<Bytes>) {
     }
 }
 
+/// The users table of the fuzzed CONNECT/auth path: an nkey user (whose signature the input
+/// cannot forge, so its CONNECTs exercise the refusals), the observer's password user and a
+/// `no_auth_user` candidate, all in account `A` with tight limits.
+fn users_with_nkeys() -> crate::node::Auth {
+    let user = |name: &str, password: &str, nkey: bool| crate::node::User {
+        user: name.into(),
+        password: password.into(),
+        nkey,
+        account: Some("A".into()),
+        ..Default::default()
+    };
+    crate::node::Auth::Users(vec![
+        user("UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK", "", true),
+        user("u", "p", false),
+        user("anon", "", false),
+    ])
+}
+
 /// Feed `data` to a node with one client link, as a client would send it, and check the link
 /// state machine: no panic; events are well-formed (at most one `Close` per link; the flush
 /// flag matches the reason); the read buffer stays within `max_control_line + max_payload +
@@ -743,15 +761,23 @@ fn check_server_stream(wire: &[u8], max_payload: usize, sids: &HashSet<Bytes>) {
 /// server→client protocol; subscriptions never outnumber the SUB ops fed; and no client has
 /// more than `max_pending` plus one frame queued, even one that never reads.
 ///
-/// The first byte chooses the configuration (auth, headers, whether the fuzzed client reads
-/// what it is sent) and seeds the schedule: chunk sizes, clock steps, writes.
+/// The first byte chooses the configuration (auth: none, token, one user, or nkey and password
+/// users with `no_auth_user` and account limits; headers; whether the fuzzed client reads what
+/// it is sent) and seeds the schedule: chunk sizes, clock steps, writes.
 pub fn client_link(data: &[u8]) {
     let Some((&ctl, stream)) = data.split_first() else { return };
     let limits = Limits { max_control_line: 128, max_payload: 256 };
     let auth = match ctl & 3 {
+        1 => users_with_nkeys(),
         2 => crate::node::Auth::Token("tok".into()),
         3 => crate::node::Auth::UserPassword { user: "u".into(), password: "p".into() },
         _ => crate::node::Auth::None,
+    };
+    let users = matches!(auth, crate::node::Auth::Users(_));
+    let limits_a = crate::node::AccountLimits {
+        max_connections: Some(3),
+        max_subscriptions: Some(4),
+        max_payload: Some(64),
     };
     let config = NodeConfig {
         limits,
@@ -759,6 +785,8 @@ pub fn client_link(data: &[u8]) {
         ping_interval: Duration::from_secs(2),
         auth_timeout: Duration::from_secs(1),
         auth,
+        no_auth_user: (users && ctl & 16 != 0).then(|| "anon".to_owned()),
+        account_limits: vec![("A".to_owned(), limits_a)],
         headers: ctl & 4 == 0,
         ..NodeConfig::default()
     };

@@ -1,7 +1,7 @@
 //! Side-by-side benchmark of strait and nats-server (not a test).
 //!
 //! ```text
-//! scripts/bench [--runs N] [--duration SECS] ...
+//! scripts/bench [--runs N] [--duration SECS] [--only-connects] ...
 //! cargo build --release -p strait-net --bin strait --example bench && \
 //!     NATS_SERVER=$(scripts/install-nats-server) target/release/examples/bench
 //! ```
@@ -16,6 +16,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "bench_parts/connects.rs"]
+mod connects;
 #[path = "bench_parts/tls.rs"]
 mod tls_cases;
 
@@ -74,6 +76,15 @@ struct Opts {
     /// Only the TLS gateway cases.
     #[arg(long)]
     only_tls: bool,
+    /// Clients connecting at once in the connect-storm case.
+    #[arg(long, default_value_t = 5000)]
+    connects: usize,
+    /// Leave out the connect-storm case.
+    #[arg(long)]
+    no_connects: bool,
+    /// Only the connect-storm case.
+    #[arg(long)]
+    only_connects: bool,
     /// The strait binary (default: `strait` next to this example's directory).
     #[arg(long)]
     strait: Option<PathBuf>,
@@ -118,6 +129,10 @@ fn main() {
     let started = Instant::now();
     if opts.only_tls {
         print_table(&tls_cases::tls_cases(&runtime, &programs, &opts), &opts);
+        return;
+    }
+    if opts.only_connects {
+        print_table(&connects::connect_cases(&runtime, &programs, &flags, &opts), &opts);
         return;
     }
 
@@ -206,6 +221,9 @@ fn main() {
     }
     if !opts.no_tls {
         metrics.extend(tls_cases::tls_cases(&runtime, &programs, &opts));
+    }
+    if !opts.no_connects {
+        metrics.extend(connects::connect_cases(&runtime, &programs, &flags, &opts));
     }
     print_table(&metrics, &opts);
     println!(

@@ -133,11 +133,28 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                let mut state = shared.lock();
-                state.node.handle_read(id, Instant::now().into_std(), &mut buf);
-                deadline = state.node.poll_timeout(id);
-                let open = state.node.is_open(id);
-                state.dispatch();
+                let (mut check, mut open);
+                {
+                    let mut state = shared.lock();
+                    state.node.handle_read(id, Instant::now().into_std(), &mut buf);
+                    check = state.node.take_password_check(id);
+                    deadline = state.node.poll_timeout(id);
+                    open = state.node.is_open(id);
+                    state.dispatch();
+                }
+                // A bcrypt comparison runs on a blocking thread, never under the node lock;
+                // what the client sent meanwhile waits in `buf`.
+                while let Some(c) = check.take() {
+                    let ok = tokio::task::spawn_blocking(move || c.verify()).await.unwrap_or(false);
+                    let mut state = shared.lock();
+                    let now = Instant::now().into_std();
+                    state.node.handle_password_checked(id, now, ok);
+                    state.node.handle_read(id, now, &mut buf);
+                    check = state.node.take_password_check(id);
+                    deadline = state.node.poll_timeout(id);
+                    open = state.node.is_open(id);
+                    state.dispatch();
+                }
                 if !open {
                     return;
                 }

@@ -83,9 +83,7 @@ pub(crate) async fn accept<C: Connection>(
     }
     match tls::accept(Joined::new(prefix, rd, wr), state, &pins).await {
         Ok(conn) => {
-            if kind == LinkKind::Gateway {
-                identify(shared, id, &conn);
-            }
+            identify(shared, id, kind, &conn);
             Ok(Accepted::Tls(Box::new(conn)))
         }
         Err(e) => fail(shared, id, kind, e),
@@ -129,11 +127,15 @@ async fn send_info<W: tokio::io::AsyncWrite + Unpin>(
     Ok(status)
 }
 
-/// Hand the verified peer's names to the core (`verify_and_map`).
-fn identify<C: Connection>(shared: &Shared, id: LinkId, conn: &TlsConn<C>) {
+/// Hand the verified peer's names to the core (`verify_and_map` of gateways, and of clients
+/// when the client TLS block maps users).
+fn identify<C: Connection>(shared: &Shared, id: LinkId, kind: LinkKind, conn: &TlsConn<C>) {
     if let Some(p) = conn.peer() {
-        let peer = TlsPeer { names: p.names.clone(), dns_names: p.dns_names.clone() };
-        shared.lock().node.set_tls_peer(id, peer);
+        let mut state = shared.lock();
+        if kind == LinkKind::Gateway || state.node.config().tls_map {
+            let peer = TlsPeer { names: p.names.clone(), dns_names: p.dns_names.clone() };
+            state.node.set_tls_peer(id, peer);
+        }
     }
 }
 

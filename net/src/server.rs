@@ -288,23 +288,27 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
         });
     }
     let mut tasks = JoinSet::new();
+    let mut client_pace = AcceptPace::new("Client");
+    let mut gateway_pace = AcceptPace::new("Gateway");
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
             Some(request) = reloads.recv() => reload::apply(&shared, request),
-            accepted = client_listener.accept() => match accepted {
+            accepted = client_pace.accept(&mut client_listener) => match accepted {
                 Ok((conn, peer)) => {
+                    client_pace.succeeded();
                     tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Client));
                 }
-                Err(e) => accept_backoff("client", e).await,
+                Err(e) => client_pace.failed(&e),
             },
-            accepted = accept_optional(&mut gateway_listener) => match accepted {
+            accepted = accept_optional(&mut gateway_pace, &mut gateway_listener) => match accepted {
                 Ok((conn, peer)) => {
+                    gateway_pace.succeeded();
                     tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Gateway));
                 }
-                Err(e) => accept_backoff("gateway", e).await,
+                Err(e) => gateway_pace.failed(&e),
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
@@ -333,18 +337,63 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
 }
 
 async fn accept_optional<L: Listener>(
+    pace: &mut AcceptPace,
     listener: &mut Option<L>,
 ) -> io::Result<(L::Conn, std::net::SocketAddr)> {
     match listener {
-        Some(l) => l.accept().await,
+        Some(l) => pace.accept(l).await,
         None => std::future::pending().await,
     }
 }
 
-async fn accept_backoff(kind: &str, e: io::Error) {
-    // Usually EMFILE: back off instead of spinning.
-    error!("Error accepting {kind} connection: {e}");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// The first pause after an accept error (nats-server's `ACCEPT_MIN_SLEEP`).
+const ACCEPT_MIN_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause after repeated accept errors (nats-server's `ACCEPT_MAX_SLEEP`).
+const ACCEPT_MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// Paces one accept loop after errors. An accept error (usually EMFILE: out of descriptors)
+/// tends to repeat at once, so retrying immediately would spin; the listener instead rests
+/// for a pause that doubles with each error in a row, up to a second, and is reset by a
+/// success. Only this listener rests: the loop keeps serving shutdown, reloads and the other
+/// listener meanwhile.
+struct AcceptPace {
+    /// `Client` or `Gateway`, as nats-server names its accept loops in logs.
+    name: &'static str,
+    /// The pause after the next error.
+    pause: Duration,
+    /// No accept before this instant.
+    resume_at: Option<Instant>,
+}
+
+impl AcceptPace {
+    fn new(name: &'static str) -> Self {
+        Self { name, pause: ACCEPT_MIN_PAUSE, resume_at: None }
+    }
+
+    /// Waits out a pending pause, then accepts. Cancel-safe: a dropped call leaves the pause
+    /// (an absolute instant) for the next one.
+    async fn accept<L: Listener>(
+        &mut self,
+        listener: &mut L,
+    ) -> io::Result<(L::Conn, std::net::SocketAddr)> {
+        if let Some(at) = self.resume_at {
+            tokio::time::sleep_until(at).await;
+            self.resume_at = None;
+        }
+        listener.accept().await
+    }
+
+    fn succeeded(&mut self) {
+        self.pause = ACCEPT_MIN_PAUSE;
+    }
+
+    fn failed(&mut self, e: &io::Error) {
+        // nats-server's words for the errors it retries; it retries only "temporary" ones and
+        // loops at once on others, we pause on every error so none can spin.
+        error!("Temporary {} Accept Error({e}), sleeping {}ms", self.name, self.pause.as_millis());
+        self.resume_at = Some(Instant::now() + self.pause);
+        self.pause = (self.pause * 2).min(ACCEPT_MAX_PAUSE);
+    }
 }
 
 /// Sleeps until the node's next deadline (gateway dial rounds) and hands it the time.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use strait_conf::Options;
 use strait_conf::options::{Authorization, Gateway, HandshakeFirst};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
-use strait_core::node::{Auth, NodeConfig, User};
+use strait_core::node::{AccountLimits, Auth, NodeConfig, User};
 use strait_core::proto::client::Limits;
 
 use crate::cli::Args;
@@ -125,6 +125,9 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         node.headers = false;
     }
     node.auth = client_auth(args, o)?;
+    node.no_auth_user = o.no_auth_user.clone();
+    node.max_subscriptions = o.max_subscriptions.unwrap_or(0);
+    node.account_limits = account_limits(o);
     let client_tls = tls_setup::client_block(args, o)?;
     // nats-server: handshake_first without a fallback delay overrides allow_non_tls.
     let tls_first_only =
@@ -134,6 +137,7 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         node.tls_required = !allow_non_tls;
         node.tls_available = allow_non_tls;
         node.tls_verify = t.verify;
+        node.tls_map = t.verify_and_map;
         // nats-server: with TLS the auth timeout defaults to the TLS timeout + 1 s.
         node.auth_timeout =
             t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
@@ -191,17 +195,12 @@ fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
         return Ok(Auth::Token(token.clone()));
     }
     let mut users: Vec<User> = Vec::new();
-    let plain_user = |u: &strait_conf::options::User, account: Option<&str>| User {
-        user: u.user.clone().unwrap_or_default(),
-        password: u.password.clone().unwrap_or_default(),
-        account: account.map(str::to_owned),
-    };
     for account in &o.accounts {
-        users.extend(account.users.iter().map(|u| plain_user(u, Some(&account.name))));
+        users.extend(account.users.iter().map(|u| user(u, Some(&account.name))));
     }
     if let Some(a) = &o.authorization {
         if let Some(list) = &a.users {
-            users.extend(list.iter().map(|u| plain_user(u, None)));
+            users.extend(list.iter().map(|u| user(u, None)));
         } else if let Some(user) = &a.user {
             return Ok(Auth::UserPassword {
                 user: user.clone(),
@@ -211,14 +210,36 @@ fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
             return Ok(Auth::Token(token.clone()));
         }
     }
-    if users.iter().any(|u| is_bcrypt(&u.password)) {
-        return Err("bcrypt-hashed passwords are not supported yet".into());
-    }
     Ok(if users.is_empty() { Auth::None } else { Auth::Users(users) })
 }
 
-fn is_bcrypt(password: &str) -> bool {
-    password.starts_with("$2")
+/// A configured user (or nkey user) as the core checks it.
+fn user(u: &strait_conf::options::User, account: Option<&str>) -> User {
+    User {
+        user: u.nkey.clone().or_else(|| u.user.clone()).unwrap_or_default(),
+        password: u.password.clone().unwrap_or_default(),
+        nkey: u.nkey.is_some(),
+        account: account.map(str::to_owned),
+        connection_types: u.allowed_connection_types.iter().map(|t| t.to_uppercase()).collect(),
+    }
+}
+
+/// Account `limits` (nats-server: a negative value is unlimited).
+fn account_limits(o: &Options) -> Vec<(String, AccountLimits)> {
+    let limit = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
+    o.accounts
+        .iter()
+        .map(|a| {
+            let l = &a.limits;
+            let limits = AccountLimits {
+                max_connections: limit(l.max_connections),
+                max_subscriptions: limit(l.max_subscriptions),
+                max_payload: limit(l.max_payload),
+            };
+            (a.name.clone(), limits)
+        })
+        .filter(|(_, l)| *l != AccountLimits::default())
+        .collect()
 }
 
 fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
@@ -327,7 +348,8 @@ mod tests {
             Auth::Users(vec![User {
                 user: "a".into(),
                 password: "x".into(),
-                account: Some("A".into())
+                account: Some("A".into()),
+                ..User::default()
             }])
         );
     }

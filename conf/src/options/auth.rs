@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::options::Loc;
 use crate::options::decode::{self as d, Sink, path};
+use crate::options::support;
 use crate::value::{Kind, Value};
 
 /// An `authorization { … }` block (client, cluster or gateway).
@@ -96,12 +97,27 @@ pub struct Account {
     pub name: String,
     /// Users bound to the account.
     pub users: Vec<User>,
-    /// Public account nkey.
+    /// Public account nkey (validated; nats-server uses it for nothing without operator mode).
     pub nkey: Option<String>,
-    /// Options nats-server knows here that Strait ignores (exports, imports, jetstream, …).
-    pub unsupported: Vec<String>,
+    /// Permissions for the account's users that have none of their own
+    /// (`default_permissions`); the top-level authorization's defaults do not apply to them.
+    pub default_permissions: Option<Permissions>,
+    /// `limits { … }`.
+    pub limits: AccountLimits,
     /// Where the account is defined.
     pub loc: Loc,
+}
+
+/// An account's `limits { … }`, with nats-server's meaning: unset or -1 is unlimited (0 is
+/// taken literally). nats-server keeps each as a 32-bit number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AccountLimits {
+    /// Most client connections of the account at once (`max_connections`, `max_conn`).
+    pub max_connections: Option<i64>,
+    /// Most subscriptions per connection of the account (`max_subscriptions`, `max_subs`).
+    pub max_subscriptions: Option<i64>,
+    /// Largest message payload the account's clients may publish (`max_payload`, `max_pay`).
+    pub max_payload: Option<i64>,
 }
 
 const AUTH_KNOWN: &[&str] = &[
@@ -151,8 +167,16 @@ pub(crate) fn authorization(s: &mut Sink, v: &Value, option: &str) -> Option<Aut
             "default_permission" | "default_permissions" | "permissions" => {
                 a.default_permissions = permissions(s, v, &p);
             }
-            "auth_callout" | "auth_hook" => a.auth_callout = true,
-            "proxy_required" => a.proxy_required = d::boolean(s, v, &p),
+            "auth_callout" | "auth_hook" => {
+                a.auth_callout = true;
+                s.refuse(&e.key_pos, &p, "auth callout");
+            }
+            "proxy_required" => {
+                a.proxy_required = d::boolean(s, v, &p);
+                if a.proxy_required == Some(true) {
+                    s.refuse(&e.key_pos, &p, "requiring connections through a trusted proxy");
+                }
+            }
             _ => s.unknown(e, &p, AUTH_KNOWN),
         }
     }
@@ -223,7 +247,12 @@ pub(crate) fn users(s: &mut Sink, v: &Value, option: &str) -> Option<Vec<User>> 
                         u.allowed_connection_types.push(t);
                     }
                 }
-                "proxy_required" => u.proxy_required = d::boolean(s, v, &p),
+                "proxy_required" => {
+                    u.proxy_required = d::boolean(s, v, &p);
+                    if u.proxy_required == Some(true) {
+                        s.refuse(&e.key_pos, &p, "requiring connections through a trusted proxy");
+                    }
+                }
                 _ => s.unknown(e, &p, USER_KNOWN),
             }
         }
@@ -439,10 +468,18 @@ pub(crate) fn accounts(s: &mut Sink, v: &Value, option: &str) -> Vec<Account> {
                             }
                         }
                         "default_permissions" => {
-                            let _ = permissions(s, &ae.value, &p);
+                            acc.default_permissions = permissions(s, &ae.value, &p);
                         }
-                        "imports" | "exports" | "jetstream" | "mappings" | "maps" | "limits"
-                        | "msg_trace" | "trace_dest" => acc.unsupported.push(ae.key.clone()),
+                        "limits" => acc.limits = limits(s, &ae.value, &p),
+                        "jetstream" => {
+                            if !support::turned_off(&ae.value) {
+                                s.refuse(&ae.key_pos, &p, "JetStream");
+                            }
+                        }
+                        "imports" => s.refuse(&ae.key_pos, &p, "importing from other accounts"),
+                        "exports" => s.refuse(&ae.key_pos, &p, "exporting to other accounts"),
+                        "mappings" | "maps" => s.refuse(&ae.key_pos, &p, "subject mapping"),
+                        "msg_trace" | "trace_dest" => s.refuse(&ae.key_pos, &p, "message tracing"),
                         _ => s.unknown(ae, &p, ACCOUNT_KNOWN),
                     }
                 }
@@ -452,4 +489,32 @@ pub(crate) fn accounts(s: &mut Sink, v: &Value, option: &str) -> Vec<Account> {
         _ => s.expected(v, option, "an array of account names or a map of accounts"),
     }
     out
+}
+
+/// Decodes an account's `limits`: connections, subscriptions and payload are implemented;
+/// `max_leafnodes` is refused (Strait has no leaf nodes).
+fn limits(s: &mut Sink, v: &Value, option: &str) -> AccountLimits {
+    let mut l = AccountLimits::default();
+    let Some(m) = d::map(s, v, option) else {
+        return l;
+    };
+    for e in m.entries() {
+        let p = path(option, &e.key);
+        let v = &e.value;
+        match e.key.to_lowercase().as_str() {
+            "max_connections" | "max_conn" => l.max_connections = d::integer(s, v, &p),
+            "max_subscriptions" | "max_subs" => l.max_subscriptions = d::integer(s, v, &p),
+            "max_payload" | "max_pay" => l.max_payload = d::integer(s, v, &p),
+            "max_leafnodes" | "max_leafs" => {
+                let _ = d::integer(s, v, &p);
+                s.refuse(&e.key_pos, &p, "a limit on leaf node connections");
+            }
+            _ => s.unknown(
+                e,
+                &p,
+                &["max_connections", "max_subscriptions", "max_payload", "max_leafnodes"],
+            ),
+        }
+    }
+    l
 }

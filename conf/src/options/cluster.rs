@@ -18,7 +18,9 @@ pub struct Cluster {
     pub name: Option<String>,
     /// Route listen host (`listen`, `host`, `net`); default `0.0.0.0`.
     pub host: Option<String>,
-    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it.
+    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it. Strait
+    /// has no routes: a port other than 0 is refused, and without one the other route
+    /// options are ignored (with a warning), as nats-server does not use them either.
     pub port: Option<i32>,
     /// Address advertised to other servers (`advertise`, `cluster_advertise`).
     pub advertise: Option<String>,
@@ -78,9 +80,9 @@ pub struct Gateway {
     pub gateways: Vec<RemoteGateway>,
     /// Refuse inbound gateways whose name is not in `gateways` (`reject_unknown` too).
     pub reject_unknown_cluster: Option<bool>,
-    /// Write deadline for gateway links.
+    /// Write deadline for gateway links. Refused: Strait's gateways use the top-level one.
     pub write_deadline: Option<Duration>,
-    /// What to do when a write times out.
+    /// What to do when a write times out; `close` is refused (Strait's gateways retry).
     pub write_timeout: Option<WriteTimeoutPolicy>,
     /// Where the block is.
     pub loc: Loc,
@@ -155,10 +157,22 @@ fn no_spaces(s: &mut Sink, v: &Value, option: &str, what: &str) -> Option<String
 pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> {
     let m = d::map(s, v, option)?;
     let mut c = Cluster { loc: d::loc(v), ..Cluster::default() };
+    // Where the listener was set, and the route-only options (inert without a listener).
+    let mut port_at = None;
+    let mut route_only = Vec::new();
     for e in m.entries() {
         let p = path(option, &e.key);
         let v = &e.value;
-        match e.key.to_lowercase().as_str() {
+        let key = e.key.to_lowercase();
+        match key.as_str() {
+            "name" => {}
+            "listen" | "port" => port_at = Some((e.key_pos.clone(), p.clone())),
+            _ if !e.used_as_variable && CLUSTER_KNOWN.contains(&key.as_str()) => {
+                route_only.push((e.key_pos.clone(), p.clone()))
+            }
+            _ => {}
+        }
+        match key.as_str() {
             "name" => c.name = no_spaces(s, v, &p, "cluster"),
             "listen" => {
                 if let Some((h, port)) = d::listen(s, v, &p) {
@@ -249,6 +263,21 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
             _ => s.unknown(e, &p, CLUSTER_KNOWN),
         }
     }
+    // nats-server forms routes only with a cluster port (-1 is a random one); Strait has no
+    // routes, so such a block is refused. Without a port the name is still this cluster's
+    // (and must be the gateway's); everything else is only for routes.
+    match (c.port.filter(|p| *p != 0), port_at) {
+        (Some(_), Some((pos, p))) => s.refuse(&pos, &p, "clustering (routes between servers)"),
+        _ => {
+            for (pos, p) in route_only {
+                s.ignore(
+                    &pos,
+                    &p,
+                    "only used by routes, which nats-server starts only with a cluster port",
+                );
+            }
+        }
+    }
     Some(c)
 }
 
@@ -296,8 +325,20 @@ pub(crate) fn gateway(s: &mut Sink, v: &Value, option: &str) -> Option<Gateway> 
             "reject_unknown" | "reject_unknown_cluster" => {
                 g.reject_unknown_cluster = d::boolean(s, v, &p)
             }
-            "write_deadline" => g.write_deadline = d::duration(s, v, &p, true),
-            "write_timeout" => g.write_timeout = write_timeout(s, v, &p),
+            "write_deadline" => {
+                g.write_deadline = d::duration(s, v, &p, true);
+                s.refuse(
+                    &e.key_pos,
+                    &p,
+                    "a gateway write deadline of its own (gateways use the top-level write_deadline)",
+                );
+            }
+            "write_timeout" => {
+                g.write_timeout = write_timeout(s, v, &p);
+                if g.write_timeout == Some(WriteTimeoutPolicy::Close) {
+                    s.refuse(&e.key_pos, &p, "write_timeout \"close\" for gateways");
+                }
+            }
             _ => s.unknown(e, &p, GATEWAY_KNOWN),
         }
     }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 use crate::options::duration::parse_go_duration;
+use crate::options::support::Ignored;
 use crate::options::{Loc, Url};
 use crate::value::{Entry, Kind, Map, Pos, Value};
 
@@ -12,6 +13,7 @@ use crate::value::{Entry, Kind, Map, Pos, Value};
 pub(crate) struct Sink {
     pub(crate) errors: Vec<Error>,
     pub(crate) warnings: Vec<Error>,
+    pub(crate) ignored: Vec<Ignored>,
 }
 
 impl Sink {
@@ -25,6 +27,27 @@ impl Sink {
 
     pub(crate) fn warn(&mut self, pos: &Pos, option: &str, message: impl Into<String>) {
         self.warnings.push(Error::new(ErrorKind::Warning, pos, option, message));
+    }
+
+    /// An option Strait does not implement and must not ignore: `what` names the feature
+    /// ("leaf node connections"); the message is `WHAT is not supported by strait`.
+    pub(crate) fn refuse(&mut self, pos: &Pos, option: &str, what: &str) {
+        self.errors.push(Error::new(
+            ErrorKind::Unsupported,
+            pos,
+            option,
+            format!("{what} is not supported by strait"),
+        ));
+    }
+
+    /// An option Strait does not implement but may ignore: it changes nothing about who
+    /// connects, who may publish or subscribe, or what is delivered.
+    pub(crate) fn ignore(&mut self, pos: &Pos, option: &str, why: &str) {
+        self.ignored.push(Ignored {
+            option: option.to_owned(),
+            pos: Some(pos.clone()),
+            why: why.to_owned(),
+        });
     }
 
     /// Expected `what`, found `v`.

@@ -10,6 +10,7 @@ mod auth;
 mod cluster;
 pub(crate) mod decode;
 pub(crate) mod duration;
+pub(crate) mod support;
 mod tls;
 mod url;
 
@@ -17,8 +18,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use auth::{Account, Authorization, Permissions, ResponsePermission, SubjectPermission, User};
+pub use auth::{
+    Account, AccountLimits, Authorization, Permissions, ResponsePermission, SubjectPermission, User,
+};
 pub use cluster::{Cluster, Gateway, RemoteGateway};
+pub use support::Ignored;
 pub use tls::{CertPair, HandshakeFirst, Tls, TlsVersion};
 pub use url::Url;
 
@@ -59,16 +63,6 @@ pub enum WriteTimeoutPolicy {
     Retry,
 }
 
-/// A recognised nats-server option that Strait does not implement; it is ignored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Unsupported {
-    /// The option name as written.
-    pub name: String,
-    /// Where it is.
-    #[serde(skip)]
-    pub pos: Option<Pos>,
-}
-
 /// All options of a configuration file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Options {
@@ -92,7 +86,8 @@ pub struct Options {
     pub max_connections: Option<i64>,
     /// Most subscriptions per connection (`max_subscriptions`, `max_subs`); 0 unlimited.
     pub max_subscriptions: Option<u64>,
-    /// Most tokens in a subject, 1–255 (`max_sub_tokens`); unset means no limit.
+    /// Most tokens in a subject, 1–255 (`max_sub_tokens`); unset means no limit. Refused:
+    /// Strait does not enforce it.
     pub max_sub_tokens: Option<u8>,
     /// Longest traced message shown; 0 unlimited.
     pub max_traced_msg_len: Option<u64>,
@@ -102,7 +97,8 @@ pub struct Options {
     pub ping_max: Option<u64>,
     /// Write deadline; default 10 s.
     pub write_deadline: Option<Duration>,
-    /// What to do when a client write times out; default `close`.
+    /// What to do when a client write times out; default `close`. `retry` is refused (Strait
+    /// closes clients whose writes miss the deadline).
     pub write_timeout: Option<WriteTimeoutPolicy>,
     /// Turn off message headers (`no_header_support`).
     pub no_header_support: Option<bool>,
@@ -169,55 +165,16 @@ pub struct Options {
     /// Gateway (super-cluster).
     pub gateway: Option<Gateway>,
 
-    /// Recognised nats-server options that Strait ignores (leafnodes, jetstream, …).
-    pub unsupported: Vec<Unsupported>,
+    /// Recognised nats-server options that Strait ignores safely (tuning, cosmetics,
+    /// monitoring extras, WebSocket/MQTT listeners): `strait -t` prints them and passes, the
+    /// server logs them as warnings. Options Strait cannot ignore are load errors
+    /// ([`crate::ErrorKind::Unsupported`]).
+    #[serde(skip)]
+    pub ignored: Vec<Ignored>,
     /// What nats-server would warn about; `strait -t` fails on warnings like nats-server -t.
     #[serde(skip)]
     pub warnings: Vec<Error>,
 }
-
-/// Top-level names nats-server knows but Strait does not implement.
-const UNSUPPORTED: &[&str] = &[
-    "mappings",
-    "maps",
-    "default_sentinel",
-    "leaf",
-    "leafnodes",
-    "store_dir",
-    "storedir",
-    "jetstream",
-    "prof_port",
-    "prof_block_rate",
-    "proxy_protocol",
-    "ocsp",
-    "operator",
-    "operators",
-    "roots",
-    "root",
-    "root_operators",
-    "root_operator",
-    "resolver",
-    "account_resolver",
-    "accounts_resolver",
-    "resolver_tls",
-    "resolver_preload",
-    "resolver_pinned_accounts",
-    "trusted",
-    "trusted_keys",
-    "connect_error_reports",
-    "reconnect_error_reports",
-    "websocket",
-    "ws",
-    "mqtt",
-    "server_tags",
-    "server_metadata",
-    "feature_flags",
-    "default_js_domain",
-    "ocsp_cache",
-    "no_fast_producer_stall",
-    "max_closed_clients",
-    "proxies",
-];
 
 const KNOWN: &[&str] = &[
     "listen",
@@ -280,6 +237,9 @@ const KNOWN: &[&str] = &[
     "allow_non_tls",
     "cluster",
     "gateway",
+    "jetstream",
+    "no_fast_producer_stall",
+    "ocsp",
 ];
 
 pub(crate) fn write_timeout(s: &mut Sink, v: &Value, option: &str) -> Option<WriteTimeoutPolicy> {
@@ -315,6 +275,13 @@ impl Options {
             let key = e.key.to_lowercase();
             let p = e.key.as_str();
             let v = &e.value;
+            if let Some(what) = support::lookup(support::REFUSED_TOP, &key) {
+                s.refuse(&e.key_pos, p, what);
+                continue;
+            }
+            if let Some(why) = support::lookup(support::IGNORED_TOP, &key) {
+                s.ignore(&e.key_pos, p, why);
+            }
             match key.as_str() {
                 "listen" => {
                     if let Some((h, port)) = d::listen(s, v, p) {
@@ -343,12 +310,18 @@ impl Options {
                             _ => s.error(&v.pos, p, format!("expected 1 to 255, found {n}")),
                         }
                     }
+                    s.refuse(&e.key_pos, p, "a limit on subject tokens");
                 }
                 "max_traced_msg_len" => o.max_traced_msg_len = d::unsigned(s, v, p),
                 "ping_interval" => o.ping_interval = d::duration(s, v, p, true),
                 "ping_max" => o.ping_max = d::unsigned(s, v, p),
                 "write_deadline" => o.write_deadline = d::duration(s, v, p, true),
-                "write_timeout" => o.write_timeout = write_timeout(s, v, p),
+                "write_timeout" => {
+                    o.write_timeout = write_timeout(s, v, p);
+                    if o.write_timeout == Some(WriteTimeoutPolicy::Retry) {
+                        s.refuse(&e.key_pos, p, "write_timeout \"retry\" for clients");
+                    }
+                }
                 "no_header_support" => o.no_header_support = d::boolean(s, v, p),
                 "disable_sublist_cache" | "no_sublist_cache" => {
                     o.disable_sublist_cache = d::boolean(s, v, p)
@@ -407,11 +380,31 @@ impl Options {
                 "allow_non_tls" => o.allow_non_tls = d::boolean(s, v, p),
                 "cluster" => o.cluster = cluster::cluster(s, v, p),
                 "gateway" => o.gateway = cluster::gateway(s, v, p),
-                k if UNSUPPORTED.contains(&k) => {
-                    o.unsupported
-                        .push(Unsupported { name: e.key.clone(), pos: Some(e.key_pos.clone()) });
+                "jetstream" => {
+                    if !support::turned_off(v) {
+                        s.refuse(&e.key_pos, p, "JetStream");
+                    }
                 }
-                _ => s.unknown(e, p, KNOWN),
+                "ocsp" => {
+                    if !matches!(v.kind, crate::value::Kind::Bool(false)) {
+                        s.refuse(&e.key_pos, p, "OCSP stapling");
+                    }
+                }
+                "no_fast_producer_stall" => {
+                    if d::boolean(s, v, p) == Some(true) {
+                        s.refuse(
+                            &e.key_pos,
+                            p,
+                            "dropping messages for stalled subscribers (no_fast_producer_stall)",
+                        );
+                    }
+                }
+                k if support::lookup(support::IGNORED_TOP, k).is_some() => {}
+                _ => {
+                    let known: Vec<&str> =
+                        KNOWN.iter().copied().chain(support::top_level_names()).collect();
+                    s.unknown(e, p, &known);
+                }
             }
         }
         o

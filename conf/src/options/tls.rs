@@ -42,12 +42,12 @@ pub struct Tls {
     pub curve_preferences: Vec<String>,
     /// TLS before the INFO line (client and leaf listeners).
     pub handshake_first: Option<HandshakeFirst>,
-    /// New TLS connections accepted per second (top level only); 0 is unlimited.
+    /// New TLS connections accepted per second (top level only); 0 is unlimited. Strait
+    /// refuses a limit on the client listener (it does not enforce one); nats-server ignores
+    /// it in other blocks.
     pub connection_rate_limit: Option<u64>,
     /// Several certificate/key pairs (`certs`), instead of `cert_file`/`key_file`.
     pub certs: Vec<CertPair>,
-    /// Options nats-server knows here that Strait ignores (cert stores, OCSP).
-    pub unsupported: Vec<String>,
     /// Where the block is.
     pub loc: Loc,
 }
@@ -228,7 +228,12 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
                 }
             }
             "timeout" => t.timeout = d::seconds(s, v, &p),
-            "connection_rate_limit" => t.connection_rate_limit = d::unsigned(s, v, &p),
+            "connection_rate_limit" => {
+                t.connection_rate_limit = d::unsigned(s, v, &p);
+                if cx == TlsContext::Client && t.connection_rate_limit.is_some_and(|n| n > 0) {
+                    s.refuse(&e.key_pos, &p, "a TLS connection rate limit");
+                }
+            }
             "pinned_certs" => {
                 let Some(items) = d::array(s, v, &p) else {
                     continue;
@@ -335,8 +340,14 @@ pub(crate) fn decode(s: &mut Sink, v: &Value, option: &str, cx: TlsContext) -> O
             | "cert_match_by"
             | "cert_match"
             | "ca_certs_match"
-            | "cert_match_skip_invalid"
-            | "ocsp_peer" => t.unsupported.push(e.key.clone()),
+            | "cert_match_skip_invalid" => {
+                s.refuse(&e.key_pos, &p, "the Windows certificate store")
+            }
+            "ocsp_peer" => {
+                if !matches!(v.kind, Kind::Bool(false)) {
+                    s.refuse(&e.key_pos, &p, "OCSP checking of peer certificates");
+                }
+            }
             // nats-server: unknown TLS fields are errors even when used as variables.
             _ => {
                 let hint = d::nearest(&key, KNOWN)

@@ -116,6 +116,25 @@ pub struct ClientLink {
     /// when). Publishing to a stripped one within [`GATEWAY_REPLY_TTL`] sends the message back
     /// to the requester's cluster. Boxed and absent until used: most clients never need it.
     pub gateway_replies: Option<Box<Map<Bytes, (Bytes, Instant)>>>,
+    /// What authenticating this link needs and produced (boxed: most links never need it).
+    pub login: Option<Box<LoginState>>,
+    /// The link counts towards its account's `max_connections`.
+    pub account_counted: bool,
+    /// Most subscriptions this client may hold (server and account limits); `None` unlimited.
+    pub max_subscriptions: Option<u64>,
+}
+
+/// Authentication state of a client beyond its CONNECT options.
+#[derive(Debug, Default)]
+pub struct LoginState {
+    /// The nonce sent in INFO (nkey users sign it).
+    pub nonce: Option<Box<str>>,
+    /// The verified client certificate (`verify_and_map`).
+    pub tls_peer: Option<crate::node::TlsPeer>,
+    /// A CONNECT waiting for a bcrypt comparison: no input is processed until it is decided.
+    pub pending: Option<crate::node::PendingLogin>,
+    /// The bcrypt hash this link passed (a reload that keeps it need not compare again).
+    pub verified_hash: Option<std::sync::Arc<str>>,
 }
 
 /// How long a mapped gateway reply is remembered (`defaultGatewayRecentSubExpiration`).
@@ -153,6 +172,16 @@ impl ClientLink {
             self.gateway_replies = None;
         }
         None
+    }
+
+    /// Whether a CONNECT waits for a bcrypt comparison (input stays unread until it is done).
+    pub fn login_pending(&self) -> bool {
+        self.login.as_ref().is_some_and(|l| l.pending.is_some())
+    }
+
+    /// The login state, created when first needed.
+    pub fn login_mut(&mut self) -> &mut LoginState {
+        self.login.get_or_insert_with(Default::default)
     }
 
     /// Whether authentication is still pending (only CONNECT is allowed).

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
-use super::{Event, Node, SubKey, Subscription, deliver, gateway};
+use super::{Event, LogLevel, Node, SubKey, Subscription, auth, deliver, gateway, login};
 use crate::account::AccountId;
 use crate::error::{ClientError, CloseReason};
 use crate::hash;
@@ -64,8 +64,16 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         close_reason: None,
         transmit_queued: false,
         gateway_replies: None,
+        login: None,
+        account_counted: false,
+        max_subscriptions: None,
     };
-    encode::info(link.outbox.buf(), &node.client_info(cid, peer).to_json());
+    let mut info = node.client_info(cid, peer);
+    if node.config.auth.needs_nonce() {
+        info.nonce = auth::nonce(&mut node.rng);
+        link.login_mut().nonce = Some(info.nonce.as_str().into());
+    }
+    encode::info(link.outbox.buf(), &info.to_json());
     let id = node.links.insert(Link::Client(Box::new(link)));
     // nats-server sends INFO before checking the connection limit, then the error.
     if node.links.len() > node.config.max_connections {
@@ -85,13 +93,17 @@ pub(super) fn handle_read(node: &mut Node, id: LinkId, now: Instant, buf: &mut B
             buf.clear();
             return;
         }
-        // While auth is pending every op must be CONNECT; nats-server decides on the first
-        // byte, before parsing the rest.
+        // A CONNECT waits for its bcrypt comparison: the rest stays in `buf` until then.
+        if c.login_pending() {
+            break;
+        }
+        // While auth is pending every op must be CONNECT (or log in as `no_auth_user`);
+        // nats-server decides on the first byte, before parsing the rest.
         if c.auth_pending()
             && c.parser.at_frame_start()
             && buf.first().is_some_and(|b| !matches!(b, b'C' | b'c'))
         {
-            close(node, id, ClientError::AuthorizationViolation);
+            login::first_op_without_connect(node, id, now);
             continue;
         }
         match c.parser.parse(buf) {
@@ -148,7 +160,9 @@ pub(super) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
 /// Drop the link and everything it owns.
 pub(super) fn remove(node: &mut Node, id: LinkId) {
     remove_subscriptions(node, id);
-    node.links.remove(id);
+    if let Some(Link::Client(c)) = node.links.remove(id) {
+        login::release(node, &c);
+    }
 }
 
 /// Stop the link: queue the error answer, drop its subscriptions so nothing more is queued to
@@ -234,17 +248,22 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     let Ok(opts) = decoded else {
         return close(node, id, ClientError::BadConnect);
     };
-    let account = match node.config.auth.check(&opts) {
-        Ok(name) => name.map(str::to_owned),
-        Err(()) => return close(node, id, ClientError::AuthorizationViolation),
-    };
+    login::connect(node, id, now, opts);
+}
+
+/// The rest of CONNECT once the client is logged in and bound to `account`; `answer` is false
+/// for a `no_auth_user` login by a first op, which has no CONNECT to answer `+OK` to.
+pub(super) fn established(
+    node: &mut Node,
+    id: LinkId,
+    _now: Instant,
+    opts: ConnectOptions,
+    account: AccountId,
+    answer: bool,
+) {
     if opts.account.as_deref().is_some_and(|a| !a.is_empty()) || opts.new_account {
         return close(node, id, ClientError::AuthorizationViolation);
     }
-    let account = match account {
-        Some(name) => node.account(&name),
-        None => AccountId(0),
-    };
     let headers = node.config.headers && opts.headers;
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
@@ -268,7 +287,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     if let Some(e) = bad {
         return close(node, id, e);
     }
-    if c.opts.verbose {
+    if answer && c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
     }
     if rebind {
@@ -331,6 +350,12 @@ fn subscribe(
     let verbose = c.opts.verbose;
     // A reused sid is ignored, the old subscription kept (nats-server behaviour).
     if !c.sids.contains_key(&sid[..]) {
+        if c.max_subscriptions.is_some_and(|max| c.sids.len() as u64 >= max) {
+            let line = format!("{}maximum subscriptions exceeded", login::prefix(c));
+            send_err(c, &ClientError::MaxSubscriptionsExceeded);
+            node.log(LogLevel::Error, line);
+            return;
+        }
         let account = c.account;
         // Owned copies: a slice would pin the whole read buffer for the subscription's life.
         let sub = Subscription::new(id, account, &subject, queue.as_deref(), &sid, now);
@@ -465,5 +490,8 @@ pub(crate) fn test_link() -> Link {
         close_reason: None,
         transmit_queued: false,
         gateway_replies: None,
+        login: None,
+        account_counted: false,
+        max_subscriptions: None,
     }))
 }

@@ -27,6 +27,7 @@ mod client;
 mod deliver;
 mod gateway;
 mod links;
+mod login;
 mod reload;
 mod snapshot;
 mod tls;
@@ -44,11 +45,13 @@ use bytes::BytesMut;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-pub use auth::{Auth, User};
+pub use auth::{Auth, PasswordCheck, User, is_bcrypt};
 pub use links::LinkId;
+pub use login::PendingLogin;
 pub use reload::{ReloadError, ReloadSummary};
 pub use tls::TlsPeer;
 
+pub use crate::account::AccountLimits;
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
 use crate::error::{ClientError, CloseReason, DriverClose};
 use crate::gateway::DialId;
@@ -87,6 +90,14 @@ pub struct NodeConfig {
     pub auth_timeout: Duration,
     /// Client authentication.
     pub auth: Auth,
+    /// `no_auth_user`: the user a client without credentials becomes.
+    pub no_auth_user: Option<String>,
+    /// Client TLS `verify_and_map`: users are named by the client's certificate.
+    pub tls_map: bool,
+    /// Most subscriptions per client (`max_subscriptions`); 0 is unlimited.
+    pub max_subscriptions: u64,
+    /// Account `limits` by account name.
+    pub account_limits: Vec<(String, AccountLimits)>,
     /// Whether the server supports headers (default true).
     pub headers: bool,
     /// The `gateway {}` block, if this server joins a supercluster.
@@ -97,6 +108,13 @@ pub struct NodeConfig {
     pub tls_verify: bool,
     /// Client TLS is offered but not required (`allow_non_tls`): INFO says `tls_available`.
     pub tls_available: bool,
+}
+
+impl NodeConfig {
+    /// The `limits` of account `name` (none unless configured).
+    pub fn account_limits(&self, name: &str) -> AccountLimits {
+        self.account_limits.iter().find(|(n, _)| n == name).map(|(_, l)| *l).unwrap_or_default()
+    }
 }
 
 impl Default for NodeConfig {
@@ -114,6 +132,10 @@ impl Default for NodeConfig {
             ping_max: 2,
             auth_timeout: Duration::from_secs(2),
             auth: Auth::None,
+            no_auth_user: None,
+            tls_map: false,
+            max_subscriptions: 0,
+            account_limits: Vec::new(),
             headers: true,
             gateway: None,
             tls_required: false,
@@ -343,6 +365,20 @@ impl Node {
         }
     }
 
+    /// The bcrypt comparison a client's CONNECT waits for, if any: run it off the node (it
+    /// takes tens of milliseconds), then report with [`Node::handle_password_checked`] and call
+    /// [`Node::handle_read`] again with the link's buffer, whose rest was left unread. Call after
+    /// every `handle_read` of a client.
+    pub fn take_password_check(&mut self, link: LinkId) -> Option<PasswordCheck> {
+        login::take_check(self, link)
+    }
+
+    /// The result of the comparison from [`Node::take_password_check`].
+    pub fn handle_password_checked(&mut self, link: LinkId, now: Instant, ok: bool) {
+        login::checked(self, link, now, ok);
+        self.wake(link);
+    }
+
     /// A deadline of `link` may have passed.
     pub fn handle_timeout(&mut self, link: LinkId, now: Instant) {
         match self.links.get(link) {
@@ -454,7 +490,9 @@ impl Node {
             return *id;
         }
         let id = AccountId(self.accounts.len() as u32);
-        self.accounts.push(Account::new(name.to_owned(), self.rng.next_u64()));
+        let mut account = Account::new(name.to_owned(), self.rng.next_u64());
+        account.limits = self.config.account_limits(name);
+        self.accounts.push(account);
         self.account_ids.insert(name.to_owned(), id);
         gateway::account_created(self, id);
         id
@@ -471,7 +509,8 @@ impl Node {
             host: self.config.host.clone(),
             port: self.config.port,
             headers: self.config.headers,
-            auth_required: self.config.auth.required(),
+            // With `no_auth_user` a client needs no credentials (nats-server clears the flag).
+            auth_required: self.config.auth.required() && self.config.no_auth_user.is_none(),
             max_payload: self.config.limits.max_payload,
             tls_required: self.config.tls_required,
             tls_verify: self.config.tls_verify,

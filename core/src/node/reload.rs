@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Auth, LogLevel, Node, NodeConfig, client, gateway};
+use super::{Auth, LogLevel, Node, NodeConfig, auth, client, gateway, login};
 use crate::account::GLOBAL_ACCOUNT;
 use crate::error::{ClientError, GatewayError};
 use crate::gateway::{GatewayConfig, RemoteConfig};
@@ -74,7 +74,17 @@ pub(super) fn reload(
         let secs = node.config.auth_timeout.as_secs_f64();
         changed(node, &mut summary, format!("authorization timeout = {secs}"));
     }
-    if old.auth != node.config.auth {
+    if old.account_limits != node.config.account_limits {
+        // Applies to clients that bind from now on; nats-server does the same for config
+        // accounts.
+        for a in &mut node.accounts {
+            a.limits = node.config.account_limits(&a.name);
+        }
+        changed(node, &mut summary, "accounts".to_owned());
+    }
+    let login_changed =
+        old.no_auth_user != node.config.no_auth_user || old.tls_map != node.config.tls_map;
+    if old.auth != node.config.auth || login_changed {
         let what = match &node.config.auth {
             Auth::None => "authorization removed",
             Auth::UserPassword { .. } => "authorization username and password",
@@ -191,11 +201,24 @@ fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut 
             ClientState::Closing => continue,
             ClientState::Established => {}
         }
-        let user = c.opts.user.clone().unwrap_or_default();
+        let opts = c.opts.clone();
+        let nkey = opts.nkey.as_deref().filter(|k| !k.is_empty());
+        let user = nkey.or(opts.user.as_deref()).unwrap_or_default().to_owned();
         let account = node.accounts[c.account.0 as usize].name.clone();
-        let (cid, peer) = (c.cid, c.peer);
-        let verdict =
-            node.config.auth.check(&c.opts).map(|a| a.unwrap_or(GLOBAL_ACCOUNT).to_owned());
+        let Some(Link::Client(c)) = node.links.get(id) else {
+            continue;
+        };
+        // A bcrypt hash the client passed and that did not change is not compared again; a
+        // new one is compared here, on the reload's time.
+        let verdict = node
+            .config
+            .auth
+            .check(&login::attempt(node, c, &opts, true))
+            .and_then(|l| match &l.slow {
+                Some(check) if !check.verify() => Err(()),
+                _ => Ok(l),
+            })
+            .map(|l| l.account.as_deref().unwrap_or(GLOBAL_ACCOUNT).to_owned());
         let moved = match &node.config.auth {
             Auth::Users(users) if !user.is_empty() => match users.iter().find(|u| u.user == user) {
                 None => true,
@@ -208,9 +231,8 @@ fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut 
             client::close(node, id, ClientError::ClientClosed);
             summary.closed_clients.push(id);
         } else if verdict.is_err() {
-            let who = if user.is_empty() { String::new() } else { format!(" - User {user:?}") };
-            let at = peer.map(|p| format!("{p} - ")).unwrap_or_default();
-            node.log(LogLevel::Error, format!("{at}cid:{cid} - authentication error{who}"));
+            let line = format!("{}{}", login::prefix(c), auth::failure_text(&opts));
+            node.log(LogLevel::Error, line);
             client::close(node, id, ClientError::AuthorizationViolation);
             summary.closed_clients.push(id);
         }

@@ -311,3 +311,79 @@ fn closing_a_link_removes_its_subscriptions() {
     assert_eq!(h.node.num_subscriptions(), 0);
     assert_eq!(h.node.num_links(), 0);
 }
+
+#[test]
+fn a_bcrypt_login_waits_for_the_driver_and_keeps_what_followed() {
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let config = NodeConfig {
+        auth: Auth::UserPassword { user: "a".into(), password: hash },
+        ..NodeConfig::default()
+    };
+    let mut h = Harness::new(config);
+    for (password, ok) in [("s3cret", true), ("wrong", false)] {
+        let c = h.client();
+        let mut buf = BytesMut::from(
+            format!(
+                "CONNECT {{\"user\":\"a\",\"pass\":\"{password}\",\"verbose\":false}}\r\nPING\r\n"
+            )
+            .as_bytes(),
+        );
+        h.node.handle_read(c, h.now, &mut buf);
+        // Nothing is answered and the PING stays unread until the comparison is decided.
+        assert_eq!(&buf[..], b"PING\r\n");
+        let check = h.node.take_password_check(c).expect("a bcrypt comparison");
+        assert!(h.node.take_password_check(c).is_none(), "handed out once");
+        assert_eq!(h.take(c), "");
+        assert_eq!(check.verify(), ok);
+        h.node.handle_password_checked(c, h.now, check.verify());
+        h.node.handle_read(c, h.now, &mut buf);
+        h.drain();
+        if ok {
+            assert_eq!(h.take(c), "PONG\r\n");
+            assert!(h.node.is_open(c));
+        } else {
+            assert_eq!(h.take(c), "-ERR 'Authorization Violation'\r\n");
+            assert_eq!(h.closed_reason(c), Some(&ClientError::AuthorizationViolation));
+        }
+    }
+}
+
+#[test]
+fn account_limits_bound_connections_and_subscriptions() {
+    let users = vec![
+        User {
+            user: "a".into(),
+            password: "a".into(),
+            account: Some("A".into()),
+            ..User::default()
+        },
+        User {
+            user: "b".into(),
+            password: "b".into(),
+            account: Some("A".into()),
+            ..User::default()
+        },
+    ];
+    let limits = AccountLimits {
+        max_connections: Some(1),
+        max_subscriptions: Some(1),
+        ..Default::default()
+    };
+    let config = NodeConfig {
+        auth: Auth::Users(users),
+        account_limits: vec![("A".into(), limits)],
+        ..NodeConfig::default()
+    };
+    let mut h = Harness::new(config);
+    let first = h.connected(r#"{"user":"a","pass":"a","verbose":false}"#);
+    h.send(first, "SUB x 1\r\nSUB y 2\r\nPING\r\n");
+    assert_eq!(h.take(first), "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
+    let second = h.client();
+    h.send(second, "CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\n");
+    assert_eq!(h.take(second), "-ERR 'maximum account active connections exceeded'\r\n");
+    // Once the first is gone its place is free again.
+    h.node.handle_closed(first, h.now);
+    let third = h.client();
+    h.send(third, "CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\nPING\r\n");
+    assert_eq!(h.take(third), "PONG\r\n");
+}

@@ -40,10 +40,13 @@ impl Node {
         }
     }
 
-    /// The TLS handshake of inbound gateway `link` completed with a verified `peer`.
+    /// The TLS handshake of `link` (an inbound gateway or a client) completed with a verified
+    /// `peer`.
     pub fn set_tls_peer(&mut self, link: LinkId, peer: TlsPeer) {
-        if let Some(Link::Gateway(g)) = self.links.get_mut(link) {
-            g.tls_peer = Some(peer);
+        match self.links.get_mut(link) {
+            Some(Link::Gateway(g)) => g.tls_peer = Some(peer),
+            Some(Link::Client(c)) => c.login_mut().tls_peer = Some(peer),
+            None => {}
         }
     }
 }

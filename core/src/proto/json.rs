@@ -196,6 +196,9 @@ pub struct ServerInfo {
     /// Peer IP as seen by the server.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_ip: String,
+    /// Random text nkey users sign to log in.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
     /// Cluster name.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub cluster: String,

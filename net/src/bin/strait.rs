@@ -93,6 +93,12 @@ fn main() -> ExitCode {
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
+        for w in args.ignored() {
+            eprintln!("strait: {w}");
+        }
+        for i in options.iter().flat_map(|o| &o.ignored) {
+            eprintln!("strait: {i}");
+        }
         if let Some(path) = &args.config {
             println!("strait: {}", strait_conf::valid_message(path));
         }
@@ -119,8 +125,9 @@ fn main() -> ExitCode {
         for w in &o.warnings {
             tracing::warn!("{w}");
         }
-        for u in &o.unsupported {
-            tracing::warn!("option {:?} is not supported by strait and is ignored", u.name);
+        // Options Strait cannot ignore made the load fail above; these are safe to ignore.
+        for i in &o.ignored {
+            tracing::warn!("{i}");
         }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -141,7 +148,8 @@ fn main() -> ExitCode {
 
 async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
     let port = listen.port.unwrap_or(0);
-    TcpListener::bind((listen.host.as_str(), port))
+    // The system's backlog and SO_REUSEADDR, as nats-server binds (see `listen`).
+    strait_net::listen::bind_tcp(&listen.host, port)
         .await
         .map_err(|e| format!("Error listening on {what} port: {}:{port}, {e}", listen.host))
 }
@@ -152,6 +160,7 @@ async fn run(
     mut setup: Setup,
     logs: LogControl,
 ) -> Result<(), String> {
+    strait_net::listen::raise_open_file_limit();
     let client = bind(&setup.client, "client").await?;
     let client_port = client.local_addr().map_err(|e| e.to_string())?.port();
     setup.node.port = client_port;

@@ -34,9 +34,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::{debug, error};
 
 mod connz;
 pub mod format;
@@ -79,16 +79,24 @@ pub trait MonitorSource: Send + Sync + 'static {
     fn healthz(&self) -> Healthz;
 }
 
-/// Most monitor connections served at once; further accepts wait for a slot.
-const MAX_CONNECTIONS: usize = 256;
-/// nats-server's `ReadHeaderTimeout`.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// nats-server's `ReadHeaderTimeout`: a connection that has not sent a complete request head
+/// this long after it opened (or after its previous response) is closed, so half-sent requests
+/// cannot hold connections forever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long shutdown waits for in-flight requests before dropping their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// The first pause after an accept error (Go's `http.Server`).
+const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest pause after repeated accept errors (descriptor exhaustion, …).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Serves the monitor on `listener` until `shutdown` completes.
+///
+/// Every connection is served by its own task, and there is no cap on how many are open (as
+/// with nats-server's Go `http.Server`): a cap would let a few hundred idle or half-sent
+/// connections starve `/healthz`, and a liveness probe would then kill a healthy server. What
+/// bounds them is [`HEADER_READ_TIMEOUT`] and the process's descriptor limit; when that limit is
+/// reached, accepting pauses with back-off and resumes as connections close.
 ///
 /// On shutdown it stops accepting, asks open connections to finish their current request and
 /// close, waits for them at most a short grace period, then returns. Accept errors are logged
@@ -103,41 +111,27 @@ where
 {
     let shared = Arc::new(Shared { source, req_stats: Mutex::new(BTreeMap::new()) });
     let (closing_tx, closing_rx) = watch::channel(false);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut conns = JoinSet::new();
-    let mut backoff = Duration::from_millis(5);
+    let mut backoff = MIN_ACCEPT_BACKOFF;
     tokio::pin!(shutdown);
 
     loop {
-        let permit = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                // The semaphore is never closed.
-                Err(_) => break,
-            },
-        };
         let accepted = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
+            // Reap finished connection tasks so the set stays as small as the open connections.
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
-        // Reap finished connection tasks so the set stays as small as the open connections.
-        while conns.try_join_next().is_some() {}
         match accepted {
             Ok((stream, peer)) => {
-                backoff = Duration::from_millis(5);
+                backoff = MIN_ACCEPT_BACKOFF;
                 debug!(%peer, "monitor connection");
-                let shared = Arc::clone(&shared);
-                let closing = closing_rx.clone();
-                conns.spawn(async move {
-                    serve_connection(stream, shared, closing).await;
-                    drop(permit);
-                });
+                conns.spawn(serve_connection(stream, Arc::clone(&shared), closing_rx.clone()));
             }
             Err(e) => {
-                warn!(error = %e, "monitor accept failed");
+                // Go's `http.Server` words, behind nats-server's "monitoring: " prefix.
+                error!("monitoring: Accept error: {e}; retrying in {}", go_millis(backoff));
                 tokio::select! {
                     biased;
                     () = &mut shutdown => break,
@@ -157,6 +151,16 @@ where
     }
     conns.abort_all();
     Ok(())
+}
+
+/// A back-off pause as Go prints a `time.Duration` of whole milliseconds (`5ms`, `1s`).
+fn go_millis(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 /// State shared by every connection of one [`serve`].
