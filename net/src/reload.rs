@@ -338,11 +338,14 @@ fn overlay(args: &Args, o: &mut Options) {
     if let Some(v) = &args.pid {
         o.pid_file = Some(v.display().to_string());
     }
-    if args.debug {
-        o.debug = Some(true);
+    if args.debug_given {
+        o.debug = Some(args.debug);
     }
-    if args.trace {
-        o.trace = Some(true);
+    if args.trace_given {
+        o.trace = Some(args.trace);
+    }
+    if let Some(v) = args.logtime {
+        o.logtime = Some(v);
     }
     if args.user.is_some() || args.auth.is_some() {
         // The flag's user or token replaces the file's authorization entirely.
@@ -353,8 +356,6 @@ fn overlay(args: &Args, o: &mut Options) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
     fn load(text: &str) -> Options {

@@ -172,10 +172,10 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         gateway,
         tls,
         http,
-        debug: args.debug || o.debug == Some(true),
-        trace: args.trace || o.trace == Some(true),
+        debug: if args.debug_given { args.debug } else { o.debug == Some(true) },
+        trace: if args.trace_given { args.trace } else { o.trace == Some(true) },
         log_file: args.log.as_ref().map(|p| p.display().to_string()).or_else(|| o.log_file.clone()),
-        logtime: o.logtime.unwrap_or(true),
+        logtime: args.logtime.or(o.logtime).unwrap_or(true),
         pid_file: args.pid.as_ref().map(|p| p.display().to_string()).or_else(|| o.pid_file.clone()),
     })
 }
@@ -311,8 +311,6 @@ fn parse_advertise(text: &str, default_port: u16) -> Result<GatewayUrl, String> 
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
     fn load(text: &str) -> Options {

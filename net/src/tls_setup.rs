@@ -118,13 +118,11 @@ impl StagedTls {
 /// The client `tls {}` in force: `--tls*` flags replace the file's block (nats-server's
 /// `overrideTLS`), and then need a certificate and a key.
 pub fn client_block(args: &Args, o: &Options) -> Result<Option<Tls>, String> {
-    let flagged = args.tls
-        || args.tls_verify
-        || args.tls_cert.is_some()
-        || args.tls_key.is_some()
-        || args.tls_ca_cert.is_some();
-    if !flagged {
-        return Ok(o.tls.clone());
+    match args.tls_override {
+        None => return Ok(o.tls.clone()),
+        // `--tls=false`: nats-server drops client TLS, the file's block included.
+        Some(false) => return Ok(None),
+        Some(true) => {}
     }
     let cert = args.tls_cert.clone().ok_or("TLS Server certificate must be present and valid")?;
     let key = args.tls_key.clone().ok_or("TLS Server private key must be present and valid")?;

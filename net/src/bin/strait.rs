@@ -3,9 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use strait_conf::Options;
-use strait_net::cli::{self, Args};
+use strait_net::cli::{self, Args, Mode};
 use strait_net::logging::LogControl;
 use strait_net::reload::{self, Reloader};
 use strait_net::server::{self, Listeners};
@@ -16,14 +15,48 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
 fn main() -> ExitCode {
-    let args = Args::parse_from(cli::normalize(std::env::args()));
-    if args.version {
-        println!(
-            "strait: v{} (nats-server {} compatible)",
-            env!("CARGO_PKG_VERSION"),
-            strait_core::NATS_COMPAT_VERSION
-        );
-        return ExitCode::SUCCESS;
+    // Go's flag package reads bytes; a non-UTF-8 argument is read with replacement characters.
+    let argv: Vec<String> =
+        std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args = match Args::parse(&argv) {
+        Ok(args) => args,
+        // nats-server's answer to a bad command line: the flag package's message on stderr,
+        // the usage on stdout, exit code 0.
+        Err(e) => {
+            eprintln!("{e}");
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+    };
+    match args.mode() {
+        Ok(Mode::Run) => {}
+        Ok(Mode::Version) => {
+            println!(
+                "strait: v{} (nats-server {} compatible)",
+                env!("CARGO_PKG_VERSION"),
+                strait_core::NATS_COMPAT_VERSION
+            );
+            return ExitCode::SUCCESS;
+        }
+        Ok(Mode::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Mode::HelpTls) => {
+            print!("{}", cli::TLS_USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("strait: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let refusals = args.refusals();
+    if !refusals.is_empty() {
+        for r in refusals {
+            eprintln!("strait: {r}");
+        }
+        return ExitCode::FAILURE;
     }
     if let Some(spec) = &args.signal {
         return match strait_net::signal::run(spec) {
@@ -50,7 +83,9 @@ fn main() -> ExitCode {
             }
         }
         None if args.test_config => {
-            eprintln!("strait: -t needs a configuration file (-c FILE)");
+            eprintln!(
+                "strait: must specify [-c, --config] option to check configuration file syntax"
+            );
             return ExitCode::FAILURE;
         }
         None => None,
@@ -58,6 +93,9 @@ fn main() -> ExitCode {
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
+        for w in args.ignored() {
+            eprintln!("strait: {w}");
+        }
         for i in options.iter().flat_map(|o| &o.ignored) {
             eprintln!("strait: {i}");
         }
@@ -80,6 +118,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for w in args.ignored() {
+        warn!("{w}");
+    }
     if let Some(o) = &options {
         for w in &o.warnings {
             tracing::warn!("{w}");
