@@ -172,8 +172,6 @@ const IGNORED: &[(&str, &str)] = &[
     ("client_advertise: \"nats.example.net:4222\"", "client_advertise"),
     ("disable_sublist_cache: true", "disable_sublist_cache"),
     ("no_sublist_cache: true", "no_sublist_cache"),
-    ("trace_headers: true", "trace_headers"),
-    ("max_traced_msg_len: 100", "max_traced_msg_len"),
     ("logtime_utc: true", "logtime_utc"),
     ("log_size_limit: 1MB", "log_size_limit"),
     ("logfile_size_limit: 1MB", "logfile_size_limit"),

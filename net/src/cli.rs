@@ -70,7 +70,8 @@ pub struct Args {
     pub trace_verbose: bool,
     /// `--log_size_limit`: refused unless 0.
     pub log_size_limit: Option<i64>,
-    /// `--max_traced_msg_len`: accepted and ignored.
+    /// `--max_traced_msg_len`: traced payloads are cut after this many bytes (0 or less: no
+    /// limit); overrides the file.
     pub max_traced_msg_len: Option<i64>,
 
     /// `-js`, `--jetstream`: refused unless false.
@@ -323,18 +324,11 @@ const REFUSED: &[Unsupported] = &[
 ];
 
 /// Flags Strait accepts without effect: they change nothing a client or a peer can observe.
-const IGNORED: &[Unsupported] = &[
-    (
-        "--client_advertise",
-        |a| a.client_advertise.is_some(),
-        "without routes there is no one to advertise client URLs to",
-    ),
-    (
-        "--max_traced_msg_len",
-        |a| a.max_traced_msg_len.is_some_and(|n| n != 0),
-        "traced messages are not truncated",
-    ),
-];
+const IGNORED: &[Unsupported] = &[(
+    "--client_advertise",
+    |a| a.client_advertise.is_some(),
+    "without routes there is no one to advertise client URLs to",
+)];
 
 impl Args {
     /// Parses a whole command line, program name first (the name is skipped).

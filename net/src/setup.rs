@@ -129,9 +129,12 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     node.max_subscriptions = o.max_subscriptions.unwrap_or(0);
     node.account_limits = account_limits(o);
     // The node formats its client debug and trace lines only when they are wanted.
-    node.debug = args.debug || o.debug == Some(true);
-    node.trace = args.trace || o.trace == Some(true);
-    node.max_traced_msg_len = o.max_traced_msg_len.map_or(0, |v| v as usize);
+    node.debug = if args.debug_given { args.debug } else { o.debug == Some(true) };
+    node.trace = if args.trace_given { args.trace } else { o.trace == Some(true) };
+    node.max_traced_msg_len = match args.max_traced_msg_len {
+        Some(n) => usize::try_from(n).unwrap_or(0),
+        None => o.max_traced_msg_len.map_or(0, |v| v as usize),
+    };
     node.trace_headers = o.trace_headers == Some(true);
     let client_tls = tls_setup::client_block(args, o)?;
     // nats-server: handshake_first without a fallback delay overrides allow_non_tls.

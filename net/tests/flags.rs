@@ -129,7 +129,8 @@ fn meaning(first: &str) -> Option<Meaning> {
         "-h" => Serves(|a| a.help),
         "-v" => Serves(|a| a.version),
         "--help_tls" => Serves(|a| a.help_tls),
-        "--client_advertise" | "--max_traced_msg_len" => Ignored,
+        "--max_traced_msg_len" => Serves(|a| a.max_traced_msg_len == Some(5)),
+        "--client_advertise" => Ignored,
         "-ms"
         | "--ports_file_dir"
         | "-s"

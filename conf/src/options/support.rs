@@ -67,8 +67,6 @@ pub(crate) const IGNORED_TOP: &[(&[&str], &str)] = &[
         "it only changes the client URLs advertised to cluster peers, and Strait has no routes",
     ),
     (&["disable_sublist_cache", "no_sublist_cache"], "a tuning option"),
-    (&["trace_headers"], "tracing is turned on; traced messages are shown whole, not headers only"),
-    (&["max_traced_msg_len"], "traced messages are not truncated"),
     (&["logtime_utc"], "log timestamps are always UTC already"),
     (&["log_size_limit", "logfile_size_limit"], "the log file is not rotated"),
     (&["log_max_num", "logfile_max_num"], "the log file is not rotated"),

@@ -38,7 +38,7 @@ Logging Options:
     -DV                              Debug and trace
     -DVV                             Debug and verbose trace (traces system account as well)
   *     --log_size_limit <limit>     Logfile size limit (default: auto)
-  ~     --max_traced_msg_len <len>   Maximum printable length for traced messages (default: unlimited)
+        --max_traced_msg_len <len>   Maximum printable length for traced messages (default: unlimited)
 
 JetStream Options:
   * -js, --jetstream                 Enable JetStream functionality
