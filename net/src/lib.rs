@@ -9,6 +9,7 @@ mod conn;
 mod conn_tls;
 pub mod logging;
 pub mod monitor;
+pub mod perm_setup;
 pub mod reload;
 pub mod server;
 pub mod setup;

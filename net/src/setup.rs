@@ -11,6 +11,7 @@ use strait_core::proto::client::Limits;
 
 use crate::cli::Args;
 use crate::logging::LogSettings;
+use crate::perm_setup;
 use crate::server::DriverConfig;
 use crate::tls_setup::{self, ServerTls};
 
@@ -191,17 +192,20 @@ fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
         return Ok(Auth::Token(token.clone()));
     }
     let mut users: Vec<User> = Vec::new();
-    let plain_user = |u: &strait_conf::options::User, account: Option<&str>| User {
+    let plain_user = |u: &strait_conf::options::User, account: Option<&str>, default| User {
         user: u.user.clone().unwrap_or_default(),
         password: u.password.clone().unwrap_or_default(),
         account: account.map(str::to_owned),
+        permissions: perm_setup::for_user(u.permissions.as_ref(), default),
     };
     for account in &o.accounts {
-        users.extend(account.users.iter().map(|u| plain_user(u, Some(&account.name))));
+        // TODO(integrator): pass the account's `default_permissions` once conf has them.
+        users.extend(account.users.iter().map(|u| plain_user(u, Some(&account.name), None)));
     }
     if let Some(a) = &o.authorization {
+        let default = a.default_permissions.as_ref().map(perm_setup::compile);
         if let Some(list) = &a.users {
-            users.extend(list.iter().map(|u| plain_user(u, None)));
+            users.extend(list.iter().map(|u| plain_user(u, None, default.as_ref())));
         } else if let Some(user) = &a.user {
             return Ok(Auth::UserPassword {
                 user: user.clone(),
@@ -329,7 +333,8 @@ mod tests {
             Auth::Users(vec![User {
                 user: "a".into(),
                 password: "x".into(),
-                account: Some("A".into())
+                account: Some("A".into()),
+                permissions: None,
             }])
         );
     }

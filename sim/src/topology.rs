@@ -241,6 +241,7 @@ pub fn node_config(host: &str) -> NodeConfig {
                     user: (*user).into(),
                     password: (*pass).into(),
                     account: Some((*account).into()),
+                    permissions: None,
                 })
                 .collect(),
         ),

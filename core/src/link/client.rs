@@ -116,6 +116,9 @@ pub struct ClientLink {
     /// when). Publishing to a stripped one within [`GATEWAY_REPLY_TTL`] sends the message back
     /// to the requester's cluster. Boxed and absent until used: most clients never need it.
     pub gateway_replies: Option<Box<Map<Bytes, (Bytes, Instant)>>>,
+    /// Publish/subscribe permissions of the authenticated user, with this client's caches;
+    /// `None` (no restrictions) costs one branch per message.
+    pub perms: Option<Box<crate::permissions::ClientPermissions>>,
 }
 
 /// How long a mapped gateway reply is remembered (`defaultGatewayRecentSubExpiration`).

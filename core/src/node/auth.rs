@@ -1,5 +1,8 @@
 //! Client authentication for the simple (non-operator) modes of nats-server §5.1.
 
+use std::sync::Arc;
+
+use crate::permissions::Permissions;
 use crate::proto::json::ConnectOptions;
 
 /// How clients authenticate.
@@ -30,6 +33,9 @@ pub struct User {
     pub password: String,
     /// Account name; `None` binds the global account.
     pub account: Option<String>,
+    /// Publish/subscribe permissions (the user's own, else the default ones); `None` allows
+    /// everything. nats-server gives the single-user and token modes none.
+    pub permissions: Option<Arc<Permissions>>,
 }
 
 impl Auth {
@@ -65,6 +71,18 @@ impl Auth {
                 }
             }
         }
+    }
+}
+
+impl Auth {
+    /// The permissions of the user `opts` authenticates as (call after [`Auth::check`]
+    /// passed).
+    pub(crate) fn permissions(&self, opts: &ConnectOptions) -> Option<Arc<Permissions>> {
+        let Auth::Users(users) = self else {
+            return None;
+        };
+        let name = opts.user.as_deref().unwrap_or("");
+        users.iter().find(|u| u.user == name)?.permissions.clone()
     }
 }
 
@@ -113,8 +131,13 @@ mod tests {
     #[test]
     fn users_bind_accounts() {
         let a = Auth::Users(vec![
-            User { user: "x".into(), password: "1".into(), account: Some("A".into()) },
-            User { user: "y".into(), password: "2".into(), account: None },
+            User {
+                user: "x".into(),
+                password: "1".into(),
+                account: Some("A".into()),
+                permissions: None,
+            },
+            User { user: "y".into(), password: "2".into(), account: None, permissions: None },
         ]);
         assert_eq!(a.check(&opts(Some("x"), Some("1"), None)), Ok(Some("A")));
         assert_eq!(a.check(&opts(Some("y"), Some("2"), None)), Ok(None));

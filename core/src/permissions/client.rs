@@ -73,10 +73,12 @@ impl ClientPermissions {
     /// `allow_responses`, remember it unless the client may publish there anyway.
     #[inline]
     pub fn delivered_reply(&mut self, reply: &Bytes, now: Instant) {
-        if self.replies.is_some() && !reply.is_empty() && !self.publish_allowed(reply, now) {
-            if let Some(replies) = &mut self.replies {
-                replies.record(reply, now);
-            }
+        if self.replies.is_some()
+            && !reply.is_empty()
+            && !self.publish_allowed(reply, now)
+            && let Some(replies) = &mut self.replies
+        {
+            replies.record(reply, now);
         }
     }
 

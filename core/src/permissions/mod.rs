@@ -32,7 +32,9 @@ mod trie;
 use std::fmt;
 use std::time::Duration;
 
+pub use cache::MAX_ENTRIES as MAX_PUBLISH_CACHE;
 pub use client::ClientPermissions;
+pub use replies::MAX_REPLIES;
 use trie::RuleTrie;
 
 /// What a permissions block says.

@@ -81,8 +81,9 @@ impl Replies {
     fn sweep(&mut self, now: Instant) {
         let (max, ttl) = (self.rule.max, self.rule.expires);
         self.map.retain(|_, e| {
-            !(max > 0 && e.used >= max)
-                && !(!ttl.is_zero() && now.saturating_duration_since(e.at) > ttl)
+            let spent = max > 0 && e.used >= max;
+            let expired = !ttl.is_zero() && now.saturating_duration_since(e.at) > ttl;
+            !spent && !expired
         });
         self.since_sweep = 0;
         self.last_sweep = Some(now);

@@ -76,7 +76,12 @@ impl Harness {
 }
 
 fn user(name: &str, password: &str, account: Option<&str>) -> User {
-    User { user: name.into(), password: password.into(), account: account.map(Into::into) }
+    User {
+        user: name.into(),
+        password: password.into(),
+        account: account.map(Into::into),
+        permissions: None,
+    }
 }
 
 fn users(list: Vec<User>) -> NodeConfig {
