@@ -26,6 +26,7 @@
 
 mod cache;
 mod client;
+pub(crate) mod model;
 mod replies;
 mod trie;
 
