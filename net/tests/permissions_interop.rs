@@ -39,6 +39,7 @@ authorization {
     { user: plain, password: p }
   ]
 }
+accounts { A { users: [ { user: acc, password: p } ] } }
 "#;
 
 /// A scratch directory for configuration files, removed on drop.
@@ -273,7 +274,10 @@ fn default_permissions_and_reserved_prefixes() {
         all.step("PUB _GR_.x 1\r\nc\r\nPUB foo _R_.x 1\r\nd\r\nPUB foo $JS.ACK.x 1\r\ne\r\n");
         p.step("PUB _GR_.foo 1\r\nf\r\nPUB foo $JS.ACK.y 1\r\ng\r\nPUB nope _R_.z 1\r\nh\r\n");
         all.sync();
-        vec![plain.take(), all.take(), p.take()]
+        // `authorization.default_permissions` do not reach the users of `accounts`.
+        let mut acc = Conn::login(s.addr(), "acc");
+        acc.step("SUB other 1\r\nPUB other 1\r\ni\r\n");
+        vec![plain.take(), all.take(), p.take(), acc.take()]
     });
 }
 
