@@ -9,10 +9,20 @@ use super::Permissions;
 use super::cache::PubCache;
 use super::replies::Replies;
 
+/// Longest subject the one-entry memo in front of the cache holds.
+const MEMO_MAX: usize = 64;
+
 /// The permission state of one client connection.
 #[derive(Debug)]
 pub struct ClientPermissions {
     rules: Arc<Permissions>,
+    /// The last subject answered from the allow/deny lists and its verdict, in place: a
+    /// publisher mostly repeats one subject, and this skips even the cache's hash.
+    memo: [u8; MEMO_MAX],
+    /// Length of the subject in `memo`; `None` when it holds nothing.
+    memo_len: Option<u8>,
+    /// The verdict for the subject in `memo`.
+    memo_allowed: bool,
     cache: PubCache,
     replies: Option<Replies>,
     /// Set once a subscription overlapped a subscribe deny entry: from then on every delivery
@@ -24,7 +34,15 @@ impl ClientPermissions {
     /// Fresh state for `rules`; `seed` keys the per-client hash maps.
     pub fn new(rules: Arc<Permissions>, seed: u64) -> Self {
         let replies = rules.responses().map(|r| Replies::new(r, seed ^ 0x5bd1_e995));
-        Self { rules, cache: PubCache::new(seed), replies, filter_deliveries: false }
+        Self {
+            rules,
+            memo: [0; MEMO_MAX],
+            memo_len: None,
+            memo_allowed: false,
+            cache: PubCache::new(seed),
+            replies,
+            filter_deliveries: false,
+        }
     }
 
     /// The shared rules.
@@ -38,7 +56,13 @@ impl ClientPermissions {
         if !self.rules.restricts_publish() {
             return true;
         }
+        if self.memo_len.is_some_and(|n| usize::from(n) == subject.len())
+            && self.memo[..subject.len()] == *subject
+        {
+            return self.memo_allowed;
+        }
         if let Some(allowed) = self.cache.get(subject) {
+            self.remember(subject, allowed);
             return allowed;
         }
         let allowed = self.rules.publish_allowed(subject);
@@ -46,8 +70,18 @@ impl ClientPermissions {
             Some(replies) if !allowed => replies.allow(subject, now),
             _ => {
                 self.cache.insert(subject, allowed);
+                self.remember(subject, allowed);
                 allowed
             }
+        }
+    }
+
+    /// Put a cacheable verdict in the memo (subjects too long for it are not memoised).
+    fn remember(&mut self, subject: &[u8], allowed: bool) {
+        if let Some(slot) = self.memo.get_mut(..subject.len()) {
+            slot.copy_from_slice(subject);
+            self.memo_len = Some(subject.len() as u8);
+            self.memo_allowed = allowed;
         }
     }
 
