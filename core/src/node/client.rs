@@ -1,6 +1,7 @@
 //! What a client's frames do to the node: handshake, subscriptions, publishes, keep-alive.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -8,11 +9,12 @@ use rand_core::RngCore;
 
 use super::{Event, LogLevel, Node, SubKey, Subscription, auth, deliver, gateway, login};
 use crate::account::AccountId;
-use crate::error::{ClientError, CloseReason};
+use crate::error::{ClientError, CloseReason, GoQuoted};
 use crate::hash;
 use crate::link::client::{ClientState, ClientTimer, KeepAlive, TimerTable, first_ping_delay};
 use crate::link::{ClientLink, Link, Outbox};
 use crate::node::LinkId;
+use crate::permissions::{ClientPermissions, Permissions};
 use crate::proto::client::{ClientOp, Parser, Publish};
 use crate::proto::encode;
 use crate::proto::json::{self, ConnectOptions};
@@ -27,6 +29,10 @@ const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
 
 /// The gateway routed-reply prefix; clients may not publish to it.
 const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+
+/// The queue group reserved for the server's own subscriptions (nats-server `sysGroup`); no
+/// client may use it.
+const SYS_QUEUE: &[u8] = b"_sys_";
 
 pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> LinkId {
     let cid = node.next_cid;
@@ -67,6 +73,7 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         login: None,
         account_counted: false,
         max_subscriptions: None,
+        perms: None,
     };
     let mut info = node.client_info(cid, peer);
     if node.config.auth.needs_nonce() {
@@ -251,7 +258,8 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     login::connect(node, id, now, opts);
 }
 
-/// The rest of CONNECT once the client is logged in and bound to `account`; `answer` is false
+/// The rest of CONNECT once the client is logged in as a user with `perms` and bound to
+/// `account`; `answer` is false
 /// for a `no_auth_user` login by a first op, which has no CONNECT to answer `+OK` to.
 pub(super) fn established(
     node: &mut Node,
@@ -260,14 +268,18 @@ pub(super) fn established(
     opts: ConnectOptions,
     account: AccountId,
     answer: bool,
+    perms: Option<Arc<Permissions>>,
 ) {
     if opts.account.as_deref().is_some_and(|a| !a.is_empty()) || opts.new_account {
         return close(node, id, ClientError::AuthorizationViolation);
     }
     let headers = node.config.headers && opts.headers;
+    // Like nats-server's RegisterUser: every successful CONNECT sets the permissions afresh.
+    let perms_seed = if perms.is_some() { node.rng.next_u64() } else { 0 };
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
+    c.perms = perms.map(|p| Box::new(ClientPermissions::new(p, perms_seed)));
     let rebind = c.account != account && !c.sids.is_empty();
     c.account = account;
     c.headers = headers;
@@ -313,13 +325,20 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
         let text = ClientError::InvalidPublishSubject.answer().err;
         encode::err(c.outbox.buf(), text.as_deref().unwrap_or_default());
     }
-    if p.subject.starts_with(GATEWAY_REPLY_PREFIX) {
-        return send_err(c, &ClientError::PublishViolation(p.subject.clone()));
+    // The order of nats-server `processInboundClientMsg`.
+    if p.subject.starts_with(GATEWAY_REPLY_PREFIX)
+        || c.perms.as_deref_mut().is_some_and(|perms| !perms.publish_allowed(&p.subject, now))
+    {
+        send_err(c, &ClientError::PublishViolation(p.subject.clone()));
+        let line = format!("{}Publish Violation - Subject {}", log_prefix(c), GoQuoted(&p.subject));
+        return node.log(LogLevel::Error, line);
     }
     if let Some(reply) = &p.reply
         && RESERVED_REPLY_PREFIXES.iter().any(|prefix| reply.starts_with(prefix))
     {
-        return send_err(c, &ClientError::ReplyViolation(reply.clone()));
+        send_err(c, &ClientError::ReplyViolation(reply.clone()));
+        let line = format!("{}Publish Violation - Reply {}", log_prefix(c), GoQuoted(reply));
+        return node.log(LogLevel::Error, line);
     }
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
@@ -347,6 +366,12 @@ fn subscribe(
         return;
     };
     c.keepalive.last_activity = now;
+    let q = queue.as_deref();
+    if c.perms.as_deref_mut().is_some_and(|perms| !perms.subscribe_allowed(&subject, q))
+        || q == Some(SYS_QUEUE)
+    {
+        return subscribe_violation(node, id, subject, queue, &sid);
+    }
     let verbose = c.opts.verbose;
     // A reused sid is ignored, the old subscription kept (nats-server behaviour).
     if !c.sids.contains_key(&sid[..]) {
@@ -414,6 +439,39 @@ fn ping(node: &mut Node, id: LinkId, now: Instant) {
         if let Some(Link::Client(c)) = node.links.get_mut(id) {
             encode::info(c.outbox.buf(), &json);
         }
+    }
+}
+
+/// Refuse a SUB: `-ERR` and nats-server's log line.
+fn subscribe_violation(
+    node: &mut Node,
+    id: LinkId,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    sid: &[u8],
+) {
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    let (s, sid) = (GoQuoted(&subject), String::from_utf8_lossy(sid));
+    let line = match &queue {
+        None => format!("{}Subscription Violation - Subject {s}, SID {sid}", log_prefix(c)),
+        Some(q) => format!(
+            "{}Subscription Violation - Subject {s}, Queue: {}, SID {sid}",
+            log_prefix(c),
+            GoQuoted(q)
+        ),
+    };
+    send_err(c, &ClientError::SubscribeViolation { subject: subject.clone(), queue });
+    node.log(LogLevel::Error, line);
+}
+
+/// nats-server's client log prefix, `IP:PORT - cid:N - `.
+// TODO(integrator): replace with the shared client-log prefix function.
+pub(super) fn log_prefix(c: &ClientLink) -> String {
+    match c.peer {
+        Some(peer) => format!("{peer} - cid:{} - ", c.cid),
+        None => format!("cid:{} - ", c.cid),
     }
 }
 
@@ -493,5 +551,6 @@ pub(crate) fn test_link() -> Link {
         login: None,
         account_counted: false,
         max_subscriptions: None,
+        perms: None,
     }))
 }
