@@ -68,6 +68,24 @@ pub enum ClientError {
     /// Publish with a reserved reply prefix (`_R_.`, `$JS.ACK.`, `_GR_.`) (link stays open,
     /// message dropped).
     ReplyViolation(Bytes),
+    /// SUB the client's permissions forbid, or in the reserved `_sys_` queue (link stays open,
+    /// no subscription).
+    SubscribeViolation {
+        /// The subject.
+        subject: Bytes,
+        /// The queue group, if any.
+        queue: Option<Bytes>,
+    },
+    /// A configuration reload changed the client's permissions and removed this existing
+    /// subscription (link stays open).
+    SubscriptionRevoked {
+        /// The subject.
+        subject: Bytes,
+        /// The queue group, if any.
+        queue: Option<Bytes>,
+        /// The client's sid.
+        sid: Bytes,
+    },
 }
 
 /// What the server sends and does for a [`ClientError`].
@@ -128,6 +146,13 @@ impl ClientError {
                 ),
                 false,
             ),
+            SubscribeViolation { subject, queue } => {
+                (Some(subscription_violation(subject, queue.as_deref(), "").into()), false)
+            }
+            SubscriptionRevoked { subject, queue, sid } => {
+                let sid = format!(" (sid {})", GoQuoted(sid));
+                (Some(subscription_violation(subject, queue.as_deref(), &sid).into()), false)
+            }
         };
         let flush =
             !matches!(self, SlowConsumer | SlowConsumerWriteDeadline | ReadError | WriteError);
@@ -165,6 +190,8 @@ impl ClientError {
             | InvalidSubject
             | PublishViolation(_)
             | ReplyViolation(_)
+            | SubscribeViolation { .. }
+            | SubscriptionRevoked { .. }
             | MaxSubscriptionsExceeded => return None,
         })
     }
@@ -194,9 +221,19 @@ impl fmt::Display for ClientError {
     }
 }
 
-/// Formats bytes as Go's `%q` does for the strings nats-server quotes in error texts and
-/// traces.
-pub(crate) struct GoQuoted<'a>(pub(crate) &'a [u8]);
+/// `Permissions Violation for Subscription to "s"[ using queue "q"]{suffix}`.
+fn subscription_violation(subject: &[u8], queue: Option<&[u8]>, suffix: &str) -> String {
+    let mut text = format!("Permissions Violation for Subscription to {}", GoQuoted(subject));
+    if let Some(q) = queue {
+        text.push_str(&format!(" using queue {}", GoQuoted(q)));
+    }
+    text.push_str(suffix);
+    text
+}
+
+/// Formats bytes as Go's `%q` does for the strings nats-server quotes in error texts (and
+/// log lines).
+pub struct GoQuoted<'a>(pub &'a [u8]);
 
 impl fmt::Display for GoQuoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -238,6 +275,26 @@ mod tests {
             Some(r#"Permissions Violation for Publish to "_GR_.a\"b""#)
         );
         assert!(!e.answer().close);
+    }
+
+    #[test]
+    fn subscription_texts() {
+        let s = Bytes::from_static(b"foo.*");
+        let q = Some(Bytes::from_static(b"q"));
+        let text = |e: ClientError| e.answer().err.unwrap().into_owned();
+        assert_eq!(
+            text(ClientError::SubscribeViolation { subject: s.clone(), queue: None }),
+            r#"Permissions Violation for Subscription to "foo.*""#
+        );
+        assert_eq!(
+            text(ClientError::SubscribeViolation { subject: s.clone(), queue: q.clone() }),
+            r#"Permissions Violation for Subscription to "foo.*" using queue "q""#
+        );
+        let sid = Bytes::from_static(b"7");
+        assert_eq!(
+            text(ClientError::SubscriptionRevoked { subject: s, queue: q, sid }),
+            r#"Permissions Violation for Subscription to "foo.*" using queue "q" (sid "7")"#
+        );
     }
 
     #[test]

@@ -906,3 +906,9 @@ pub fn gateway_link(data: &[u8]) {
     let sids = HashSet::from([Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
     check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &sids);
 }
+
+/// Compile permissions decoded from `data` and check every publish, subscribe and delivery
+/// verdict (and the publish cache) against a naive token-by-token model of nats-server's rules.
+pub fn permissions(data: &[u8]) {
+    crate::permissions::model::check(data);
+}

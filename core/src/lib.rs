@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod hash;
 pub mod link;
 pub mod node;
+pub mod permissions;
 pub mod proto;
 pub mod subject;
 pub mod sublist;

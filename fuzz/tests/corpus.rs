@@ -75,6 +75,11 @@ fn client_link() {
 }
 
 #[test]
+fn permissions() {
+    replay("permissions", strait_core::fuzzing::permissions);
+}
+
+#[test]
 fn gateway_link() {
     replay("gateway_link", strait_core::fuzzing::gateway_link);
 }

@@ -18,6 +18,8 @@
 mod common;
 #[path = "bench_parts/connects.rs"]
 mod connects;
+#[path = "bench_parts/permissions.rs"]
+mod permission_cases;
 #[path = "bench_parts/tls.rs"]
 mod tls_cases;
 
@@ -73,6 +75,12 @@ struct Opts {
     /// Leave out the TLS gateway cases.
     #[arg(long)]
     no_tls: bool,
+    /// Leave out the publish-permissions cases.
+    #[arg(long)]
+    no_perms: bool,
+    /// Only the publish-permissions cases.
+    #[arg(long)]
+    only_perms: bool,
     /// Only the TLS gateway cases.
     #[arg(long)]
     only_tls: bool,
@@ -133,6 +141,10 @@ fn main() {
     }
     if opts.only_connects {
         print_table(&connects::connect_cases(&runtime, &programs, &flags, &opts), &opts);
+        return;
+    }
+    if opts.only_perms {
+        print_table(&permission_cases::permission_cases(&programs, &opts, &flags), &opts);
         return;
     }
 
@@ -216,6 +228,9 @@ fn main() {
     metrics.push(idle);
     metrics.push(after);
     metrics.push(per_sub);
+    if !opts.no_perms {
+        metrics.extend(permission_cases::permission_cases(&programs, &opts, &flags));
+    }
     if !opts.no_gateway {
         metrics.extend(gateway_cases(&runtime, &programs, &opts, started));
     }
@@ -321,10 +336,22 @@ fn raw_throughput_between(
     size: usize,
     opts: &Opts,
 ) -> Result<f64, String> {
+    raw_throughput_as(pub_addr, sub_addr, size, opts, QUIET_CONNECT, QUIET_CONNECT)
+}
+
+/// [`raw_throughput_between`] with the given CONNECT JSON for the publisher and subscriber.
+fn raw_throughput_as(
+    pub_addr: SocketAddr,
+    sub_addr: SocketAddr,
+    size: usize,
+    opts: &Opts,
+    pub_connect: &str,
+    sub_connect: &str,
+) -> Result<f64, String> {
     let received = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
 
-    let mut sub = raw_connect(sub_addr)?;
+    let mut sub = raw_connect_with(sub_addr, sub_connect)?;
     sub.write_all(b"SUB bench.raw 1\r\nPING\r\n").map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(sub.try_clone().map_err(|e| e.to_string())?);
     expect_pong(&mut reader)?;
@@ -338,7 +365,7 @@ fn raw_throughput_between(
         thread::spawn(move || count_msgs(reader, writer, &received, &stop))
     };
 
-    let publ = raw_connect(pub_addr)?;
+    let publ = raw_connect_with(pub_addr, pub_connect)?;
     let pub_thread = {
         let received = Arc::clone(&received);
         let stop = Arc::clone(&stop);
@@ -669,8 +696,16 @@ fn window_msgs(size: usize, overhead: usize) -> u64 {
     (IN_FLIGHT_BYTES / (size + overhead) as u64).max(64)
 }
 
-/// Connects, reads INFO, sends a quiet CONNECT (no echo, so a publisher never sees its own).
+/// A quiet CONNECT (no echo, so a publisher never sees its own).
+const QUIET_CONNECT: &str = r#"{"verbose":false,"pedantic":false,"echo":false}"#;
+
+/// Connects, reads INFO, sends a quiet CONNECT.
 fn raw_connect(addr: SocketAddr) -> Result<TcpStream, String> {
+    raw_connect_with(addr, QUIET_CONNECT)
+}
+
+/// Connects, reads INFO, sends `CONNECT connect`.
+fn raw_connect_with(addr: SocketAddr, connect: &str) -> Result<TcpStream, String> {
     let conn = TcpStream::connect_timeout(&addr, STEP).map_err(|e| format!("connect: {e}"))?;
     conn.set_nodelay(true).map_err(|e| e.to_string())?;
     conn.set_read_timeout(Some(STEP)).map_err(|e| e.to_string())?;
@@ -680,9 +715,7 @@ fn raw_connect(addr: SocketAddr) -> Result<TcpStream, String> {
     if !info.starts_with("INFO ") {
         return Err(format!("expected INFO, got {info:?}"));
     }
-    (&conn)
-        .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\n")
-        .map_err(|e| e.to_string())?;
+    (&conn).write_all(format!("CONNECT {connect}\r\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(conn)
 }
 

@@ -10,6 +10,7 @@ mod conn_tls;
 pub mod listen;
 pub mod logging;
 pub mod monitor;
+pub mod perm_setup;
 pub mod reload;
 pub mod server;
 pub mod setup;

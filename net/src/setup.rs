@@ -1,16 +1,19 @@
 //! From command-line flags and a configuration file to what the server runs with. Flags
 //! override the file, as in nats-server.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use strait_conf::Options;
 use strait_conf::options::{Authorization, Gateway, HandshakeFirst};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{AccountLimits, Auth, NodeConfig, User};
+use strait_core::permissions::Permissions;
 use strait_core::proto::client::Limits;
 
 use crate::cli::Args;
 use crate::logging::LogSettings;
+use crate::perm_setup;
 use crate::server::DriverConfig;
 use crate::tls_setup::{self, ServerTls};
 
@@ -204,11 +207,15 @@ fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
     }
     let mut users: Vec<User> = Vec::new();
     for account in &o.accounts {
-        users.extend(account.users.iter().map(|u| user(u, Some(&account.name))));
+        // An account's users take its default permissions, never the authorization block's
+        // (checked against nats-server in permissions_interop).
+        let default = account.default_permissions.as_ref().map(perm_setup::compile);
+        users.extend(account.users.iter().map(|u| user(u, Some(&account.name), default.as_ref())));
     }
     if let Some(a) = &o.authorization {
+        let default = a.default_permissions.as_ref().map(perm_setup::compile);
         if let Some(list) = &a.users {
-            users.extend(list.iter().map(|u| user(u, None)));
+            users.extend(list.iter().map(|u| user(u, None, default.as_ref())));
         } else if let Some(user) = &a.user {
             return Ok(Auth::UserPassword {
                 user: user.clone(),
@@ -221,14 +228,20 @@ fn client_auth(args: &Args, o: &Options) -> Result<Auth, String> {
     Ok(if users.is_empty() { Auth::None } else { Auth::Users(users) })
 }
 
-/// A configured user (or nkey user) as the core checks it.
-fn user(u: &strait_conf::options::User, account: Option<&str>) -> User {
+/// A configured user (or nkey user) as the core checks it; `default` permissions apply when it
+/// has none of its own.
+fn user(
+    u: &strait_conf::options::User,
+    account: Option<&str>,
+    default: Option<&Arc<Permissions>>,
+) -> User {
     User {
         user: u.nkey.clone().or_else(|| u.user.clone()).unwrap_or_default(),
         password: u.password.clone().unwrap_or_default(),
         nkey: u.nkey.is_some(),
         account: account.map(str::to_owned),
         connection_types: u.allowed_connection_types.iter().map(|t| t.to_uppercase()).collect(),
+        permissions: perm_setup::for_user(u.permissions.as_ref(), default),
     }
 }
 

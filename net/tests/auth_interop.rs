@@ -308,3 +308,33 @@ fn account_limits_bound_connections_subscriptions_and_payload() {
         }
     }
 }
+
+#[test]
+fn permissions_follow_the_login_and_the_accounts_defaults() {
+    let kp = nkeys::KeyPair::new_user();
+    let pk = kp.public_key();
+    let conf = config(
+        "login-permissions",
+        &format!(
+            "accounts {{ A {{\n\
+               default_permissions: {{ publish: \"foo\" }}\n\
+               users = [ {{user: a, password: a}}, {{nkey: {pk}, permissions: {{ publish: \"bar\" }}}} ]\n\
+             }} }}\n"
+        ),
+    );
+    let denied = |s: &str| format!("Permissions Violation for Publish to \"{s}\"");
+    let by_default = |_: &Conn| {
+        format!("{}PUB foo 0\r\n\r\nPUB bar 0\r\n\r\n", connect(",\"user\":\"a\",\"pass\":\"a\""))
+    };
+    let by_nkey = |c: &Conn| {
+        let login = format!(",\"nkey\":\"{pk}\",\"sig\":\"{}\"", sign(&kp, &c.nonce()));
+        format!("{}PUB foo 0\r\n\r\nPUB bar 0\r\n\r\n", connect(&login))
+    };
+    check_both(
+        &conf,
+        &[
+            ("account default permissions", &by_default, Outcome::Pong(vec![denied("bar")])),
+            ("nkey user's own permissions", &by_nkey, Outcome::Pong(vec![denied("foo")])),
+        ],
+    );
+}

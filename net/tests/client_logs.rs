@@ -460,3 +460,21 @@ fn authentication_failures_log_like_nats_server() {
         }
     });
 }
+
+#[test]
+fn permission_violations_log_like_nats_server() {
+    let conf = "authorization { users = [\n\
+          {user: a, password: p, permissions: {publish: \"ok.>\", subscribe: \"foo\"}}\n\
+        ] }\n";
+    compare("permissions", &["-DV"], Some(conf), |server| {
+        let mut s = connect(server);
+        s.write_all(
+            b"CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"p\",\"lang\":\"go\"}\r\n\
+              PUB nope 2\r\nhi\r\nSUB bar 1\r\nSUB foo q 2\r\nPING\r\n",
+        )
+        .unwrap();
+        read_until(&mut s, "PONG");
+        drop(s);
+        wait_for(server, "Client connection closed", 1);
+    });
+}

@@ -125,6 +125,9 @@ pub struct ClientLink {
     pub account_counted: bool,
     /// Most subscriptions this client may hold (server and account limits); `None` unlimited.
     pub max_subscriptions: Option<u64>,
+    /// Publish/subscribe permissions of the authenticated user, with this client's caches;
+    /// `None` (no restrictions) costs one branch per message.
+    pub perms: Option<Box<crate::permissions::ClientPermissions>>,
 }
 
 /// Authentication state of a client beyond its CONNECT options.

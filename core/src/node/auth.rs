@@ -15,6 +15,7 @@ pub(super) use nkey::nonce;
 pub use password::{PasswordCheck, is_bcrypt};
 
 use super::TlsPeer;
+use crate::permissions::Permissions;
 use crate::proto::json::ConnectOptions;
 
 /// The only connection type Strait serves (nats-server's `STANDARD`: plain or TLS NATS clients).
@@ -52,6 +53,9 @@ pub struct User {
     pub account: Option<String>,
     /// `allowed_connection_types`, upper case; empty allows every type.
     pub connection_types: Vec<String>,
+    /// Publish/subscribe permissions (the user's own, else the default ones); `None` allows
+    /// everything. nats-server gives the single-user and token modes none.
+    pub permissions: Option<Arc<Permissions>>,
 }
 
 impl User {

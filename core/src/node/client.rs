@@ -1,6 +1,7 @@
 //! What a client's frames do to the node: handshake, subscriptions, publishes, keep-alive.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -9,11 +10,12 @@ use rand_core::RngCore;
 use super::client_log::{self, Arg, Op};
 use super::{Event, LogLevel, Node, SubKey, Subscription, auth, deliver, gateway, login};
 use crate::account::AccountId;
-use crate::error::{ClientError, CloseReason};
+use crate::error::{ClientError, CloseReason, GoQuoted};
 use crate::hash;
 use crate::link::client::{ClientState, ClientTimer, KeepAlive, TimerTable, first_ping_delay};
 use crate::link::{ClientLink, Link, Outbox};
 use crate::node::LinkId;
+use crate::permissions::{ClientPermissions, Permissions};
 use crate::proto::client::{ClientOp, Parser, Publish};
 use crate::proto::encode;
 use crate::proto::json::{self, ConnectOptions};
@@ -28,6 +30,10 @@ const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
 
 /// The gateway routed-reply prefix; clients may not publish to it.
 const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+
+/// The queue group reserved for the server's own subscriptions (nats-server `sysGroup`); no
+/// client may use it.
+const SYS_QUEUE: &[u8] = b"_sys_";
 
 pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> LinkId {
     let cid = node.next_cid;
@@ -69,6 +75,7 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         login: None,
         account_counted: false,
         max_subscriptions: None,
+        perms: None,
     };
     let mut info = node.client_info(cid, peer);
     if node.config.auth.needs_nonce() {
@@ -331,7 +338,8 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     login::connect(node, id, now, opts);
 }
 
-/// The rest of CONNECT once the client is logged in and bound to `account`; `answer` is false
+/// The rest of CONNECT once the client is logged in as a user with `perms` and bound to
+/// `account`; `answer` is false
 /// for a `no_auth_user` login by a first op, which has no CONNECT to answer `+OK` to.
 pub(super) fn established(
     node: &mut Node,
@@ -340,11 +348,14 @@ pub(super) fn established(
     opts: ConnectOptions,
     account: AccountId,
     answer: bool,
+    perms: Option<Arc<Permissions>>,
 ) {
     if opts.account.as_deref().is_some_and(|a| !a.is_empty()) || opts.new_account {
         return close(node, id, ClientError::AuthorizationViolation);
     }
     let headers = node.config.headers && opts.headers;
+    // Like nats-server's RegisterUser: every successful CONNECT sets the permissions afresh.
+    let perms_seed = if perms.is_some() { node.rng.next_u64() } else { 0 };
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
@@ -352,6 +363,7 @@ pub(super) fn established(
         let name = &node.accounts[account.0 as usize].name;
         c.log_label = client_log::connect_label(&opts, name);
     }
+    c.perms = perms.map(|p| Box::new(ClientPermissions::new(p, perms_seed)));
     let rebind = c.account != account && !c.sids.is_empty();
     c.account = account;
     c.headers = headers;
@@ -409,13 +421,20 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
             client_log::push(&mut node.events, c, LogLevel::Trace, line);
         }
     }
-    if p.subject.starts_with(GATEWAY_REPLY_PREFIX) {
-        return send_err(node, id, &ClientError::PublishViolation(p.subject.clone()));
+    // The order of nats-server `processInboundClientMsg`.
+    if p.subject.starts_with(GATEWAY_REPLY_PREFIX)
+        || c.perms.as_deref_mut().is_some_and(|perms| !perms.publish_allowed(&p.subject, now))
+    {
+        send_err(node, id, &ClientError::PublishViolation(p.subject.clone()));
+        let text = format_args!("Publish Violation - Subject {}", GoQuoted(&p.subject));
+        return client_log::log_client(node, id, LogLevel::Error, text);
     }
     if let Some(reply) = &p.reply
         && RESERVED_REPLY_PREFIXES.iter().any(|prefix| reply.starts_with(prefix))
     {
-        return send_err(node, id, &ClientError::ReplyViolation(reply.clone()));
+        send_err(node, id, &ClientError::ReplyViolation(reply.clone()));
+        let text = format_args!("Publish Violation - Reply {}", GoQuoted(reply));
+        return client_log::log_client(node, id, LogLevel::Error, text);
     }
     if c.opts.verbose {
         c.outbox.buf().extend_from_slice(encode::OK);
@@ -446,6 +465,12 @@ fn subscribe(
         return;
     };
     c.keepalive.last_activity = now;
+    let q = queue.as_deref();
+    if c.perms.as_deref_mut().is_some_and(|perms| !perms.subscribe_allowed(&subject, q))
+        || q == Some(SYS_QUEUE)
+    {
+        return subscribe_violation(node, id, subject, queue, &sid);
+    }
     let verbose = c.opts.verbose;
     // A reused sid is ignored, the old subscription kept (nats-server behaviour).
     if !c.sids.contains_key(&sid[..]) {
@@ -522,6 +547,25 @@ fn ping(node: &mut Node, id: LinkId, now: Instant) {
             encode::info(c.outbox.buf(), &json);
         }
     }
+}
+
+/// Refuse a SUB: `-ERR` and nats-server's log line.
+fn subscribe_violation(
+    node: &mut Node,
+    id: LinkId,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    sid: &[u8],
+) {
+    let (s, sid) = (GoQuoted(&subject), String::from_utf8_lossy(sid));
+    let text = match &queue {
+        None => format!("Subscription Violation - Subject {s}, SID {sid}"),
+        Some(q) => {
+            format!("Subscription Violation - Subject {s}, Queue: {}, SID {sid}", GoQuoted(q))
+        }
+    };
+    send_err(node, id, &ClientError::SubscribeViolation { subject: subject.clone(), queue });
+    client_log::log_client(node, id, LogLevel::Error, text);
 }
 
 /// Queue a keep-open `-ERR` (traced).
@@ -612,5 +656,6 @@ pub(crate) fn test_link() -> Link {
         login: None,
         account_counted: false,
         max_subscriptions: None,
+        perms: None,
     }))
 }

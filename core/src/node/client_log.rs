@@ -523,6 +523,8 @@ pub(super) fn cause_line(
         | InvalidSubject
         | PublishViolation(_)
         | ReplyViolation(_)
+        | SubscribeViolation { .. }
+        | SubscriptionRevoked { .. }
         | MaxSubscriptionsExceeded => detail.map(|d| (LogLevel::Error, Order::BeforeErr, d)),
     }
 }

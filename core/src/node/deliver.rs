@@ -94,6 +94,13 @@ fn deliver(
     if c.is_closing() {
         return false;
     }
+    // A wildcard or queue subscription may overlap a subscribe deny entry; what the deny
+    // entry names is withheld (nats-server `checkDenySub`).
+    if let Some(perms) = c.perms.as_deref()
+        && perms.delivery_denied(&p.subject, sub.queue())
+    {
+        return false;
+    }
     let link = sub.link;
     let with_headers = p.header_len > 0 && c.headers;
     let payload = if with_headers || p.header_len == 0 {
@@ -131,6 +138,10 @@ fn deliver(
     }
     if let (Some(full), Some(reply)) = (mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);
+    }
+    // `allow_responses`: the client may now answer on this reply subject.
+    if let (Some(perms), Some(reply)) = (c.perms.as_deref_mut(), &p.reply) {
+        perms.delivered_reply(reply, now);
     }
     c.counters.out_msgs += 1;
     c.counters.out_bytes += payload.len() as u64;

@@ -185,7 +185,11 @@ fn finish(
     if !already_here {
         node.accounts[account.0 as usize].clients += 1;
     }
-    client::established(node, id, now, opts, account, answer);
+    let perms = match (&node.config.auth, login.user) {
+        (Auth::Users(users), Some(i)) => users.get(i).and_then(|u| u.permissions.clone()),
+        _ => None,
+    };
+    client::established(node, id, now, opts, account, answer, perms);
 }
 
 /// The tighter of the server's `max_subscriptions` (0 unlimited) and an account's limit;

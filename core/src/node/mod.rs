@@ -579,3 +579,5 @@ mod tests;
 
 #[cfg(test)]
 mod gateway_tests;
+#[cfg(test)]
+mod permission_tests;

@@ -9,13 +9,22 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Auth, LogLevel, Node, NodeConfig, auth, client, gateway, login};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand_core::RngCore;
+
+use super::{Auth, LogLevel, Node, NodeConfig, SubKey, auth, client, gateway, login};
 use crate::account::GLOBAL_ACCOUNT;
-use crate::error::{ClientError, GatewayError};
+use crate::error::{ClientError, GatewayError, GoQuoted};
 use crate::gateway::{GatewayConfig, RemoteConfig};
 use crate::link::Link;
 use crate::link::client::{ClientState, ClientTimer};
 use crate::node::LinkId;
+use crate::permissions::ClientPermissions;
+use crate::permissions::Permissions;
+use crate::proto::encode;
+use crate::proto::json::ConnectOptions;
 
 /// A reload the node refused; the configuration in force is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,15 +219,17 @@ fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut 
         };
         // A bcrypt hash the client passed and that did not change is not compared again; a
         // new one is compared here, on the reload's time.
-        let verdict = node
-            .config
-            .auth
-            .check(&login::attempt(node, c, &opts, true))
-            .and_then(|l| match &l.slow {
+        let verdict = node.config.auth.check(&login::attempt(node, c, &opts, true)).and_then(|l| {
+            match &l.slow {
                 Some(check) if !check.verify() => Err(()),
                 _ => Ok(l),
-            })
-            .map(|l| l.account.as_deref().unwrap_or(GLOBAL_ACCOUNT).to_owned());
+            }
+        });
+        let perms = match (&node.config.auth, verdict.as_ref().ok().and_then(|l| l.user)) {
+            (Auth::Users(users), Some(i)) => users.get(i).and_then(|u| u.permissions.clone()),
+            _ => None,
+        };
+        let verdict = verdict.map(|l| l.account.as_deref().unwrap_or(GLOBAL_ACCOUNT).to_owned());
         let moved = match &node.config.auth {
             Auth::Users(users) if !user.is_empty() => match users.iter().find(|u| u.user == user) {
                 None => true,
@@ -235,7 +246,71 @@ fn recheck_clients(node: &mut Node, now: Instant, was_open: bool, summary: &mut 
             node.log(LogLevel::Error, line);
             client::close(node, id, ClientError::AuthorizationViolation);
             summary.closed_clients.push(id);
+        } else {
+            reapply_permissions(node, id, perms);
         }
+    }
+}
+
+/// A client that still authenticates gets its user's permissions afresh (caches and response
+/// permissions start over, as in nats-server's `RegisterUser`), and loses the subscriptions
+/// they no longer allow (nats-server `processSubsOnConfigReload`).
+fn reapply_permissions(node: &mut Node, id: LinkId, perms: Option<Arc<Permissions>>) {
+    let seed = if perms.is_some() { node.rng.next_u64() } else { 0 };
+    let Some(Link::Client(c)) = node.links.get_mut(id) else {
+        return;
+    };
+    c.perms = perms.map(|p| Box::new(ClientPermissions::new(p, seed)));
+    let Some(perms) = c.perms.as_deref_mut() else {
+        return;
+    };
+    // Sorted so the -ERR lines come out in one order (nats-server's is map order).
+    let mut keys: Vec<SubKey> = c.sids.values().copied().collect();
+    keys.sort_unstable();
+    let mut revoked = Vec::new();
+    for key in keys {
+        let Some(sub) = node.subs.get(key.0 as usize).and_then(Option::as_ref) else {
+            continue;
+        };
+        // Also turns delivery filtering back on for the subscriptions that stay.
+        if !perms.subscribe_allowed(sub.subject(), sub.queue()) {
+            let copy = Bytes::copy_from_slice;
+            revoked.push((key, copy(sub.subject()), sub.queue().map(copy), copy(sub.sid())));
+        }
+    }
+    let who = auth_user(&c.opts);
+    for (key, subject, queue, sid) in revoked {
+        client::unsubscribe_key(node, key);
+        let line = match &queue {
+            None => format!(
+                "Removed sub {} (sid {}) for {who} - not authorized",
+                GoQuoted(&subject),
+                GoQuoted(&sid)
+            ),
+            Some(q) => format!(
+                "Removed sub {} using queue {} (sid {}) for {who} - not authorized",
+                GoQuoted(&subject),
+                GoQuoted(q),
+                GoQuoted(&sid)
+            ),
+        };
+        let err = ClientError::SubscriptionRevoked { subject, queue, sid };
+        if let Some(Link::Client(c)) = node.links.get_mut(id)
+            && let Some(text) = err.answer().err
+        {
+            encode::err(c.outbox.buf(), &text);
+        }
+        node.log(LogLevel::Info, line);
+    }
+    node.wake(id);
+}
+
+/// nats-server `getAuthUser` for the modes Strait has.
+fn auth_user(opts: &ConnectOptions) -> String {
+    match (&opts.user, &opts.auth_token) {
+        (Some(u), _) if !u.is_empty() => format!("User {u:?}"),
+        (_, Some(t)) if !t.is_empty() => "Token \"[REDACTED]\"".to_owned(),
+        _ => "User \"N/A\"".to_owned(),
     }
 }
 
