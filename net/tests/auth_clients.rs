@@ -13,26 +13,10 @@ use futures_util::StreamExt;
 use tokio::time::timeout;
 
 use common::certs::{Ca, Dir, Files, LeafSpec};
-use common::{Kind, Server};
+use common::{Kind, Server, scenarios};
 
 /// Bound for any single step.
 const STEP: Duration = Duration::from_secs(10);
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn nats_server() {
-                super::$name(super::common::Kind::NatsServer).await;
-            }
-
-            #[tokio::test]
-            async fn strait() {
-                super::$name(super::common::Kind::Strait).await;
-            }
-        }
-    )*};
-}
 
 scenarios!(async_nats_logins, nats_py_logins, verify_and_map_names_the_user);
 

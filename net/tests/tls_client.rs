@@ -15,26 +15,10 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use common::certs::{Ca, Dir, Files, LeafSpec};
-use common::{Kind, Server};
+use common::{Kind, Server, scenarios};
 
 /// Bound for any single step.
 const STEP: Duration = Duration::from_secs(5);
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn nats_server() {
-                super::$name(super::common::Kind::NatsServer).await;
-            }
-
-            #[tokio::test]
-            async fn strait() {
-                super::$name(super::common::Kind::Strait).await;
-            }
-        }
-    )*};
-}
 
 scenarios!(
     server_auth,

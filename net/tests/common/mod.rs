@@ -25,6 +25,27 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many of the last log lines are kept for failure messages.
 const LOG_TAIL: usize = 200;
 
+/// `scenarios!(a, b)`: for each `async fn a(kind: Kind)` of the test crate, a module `a` with
+/// one tokio test per server, `a::nats_server` and `a::strait`.
+#[allow(unused_macros)]
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn nats_server() {
+                super::$name(super::common::Kind::NatsServer).await;
+            }
+
+            #[tokio::test]
+            async fn strait() {
+                super::$name(super::common::Kind::Strait).await;
+            }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use scenarios;
+
 /// Which server implementation to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
