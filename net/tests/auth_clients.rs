@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::time::timeout;
 
 use common::certs::{Ca, Dir, Files, LeafSpec};
-use common::{Kind, Server, scenarios};
+use common::{Kind, Server, assert_python_ok, run_python, scenarios};
 
 /// Bound for any single step.
 const STEP: Duration = Duration::from_secs(10);
@@ -112,25 +112,12 @@ async fn nats_py_logins(kind: Kind) {
     let c = credentials();
     let dir = Dir::new();
     let (users, token) = start_users(kind, &dir, &c);
-    let python = std::env::var("NATS_PY")
-        .expect("$NATS_PY is not set: run the tests through scripts/test (it installs nats-py)");
     let script = dir.write("nats_py_logins.py", NATS_PY_LOGINS);
     let seed = dir.write("user.nk", &c.seed);
-    let run = tokio::process::Command::new(python)
-        .arg(script)
-        .args([users.url(), token.url(), seed, c.password.into(), c.token.into()])
-        .kill_on_drop(true)
-        .output();
-    let out = timeout(Duration::from_secs(40), run).await.expect("nats-py in time").expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim() == "ok",
-        "{}: nats-py failed ({}):\n{stdout}\n{}\n{}",
-        kind.label(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        users.log_tail()
-    );
+    let (u, t) = (users.url(), token.url());
+    let args = [u.as_str(), t.as_str(), seed.as_str(), c.password, c.token];
+    let out = run_python(&script, &args, Duration::from_secs(40)).await;
+    assert_python_ok(&out, &users, "nats-py");
 }
 
 /// A raw TLS client (Python's `ssl`): INFO in plain text, then TLS with a client certificate,
@@ -173,16 +160,11 @@ async fn verify_and_map_names_the_user(kind: Kind) {
     );
     let conf = dir.write(&format!("{}.conf", kind.label()), &conf);
     let server = Server::start_with(kind, &["-c", &conf]);
-    let python = std::env::var("NATS_PY").expect("$NATS_PY is not set: run scripts/test");
     let script = dir.write("claim_user.py", CLAIM_USER);
     let port = server.addr().port().to_string();
     for claim in ["CN=bob", "CN=alice", ""] {
-        let run = tokio::process::Command::new(&python)
-            .arg(&script)
-            .args(["127.0.0.1", &port, &client.ca, &client.cert, &client.key, claim])
-            .kill_on_drop(true)
-            .output();
-        let out = timeout(STEP, run).await.expect("client in time").expect("run python");
+        let args = ["127.0.0.1", &port, &client.ca, &client.cert, &client.key, claim];
+        let out = run_python(&script, &args, STEP).await;
         let stdout = String::from_utf8_lossy(&out.stdout);
         // alice's certificate logs in as alice (account A) whoever the CONNECT names.
         assert_eq!(

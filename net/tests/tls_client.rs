@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use common::certs::{Ca, Dir, Files, LeafSpec};
-use common::{Kind, Server, scenarios};
+use common::{Kind, Server, assert_python_ok, run_python, scenarios};
 
 /// Bound for any single step.
 const STEP: Duration = Duration::from_secs(5);
@@ -226,26 +226,9 @@ asyncio.run(asyncio.wait_for(main(*sys.argv[1:5]), 20))
 async fn nats_py_client_cert(kind: Kind) {
     let pki = pki();
     let server = start(kind, &pki, "  verify: true");
-    let python = std::env::var("NATS_PY")
-        .expect("$NATS_PY is not set: run the tests through scripts/test (it installs nats-py)");
     let script = pki.dir.write("nats_py_client.py", NATS_PY_CLIENT);
-    let run = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(server.url())
-        .args([&pki.server.ca, &pki.client.cert, &pki.client.key])
-        .kill_on_drop(true)
-        .output();
-    let out = timeout(Duration::from_secs(30), run)
-        .await
-        .expect("nats-py finished within 30 s")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim() == "ok",
-        "{}: nats-py failed ({}):\n{stdout}\n{}\n{}",
-        kind.label(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail()
-    );
+    let url = server.url();
+    let args = [url.as_str(), &pki.server.ca, &pki.client.cert, &pki.client.key];
+    let out = run_python(&script, &args, Duration::from_secs(30)).await;
+    assert_python_ok(&out, &server, "nats-py");
 }

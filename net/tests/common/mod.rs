@@ -46,6 +46,37 @@ macro_rules! scenarios {
 #[allow(unused_imports)]
 pub(crate) use scenarios;
 
+/// Runs the venv's Python (`$NATS_PY`, installed by scripts/test) on `script` with `args`,
+/// bounded by `limit`; panics if it does not finish in time or cannot start.
+pub(crate) async fn run_python(
+    script: &str,
+    args: &[&str],
+    limit: Duration,
+) -> std::process::Output {
+    let python = std::env::var("NATS_PY")
+        .expect("$NATS_PY is not set: run the tests through scripts/test (it installs nats-py)");
+    let run =
+        tokio::process::Command::new(python).arg(script).args(args).kill_on_drop(true).output();
+    tokio::time::timeout(limit, run)
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within {limit:?}"))
+        .expect("run python")
+}
+
+/// Asserts that a Python client printed exactly `ok` and exited 0, with its output and the
+/// server's log otherwise.
+pub(crate) fn assert_python_ok(out: &std::process::Output, server: &Server, what: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim() == "ok",
+        "{}: {what} failed ({}):\n{stdout}\n{}\n{}",
+        server.kind().label(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail()
+    );
+}
+
 /// Which server implementation to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
