@@ -365,40 +365,48 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    /// The `-ERR` text sent to the peer, if any (the link always closes).
-    pub fn err_text(&self) -> Option<String> {
+    /// The wire answer: the `-ERR` text sent before closing, if any. A gateway link always
+    /// closes, after flushing what is queued. This and [`GatewayError::closed_state`] are the
+    /// only gateway cause→wire table (`shared/docs/gateway-protocol.md` §2.5, §3).
+    pub fn answer(&self) -> Answer {
         use crate::proto::gateway::GatewayParseError as P;
         use GatewayError::*;
-        Some(match self {
-            AuthorizationViolation => "Authorization Violation".into(),
-            AuthenticationTimeout => "Authentication Timeout".into(),
-            NotAGatewayConnect => "attempted to connect to gateway port".into(),
-            RejectedUnknown(ours) => format!("Connection to gateway \"{ours}\" rejected"),
+        let err: Option<Cow<'static, str>> = match self {
+            AuthorizationViolation => Some("Authorization Violation".into()),
+            AuthenticationTimeout => Some("Authentication Timeout".into()),
+            NotAGatewayConnect => Some("attempted to connect to gateway port".into()),
+            RejectedUnknown(ours) => Some(format!("Connection to gateway \"{ours}\" rejected").into()),
             WrongPort(wanted) => {
-                format!("Attempt to connect to gateway \"{wanted}\" using wrong port")
+                Some(format!("Attempt to connect to gateway \"{wanted}\" using wrong port").into())
             }
-            WrongName { ours, wanted, got } => format!(
-                "Connection from \"{ours}\" rejected, wanted to connect to \"{wanted}\", this is \"{got}\""
+            WrongName { ours, wanted, got } => Some(
+                format!(
+                    "Connection from \"{ours}\" rejected, wanted to connect to \"{wanted}\", this is \"{got}\""
+                )
+                .into(),
             ),
             MissingCommandAccount(which) => {
-                format!("Account absent from receive-all-subscriptions-{which} command")
+                Some(format!("Account absent from receive-all-subscriptions-{which} command").into())
             }
-            Parse(P::MaxControlLine) => "maximum control line exceeded".into(),
-            Parse(P::UnknownOp) => "Unknown Protocol Operation".into(),
-            StaleConnection => "Stale Connection".into(),
+            Parse(P::MaxControlLine) => Some("maximum control line exceeded".into()),
+            Parse(P::UnknownOp) => Some("Unknown Protocol Operation".into()),
+            Parse(P::PayloadTooLarge) => Some("Maximum Payload Violation".into()),
+            StaleConnection => Some("Stale Connection".into()),
             DuplicateOutbound
             | DuplicateServerName(_)
             | ProtocolViolation(_)
-            | Parse(_)
+            | Parse(P::BadArgs(_))
             | PeerError(_)
             | NoInfo
             | Removed
-            | TlsHandshake => return None,
-        })
+            | TlsHandshake => None,
+        };
+        Answer { err, close: true, flush: true }
     }
 
     /// The closed-connection reason nats-server reports for this error.
     pub fn closed_state(&self) -> &'static str {
+        use crate::proto::gateway::GatewayParseError as P;
         use GatewayError::*;
         match self {
             AuthorizationViolation => "Authentication Failure",
@@ -407,7 +415,11 @@ impl GatewayError {
             RejectedUnknown(_) | WrongName { .. } | DuplicateOutbound => "Wrong Gateway",
             DuplicateServerName(_) => "Duplicate Server Name",
             ProtocolViolation(_) | MissingCommandAccount(_) => "Protocol Violation",
-            Parse(_) | PeerError(_) => "Parse Error",
+            Parse(P::UnknownOp | P::BadArgs(_)) => "Protocol Violation",
+            Parse(P::MaxControlLine) => "Maximum Control Line Exceeded",
+            Parse(P::PayloadTooLarge) => "Maximum Message Payload Exceeded",
+            // nats-server closes with `ParseError` when the peer sends `-ERR`.
+            PeerError(_) => "Parse Error",
             StaleConnection | NoInfo => "Stale Connection",
             // nats-server's name for a route a reload removed is "Route Removed".
             Removed => "Gateway Removed",

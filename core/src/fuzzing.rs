@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::CloseReason;
 use crate::node::{Event, LinkId, Node, NodeConfig, OutboxStatus};
-use crate::proto::client::{ClientOp, Limits, ParseError, Parser, Publish};
+use crate::proto::client::{ClientOp, Limits, Message, ParseError, Parser};
 use crate::proto::frames::{parse_chunks, split_at};
 use crate::proto::gateway::GatewayLimits;
 use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
@@ -103,7 +103,7 @@ fn encode_client_op(out: &mut Vec<u8>, op: &ClientOp) -> Option<usize> {
         out.extend_from_slice(b"\r\n");
         len
     }
-    let publish = |out: &mut Vec<u8>, name: &str, p: &Publish, hpub: bool| {
+    let publish = |out: &mut Vec<u8>, name: &str, p: &Message, hpub: bool| {
         let size = p.payload.len().to_string();
         let hdr = p.header_len.to_string();
         let mut args: Vec<&[u8]> = vec![&p.subject];

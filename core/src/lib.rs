@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod gateway;
 pub mod hash;
 pub mod link;
+pub mod message;
 pub mod node;
 pub mod permissions;
 pub mod proto;

@@ -5,7 +5,7 @@ mod wire;
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use strait_core::proto::client::{ClientOp, Limits, Parser, Publish, parse_all};
+use strait_core::proto::client::{ClientOp, Limits, Message, Parser, parse_all};
 use strait_core::proto::encode;
 use strait_core::proto::frames::{parse_chunks, split_at};
 use wire::{cased, eol, sep, size_text};
@@ -167,7 +167,7 @@ proptest! {
         text.extend(if crlf { &b"\r\n"[..] } else { b"\n" });
         text.extend(&payload);
         text.extend(b"\r\n");
-        let publish = Publish {
+        let publish = Message {
             subject: Bytes::from(subject),
             reply: reply.map(Bytes::from),
             header_len,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use strait_core::fuzzing::SublistOp;
-use strait_core::proto::client::{ClientOp, Limits, Publish};
+use strait_core::proto::client::{ClientOp, Limits, Message};
 use strait_core::sublist::CACHE_MAX;
 
 /// Replace the bytes a protocol token cannot hold, so a generated token is written as is.
@@ -152,7 +152,7 @@ impl Op {
         let publish = |subject: &Token, reply: &Option<Token>, payload: &Payload, header: u16| {
             let payload = payload.bytes(limits);
             let header_len = usize::from(header) % (payload.len() + 1);
-            Publish {
+            Message {
                 subject: subject.bytes(),
                 reply: reply.as_ref().map(Token::bytes),
                 header_len,

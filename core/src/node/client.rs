@@ -8,7 +8,8 @@ use bytes::{Bytes, BytesMut};
 use rand_core::RngCore;
 
 use super::client_log::{self, Arg, Op};
-use super::{Event, LogLevel, Node, SubKey, Subscription, auth, deliver, gateway, login};
+use super::router::{self, Effect, Origin};
+use super::{Event, LogLevel, Node, SubKey, Subscription, auth, gateway, login};
 use crate::account::AccountId;
 use crate::error::{ClientError, CloseReason, GoQuoted};
 use crate::hash;
@@ -16,7 +17,7 @@ use crate::link::client::{ClientState, ClientTimer, KeepAlive, TimerTable, first
 use crate::link::{ClientLink, Link, Outbox};
 use crate::node::LinkId;
 use crate::permissions::{ClientPermissions, Permissions};
-use crate::proto::client::{ClientOp, Parser, Publish};
+use crate::proto::client::{ClientOp, Message, Parser};
 use crate::proto::encode;
 use crate::proto::json::{self, ConnectOptions};
 use crate::subject;
@@ -280,7 +281,7 @@ pub(super) fn close_with(node: &mut Node, id: LinkId, reason: ClientError, detai
         reason: CloseReason::Client(reason),
         flush: answer.flush,
     });
-    remove_subscriptions(node, id);
+    node.apply(Effect::DropSubscriptions(id));
 }
 
 fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
@@ -395,7 +396,7 @@ pub(super) fn established(
     }
 }
 
-fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
+fn publish(node: &mut Node, id: LinkId, now: Instant, p: Message, hpub: bool) {
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
@@ -442,15 +443,8 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Publish, hpub: bool) {
             client_log::trace_out(&mut node.events, c, "OK");
         }
     }
-    // The answer to a request that came through a gateway goes straight back to it.
-    if c.gateway_replies.is_some()
-        && let Some(full) = c.gateway_reply(&p.subject, now)
-    {
-        let account = c.account;
-        gateway::send_direct(node, account, &full, &p);
-        return;
-    }
-    deliver::publish(node, id, now, &p);
+    let account = c.account;
+    router::route(node, now, Origin::Client(id), account, &p);
 }
 
 fn subscribe(
@@ -615,7 +609,7 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
     gateway::interest_removed(node, sub.account, sub.subject(), sub.queue());
 }
 
-fn remove_subscriptions(node: &mut Node, id: LinkId) {
+pub(super) fn remove_subscriptions(node: &mut Node, id: LinkId) {
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };

@@ -15,7 +15,7 @@ use std::fmt::{self, Display};
 use super::{Event, LinkId, LogLevel, Node, NodeConfig};
 use crate::error::{ClientError, GoQuoted};
 use crate::link::{ClientLink, Link};
-use crate::proto::client::{ClientOp, ParseError, Publish};
+use crate::proto::client::{ClientOp, Message, ParseError};
 use crate::proto::frames::{is_space, parse_size};
 use crate::proto::json::ConnectOptions;
 
@@ -294,7 +294,7 @@ pub(super) fn parse_error_detail(
 }
 
 /// Trace a parsed PUB/HPUB control line.
-pub(super) fn trace_publish(events: &mut VecDeque<Event>, c: &ClientLink, p: &Publish, hpub: bool) {
+pub(super) fn trace_publish(events: &mut VecDeque<Event>, c: &ClientLink, p: &Message, hpub: bool) {
     let mut args = Vec::with_capacity(4);
     args.push(Arg::Bytes(&p.subject));
     if let Some(reply) = &p.reply {

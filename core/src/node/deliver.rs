@@ -1,91 +1,44 @@
-//! The routing decision for one published message: local plain subscribers, one member per
-//! queue group, and the no-responders answer when nobody got it.
+//! Delivery to one local client subscription, and the no-responders answer when nobody got a
+//! request. Which subscriptions get a message is decided in `router`.
 
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use rand_core::RngCore;
 
-use super::client::{close, unsubscribe_key};
-use super::{Event, Node, SubKey, client_log, gateway};
+use super::router::Effect;
+use super::{Event, Node, SubKey, client, client_log};
 use crate::error::ClientError;
 use crate::link::{ClientLink, Link};
+use crate::message::Message;
 use crate::node::LinkId;
-use crate::proto::client::Publish;
 use crate::proto::encode;
 
-/// Route `p`, published by client `src`, within its account: local subscribers first, then
-/// every remote gateway that wants it.
-pub(super) fn publish(node: &mut Node, src: LinkId, now: Instant, p: &Publish) {
-    let Some(Link::Client(c)) = node.links.get(src) else {
-        return;
-    };
-    let account = c.account;
-    let echo = c.opts.echo;
-    let wants_no_responders = c.opts.no_responders;
-    let result = node.accounts[account.0 as usize].sublist.matches(&p.subject);
-    let mut delivered = false;
-    for &key in &result.plain {
-        delivered |= deliver(node, key, Some(src), echo, p, None, now);
-    }
-    // Queue groups served here; gateways only offer the others to remote clusters.
-    let mut served = Vec::new();
-    for group in &result.queues {
-        let n = group.members.len();
-        if n == 0 {
-            continue;
-        }
-        // A uniformly random start, then walk forward until a member takes it (nats-server
-        // skips members that cannot, such as the publisher itself with echo off).
-        let start = (node.rng.next_u64() % n as u64) as usize;
-        for i in 0..n {
-            if deliver(node, group.members[(start + i) % n], Some(src), echo, p, None, now) {
-                delivered = true;
-                if node.gateway.is_some() {
-                    served.push(group.name.clone());
-                }
-                break;
-            }
-        }
-    }
-    if node.gateway.is_some() {
-        delivered |= gateway::forward(node, now, account, p, &mut served);
-    }
-    if !delivered
-        && wants_no_responders
-        && let Some(reply) = &p.reply
-    {
-        no_responders(node, src, reply, &p.subject);
-    }
+/// Who a delivery is for, beyond the subscription.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Target<'a> {
+    /// The publishing client, if local (with echo off it does not get its own message).
+    pub(super) src: Option<LinkId>,
+    /// The publisher's `echo` option.
+    pub(super) echo: bool,
+    /// The full `_GR_.` reply when the message's reply was stripped of it: the receiving
+    /// client's answer on the stripped subject then goes straight back to the requester's
+    /// cluster.
+    pub(super) mapped: Option<&'a Bytes>,
 }
 
-/// Queue a message that arrived from a gateway to subscription `key`. `mapped` is the full
-/// `_GR_.` reply when `p.reply` was stripped of it: the receiving client's answer on the
-/// stripped subject then goes straight back to the requester's cluster.
-pub(super) fn deliver_routed(
+/// Queue `p` to the local client subscription `key`; false if it could not take it. A slow
+/// consumer is closed and an auto-unsubscribe applied after the fan-out.
+pub(super) fn deliver(
     node: &mut Node,
     key: SubKey,
-    p: &Publish,
-    mapped: Option<&Bytes>,
-    now: Instant,
-) -> bool {
-    deliver(node, key, None, true, p, mapped, now)
-}
-
-/// Queue `p` to subscription `key`; false if it could not take it.
-fn deliver(
-    node: &mut Node,
-    key: SubKey,
-    src: Option<LinkId>,
-    echo: bool,
-    p: &Publish,
-    mapped: Option<&Bytes>,
+    to: Target<'_>,
+    p: &Message,
     now: Instant,
 ) -> bool {
     let Some(sub) = node.subs.get_mut(key.0 as usize).and_then(Option::as_mut) else {
         return false;
     };
-    if Some(sub.link) == src && !echo {
+    if Some(sub.link) == to.src && !to.echo {
         return false;
     }
     let Some(Link::Client(c)) = node.links.get_mut(sub.link) else {
@@ -111,7 +64,7 @@ fn deliver(
     };
     let frame_len = frame_len(p, sub.sid(), payload.len());
     if c.outbox.pending() + frame_len > node.config.max_pending {
-        close(node, link, ClientError::SlowConsumer);
+        client::close(node, link, ClientError::SlowConsumer);
         return false;
     }
     let out = c.outbox.buf();
@@ -136,7 +89,7 @@ fn deliver(
             payload,
         );
     }
-    if let (Some(full), Some(reply)) = (mapped, &p.reply) {
+    if let (Some(full), Some(reply)) = (to.mapped, &p.reply) {
         c.remember_gateway_reply(reply.clone(), full.clone(), now);
     }
     // `allow_responses`: the client may now answer on this reply subject.
@@ -150,13 +103,13 @@ fn deliver(
     wake(&mut node.events, link, c);
     sub.delivered += 1;
     if sub.max > 0 && sub.delivered >= sub.max {
-        unsubscribe_key(node, key);
+        node.apply(Effect::Unsubscribe(key));
     }
     true
 }
 
 /// Upper bound of the encoded frame size, for the `max_pending` check.
-fn frame_len(p: &Publish, sid: &[u8], payload_len: usize) -> usize {
+fn frame_len(p: &Message, sid: &[u8], payload_len: usize) -> usize {
     // "HMSG " + 4 separators + two 10-digit sizes + 2 CRLFs.
     const OVERHEAD: usize = 5 + 4 + 20 + 4;
     OVERHEAD + p.subject.len() + sid.len() + p.reply.as_ref().map_or(0, |r| r.len()) + payload_len
@@ -172,7 +125,7 @@ fn wake(events: &mut std::collections::VecDeque<Event>, link: LinkId, c: &mut Cl
 
 /// Nobody took a request: answer the publisher with a 503 status message on its own
 /// subscription to the reply subject, if it has a plain one.
-fn no_responders(node: &mut Node, src: LinkId, reply: &[u8], subject: &[u8]) {
+pub(super) fn no_responders(node: &mut Node, src: LinkId, reply: &[u8], subject: &[u8]) {
     let Some(Link::Client(c)) = node.links.get(src) else {
         return;
     };

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 
+use super::router::{self, Origin, Outcome};
 use super::{Event, LogLevel, Node};
 use crate::account::AccountId;
 use crate::error::{CloseReason, DriverClose, GatewayError};
@@ -20,8 +21,8 @@ use crate::gateway::{DialId, reply};
 use crate::hash;
 use crate::link::gateway::{Counters, Direction, GatewayState, GatewayTimer, GatewayTimers};
 use crate::link::{GatewayLink, Link, Outbox};
+use crate::message::Message;
 use crate::node::LinkId;
-use crate::proto::client::Publish;
 use crate::proto::encode;
 use crate::proto::gateway::{self as wire, GatewayLimits, GatewayOp, GatewayParser, RoutedMsg};
 use crate::proto::gateway_json::{
@@ -360,7 +361,7 @@ pub(super) fn close(node: &mut Node, id: LinkId, reason: GatewayError) {
     if g.is_closing() {
         return;
     }
-    if let Some(text) = reason.err_text() {
+    if let Some(text) = reason.answer().err {
         encode::err(g.outbox.buf(), &text);
     }
     g.state = GatewayState::Closing;
@@ -433,6 +434,16 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: GatewayOp) {
         return;
     };
     let (direction, state) = (g.direction, g.state);
+    // An acceptor takes nothing but CONNECT first, not even PING (nats-server answers
+    // `Authorization Violation`).
+    if direction == Direction::Inbound
+        && state == GatewayState::ExpectConnect
+        && !matches!(op, GatewayOp::Connect(_))
+    {
+        let line = format!("{}authentication error", prefix(g));
+        node.log(LogLevel::Error, line);
+        return close(node, id, GatewayError::AuthorizationViolation);
+    }
     match op {
         GatewayOp::Ping => {
             g.outbox.buf().extend_from_slice(encode::PONG);
@@ -455,11 +466,6 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: GatewayOp) {
             (Direction::Inbound, _) => {}
             (Direction::Outbound, _) => close(node, id, GatewayError::ProtocolViolation("CONNECT")),
         },
-        _ if direction == Direction::Inbound && state == GatewayState::ExpectConnect => {
-            let line = format!("{}authentication error", prefix(g));
-            node.log(LogLevel::Error, line);
-            close(node, id, GatewayError::AuthorizationViolation);
-        }
         GatewayOp::Info(json) => match (direction, state) {
             (Direction::Inbound, GatewayState::ExpectFirstInfo) => {
                 inbound_first_info(node, id, now, &json)
@@ -935,7 +941,7 @@ pub(super) fn forward(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    p: &Publish,
+    p: &Message,
     served: &mut Vec<Bytes>,
 ) -> bool {
     // Disjoint borrows of the node's parts: no per-message allocation on this path.
@@ -1018,7 +1024,7 @@ fn send_routed(
     subject: &[u8],
     reply: Option<&[u8]>,
     queues: &[Bytes],
-    p: &Publish,
+    p: &Message,
 ) {
     let out = g.outbox.buf();
     if p.header_len > 0 && g.peer_headers {
@@ -1033,7 +1039,7 @@ fn send_routed(
 
 /// A client published to a subject it got as a mapped reply: send it straight back to the
 /// cluster the request came from, ignoring interest (§6.6 direct send).
-pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: &Publish) -> bool {
+pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: &Message) -> bool {
     let Some(mapped) = reply::parse_mapped(full) else {
         return false;
     };
@@ -1057,7 +1063,8 @@ pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: 
     true
 }
 
-/// A message arrived on an inbound link: deliver it to this cluster's subscribers only.
+/// A message arrived on an inbound link: strip a mapped reply addressed to us, find the
+/// account without allocating, and let the router deliver it in this cluster.
 fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     let Some(g) = gateway_mut(node, id) else {
         return;
@@ -1069,9 +1076,8 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     }
     node.totals.in_msgs += 1;
     node.totals.in_bytes += msg.payload.len() as u64;
-    let account_name = String::from_utf8_lossy(&msg.account).into_owned();
-    let mut subject = msg.subject.clone();
-    let mut from_mapped_reply = false;
+    let mut subject = msg.subject;
+    let mut reply_came_home = false;
     if subject.starts_with(reply::PREFIX) {
         let Some(gw) = node.gateway.as_ref() else {
             return;
@@ -1080,58 +1086,28 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
             // A reply to a request that left this cluster: deliver under the real subject.
             Some(m) if m.cluster_hash == gw.cluster_hash.as_slice() => {
                 subject = subject.slice_ref(m.reply);
-                from_mapped_reply = true;
+                reply_came_home = true;
             }
             // Mapped for another cluster: not ours to deliver.
             _ => return,
         }
     }
-    let Some(&account) = node.account_ids.get(&account_name) else {
+    let account = std::str::from_utf8(&msg.account).ok().and_then(|n| node.account_ids.get(n));
+    let Some(&account) = account else {
         return no_interest(node, id, &msg.account, None);
     };
-    let result = node.accounts[account.0 as usize].sublist.matches(&subject);
-    if result.plain.is_empty() && msg.queues.is_none() && !from_mapped_reply {
-        return no_interest(node, id, &msg.account, Some(&subject));
-    }
-    let (reply, mapped) = match &msg.reply {
-        Some(r) if r.starts_with(reply::PREFIX) => match reply::parse_mapped(r) {
+    let (reply, mapped) = match msg.reply {
+        Some(r) if r.starts_with(reply::PREFIX) => match reply::parse_mapped(&r) {
             Some(m) => (Some(r.slice_ref(m.reply)), Some(r.clone())),
-            None => (Some(r.clone()), None),
+            None => (Some(r), None),
         },
-        other => (other.clone(), None),
+        other => (other, None),
     };
-    let p = Publish {
-        subject: subject.clone(),
-        reply,
-        header_len: msg.header_len,
-        payload: msg.payload.clone(),
-    };
-    for &key in &result.plain {
-        super::deliver::deliver_routed(node, key, &p, mapped.as_ref(), now);
-    }
-    for name in msg.queue_names() {
-        let Some(group) = result.queues.iter().find(|g| g.name.as_ref() == name) else {
-            continue;
-        };
-        let n = group.members.len();
-        let start = (node.rng.next_u64() % n.max(1) as u64) as usize;
-        for i in 0..n {
-            if super::deliver::deliver_routed(
-                node,
-                group.members[(start + i) % n],
-                &p,
-                mapped.as_ref(),
-                now,
-            ) {
-                break;
-            }
-        }
-    }
-    // A reply that came home is also offered to the other clusters under its real subject,
-    // so subscribers elsewhere still see it (not for service-import replies).
-    if from_mapped_reply && !subject.starts_with(b"_R_.") {
-        let mut served = Vec::new();
-        forward(node, now, account, &p, &mut served);
+    let m = Message { subject, reply, header_len: msg.header_len, payload: msg.payload };
+    let origin =
+        Origin::Gateway { queues: msg.queues.as_ref(), mapped: mapped.as_ref(), reply_came_home };
+    if router::route(node, now, origin, account, &m) == Outcome::NoInterest {
+        no_interest(node, id, &msg.account, Some(&m.subject));
     }
 }
 

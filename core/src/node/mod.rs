@@ -30,6 +30,7 @@ mod gateway;
 mod links;
 mod login;
 mod reload;
+mod router;
 mod snapshot;
 mod tls;
 
@@ -289,6 +290,7 @@ pub struct Node {
     next_cid: u64,
     gateway: Option<Box<gateway::GatewayNode>>,
     totals: Totals,
+    deferred: router::Deferred,
 }
 
 impl Node {
@@ -311,6 +313,7 @@ impl Node {
             events: VecDeque::new(),
             next_cid: 1,
             totals: Totals::default(),
+            deferred: router::Deferred::default(),
             rng,
         };
         node.account(GLOBAL_ACCOUNT);
@@ -577,6 +580,8 @@ fn generate_server_id(rng: &mut ChaCha8Rng) -> String {
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod gateway_answer_tests;
 #[cfg(test)]
 mod gateway_tests;
 #[cfg(test)]

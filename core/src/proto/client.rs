@@ -37,9 +37,9 @@ pub enum ClientOp {
     /// `INFO <json>` sent by a client: the raw argument.
     Info(Bytes),
     /// `PUB subject [reply] size` and its payload.
-    Pub(Publish),
+    Pub(Message),
     /// `HPUB subject [reply] hdr_size total_size` and its headers + payload.
-    Hpub(Publish),
+    Hpub(Message),
     /// `SUB subject [queue] sid`.
     Sub {
         /// Subject (not validated by the parser).
@@ -67,19 +67,8 @@ pub enum ClientOp {
     Err(Bytes),
 }
 
-/// A published message as it arrived.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Publish {
-    /// Subject (not validated by the parser).
-    pub subject: Bytes,
-    /// Reply subject, if any.
-    pub reply: Option<Bytes>,
-    /// Length of the header block at the start of `payload`; 0 for PUB (and for HPUB with a
-    /// header size of 0, which nats-server treats as header-less).
-    pub header_len: usize,
-    /// Headers followed by the body, exactly `total size` bytes (the trailing CRLF removed).
-    pub payload: Bytes,
-}
+/// A published message as it arrived (the node's neutral message type).
+pub use crate::message::Message;
 
 /// Why the byte stream cannot be parsed. Errors are sticky: once returned, every later call
 /// returns the same error.
@@ -325,7 +314,7 @@ impl Parser {
                     }
                     let frame = buf.split_to(body_end + 2).freeze();
                     self.state = State::Start;
-                    let publish = Publish {
+                    let publish = Message {
                         subject: frame.slice(p.subject.0..p.subject.1),
                         reply: p.reply.map(|(s, e)| frame.slice(s..e)),
                         header_len: p.header_len,
@@ -609,8 +598,8 @@ mod tests {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
-    fn publish(subject: &str, reply: Option<&str>, header_len: usize, payload: &str) -> Publish {
-        Publish { subject: b(subject), reply: reply.map(b), header_len, payload: b(payload) }
+    fn publish(subject: &str, reply: Option<&str>, header_len: usize, payload: &str) -> Message {
+        Message { subject: b(subject), reply: reply.map(b), header_len, payload: b(payload) }
     }
 
     fn sub(subject: &str, queue: Option<&str>, sid: &str) -> ClientOp {
