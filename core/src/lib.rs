@@ -15,6 +15,7 @@ pub mod hash;
 pub mod link;
 pub mod message;
 pub mod node;
+pub mod peer_url;
 pub mod permissions;
 pub mod proto;
 pub mod subject;

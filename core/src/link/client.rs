@@ -34,31 +34,14 @@ pub enum ClientTimer {
     Ping = 1,
 }
 
-/// Fixed table of [`ClientTimer`] deadlines: no allocation per timer.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TimerTable([Option<Instant>; 2]);
-
-impl TimerTable {
-    /// Arm `timer` at `at`.
-    pub fn set(&mut self, timer: ClientTimer, at: Instant) {
-        self.0[timer as usize] = Some(at);
-    }
-
-    /// Disarm `timer`.
-    pub fn stop(&mut self, timer: ClientTimer) {
-        self.0[timer as usize] = None;
-    }
-
-    /// Whether `timer` is armed and due at `now`.
-    pub fn expired(&self, timer: ClientTimer, now: Instant) -> bool {
-        self.0[timer as usize].is_some_and(|at| at <= now)
-    }
-
-    /// Earliest armed deadline.
-    pub fn earliest(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
+impl From<ClientTimer> for usize {
+    fn from(t: ClientTimer) -> usize {
+        t as usize
     }
 }
+
+/// Fixed table of [`ClientTimer`] deadlines: no allocation per timer.
+pub type TimerTable = super::Timers<ClientTimer, 2>;
 
 /// Keep-alive bookkeeping (nats-server `processPingTimer`).
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +69,7 @@ pub struct ClientLink {
     /// Last measured round-trip time.
     pub rtt: Option<Duration>,
     /// Traffic counters.
-    pub counters: crate::link::gateway::Counters,
+    pub counters: crate::link::Counters,
     /// Handshake state.
     pub state: ClientState,
     /// Incremental parser holding partial frames between reads.
@@ -192,8 +175,7 @@ impl ClientLink {
 
     /// Whether authentication is still pending (only CONNECT is allowed).
     pub fn auth_pending(&self) -> bool {
-        self.state == ClientState::ExpectConnect
-            && self.timers.0[ClientTimer::Auth as usize].is_some()
+        self.state == ClientState::ExpectConnect && self.timers.get(ClientTimer::Auth).is_some()
     }
 }
 

@@ -3,11 +3,11 @@
 //! our interest back to the dialler (`shared/docs/gateway-protocol.md` §1).
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::error::CloseReason;
 use crate::gateway::interest::{InboundInterest, OutboundInterest};
-use crate::link::Outbox;
+use crate::link::{Counters, Outbox};
 use crate::proto::gateway::GatewayParser;
 
 /// Which side dialled.
@@ -45,44 +45,14 @@ pub enum GatewayTimer {
     Info = 2,
 }
 
+impl From<GatewayTimer> for usize {
+    fn from(t: GatewayTimer) -> usize {
+        t as usize
+    }
+}
+
 /// Fixed table of [`GatewayTimer`] deadlines.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GatewayTimers([Option<Instant>; 3]);
-
-impl GatewayTimers {
-    /// Arm `timer` at `at`.
-    pub fn set(&mut self, timer: GatewayTimer, at: Instant) {
-        self.0[timer as usize] = Some(at);
-    }
-
-    /// Disarm `timer`.
-    pub fn stop(&mut self, timer: GatewayTimer) {
-        self.0[timer as usize] = None;
-    }
-
-    /// Whether `timer` is armed and due at `now`.
-    pub fn expired(&self, timer: GatewayTimer, now: Instant) -> bool {
-        self.0[timer as usize].is_some_and(|at| at <= now)
-    }
-
-    /// Earliest armed deadline.
-    pub fn earliest(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
-    }
-}
-
-/// Traffic counters for monitoring.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Messages received.
-    pub in_msgs: u64,
-    /// Bytes of payload received.
-    pub in_bytes: u64,
-    /// Messages sent.
-    pub out_msgs: u64,
-    /// Bytes of payload sent.
-    pub out_bytes: u64,
-}
+pub type GatewayTimers = super::Timers<GatewayTimer, 3>;
 
 /// A gateway connection.
 #[derive(Debug)]
@@ -112,12 +82,8 @@ pub struct GatewayLink {
     pub outbox: Outbox,
     /// Timer deadlines.
     pub timers: GatewayTimers,
-    /// PINGs sent and not answered.
-    pub pings_out: u32,
-    /// When the last unanswered PING was sent.
-    pub ping_sent: Option<Instant>,
-    /// Last measured round-trip time.
-    pub rtt: Option<Duration>,
+    /// PINGs in flight and the round-trip time.
+    pub keepalive: super::PeerKeepAlive,
     /// Outbound: the peer announced `gateway_iom` (accounts it said nothing about have no
     /// interest).
     pub peer_iom: bool,

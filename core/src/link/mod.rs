@@ -3,13 +3,30 @@
 
 pub mod client;
 pub mod gateway;
+pub mod keepalive;
 pub mod outbox;
+pub mod timers;
 
 use std::time::Instant;
 
 pub use client::ClientLink;
 pub use gateway::GatewayLink;
+pub use keepalive::PeerKeepAlive;
 pub use outbox::Outbox;
+pub use timers::Timers;
+
+/// Traffic counters for monitoring, the same for every link kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages received.
+    pub in_msgs: u64,
+    /// Bytes of payload received.
+    pub in_bytes: u64,
+    /// Messages sent.
+    pub out_msgs: u64,
+    /// Bytes of payload sent.
+    pub out_bytes: u64,
+}
 
 /// A connection's state machine.
 #[derive(Debug)]

@@ -512,7 +512,7 @@ fn unsubscribe(node: &mut Node, id: LinkId, now: Instant, sid: Bytes, max: Optio
     let Some(&key) = c.sids.get(&sid[..]) else {
         return;
     };
-    let Some(sub) = node.subs[key.0 as usize].as_mut() else {
+    let Some(sub) = node.subs[key.slot()].as_mut() else {
         return;
     };
     match max {
@@ -575,19 +575,20 @@ fn send_err(node: &mut Node, id: LinkId, err: &ClientError) {
     }
 }
 
-fn alloc_sub(node: &mut Node, sub: Subscription) -> SubKey {
+pub(super) fn alloc_sub(node: &mut Node, sub: Subscription) -> SubKey {
+    let remote = sub.weight > 0;
     if let Some(slot) = node.free_subs.pop() {
         node.subs[slot as usize] = Some(sub);
-        SubKey(slot)
+        SubKey::new(slot, remote)
     } else {
         node.subs.push(Some(sub));
-        SubKey(node.subs.len() as u32 - 1)
+        SubKey::new(node.subs.len() as u32 - 1, remote)
     }
 }
 
-fn free_sub(node: &mut Node, key: SubKey) -> Option<Subscription> {
-    let sub = node.subs.get_mut(key.0 as usize)?.take()?;
-    node.free_subs.push(key.0);
+pub(super) fn free_sub(node: &mut Node, key: SubKey) -> Option<Subscription> {
+    let sub = node.subs.get_mut(key.slot())?.take()?;
+    node.free_subs.push(key.slot() as u32);
     Some(sub)
 }
 

@@ -35,7 +35,7 @@ pub(super) fn deliver(
     p: &Message,
     now: Instant,
 ) -> bool {
-    let Some(sub) = node.subs.get_mut(key.0 as usize).and_then(Option::as_mut) else {
+    let Some(sub) = node.subs.get_mut(key.slot()).and_then(Option::as_mut) else {
         return false;
     };
     if Some(sub.link) == to.src && !to.echo {
@@ -132,7 +132,7 @@ pub(super) fn no_responders(node: &mut Node, src: LinkId, reply: &[u8], subject:
     let account = c.account;
     let result = node.accounts[account.0 as usize].sublist.matches(reply);
     let sid = result.plain.iter().find_map(|key| {
-        let sub = node.subs.get(key.0 as usize)?.as_ref()?;
+        let sub = node.subs.get(key.slot())?.as_ref()?;
         (sub.link == src).then(|| Bytes::copy_from_slice(sub.sid()))
     });
     let Some(sid) = sid else {

@@ -19,7 +19,9 @@ use crate::gateway::interest::{
 };
 use crate::gateway::{DialId, reply};
 use crate::hash;
-use crate::link::gateway::{Counters, Direction, GatewayState, GatewayTimer, GatewayTimers};
+use crate::link::gateway::{Direction, GatewayState, GatewayTimer, GatewayTimers};
+use crate::link::keepalive::{self, Tick};
+use crate::link::{Counters, PeerKeepAlive};
 use crate::link::{GatewayLink, Link, Outbox};
 use crate::message::Message;
 use crate::node::LinkId;
@@ -36,8 +38,6 @@ use crate::subject;
 const RECENT_SUBSCRIPTION: Duration = Duration::from_secs(2);
 /// Gateway PINGs go out at least this often (`gwMaxPingInterval`).
 const MAX_PING_INTERVAL: Duration = Duration::from_secs(15);
-/// The first PING after a handshake comes within this (`firstPingInterval`), plus up to 20 %.
-const FIRST_PING: Duration = Duration::from_secs(1);
 
 /// The gateway half of the node.
 #[derive(Debug)]
@@ -145,9 +145,7 @@ fn new_link(node: &mut Node, now: Instant, direction: Direction, remote: String)
         last_activity: now,
         outbox: Outbox::default(),
         timers: GatewayTimers::default(),
-        pings_out: 0,
-        ping_sent: None,
-        rtt: None,
+        keepalive: PeerKeepAlive::default(),
         peer_iom: false,
         peer_headers: false,
         peer_verbose: false,
@@ -335,19 +333,15 @@ pub(super) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
     }
     // Gateways PING on every tick, whatever the traffic.
     g.timers.set(GatewayTimer::Ping, now + interval);
-    if g.pings_out + 1 > ping_max {
+    if g.keepalive.tick(now, ping_max) == Tick::Stale {
         return close(node, id, GatewayError::StaleConnection);
     }
-    g.pings_out += 1;
-    g.ping_sent.get_or_insert(now);
     g.outbox.buf().extend_from_slice(encode::PING);
     node.wake(id);
 }
 
 fn arm_first_ping(node: &mut Node, id: LinkId, now: Instant) {
-    let base = node.config.ping_interval.min(FIRST_PING);
-    let spread = (base.as_nanos() as u64 / 5).max(1);
-    let at = now + base + Duration::from_nanos(node.rng.next_u64() % spread);
+    let at = keepalive::first_ping_at(now, node.config.ping_interval, node.rng.next_u64());
     if let Some(g) = gateway_mut(node, id) {
         g.timers.set(GatewayTimer::Ping, at);
     }
@@ -449,10 +443,7 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: GatewayOp) {
             g.outbox.buf().extend_from_slice(encode::PONG);
         }
         GatewayOp::Pong => {
-            g.pings_out = 0;
-            if let Some(sent) = g.ping_sent.take() {
-                g.rtt = Some(now.saturating_duration_since(sent));
-            }
+            g.keepalive.pong(now);
         }
         GatewayOp::Ok => {}
         GatewayOp::Err(text) => {
@@ -1011,7 +1002,7 @@ fn recently_subscribed(
 ) -> bool {
     let m = sublist.matches(reply);
     let fresh = |key: &super::SubKey| {
-        subs.get(key.0 as usize)
+        subs.get(key.slot())
             .and_then(Option::as_ref)
             .is_some_and(|s| now.saturating_duration_since(s.created) < RECENT_SUBSCRIPTION)
     };

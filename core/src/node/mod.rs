@@ -200,8 +200,30 @@ pub enum LogLevel {
 }
 
 /// Handle to a subscription in the node (the value stored in sublists).
+///
+/// Interest a route peer announced carries the [`SubKey::REMOTE`] bit, so in a sublist's sorted
+/// value sets local subscriptions come first and "is any member remote?" is one comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubKey(u32);
+
+impl SubKey {
+    /// Marks a subscription owned by a route link.
+    const REMOTE: u32 = 1 << 31;
+
+    fn new(slot: u32, remote: bool) -> Self {
+        Self(if remote { slot | Self::REMOTE } else { slot })
+    }
+
+    /// Index into the node's subscription slab.
+    pub(crate) fn slot(self) -> usize {
+        (self.0 & !Self::REMOTE) as usize
+    }
+
+    /// Whether a route peer announced it (it is not a local client's).
+    pub(crate) fn is_remote(self) -> bool {
+        self.0 & Self::REMOTE != 0
+    }
+}
 
 /// One client subscription.
 #[derive(Debug)]
@@ -220,6 +242,11 @@ pub(crate) struct Subscription {
     /// When it was made (a young subscription's requests get their reply mapped across
     /// gateways).
     created: Instant,
+    /// 0 for a local client's subscription; for interest a route peer announced, its queue
+    /// weight (the peer's member count, saturated: 16 bits keep the struct at 72 bytes, and a
+    /// group of more than 65,535 members on one server is only slightly under-weighted), 1 for
+    /// a plain subject.
+    weight: u16,
 }
 
 impl Subscription {
@@ -246,7 +273,22 @@ impl Subscription {
             max: 0,
             delivered: 0,
             created: now,
+            weight: 0,
         }
+    }
+
+    /// Interest route `link` announced, with the peer's queue `weight` (1 for plain).
+    fn remote(
+        link: LinkId,
+        account: AccountId,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        weight: u32,
+        now: Instant,
+    ) -> Self {
+        let mut sub = Self::new(link, account, subject, queue, b"", now);
+        sub.weight = u16::try_from(weight).unwrap_or(u16::MAX).max(1);
+        sub
     }
 
     fn subject(&self) -> &[u8] {

@@ -269,7 +269,7 @@ fn reapply_permissions(node: &mut Node, id: LinkId, perms: Option<Arc<Permission
     keys.sort_unstable();
     let mut revoked = Vec::new();
     for key in keys {
-        let Some(sub) = node.subs.get(key.0 as usize).and_then(Option::as_ref) else {
+        let Some(sub) = node.subs.get(key.slot()).and_then(Option::as_ref) else {
             continue;
         };
         // Also turns delivery filtering back on for the subscriptions that stay.

@@ -8,8 +8,9 @@ use bytes::Bytes;
 
 use super::Node;
 use crate::gateway::interest::{InboundEntry, Mode, OutboundEntry};
+use crate::link::Counters;
 use crate::link::Link;
-use crate::link::gateway::{Counters, Direction};
+use crate::link::gateway::Direction;
 
 /// One client subscription.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,7 +252,7 @@ impl Node {
         let mut out: Vec<SubscriptionSnapshot> = c
             .sids
             .values()
-            .filter_map(|key| self.subs.get(key.0 as usize)?.as_ref())
+            .filter_map(|key| self.subs.get(key.slot())?.as_ref())
             .map(|sub| SubscriptionSnapshot {
                 subject: Bytes::copy_from_slice(sub.subject()),
                 queue: sub.queue().map(Bytes::copy_from_slice),
@@ -279,7 +280,7 @@ impl Node {
                 peer: g.peer,
                 started: g.started,
                 last_activity: g.last_activity,
-                rtt: g.rtt,
+                rtt: g.keepalive.rtt,
                 pending_bytes: g.outbox.pending(),
                 counters: g.counters,
                 subscriptions: 0,
