@@ -8,6 +8,7 @@
 //! `strait-sim` with turmoil.
 
 pub mod account;
+pub mod dial;
 pub mod error;
 pub mod fuzzing;
 pub mod gateway;

@@ -11,9 +11,7 @@ use rand_core::RngCore;
 use super::config::{GatewayConfig, GatewayUrl};
 use crate::node::LinkId;
 
-/// Identifies one dial request handed to the driver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DialId(pub(crate) u64);
+pub use crate::dial::{DialId, DialKind, DialRequest};
 
 /// Cap of the pause between rounds with `connect_backoff`.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -43,21 +41,6 @@ pub(crate) struct Remote {
     pub(crate) rounds: u32,
     /// Dial attempts since the last connection (for log lines).
     pub(crate) attempts: u64,
-}
-
-/// A dial the driver must make.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DialRequest {
-    /// Hand this back with the result.
-    pub id: DialId,
-    /// The remote gateway's name.
-    pub remote: String,
-    /// Where to connect.
-    pub url: GatewayUrl,
-    /// Whether the remote is configured (for log lines).
-    pub explicit: bool,
-    /// Attempt number since the last connection (for log lines).
-    pub attempt: u64,
 }
 
 /// The remotes this server knows, in the order it learned them.
@@ -158,6 +141,7 @@ impl Directory {
         r.state = DialState::Dialing { id, order, pos };
         Some(DialRequest {
             id,
+            kind: DialKind::Gateway,
             remote: r.name.clone(),
             url,
             explicit: r.explicit,

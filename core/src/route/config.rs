@@ -1,0 +1,68 @@
+//! Cluster settings as the node needs them (the daemon builds them from `cluster {}` and the
+//! cluster flags; `shared/docs/config-format.md` §B.5).
+
+use std::time::Duration;
+
+use crate::peer_url::PeerUrl;
+
+/// Route PINGs go out at least this often (`defaultRouteMaxPingInterval`).
+pub const MAX_PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The `cluster {}` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The cluster's name (configured, the gateway's, or generated).
+    pub name: String,
+    /// The name was generated: a configured peer's name wins over it.
+    pub dynamic_name: bool,
+    /// Our route URL as peers should dial it (INFO `host`/`port`).
+    pub advertise: PeerUrl,
+    /// `cluster_advertise` was set: INFO also carries `ip`.
+    pub advertise_set: bool,
+    /// Explicit routes, retried forever.
+    pub routes: Vec<PeerUrl>,
+    /// Route authorization user; peers must send it in CONNECT.
+    pub user: Option<String>,
+    /// Route authorization password.
+    pub password: Option<String>,
+    /// Time a peer has to send CONNECT.
+    pub auth_timeout: Duration,
+    /// Do not tell clients about the other servers (`no_advertise`).
+    pub no_advertise: bool,
+    /// Extra attempts for implicit (gossiped) routes; 0 means one attempt.
+    pub connect_retries: u32,
+    /// Double the pause between attempts up to 30 s.
+    pub connect_backoff: bool,
+    /// Keep-alive interval of routes (already capped at 30 s).
+    pub ping_interval: Duration,
+    /// Unanswered PINGs before a route is stale.
+    pub ping_max: u32,
+    /// Pause between two dial attempts of one URL (`DEFAULT_ROUTE_CONNECT`).
+    pub connect_delay: Duration,
+    /// Our clients' URLs, told to peers (`connect_urls`) so their clients can fail over here.
+    pub client_urls: Vec<String>,
+}
+
+impl ClusterConfig {
+    /// A cluster named `name` whose route listener is advertised as `advertise`, with
+    /// nats-server's defaults.
+    pub fn new(name: impl Into<String>, advertise: PeerUrl) -> Self {
+        Self {
+            name: name.into(),
+            dynamic_name: false,
+            advertise,
+            advertise_set: false,
+            routes: Vec::new(),
+            user: None,
+            password: None,
+            auth_timeout: Duration::from_secs(2),
+            no_advertise: false,
+            connect_retries: 0,
+            connect_backoff: false,
+            ping_interval: MAX_PING_INTERVAL,
+            ping_max: 2,
+            connect_delay: Duration::from_secs(1),
+            client_urls: Vec::new(),
+        }
+    }
+}
