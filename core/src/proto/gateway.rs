@@ -1,6 +1,7 @@
-//! The gateway protocol (links between clusters): the incremental parser for what a gateway
-//! peer sends, and the encoders for what we send one. See `shared/docs/gateway-protocol.md` §3
-//! and §6.1; the shared framing rules are those of `client-protocol.md` §3.
+//! The gateway protocol (links between clusters): the gateway flavour of the server-to-server
+//! parser ([`crate::proto::server`]) for what a gateway peer sends, and the encoders for what
+//! we send one (shared with routes, re-exported here). See `shared/docs/gateway-protocol.md`
+//! §3 and §6.1; the shared framing rules are those of `client-protocol.md` §3.
 //!
 //! The parser works like the client one ([`crate::proto::client`]): [`GatewayParser::parse`]
 //! takes complete frames off the front of the read buffer and returns them as [`GatewayOp`]s
@@ -12,34 +13,20 @@
 
 use std::fmt;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use memchr::memchr;
+use bytes::{Bytes, BytesMut};
 
-use crate::proto::encode::Decimal;
-use crate::proto::frames::{self, FrameParser, is_space, parse_size};
+use crate::proto::frames::{self, FrameParser};
+use crate::proto::server::{Flavour, Frame, ServerParseError, ServerParser};
 
-/// Parser limits for one gateway connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GatewayLimits {
-    /// Longest argument of a control line (bytes after the op name and its separator, CR
-    /// dropped). nats-server allows 16 × `max_control_line` on gateway connections: 65 536
-    /// with the default 4096.
-    pub max_control_line: usize,
-    /// Largest RMSG/HMSG total size accepted.
-    ///
-    /// **Deliberate difference**: nats-server does not check the size of messages that arrive
-    /// from a gateway at all (2.15.1 delivered a 2 MiB `RMSG` on a 1 MiB server; any size of
-    /// up to 9 digits is accepted). Strait keeps a pending payload bounded with this hard
-    /// safety cap (default 64 MiB), far above any sane `max_payload`, and answers a larger one
-    /// with [`GatewayParseError::PayloadTooLarge`].
-    pub max_payload: usize,
-}
+pub use crate::proto::server::{
+    NO_QUEUES, RoutedMsg, a_minus, a_plus, connect, hmsg, hmsg_line, info, rmsg, rmsg_line,
+    rs_minus, rs_plus,
+};
 
-impl Default for GatewayLimits {
-    fn default() -> Self {
-        Self { max_control_line: 16 * 4096, max_payload: 64 * 1024 * 1024 }
-    }
-}
+/// Parser limits for one gateway connection: the shared [`crate::proto::server::ServerLimits`],
+/// whose [`Default`] is the gateway's (16 × 4096 control line, 64 MiB safety cap on payloads,
+/// see there).
+pub type GatewayLimits = crate::proto::server::ServerLimits;
 
 /// One frame from a gateway peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,39 +70,6 @@ pub enum GatewayOp {
     AMinus(Bytes),
     /// `RMSG` or `HMSG`.
     Msg(RoutedMsg),
-}
-
-/// A message routed over a gateway (`RMSG`, or `HMSG` when `header_len > 0`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoutedMsg {
-    /// Account name.
-    pub account: Bytes,
-    /// Subject (not validated by the parser; may carry the `_GR_.` prefix).
-    pub subject: Bytes,
-    /// Reply subject, if any.
-    pub reply: Option<Bytes>,
-    /// The queue-group list as it arrived: names separated by spaces, tabs or CRs, never
-    /// empty when present. Iterate it with [`RoutedMsg::queue_names`]. `None` when the message
-    /// has no queue list (then it must not be delivered to queue subscribers).
-    pub queues: Option<Bytes>,
-    /// Length of the header block at the start of `payload`; 0 for RMSG. An HMSG with a
-    /// header size of 0 is reported like an RMSG, as nats-server treats it (2.15.1 delivered
-    /// `HMSG $G foo 0 2` to a client as `MSG`).
-    pub header_len: usize,
-    /// Headers followed by the body, exactly `size` bytes (the trailing CRLF removed).
-    pub payload: Bytes,
-}
-
-impl RoutedMsg {
-    /// The queue-group names of [`RoutedMsg::queues`], in wire order (empty when there are
-    /// none).
-    pub fn queue_names(&self) -> impl Iterator<Item = &[u8]> + Clone {
-        self.queues
-            .as_deref()
-            .unwrap_or_default()
-            .split(is_arg_sep as fn(&u8) -> bool)
-            .filter(|name| !name.is_empty())
-    }
 }
 
 /// Why a gateway byte stream cannot be parsed. Errors are sticky: once returned, every later
@@ -193,21 +147,18 @@ impl std::error::Error for GatewayParseError {}
 /// received message are not kept, so they are re-encoded without leading zeros.
 #[derive(Debug)]
 pub struct GatewayParser {
-    limits: GatewayLimits,
-    state: State,
-    /// The error returned once; every later call returns it again.
-    failed: Option<GatewayParseError>,
+    inner: ServerParser,
 }
 
 impl GatewayParser {
     /// A parser enforcing `limits`.
     pub fn new(limits: GatewayLimits) -> Self {
-        Self { limits, state: State::Start, failed: None }
+        Self { inner: ServerParser::new(limits, Flavour::Gateway) }
     }
 
     /// Change the limits (e.g. after a configuration reload).
     pub fn set_limits(&mut self, limits: GatewayLimits) {
-        self.limits = limits;
+        self.inner.set_limits(limits);
     }
 
     /// Take the next complete frame off the front of `buf`.
@@ -218,477 +169,50 @@ impl GatewayParser {
     /// keeps the buffer bounded however slowly a frame arrives. A pending frame never holds
     /// more than `max_control_line + max_payload + 4` bytes.
     pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<GatewayOp>, GatewayParseError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
-        let res = self.step(buf);
-        if let Err(e) = res {
-            self.failed = Some(e);
-        }
-        res
+        let Some(frame) = self.inner.parse(buf)? else {
+            return Ok(None);
+        };
+        Ok(Some(match frame {
+            Frame::Info(json) => GatewayOp::Info(json),
+            Frame::Connect(json) => GatewayOp::Connect(json),
+            Frame::Ping => GatewayOp::Ping,
+            Frame::Pong => GatewayOp::Pong,
+            Frame::Ok => GatewayOp::Ok,
+            Frame::Err(text) => GatewayOp::Err(text),
+            Frame::RsPlus(i) => GatewayOp::RsPlus {
+                account: i.account,
+                subject: i.subject,
+                // nats-server does not use the weight: an unparsable one is reported as 0.
+                queue: i.queue.map(|q| (q, i.weight.map_or(0, |w| w as u32))),
+            },
+            Frame::RsMinus(i) => {
+                GatewayOp::RsMinus { account: i.account, subject: i.subject, queue: i.queue }
+            }
+            Frame::APlus(account) => GatewayOp::APlus(account),
+            Frame::AMinus(account) => GatewayOp::AMinus(account),
+            Frame::Msg(msg) => GatewayOp::Msg(msg),
+            // The gateway op table has no `L` ops: these cannot come out of it.
+            Frame::LsPlus(_) | Frame::LsMinus(_) | Frame::Lmsg(..) => {
+                return Err(self.inner.fail(ServerParseError::UnknownOp).into());
+            }
+        }))
     }
 
     /// True when the parser is between frames: the next byte in the buffer starts an op.
     pub fn at_frame_start(&self) -> bool {
-        self.failed.is_none() && matches!(self.state, State::Start)
-    }
-
-    fn step(&mut self, buf: &mut BytesMut) -> Result<Option<GatewayOp>, GatewayParseError> {
-        // Each arm either moves to the next state with bytes left to look at, or returns. The
-        // loop runs at most once per state of one frame: Start, Name, Sep, Arg, Payload.
-        loop {
-            match self.state {
-                State::Start => {
-                    let Some(&b) = buf.first() else {
-                        return Ok(None);
-                    };
-                    let op = Op::from_first_letter(b).ok_or(GatewayParseError::UnknownOp)?;
-                    buf.advance(1);
-                    self.state = State::Name { op, matched: 1 };
-                }
-                State::Name { mut op, mut matched } => {
-                    let mut i = 0;
-                    while let Some(&want) = op.name().get(matched) {
-                        let Some(&b) = buf.get(i) else {
-                            buf.advance(i);
-                            self.state = State::Name { op, matched };
-                            return Ok(None);
-                        };
-                        if b.to_ascii_uppercase() != want {
-                            // Ops sharing a prefix (PUB/PING/PONG, HPUB/HMSG, RS+/RS-/RMSG,
-                            // A+/A-) diverge here, or the op is unknown.
-                            op = op.refine(matched, b).ok_or(GatewayParseError::UnknownOp)?;
-                        }
-                        matched += 1;
-                        i += 1;
-                    }
-                    buf.advance(i);
-                    self.state = match op {
-                        Op::Ping | Op::Pong | Op::Ok => State::Skip(op),
-                        Op::Connect | Op::Info => State::Sep { op, need_space: false },
-                        _ => State::Sep { op, need_space: true },
-                    };
-                }
-                State::Skip(op) => {
-                    // nats-server ignores everything up to `\n` after these names, with no
-                    // length limit: drop it as it comes so the buffer cannot grow.
-                    let Some(nl) = memchr(b'\n', buf) else {
-                        buf.clear();
-                        return Ok(None);
-                    };
-                    buf.advance(nl + 1);
-                    self.state = State::Start;
-                    return Ok(Some(match op {
-                        Op::Ping => GatewayOp::Ping,
-                        Op::Pong => GatewayOp::Pong,
-                        _ => GatewayOp::Ok,
-                    }));
-                }
-                State::Sep { op, need_space } => {
-                    let ws = buf.iter().take_while(|b| is_space(**b)).count();
-                    if need_space && ws == 0 && !buf.is_empty() {
-                        return Err(GatewayParseError::UnknownOp);
-                    }
-                    // Separators do not count towards max_control_line in nats-server, so they
-                    // are dropped as they come rather than buffered.
-                    buf.advance(ws);
-                    if buf.is_empty() {
-                        self.state = State::Sep { op, need_space: need_space && ws == 0 };
-                        return Ok(None);
-                    }
-                    self.state = State::Arg { op, scanned: 0 };
-                }
-                State::Arg { op, scanned } => {
-                    let nl = buf
-                        .get(scanned..)
-                        .and_then(|rest| memchr(b'\n', rest))
-                        .map(|i| i + scanned);
-                    let Some(nl) = nl else {
-                        // A partial line: its last byte may be the CR of the CRLF, which does
-                        // not count. A longer complete line fails too, so checking now only
-                        // brings the error forward and bounds the buffer.
-                        let len = buf.len() - usize::from(buf.last() == Some(&b'\r'));
-                        if len > self.limits.max_control_line {
-                            return Err(GatewayParseError::MaxControlLine);
-                        }
-                        self.state = State::Arg { op, scanned: buf.len() };
-                        return Ok(None);
-                    };
-                    let end = if nl > 0 && buf.get(nl - 1) == Some(&b'\r') { nl - 1 } else { nl };
-                    if end > self.limits.max_control_line {
-                        return Err(GatewayParseError::MaxControlLine);
-                    }
-                    let arg = buf.get(..end).unwrap_or_default();
-                    match op {
-                        Op::Rmsg | Op::Hmsg => {
-                            let pending = self.msg_line(op == Op::Hmsg, arg)?;
-                            self.state = State::Payload(Pending { line_len: nl + 1, ..pending });
-                            continue;
-                        }
-                        Op::Pub => return Err(pub_error(arg)),
-                        Op::Hpub => {
-                            return Err(GatewayParseError::BadArgs(
-                                "HPUB: headers not supported on a gateway connection",
-                            ));
-                        }
-                        _ => {}
-                    }
-                    let line = buf.split_to(nl + 1).freeze();
-                    self.state = State::Start;
-                    return control_op(op, &line, end).map(Some);
-                }
-                State::Payload(p) => {
-                    // The payload itself is never scanned: only the two bytes after it are
-                    // checked, each as soon as it has arrived.
-                    let body_end = p.line_len.saturating_add(p.size);
-                    if buf.get(body_end).is_some_and(|b| *b != b'\r')
-                        || buf.get(body_end + 1).is_some_and(|b| *b != b'\n')
-                    {
-                        return Err(GatewayParseError::UnknownOp);
-                    }
-                    if buf.len() < body_end + 2 {
-                        return Ok(None);
-                    }
-                    let frame = buf.split_to(body_end + 2).freeze();
-                    self.state = State::Start;
-                    let slice = |(s, e): (usize, usize)| frame.slice(s..e);
-                    return Ok(Some(GatewayOp::Msg(RoutedMsg {
-                        account: slice(p.account),
-                        subject: slice(p.subject),
-                        reply: p.reply.map(slice),
-                        queues: p.queues.map(slice),
-                        header_len: p.header_len,
-                        payload: frame.slice(p.line_len..body_end),
-                    })));
-                }
-            }
-        }
-    }
-
-    /// Checks a complete RMSG/HMSG argument (`arg` starts at the buffer's front) in
-    /// nats-server's order (`processRoutedMsgArgs`, `processRoutedHeaderMsgArgs`): argument
-    /// count and reply indicator, header size, total size, header size against total; then
-    /// Strait's payload cap.
-    fn msg_line(&self, hmsg: bool, arg: &[u8]) -> Result<Pending, GatewayParseError> {
-        use GatewayParseError::BadArgs;
-        let (sizes, few, indicator, bad_size) = if hmsg {
-            (
-                2,
-                "HMSG: too few arguments",
-                "HMSG: bad or missing reply indicator",
-                "HMSG: bad or missing size",
-            )
-        } else {
-            (
-                1,
-                "RMSG: too few arguments",
-                "RMSG: bad or missing reply indicator",
-                "RMSG: bad or missing size",
-            )
-        };
-        let args = Args::split(arg, true);
-        let n = args.len;
-        let text = |i: usize| {
-            let (s, e) = args.get(i);
-            arg.get(s..e).unwrap_or_default()
-        };
-        // Queue names are the arguments from `first` up to (excluding) the sizes.
-        let queue_list = |first: usize| {
-            let last = n - sizes - 1;
-            (first <= last).then(|| (args.get(first).0, args.get(last).1))
-        };
-        let (reply, queues) = if n < 2 + sizes {
-            return Err(BadArgs(few));
-        } else if n == 2 + sizes {
-            (None, None)
-        } else if n == 3 + sizes {
-            (Some(args.get(2)), None)
-        } else {
-            // With more arguments the third one says what follows: `+ reply queues…` or
-            // `| queues…`.
-            match text(2) {
-                b"+" => (Some(args.get(3)), queue_list(4)),
-                b"|" => (None, queue_list(3)),
-                _ => return Err(BadArgs(indicator)),
-            }
-        };
-        let header_len = if hmsg {
-            parse_size(text(n - 2)).ok_or(BadArgs("HMSG: bad or missing header size"))?
-        } else {
-            0
-        };
-        let size = parse_size(text(n - 1)).ok_or(BadArgs(bad_size))?;
-        if header_len > size {
-            return Err(BadArgs("HMSG: header size larger than total size"));
-        }
-        if size > self.limits.max_payload {
-            return Err(GatewayParseError::PayloadTooLarge);
-        }
-        Ok(Pending {
-            line_len: 0,
-            account: args.get(0),
-            subject: args.get(1),
-            reply,
-            queues,
-            header_len,
-            size,
-        })
+        self.inner.at_frame_start()
     }
 }
 
-/// The error for a complete `PUB` line on a gateway connection, as nats-server 2.15.1 decides
-/// it: malformed arguments close without `-ERR`, a non-zero size exceeds the connection's
-/// payload limit of 0.
-fn pub_error(arg: &[u8]) -> GatewayParseError {
-    // nats-server's processPub splits on spaces and tabs only.
-    let args = Args::split(arg, false);
-    let size = matches!(args.len, 2 | 3)
-        .then(|| {
-            let (s, e) = args.get(args.len - 1);
-            parse_size(arg.get(s..e).unwrap_or_default())
-        })
-        .flatten();
-    match size {
-        Some(n) if n > 0 => GatewayParseError::PayloadTooLarge,
-        _ => GatewayParseError::BadArgs("PUB on a gateway connection"),
-    }
-}
-
-/// Builds a frame without payload from its complete control line; `line[..end]` is the
-/// argument (trailing CR and LF excluded).
-fn control_op(op: Op, line: &Bytes, end: usize) -> Result<GatewayOp, GatewayParseError> {
-    let arg = line.get(..end).unwrap_or_default();
-    let slice = |(s, e): (usize, usize)| line.slice(s..e);
-    Ok(match op {
-        Op::Connect => GatewayOp::Connect(line.slice(..end)),
-        Op::Info => GatewayOp::Info(line.slice(..end)),
-        Op::Err => GatewayOp::Err(line.slice(..end)),
-        Op::APlus => GatewayOp::APlus(line.slice(..end)),
-        Op::AMinus => GatewayOp::AMinus(line.slice(..end)),
-        Op::RsPlus | Op::Sub => {
-            let args = Args::split(arg, true);
-            let queue = match args.len {
-                2 => None,
-                4 => {
-                    let (s, e) = args.get(3);
-                    let weight = parse_size(arg.get(s..e).unwrap_or_default());
-                    // At most 9 digits, so it fits.
-                    Some((slice(args.get(2)), weight.map_or(0, |w| w as u32)))
-                }
-                _ => return Err(GatewayParseError::BadArgs("RS+: wrong argument count")),
-            };
-            GatewayOp::RsPlus { account: slice(args.get(0)), subject: slice(args.get(1)), queue }
-        }
-        Op::RsMinus | Op::Unsub => {
-            let args = Args::split(arg, true);
-            let queue = match args.len {
-                2 => None,
-                3 => Some(slice(args.get(2))),
-                _ => return Err(GatewayParseError::BadArgs("RS-: wrong argument count")),
-            };
-            GatewayOp::RsMinus { account: slice(args.get(0)), subject: slice(args.get(1)), queue }
-        }
-        // Payload ops, PUB/HPUB and the ops without argument never get here.
-        Op::Rmsg | Op::Hmsg | Op::Pub | Op::Hpub | Op::Ping | Op::Pong | Op::Ok => {
-            return Err(GatewayParseError::UnknownOp);
-        }
-    })
-}
-
-/// Where the parser is inside the current frame. Bytes already consumed from the buffer
-/// (op name, separators, skipped bytes) are represented here, never kept.
-#[derive(Clone, Copy, Debug)]
-enum State {
-    /// Between frames: the next byte starts an op name.
-    Start,
-    /// Inside an op name: its first `matched` letters have been consumed. `op` is the first
-    /// op of its family that matches them; it may still change (see [`Op::refine`]).
-    Name { op: Op, matched: usize },
-    /// After the name of `op`: skipping spaces and tabs. `need_space`: none seen yet and at
-    /// least one is required.
-    Sep { op: Op, need_space: bool },
-    /// The argument of `op` starts at the buffer's front; its first `scanned` bytes hold no
-    /// `\n` (so they are not searched again).
-    Arg { op: Op, scanned: usize },
-    /// A checked RMSG/HMSG control line at the buffer's front, waiting for its payload.
-    Payload(Pending),
-    /// After `PING`, `PONG` or `+OK`: discarding bytes up to `\n`.
-    Skip(Op),
-}
-
-/// An RMSG/HMSG control line whose payload has not fully arrived. Ranges are offsets from the
-/// buffer's front, where the argument starts.
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    /// Length of the control line including its `\n`: the payload starts here.
-    line_len: usize,
-    account: (usize, usize),
-    subject: (usize, usize),
-    reply: Option<(usize, usize)>,
-    /// From the first queue name's start to the last one's end; never empty.
-    queues: Option<(usize, usize)>,
-    /// Header size, `<= size`.
-    header_len: usize,
-    /// Total payload size, `<= max_payload`.
-    size: usize,
-}
-
-/// The ops the parser recognises on a gateway connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Connect,
-    Info,
-    Pub,
-    Ping,
-    Pong,
-    Hpub,
-    Hmsg,
-    Sub,
-    Unsub,
-    RsPlus,
-    RsMinus,
-    Rmsg,
-    APlus,
-    AMinus,
-    Ok,
-    Err,
-}
-
-impl Op {
-    /// The first op of the family a first letter starts.
-    fn from_first_letter(b: u8) -> Option<Self> {
-        Some(match b.to_ascii_uppercase() {
-            b'C' => Self::Connect,
-            b'I' => Self::Info,
-            b'P' => Self::Pub,
-            b'H' => Self::Hpub,
-            b'S' => Self::Sub,
-            b'U' => Self::Unsub,
-            b'R' => Self::RsPlus,
-            b'A' => Self::APlus,
-            b'+' => Self::Ok,
-            b'-' => Self::Err,
-            // Notably `M` (MSG) and `L` (LMSG, LS+, LS-), which nats-server refuses on
-            // gateway connections.
-            _ => return None,
-        })
-    }
-
-    /// The name in upper case (matching is case-insensitive).
-    fn name(self) -> &'static [u8] {
-        match self {
-            Self::Connect => b"CONNECT",
-            Self::Info => b"INFO",
-            Self::Pub => b"PUB",
-            Self::Ping => b"PING",
-            Self::Pong => b"PONG",
-            Self::Hpub => b"HPUB",
-            Self::Hmsg => b"HMSG",
-            Self::Sub => b"SUB",
-            Self::Unsub => b"UNSUB",
-            Self::RsPlus => b"RS+",
-            Self::RsMinus => b"RS-",
-            Self::Rmsg => b"RMSG",
-            Self::APlus => b"A+",
-            Self::AMinus => b"A-",
-            Self::Ok => b"+OK",
-            Self::Err => b"-ERR",
+impl From<ServerParseError> for GatewayParseError {
+    fn from(e: ServerParseError) -> Self {
+        match e {
+            ServerParseError::UnknownOp => Self::UnknownOp,
+            ServerParseError::MaxControlLine => Self::MaxControlLine,
+            ServerParseError::BadArgs(why) => Self::BadArgs(why),
+            ServerParseError::PayloadTooLarge => Self::PayloadTooLarge,
         }
     }
-
-    /// The ops whose names start with the same letter.
-    fn family(self) -> &'static [Self] {
-        match self {
-            Self::Pub | Self::Ping | Self::Pong => &[Self::Pub, Self::Ping, Self::Pong],
-            Self::Hpub | Self::Hmsg => &[Self::Hpub, Self::Hmsg],
-            Self::RsPlus | Self::RsMinus | Self::Rmsg => &[Self::RsPlus, Self::RsMinus, Self::Rmsg],
-            Self::APlus | Self::AMinus => &[Self::APlus, Self::AMinus],
-            Self::Connect => &[Self::Connect],
-            Self::Info => &[Self::Info],
-            Self::Sub => &[Self::Sub],
-            Self::Unsub => &[Self::Unsub],
-            Self::Ok => &[Self::Ok],
-            Self::Err => &[Self::Err],
-        }
-    }
-
-    /// The op of `self`'s family whose name agrees with `self`'s on the first `matched`
-    /// letters and has `b` (any case) next, if any.
-    fn refine(self, matched: usize, b: u8) -> Option<Self> {
-        // nats-server quirk: after `A`, a lower-case `u` (not `U`) also starts A-.
-        if matches!(self, Self::APlus | Self::AMinus) && matched == 1 && b == b'u' {
-            return Some(Self::AMinus);
-        }
-        let b = b.to_ascii_uppercase();
-        let prefix = self.name().get(..matched)?;
-        self.family().iter().copied().find(|op| {
-            op.name().get(..matched) == Some(prefix) && op.name().get(matched) == Some(&b)
-        })
-    }
-}
-
-/// The whitespace-separated arguments of a control line, as ranges into it, without
-/// allocating: the first [`Args::FIRST`] and the last [`Args::LAST`] are kept, which covers
-/// every position an op looks at (RMSG/HMSG queue lists are taken as one range).
-struct Args {
-    first: [(usize, usize); Args::FIRST],
-    /// The last arguments, the most recent at the end.
-    last: [(usize, usize); Args::LAST],
-    /// How many arguments there are in all.
-    len: usize,
-}
-
-impl Args {
-    const FIRST: usize = 5;
-    const LAST: usize = 3;
-
-    /// Splits `arg` on runs of spaces and tabs (and CRs when `cr_is_space`, as nats-server's
-    /// `splitArg` does; the line's `\n` is never inside `arg`).
-    fn split(arg: &[u8], cr_is_space: bool) -> Self {
-        let mut args = Self { first: [(0, 0); Self::FIRST], last: [(0, 0); Self::LAST], len: 0 };
-        let is_sep = |b: u8| is_space(b) || (cr_is_space && b == b'\r');
-        let mut start = None;
-        // One extra iteration with a separator closes the last argument.
-        for (i, b) in arg.iter().copied().chain([b' ']).enumerate() {
-            match (is_sep(b), start) {
-                (true, Some(s)) => {
-                    if let Some(slot) = args.first.get_mut(args.len) {
-                        *slot = (s, i);
-                    }
-                    args.last.rotate_left(1);
-                    if let Some(slot) = args.last.last_mut() {
-                        *slot = (s, i);
-                    }
-                    args.len += 1;
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
-            }
-        }
-        args
-    }
-
-    /// The `i`-th range; `(0, 0)` for one not kept (callers only ask for kept ones).
-    fn get(&self, i: usize) -> (usize, usize) {
-        if i >= self.len {
-            return (0, 0);
-        }
-        if let Some(r) = self.first.get(i) {
-            return *r;
-        }
-        let from_end = self.len - 1 - i;
-        Self::LAST
-            .checked_sub(1 + from_end)
-            .and_then(|j| self.last.get(j))
-            .copied()
-            .unwrap_or((0, 0))
-    }
-}
-
-/// The separators of the arguments of RS+/RS-/RMSG/HMSG (and so of a queue list).
-fn is_arg_sep(b: &u8) -> bool {
-    is_space(*b) || *b == b'\r'
 }
 
 /// Parse a whole byte string: every frame up to the first error or the end of the input
@@ -703,269 +227,6 @@ impl FrameParser for GatewayParser {
 
     fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<GatewayOp>, GatewayParseError> {
         self.parse(buf)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoders
-
-/// An empty queue list for [`rmsg`] and friends.
-pub const NO_QUEUES: &[&[u8]] = &[];
-
-/// `INFO <json>\r\n`. Unlike the INFO nats-server sends clients, the gateway INFO has no space
-/// before the CRLF.
-pub fn info(out: &mut BytesMut, json: &[u8]) {
-    out.reserve(json.len() + 7);
-    out.put_slice(b"INFO ");
-    out.put_slice(json);
-    out.put_slice(CRLF);
-}
-
-/// `CONNECT <json>\r\n`.
-pub fn connect(out: &mut BytesMut, json: &[u8]) {
-    out.reserve(json.len() + 10);
-    out.put_slice(b"CONNECT ");
-    out.put_slice(json);
-    out.put_slice(CRLF);
-}
-
-/// `RS+ <account> <subject>\r\n`, or `RS+ <account> <subject> <queue> <weight>\r\n` for a queue
-/// subscription (nats-server always sends weight 1).
-pub fn rs_plus(out: &mut BytesMut, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
-    let weight = queue.map(|(_, w)| Decimal::new(w as usize));
-    let weight = weight.as_ref().map_or(&[][..], Decimal::as_bytes);
-    let queue = queue.map_or(&[][..], |(q, _)| q);
-    interest_line(out, b"RS+ ", account, subject, queue, weight);
-}
-
-/// `RS- <account> <subject>\r\n`, or `RS- <account> <subject> <queue>\r\n`.
-pub fn rs_minus(out: &mut BytesMut, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
-    interest_line(out, b"RS- ", account, subject, queue.unwrap_or_default(), &[]);
-}
-
-/// `A+ <account>\r\n`.
-pub fn a_plus(out: &mut BytesMut, account: &[u8]) {
-    account_line(out, b"A+ ", account);
-}
-
-/// `A- <account>\r\n`.
-pub fn a_minus(out: &mut BytesMut, account: &[u8]) {
-    account_line(out, b"A- ", account);
-}
-
-/// `RMSG <account> <subject> [reply-part] <len>\r\n<payload>\r\n`.
-///
-/// The middle part is nats-server's: nothing; `<reply>`; `| <q1> <q2>…` (queue groups, no
-/// reply); or `+ <reply> <q1> <q2>…`. As in nats-server, an empty `reply` counts as none, and
-/// empty queue names are skipped. `queues` is iterated twice (to size the line, then to write
-/// it); pass [`NO_QUEUES`] for none.
-pub fn rmsg<Q: AsRef<[u8]>>(
-    out: &mut BytesMut,
-    account: &[u8],
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
-    payload: &[u8],
-) {
-    let len = Decimal::new(payload.len());
-    let line = MsgLine {
-        op: b"RMSG ",
-        account,
-        subject,
-        reply,
-        queues: queues.into_iter(),
-        sizes: [&[], len.as_bytes()],
-    };
-    out.reserve(line.len() + payload.len() + CRLF.len());
-    line.put(out);
-    out.put_slice(payload);
-    out.put_slice(CRLF);
-}
-
-/// `HMSG <account> <subject> [reply-part] <hdr_len> <total>\r\n<headers+payload>\r\n`;
-/// `payload` holds the headers followed by the body. The middle part is as for [`rmsg`].
-pub fn hmsg<Q: AsRef<[u8]>>(
-    out: &mut BytesMut,
-    account: &[u8],
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
-    header_len: usize,
-    payload: &[u8],
-) {
-    debug_assert!(header_len <= payload.len(), "header block longer than the payload");
-    let header_len = Decimal::new(header_len);
-    let total = Decimal::new(payload.len());
-    let line = MsgLine {
-        op: b"HMSG ",
-        account,
-        subject,
-        reply,
-        queues: queues.into_iter(),
-        sizes: [header_len.as_bytes(), total.as_bytes()],
-    };
-    out.reserve(line.len() + payload.len() + CRLF.len());
-    line.put(out);
-    out.put_slice(payload);
-    out.put_slice(CRLF);
-}
-
-/// The control line of [`rmsg`] alone: the caller sends `len` payload bytes and `\r\n` after
-/// it (e.g. as separate chunks of a vectored write).
-pub fn rmsg_line<Q: AsRef<[u8]>>(
-    out: &mut BytesMut,
-    account: &[u8],
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
-    len: usize,
-) {
-    let len = Decimal::new(len);
-    let line = MsgLine {
-        op: b"RMSG ",
-        account,
-        subject,
-        reply,
-        queues: queues.into_iter(),
-        sizes: [&[], len.as_bytes()],
-    };
-    out.reserve(line.len());
-    line.put(out);
-}
-
-/// The control line of [`hmsg`] alone: the caller sends `total` bytes (headers, then body) and
-/// `\r\n` after it.
-pub fn hmsg_line<Q: AsRef<[u8]>>(
-    out: &mut BytesMut,
-    account: &[u8],
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    queues: impl IntoIterator<Item = Q, IntoIter: Clone>,
-    header_len: usize,
-    total: usize,
-) {
-    let header_len = Decimal::new(header_len);
-    let total = Decimal::new(total);
-    let line = MsgLine {
-        op: b"HMSG ",
-        account,
-        subject,
-        reply,
-        queues: queues.into_iter(),
-        sizes: [header_len.as_bytes(), total.as_bytes()],
-    };
-    out.reserve(line.len());
-    line.put(out);
-}
-
-const CRLF: &[u8] = b"\r\n";
-
-/// `<op><account> <subject>[ <queue>[ <weight>]]\r\n`; empty `queue`/`weight` are left out.
-fn interest_line(
-    out: &mut BytesMut,
-    op: &[u8],
-    account: &[u8],
-    subject: &[u8],
-    queue: &[u8],
-    weight: &[u8],
-) {
-    let field = |f: &[u8]| if f.is_empty() { 0 } else { f.len() + 1 };
-    out.reserve(op.len() + account.len() + 1 + subject.len() + field(queue) + field(weight) + 2);
-    out.put_slice(op);
-    out.put_slice(account);
-    out.put_u8(b' ');
-    out.put_slice(subject);
-    for f in [queue, weight] {
-        if !f.is_empty() {
-            out.put_u8(b' ');
-            out.put_slice(f);
-        }
-    }
-    out.put_slice(CRLF);
-}
-
-fn account_line(out: &mut BytesMut, op: &[u8], account: &[u8]) {
-    out.reserve(op.len() + account.len() + CRLF.len());
-    out.put_slice(op);
-    out.put_slice(account);
-    out.put_slice(CRLF);
-}
-
-/// The parts of an RMSG/HMSG control line, measured before writing so the buffer grows once.
-struct MsgLine<'a, I> {
-    /// `RMSG ` or `HMSG `, with its space.
-    op: &'static [u8],
-    account: &'a [u8],
-    subject: &'a [u8],
-    reply: Option<&'a [u8]>,
-    queues: I,
-    /// Header size (empty for RMSG) and total size, as decimal text.
-    sizes: [&'a [u8]; 2],
-}
-
-impl<I, Q> MsgLine<'_, I>
-where
-    I: Iterator<Item = Q> + Clone,
-    Q: AsRef<[u8]>,
-{
-    fn reply(&self) -> Option<&[u8]> {
-        self.reply.filter(|r| !r.is_empty())
-    }
-
-    fn queue_names(&self) -> impl Iterator<Item = Q> {
-        self.queues.clone().filter(|q| !q.as_ref().is_empty())
-    }
-
-    fn len(&self) -> usize {
-        let queues: usize = self.queue_names().map(|q| q.as_ref().len() + 1).sum();
-        let middle = match (self.reply(), queues) {
-            (None, 0) => 0,
-            (Some(r), 0) => r.len() + 1,
-            (None, q) => 2 + q,
-            (Some(r), q) => 2 + r.len() + 1 + q,
-        };
-        let header = if self.sizes[0].is_empty() { 0 } else { self.sizes[0].len() + 1 };
-        self.op.len()
-            + self.account.len()
-            + 1
-            + self.subject.len()
-            + 1
-            + middle
-            + header
-            + self.sizes[1].len()
-            + CRLF.len()
-    }
-
-    fn put(&self, out: &mut BytesMut) {
-        out.put_slice(self.op);
-        out.put_slice(self.account);
-        out.put_u8(b' ');
-        out.put_slice(self.subject);
-        out.put_u8(b' ');
-        let has_queues = self.queue_names().next().is_some();
-        match (self.reply(), has_queues) {
-            (None, false) => {}
-            (Some(r), false) => {
-                out.put_slice(r);
-                out.put_u8(b' ');
-            }
-            (None, true) => out.put_slice(b"| "),
-            (Some(r), true) => {
-                out.put_slice(b"+ ");
-                out.put_slice(r);
-                out.put_u8(b' ');
-            }
-        }
-        for q in self.queue_names() {
-            out.put_slice(q.as_ref());
-            out.put_u8(b' ');
-        }
-        if !self.sizes[0].is_empty() {
-            out.put_slice(self.sizes[0]);
-            out.put_u8(b' ');
-        }
-        out.put_slice(self.sizes[1]);
-        out.put_slice(CRLF);
     }
 }
 
@@ -1521,41 +782,6 @@ mod tests {
         assert_eq!(encoded(|o| a_minus(o, b"NOACC")), b"A- NOACC\r\n");
         assert_eq!(encoded(|o| info(o, b"{\"gateway\":\"B\"}")), b"INFO {\"gateway\":\"B\"}\r\n");
         assert_eq!(encoded(|o| connect(o, b"{}")), b"CONNECT {}\r\n");
-    }
-
-    #[test]
-    fn encoders_reserve_once_and_exactly() {
-        let qs: &[&[u8]] = &[b"q1", b"", b"q22"];
-        for reply in [None, Some(&b"r"[..]), Some(b"")] {
-            for queues in [qs, NO_QUEUES] {
-                let line = MsgLine {
-                    op: b"HMSG ",
-                    account: b"acc",
-                    subject: b"s",
-                    reply,
-                    queues: queues.iter(),
-                    sizes: [b"3", b"10"],
-                };
-                let mut out = BytesMut::new();
-                line.put(&mut out);
-                assert_eq!(out.len(), line.len(), "{reply:?} {queues:?}");
-                let line = MsgLine { op: b"RMSG ", sizes: [b"", b"10"], ..line };
-                let mut out = BytesMut::new();
-                line.put(&mut out);
-                assert_eq!(out.len(), line.len(), "{reply:?} {queues:?}");
-            }
-        }
-        let mut out = BytesMut::new();
-        rs_plus(&mut out, b"a", b"s", Some((b"q", 4_000_000_000)));
-        assert_eq!(&out[..], b"RS+ a s q 4000000000\r\n");
-        assert_eq!(out.capacity(), out.len());
-    }
-
-    #[test]
-    fn digits() {
-        for n in [0, 1, 9, 10, 99, 100, 12345, 1_048_576, usize::MAX] {
-            assert_eq!(Decimal::new(n).as_bytes(), n.to_string().as_bytes());
-        }
     }
 
     #[test]

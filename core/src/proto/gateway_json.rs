@@ -327,17 +327,17 @@ fn base64_std<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Store a decoded value; `None` (JSON `null`) keeps the field as it was.
-fn set<T>(field: &mut T, value: Option<T>) {
+pub(crate) fn set<T>(field: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *field = v;
     }
 }
 
-fn type_error(field: &str) -> JsonError {
+pub(crate) fn type_error(field: &str) -> JsonError {
     JsonError(format!("wrong JSON type for field {field:?}"))
 }
 
-fn boolean(field: &str, v: &Value) -> Result<Option<bool>, JsonError> {
+pub(crate) fn boolean(field: &str, v: &Value) -> Result<Option<bool>, JsonError> {
     match v {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(*b)),
@@ -345,7 +345,7 @@ fn boolean(field: &str, v: &Value) -> Result<Option<bool>, JsonError> {
     }
 }
 
-fn string(field: &str, v: &Value) -> Result<Option<String>, JsonError> {
+pub(crate) fn string(field: &str, v: &Value) -> Result<Option<String>, JsonError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
@@ -354,7 +354,7 @@ fn string(field: &str, v: &Value) -> Result<Option<String>, JsonError> {
 }
 
 /// A Go integer in `min..=max`: an integer literal (no fraction, no exponent) in range.
-fn int(field: &str, v: &Value, min: i64, max: i64) -> Result<Option<i64>, JsonError> {
+pub(crate) fn int(field: &str, v: &Value, min: i64, max: i64) -> Result<Option<i64>, JsonError> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => match n.as_i64() {
@@ -366,7 +366,7 @@ fn int(field: &str, v: &Value, min: i64, max: i64) -> Result<Option<i64>, JsonEr
 }
 
 /// Go `[]string`: an array of strings (a `null` element gives `""`); `null` empties it.
-fn strings(field: &str, v: &Value) -> Result<Vec<String>, JsonError> {
+pub(crate) fn strings(field: &str, v: &Value) -> Result<Vec<String>, JsonError> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items
@@ -383,7 +383,7 @@ fn strings(field: &str, v: &Value) -> Result<Vec<String>, JsonError> {
 
 /// Go `[]byte`: a standard base64 string (CR and LF skipped, as Go's decoder does), or an
 /// array of integers 0..=255 (a `null` element gives 0); `null` empties it.
-fn bytes(field: &str, v: &Value) -> Result<Vec<u8>, JsonError> {
+pub(crate) fn bytes(field: &str, v: &Value) -> Result<Vec<u8>, JsonError> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => {
@@ -407,7 +407,7 @@ fn bytes(field: &str, v: &Value) -> Result<Vec<u8>, JsonError> {
 /// Whether JSON key `key` names the field `field` (lower-case ASCII) in Go's `encoding/json`:
 /// equal after Unicode simple case folding, which for ASCII field names means ASCII
 /// case-insensitivity plus `ſ` (U+017F) for `s` and the Kelvin sign (U+212A) for `k`.
-fn key_matches(key: &str, field: &str) -> bool {
+pub(crate) fn key_matches(key: &str, field: &str) -> bool {
     let mut want = field.bytes();
     for c in key.chars() {
         let Some(f) = want.next() else {
@@ -427,7 +427,7 @@ fn key_matches(key: &str, field: &str) -> bool {
 
 /// The members of the top-level JSON object in document order (repeated keys kept), or `None`
 /// for `null`.
-fn members(json: &[u8]) -> Result<Option<Vec<(String, Value)>>, JsonError> {
+pub(crate) fn members(json: &[u8]) -> Result<Option<Vec<(String, Value)>>, JsonError> {
     // Go keeps invalid UTF-8 in strings (as U+FFFD); serde_json would reject it. Outside
     // strings the replacement is still a syntax error, as in Go.
     let text = String::from_utf8_lossy(json);

@@ -7,3 +7,6 @@ pub mod from_server;
 pub mod gateway;
 pub mod gateway_json;
 pub mod json;
+pub mod route;
+pub mod route_json;
+pub mod server;
