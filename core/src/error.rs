@@ -428,6 +428,114 @@ impl GatewayError {
     }
 }
 
+/// Why a route link answers with `-ERR` or closes (`shared/docs/route-protocol.md` §2.6,
+/// §3.2). [`RouteError::answer`] and [`RouteError::closed_state`] are the one route
+/// cause→wire table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteError {
+    /// The first op was not CONNECT, or the credentials are wrong.
+    AuthorizationViolation,
+    /// No CONNECT within the cluster auth timeout.
+    AuthenticationTimeout,
+    /// A CONNECT with `lang`: a client reached the route port.
+    NotARouteConnect,
+    /// A CONNECT with `gateway`: a gateway reached the route port; carries its name.
+    GatewayOnRoutePort(String),
+    /// CONNECT names another cluster.
+    ClusterNameMismatch {
+        /// The peer's cluster name.
+        theirs: String,
+        /// Ours.
+        ours: String,
+    },
+    /// An INFO names another cluster (closed without `-ERR`).
+    ClusterNameConflict,
+    /// The INFO is our own (we dialled ourselves), or the peer already has a route.
+    DuplicateRoute,
+    /// The peer's `server_name` equals ours.
+    DuplicateServerName(String),
+    /// A route pinned to an account from a peer we do not pool with.
+    PinnedWithoutPool(String),
+    /// An op the handshake does not allow, or an INFO that does not decode; carries what.
+    ProtocolViolation(&'static str),
+    /// The bytes do not parse.
+    Parse(crate::proto::route::RouteParseError),
+    /// The peer sent `-ERR`.
+    PeerError(String),
+    /// Too many PINGs unanswered.
+    StaleConnection,
+    /// No INFO from the peer in time after dialling.
+    NoInfo,
+    /// A reload removed the configured route this link was dialled for.
+    Removed,
+    /// The TLS handshake failed or timed out.
+    TlsHandshake,
+}
+
+impl RouteError {
+    /// The wire answer: the `-ERR` text sent before closing, if any. A route always closes,
+    /// after flushing what is queued.
+    pub fn answer(&self) -> Answer {
+        use crate::proto::route::RouteParseError as P;
+        use RouteError::*;
+        let err: Option<Cow<'static, str>> = match self {
+            AuthorizationViolation => Some("Authorization Violation".into()),
+            AuthenticationTimeout => Some("Authentication Timeout".into()),
+            NotARouteConnect => Some("attempted to connect to route port".into()),
+            GatewayOnRoutePort(name) => {
+                Some(format!("Rejecting connection from gateway \"{name}\" on the Route port").into())
+            }
+            ClusterNameMismatch { theirs, ours } => Some(
+                format!("Rejecting connection, cluster name \"{theirs}\" does not match \"{ours}\"")
+                    .into(),
+            ),
+            PinnedWithoutPool(account) => Some(
+                format!(
+                    "Not possible to have a dedicated route for account \"{account}\" between those servers"
+                )
+                .into(),
+            ),
+            Parse(P::UnknownOp) => Some("Unknown Protocol Operation".into()),
+            Parse(P::MaxControlLine) => Some("maximum control line exceeded".into()),
+            Parse(P::PayloadTooLarge) => Some("Maximum Payload Violation".into()),
+            StaleConnection => Some("Stale Connection".into()),
+            ClusterNameConflict
+            | DuplicateRoute
+            | DuplicateServerName(_)
+            | ProtocolViolation(_)
+            | Parse(P::BadArgs(_))
+            | PeerError(_)
+            | NoInfo
+            | Removed
+            | TlsHandshake => None,
+        };
+        Answer { err, close: true, flush: true }
+    }
+
+    /// The closed-connection reason nats-server reports for this error.
+    pub fn closed_state(&self) -> &'static str {
+        use crate::proto::route::RouteParseError as P;
+        use RouteError::*;
+        match self {
+            AuthorizationViolation => "Authentication Failure",
+            AuthenticationTimeout => "Authentication Timeout",
+            NotARouteConnect => "Incorrect Port",
+            GatewayOnRoutePort(_) => "Wrong Gateway",
+            ClusterNameMismatch { .. } | ClusterNameConflict => "Cluster Name Conflict",
+            DuplicateRoute => "Duplicate Route",
+            DuplicateServerName(_) => "Duplicate Server Name",
+            PinnedWithoutPool(_) | ProtocolViolation(_) => "Protocol Violation",
+            Parse(P::UnknownOp | P::BadArgs(_)) => "Protocol Violation",
+            Parse(P::MaxControlLine) => "Maximum Control Line Exceeded",
+            Parse(P::PayloadTooLarge) => "Maximum Message Payload Exceeded",
+            PeerError(_) => "Parse Error",
+            StaleConnection | NoInfo => "Stale Connection",
+            Removed => "Route Removed",
+            TlsHandshake => "TLS Handshake Failure",
+        }
+    }
+}
+
 /// Why the driver asks the node to close a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DriverClose {
@@ -450,6 +558,8 @@ pub enum CloseReason {
     Client(ClientError),
     /// A gateway link.
     Gateway(GatewayError),
+    /// A route link.
+    Route(RouteError),
     /// The server is shutting down.
     ServerShutdown,
     /// A write missed the write deadline, or a client passed `max_pending`.
@@ -463,6 +573,7 @@ impl fmt::Display for CloseReason {
         match self {
             CloseReason::Client(e) => write!(f, "{e}"),
             CloseReason::Gateway(e) => f.write_str(e.closed_state()),
+            CloseReason::Route(e) => f.write_str(e.closed_state()),
             CloseReason::ServerShutdown => f.write_str("Server Shutdown"),
             CloseReason::SlowConsumer => f.write_str("Slow Consumer (Write Deadline)"),
             CloseReason::PeerClosed => f.write_str("Client Closed"),

@@ -19,6 +19,7 @@ pub mod node;
 pub mod peer_url;
 pub mod permissions;
 pub mod proto;
+pub mod route;
 pub mod subject;
 pub mod sublist;
 

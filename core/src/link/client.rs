@@ -138,6 +138,12 @@ impl ClientLink {
         self.state == ClientState::Closing
     }
 
+    /// Whether the client takes asynchronous INFOs: CONNECT with `protocol` 1 and its first
+    /// PING answered (nats-server `sendAsyncInfoToClients`).
+    pub fn takes_async_info(&self) -> bool {
+        self.state == ClientState::Established && self.opts.protocol >= 1 && !self.connect_info_due
+    }
+
     /// Remember that `stripped` stands for the mapped reply `full`.
     pub fn remember_gateway_reply(&mut self, stripped: Bytes, full: Bytes, now: Instant) {
         let map = self.gateway_replies.get_or_insert_with(|| Box::new(crate::hash::map(self.cid)));

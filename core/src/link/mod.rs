@@ -1,10 +1,11 @@
-//! One state machine per connection kind. Today: clients; routes and gateways join as more
-//! variants of [`Link`].
+//! One state machine per connection kind: clients, routes and gateways, the variants of
+//! [`Link`], built from the shared pieces here (outbox, timers, keep-alive, counters).
 
 pub mod client;
 pub mod gateway;
 pub mod keepalive;
 pub mod outbox;
+pub mod route;
 pub mod timers;
 
 use std::time::Instant;
@@ -13,6 +14,7 @@ pub use client::ClientLink;
 pub use gateway::GatewayLink;
 pub use keepalive::PeerKeepAlive;
 pub use outbox::Outbox;
+pub use route::RouteLink;
 pub use timers::Timers;
 
 /// Traffic counters for monitoring, the same for every link kind.
@@ -33,6 +35,8 @@ pub struct Counters {
 pub enum Link {
     /// A NATS client.
     Client(Box<ClientLink>),
+    /// A route to another server of our cluster.
+    Route(Box<RouteLink>),
     /// A gateway connection to or from another cluster.
     Gateway(Box<GatewayLink>),
 }
@@ -42,6 +46,7 @@ impl Link {
     pub fn outbox(&self) -> &Outbox {
         match self {
             Link::Client(c) => &c.outbox,
+            Link::Route(r) => &r.outbox,
             Link::Gateway(g) => &g.outbox,
         }
     }
@@ -50,6 +55,7 @@ impl Link {
     pub fn outbox_mut(&mut self) -> &mut Outbox {
         match self {
             Link::Client(c) => &mut c.outbox,
+            Link::Route(r) => &mut r.outbox,
             Link::Gateway(g) => &mut g.outbox,
         }
     }
@@ -58,6 +64,7 @@ impl Link {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self {
             Link::Client(c) => c.timers.earliest(),
+            Link::Route(r) => r.timers.earliest(),
             Link::Gateway(g) => g.timers.earliest(),
         }
     }
@@ -66,6 +73,7 @@ impl Link {
     pub fn is_closing(&self) -> bool {
         match self {
             Link::Client(c) => c.is_closing(),
+            Link::Route(r) => r.is_closing(),
             Link::Gateway(g) => g.is_closing(),
         }
     }
@@ -74,6 +82,7 @@ impl Link {
     pub(crate) fn mark_transmit_queued(&mut self, queued: bool) -> bool {
         let flag = match self {
             Link::Client(c) => &mut c.transmit_queued,
+            Link::Route(r) => &mut r.transmit_queued,
             Link::Gateway(g) => &mut g.transmit_queued,
         };
         std::mem::replace(flag, queued)

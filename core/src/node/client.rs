@@ -478,10 +478,10 @@ fn subscribe(
         let account = c.account;
         // Owned copies: a slice would pin the whole read buffer for the subscription's life.
         let sub = Subscription::new(id, account, &subject, queue.as_deref(), &sid, now);
-        let key = alloc_sub(node, sub);
+        let key = node.alloc_sub(sub);
         let sublist = &mut node.accounts[account.0 as usize].sublist;
         if sublist.insert(&subject, queue.as_deref(), key).is_err() {
-            free_sub(node, key);
+            node.free_sub(key);
             send_err(node, id, &ClientError::InvalidSubject);
             return;
         }
@@ -489,6 +489,7 @@ fn subscribe(
             c.sids.insert(Box::from(&sid[..]), key);
         }
         gateway::interest_added(node, account, &subject, queue.as_deref());
+        crate::route::local_changed(node, account, &subject, queue.as_deref(), true);
     }
     if verbose && let Some(Link::Client(c)) = node.links.get_mut(id) {
         c.outbox.buf().extend_from_slice(encode::OK);
@@ -575,26 +576,9 @@ fn send_err(node: &mut Node, id: LinkId, err: &ClientError) {
     }
 }
 
-pub(super) fn alloc_sub(node: &mut Node, sub: Subscription) -> SubKey {
-    let remote = sub.weight > 0;
-    if let Some(slot) = node.free_subs.pop() {
-        node.subs[slot as usize] = Some(sub);
-        SubKey::new(slot, remote)
-    } else {
-        node.subs.push(Some(sub));
-        SubKey::new(node.subs.len() as u32 - 1, remote)
-    }
-}
-
-pub(super) fn free_sub(node: &mut Node, key: SubKey) -> Option<Subscription> {
-    let sub = node.subs.get_mut(key.slot())?.take()?;
-    node.free_subs.push(key.slot() as u32);
-    Some(sub)
-}
-
 /// Remove one subscription from its sublist, its link's sid table and the node.
 pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
-    let Some(sub) = free_sub(node, key) else {
+    let Some(sub) = node.free_sub(key) else {
         return;
     };
     let sublist = &mut node.accounts[sub.account.0 as usize].sublist;
@@ -608,6 +592,7 @@ pub(super) fn unsubscribe_key(node: &mut Node, key: SubKey) {
         }
     }
     gateway::interest_removed(node, sub.account, sub.subject(), sub.queue());
+    crate::route::local_changed(node, sub.account, sub.subject(), sub.queue(), false);
 }
 
 pub(super) fn remove_subscriptions(node: &mut Node, id: LinkId) {

@@ -104,6 +104,8 @@ pub struct NodeConfig {
     pub headers: bool,
     /// The `gateway {}` block, if this server joins a supercluster.
     pub gateway: Option<GatewayConfig>,
+    /// The `cluster {}` block, if this server has routes to others of its cluster.
+    pub cluster: Option<crate::route::ClusterConfig>,
     /// Client TLS is configured: INFO says `tls_required`.
     pub tls_required: bool,
     /// Client TLS verifies client certificates: INFO says `tls_verify`.
@@ -151,6 +153,7 @@ impl Default for NodeConfig {
             account_limits: Vec::new(),
             headers: true,
             gateway: None,
+            cluster: None,
             tls_required: false,
             tls_verify: false,
             tls_available: false,
@@ -228,25 +231,25 @@ impl SubKey {
 /// One client subscription.
 #[derive(Debug)]
 pub(crate) struct Subscription {
-    link: LinkId,
-    account: AccountId,
+    pub(crate) link: LinkId,
+    pub(crate) account: AccountId,
     /// Subject, sid and queue in one allocation (memory per subscription is a feature):
     /// `subject ++ sid ++ queue`.
-    text: Box<[u8]>,
-    subject_len: u32,
-    sid_len: u32,
-    has_queue: bool,
+    pub(crate) text: Box<[u8]>,
+    pub(crate) subject_len: u32,
+    pub(crate) sid_len: u32,
+    pub(crate) has_queue: bool,
     /// Auto-unsubscribe after this many deliveries in total; 0 for never.
-    max: u64,
-    delivered: u64,
+    pub(crate) max: u64,
+    pub(crate) delivered: u64,
     /// When it was made (a young subscription's requests get their reply mapped across
     /// gateways).
-    created: Instant,
+    pub(crate) created: Instant,
     /// 0 for a local client's subscription; for interest a route peer announced, its queue
     /// weight (the peer's member count, saturated: 16 bits keep the struct at 72 bytes, and a
     /// group of more than 65,535 members on one server is only slightly under-weighted), 1 for
     /// a plain subject.
-    weight: u16,
+    pub(crate) weight: u16,
 }
 
 impl Subscription {
@@ -278,7 +281,7 @@ impl Subscription {
     }
 
     /// Interest route `link` announced, with the peer's queue `weight` (1 for plain).
-    fn remote(
+    pub(crate) fn remote(
         link: LinkId,
         account: AccountId,
         subject: &[u8],
@@ -291,16 +294,27 @@ impl Subscription {
         sub
     }
 
-    fn subject(&self) -> &[u8] {
+    /// Update the queue weight a route peer announced.
+    pub(crate) fn set_weight(&mut self, weight: u32) {
+        self.weight = u16::try_from(weight).unwrap_or(u16::MAX).max(1);
+    }
+
+    /// The weight of this member in a queue pick: a local client counts once, a route member
+    /// as many times as the peer has members.
+    pub(crate) fn pick_weight(&self) -> u64 {
+        u64::from(self.weight.max(1))
+    }
+
+    pub(crate) fn subject(&self) -> &[u8] {
         &self.text[..self.subject_len as usize]
     }
 
-    fn sid(&self) -> &[u8] {
+    pub(crate) fn sid(&self) -> &[u8] {
         let start = self.subject_len as usize;
         &self.text[start..start + self.sid_len as usize]
     }
 
-    fn queue(&self) -> Option<&[u8]> {
+    pub(crate) fn queue(&self) -> Option<&[u8]> {
         let start = (self.subject_len + self.sid_len) as usize;
         self.has_queue.then(|| &self.text[start..])
     }
@@ -320,18 +334,19 @@ pub enum OutboxStatus {
 /// One server's protocol and routing state.
 #[derive(Debug)]
 pub struct Node {
-    config: NodeConfig,
-    rng: ChaCha8Rng,
-    server_id: String,
-    accounts: Vec<Account>,
-    account_ids: Map<String, AccountId>,
-    links: Links,
-    subs: Vec<Option<Subscription>>,
-    free_subs: Vec<u32>,
-    events: VecDeque<Event>,
-    next_cid: u64,
-    gateway: Option<Box<gateway::GatewayNode>>,
-    totals: Totals,
+    pub(crate) config: NodeConfig,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) server_id: String,
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) account_ids: Map<String, AccountId>,
+    pub(crate) links: Links,
+    pub(crate) subs: Vec<Option<Subscription>>,
+    pub(crate) free_subs: Vec<u32>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) next_cid: u64,
+    pub(crate) gateway: Option<Box<gateway::GatewayNode>>,
+    pub(crate) cluster: Option<Box<crate::route::ClusterNode>>,
+    pub(crate) totals: Totals,
     deferred: router::Deferred,
 }
 
@@ -343,8 +358,10 @@ impl Node {
         let server_id = generate_server_id(&mut rng);
         let gateway =
             config.gateway.clone().map(|c| Box::new(gateway::GatewayNode::new(c, &mut rng)));
+        let cluster = config.cluster.clone().map(|c| Box::new(crate::route::ClusterNode::new(c)));
         let mut node = Self {
             gateway,
+            cluster,
             config,
             server_id,
             account_ids: hash::map(rng.next_u64()),
@@ -362,10 +379,11 @@ impl Node {
         node
     }
 
-    /// Start the gateway machinery at `now` (schedules the first dials). Call once, after the
-    /// listeners are bound.
+    /// Start the gateway and route machinery at `now` (schedules the first dials). Call once,
+    /// after the listeners are bound.
     pub fn start(&mut self, now: Instant) {
         gateway::start(self, now);
+        crate::route::start(self, now);
     }
 
     /// Apply a new configuration at `now` (SIGHUP, or a reload in the simulation).
@@ -385,31 +403,47 @@ impl Node {
         gateway::accept(self, now, peer)
     }
 
-    /// The result of an [`Event::Dial`]: `Ok(peer)` creates the outbound link (returned),
-    /// `Err(reason)` moves on to the next URL or round.
+    /// A new route connection from `peer` (a server of our cluster dialled us): queues our
+    /// route INFO.
+    pub fn accept_route(&mut self, now: Instant, peer: Option<SocketAddr>) -> LinkId {
+        crate::route::accept(self, now, peer)
+    }
+
+    /// The result of an [`Event::Dial`]: `Ok(peer)` creates the link (returned) — a route or
+    /// an outbound gateway, as the request's `kind` said — and `Err(reason)` schedules the
+    /// next attempt.
     pub fn handle_dial(
         &mut self,
         now: Instant,
         dial: DialId,
         result: Result<Option<SocketAddr>, String>,
     ) -> Option<LinkId> {
-        gateway::handle_dial(self, now, dial, result)
+        if dial.is_route() {
+            crate::route::handle_dial(self, now, dial, result)
+        } else {
+            gateway::handle_dial(self, now, dial, result)
+        }
     }
 
-    /// Earliest node-wide deadline (gateway dial rounds).
+    /// Earliest node-wide deadline (route and gateway dials).
     pub fn poll_node_timeout(&self) -> Option<Instant> {
-        self.gateway.as_ref().and_then(|g| g.directory.poll_timeout())
+        let gateway = self.gateway.as_ref().and_then(|g| g.directory.poll_timeout());
+        let routes = self.cluster.as_ref().and_then(|c| c.directory.poll_timeout());
+        gateway.into_iter().chain(routes).min()
     }
 
     /// A node-wide deadline may have passed.
     pub fn handle_node_timeout(&mut self, now: Instant) {
         gateway::handle_node_timeout(self, now);
+        crate::route::handle_node_timeout(self, now);
     }
 
     /// Whether the node-wide deadline may have changed since the last call (the driver then
     /// re-reads [`Node::poll_node_timeout`]).
     pub fn take_node_timer_changed(&mut self) -> bool {
-        self.gateway.as_mut().is_some_and(|g| std::mem::take(&mut g.timer_changed))
+        let gateway = self.gateway.as_mut().is_some_and(|g| std::mem::take(&mut g.timer_changed));
+        let routes = self.cluster.as_mut().is_some_and(|c| std::mem::take(&mut c.timer_changed));
+        gateway | routes
     }
 
     /// A new client connection from `peer`: queues the INFO and arms its timers.
@@ -421,6 +455,7 @@ impl Node {
     pub fn handle_read(&mut self, link: LinkId, now: Instant, buf: &mut BytesMut) {
         match self.links.get(link) {
             Some(Link::Client(_)) => client::handle_read(self, link, now, buf),
+            Some(Link::Route(_)) => crate::route::handle_read(self, link, now, buf),
             Some(Link::Gateway(_)) => gateway::handle_read(self, link, now, buf),
             None => buf.clear(),
         }
@@ -444,6 +479,7 @@ impl Node {
     pub fn handle_timeout(&mut self, link: LinkId, now: Instant) {
         match self.links.get(link) {
             Some(Link::Client(_)) => client::handle_timeout(self, link, now),
+            Some(Link::Route(_)) => crate::route::handle_timeout(self, link, now),
             Some(Link::Gateway(_)) => gateway::handle_timeout(self, link, now),
             None => {}
         }
@@ -476,6 +512,7 @@ impl Node {
                 };
                 client::close(self, link, cause)
             }
+            (Some(Link::Route(_)), _) => crate::route::close_for_driver(self, link, reason),
             (Some(Link::Gateway(_)), _) => gateway::close_for_driver(self, link, reason),
             (None, _) => {}
         }
@@ -485,6 +522,7 @@ impl Node {
     pub fn handle_closed(&mut self, link: LinkId, now: Instant) {
         match self.links.get(link) {
             Some(Link::Client(_)) => client::remove(self, link),
+            Some(Link::Route(_)) => crate::route::remove(self, link, now),
             Some(Link::Gateway(_)) => gateway::remove(self, link, now),
             None => {}
         }
@@ -547,7 +585,7 @@ impl Node {
     }
 
     /// The account named `name`, created if new.
-    fn account(&mut self, name: &str) -> AccountId {
+    pub(crate) fn account(&mut self, name: &str) -> AccountId {
         if let Some(id) = self.account_ids.get(name) {
             return *id;
         }
@@ -561,7 +599,7 @@ impl Node {
     }
 
     /// The INFO for a new client connection.
-    fn client_info(&self, cid: u64, peer: Option<SocketAddr>) -> ServerInfo {
+    pub(crate) fn client_info(&self, cid: u64, peer: Option<SocketAddr>) -> ServerInfo {
         ServerInfo {
             server_id: self.server_id.clone(),
             server_name: self.server_name().to_owned(),
@@ -577,6 +615,7 @@ impl Node {
             tls_required: self.config.tls_required,
             tls_verify: self.config.tls_verify,
             tls_available: self.config.tls_available,
+            connect_urls: crate::route::connect_urls(self),
             client_id: cid,
             client_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
             ..Default::default()
@@ -592,12 +631,12 @@ impl Node {
     }
 
     /// Queue a log line.
-    fn log(&mut self, level: LogLevel, message: String) {
+    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
         self.events.push_back(Event::Log(level, message));
     }
 
     /// Queue a `Transmit` for `link` unless one is pending.
-    fn wake(&mut self, id: LinkId) {
+    pub(crate) fn wake(&mut self, id: LinkId) {
         if let Some(link) = self.links.get_mut(id)
             && !link.outbox().is_empty()
             && !link.mark_transmit_queued(true)
@@ -606,6 +645,84 @@ impl Node {
         }
     }
 }
+
+impl Node {
+    /// Store `sub`, returning its key (route-owned ones carry [`SubKey::REMOTE`]).
+    pub(crate) fn alloc_sub(&mut self, sub: Subscription) -> SubKey {
+        let remote = sub.weight > 0;
+        if let Some(slot) = self.free_subs.pop() {
+            self.subs[slot as usize] = Some(sub);
+            SubKey::new(slot, remote)
+        } else {
+            self.subs.push(Some(sub));
+            SubKey::new(self.subs.len() as u32 - 1, remote)
+        }
+    }
+
+    /// Subscription `key`, if it exists.
+    pub(crate) fn sub(&self, key: SubKey) -> Option<&Subscription> {
+        self.subs.get(key.slot()).and_then(Option::as_ref)
+    }
+
+    /// Take subscription `key` out of the slab (the caller removes it from its sublist).
+    pub(crate) fn free_sub(&mut self, key: SubKey) -> Option<Subscription> {
+        let sub = self.subs.get_mut(key.slot())?.take()?;
+        self.free_subs.push(key.slot() as u32);
+        Some(sub)
+    }
+
+    /// Tell every client that takes async INFOs (protocol ≥ 1, established) what the server
+    /// INFO now says (`connect_urls` changed).
+    pub(crate) fn send_async_client_info(&mut self) {
+        for id in self.links.ids() {
+            let Some(Link::Client(c)) = self.links.get(id) else {
+                continue;
+            };
+            if !c.takes_async_info() {
+                continue;
+            }
+            let json = self.client_info(c.cid, c.peer).to_json();
+            if let Some(Link::Client(c)) = self.links.get_mut(id) {
+                crate::proto::encode::info(c.outbox.buf(), &json);
+            }
+            self.wake(id);
+        }
+    }
+}
+
+/// A subscription (local or route-owned) was added to `account`'s sublist: the cluster's
+/// interest may have grown (gateways hear of it).
+pub(crate) fn interest_added(
+    node: &mut Node,
+    account: AccountId,
+    subject: &[u8],
+    queue: Option<&[u8]>,
+) {
+    gateway::interest_added(node, account, subject, queue);
+}
+
+/// A subscription (local or route-owned) was removed from `account`'s sublist.
+pub(crate) fn interest_removed(
+    node: &mut Node,
+    account: AccountId,
+    subject: &[u8],
+    queue: Option<&[u8]>,
+) {
+    gateway::interest_removed(node, account, subject, queue);
+}
+
+/// Route a message that arrived over a route: local subscribers only.
+pub(crate) fn route_from_route(
+    node: &mut Node,
+    now: Instant,
+    account: AccountId,
+    msg: &crate::message::Message,
+    queues: Option<&bytes::Bytes>,
+) {
+    router::route(node, now, router::Origin::Route { queues }, account, msg);
+}
+
+pub(crate) use auth::secret_eq;
 
 /// A server id shaped like nats-server's (56 characters of base32 starting with `N`, as a
 /// server nkey is). It is not a real nkey: Strait has no nkey of its own to sign with.
@@ -628,3 +745,5 @@ mod gateway_answer_tests;
 mod gateway_tests;
 #[cfg(test)]
 mod permission_tests;
+#[cfg(test)]
+pub(crate) mod world;

@@ -25,6 +25,7 @@ use crate::permissions::ClientPermissions;
 use crate::permissions::Permissions;
 use crate::proto::encode;
 use crate::proto::json::ConnectOptions;
+use crate::route::ClusterConfig;
 
 /// A reload the node refused; the configuration in force is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +108,7 @@ pub(super) fn reload(
         enforce_max_connections(node, &mut summary);
     }
     reload_gateway_remotes(node, now, &old, &mut summary);
+    reload_routes(node, now, &old, &mut summary);
     Ok(summary)
 }
 
@@ -136,7 +138,41 @@ fn check(old: &NodeConfig, new: &NodeConfig) -> Result<(), ReloadError> {
     if fixed(&old.gateway) != fixed(&new.gateway) {
         return refuse("Gateway", gateway_summary(&old.gateway), gateway_summary(&new.gateway));
     }
+    // Of the cluster block only the routes may change without a restart.
+    let without_routes = |c: &Option<ClusterConfig>| {
+        c.clone().map(|mut c| {
+            c.routes.clear();
+            c
+        })
+    };
+    if without_routes(&old.cluster) != without_routes(&new.cluster) {
+        let show = |c: &Option<ClusterConfig>| {
+            c.as_ref().map_or("{}".to_owned(), |c| format!("{{{} {}}}", c.name, c.advertise))
+        };
+        return refuse("Cluster", show(&old.cluster), show(&new.cluster));
+    }
     Ok(())
+}
+
+/// Explicit routes added (dialled at once) and removed (closed, no longer dialled).
+fn reload_routes(node: &mut Node, now: Instant, old: &NodeConfig, summary: &mut ReloadSummary) {
+    let (Some(before), Some(after)) = (old.cluster.as_ref(), node.config.cluster.clone()) else {
+        return;
+    };
+    if before.routes == after.routes {
+        return;
+    }
+    let Some(cluster) = node.cluster.as_mut() else {
+        return;
+    };
+    cluster.config.routes = after.routes.clone();
+    let dropped = cluster.directory.replace_explicit(&after.routes, now);
+    cluster.timer_changed = true;
+    for link in dropped {
+        crate::route::close(node, link, crate::error::RouteError::Removed);
+    }
+    changed(node, summary, "cluster routes".to_owned());
+    crate::route::handle_node_timeout(node, now);
 }
 
 /// The gateway block without secrets, for refusal messages.

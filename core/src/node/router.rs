@@ -1,9 +1,14 @@
 //! Where a message goes: the one table of fan-out rules, for every origin.
 //!
-//! | origin  | local plain | local queue groups            | gateways                      |
-//! |---------|-------------|-------------------------------|-------------------------------|
-//! | client  | yes (echo)  | one member per matching group | every remote that wants it    |
-//! | gateway | yes         | one member per *listed* group | only a mapped reply come home |
+//! | origin  | local plain | queue groups                                   | routes                    | gateways                      |
+//! |---------|-------------|------------------------------------------------|---------------------------|-------------------------------|
+//! | client  | yes (echo)  | one member per group, local or behind a route  | once per route interested | every remote that wants it    |
+//! | route   | yes         | one *local* member per group the sender listed | never                     | never                         |
+//! | gateway | yes         | one local member per *listed* group            | not yet (superclusters)   | only a mapped reply come home |
+//!
+//! Inside a cluster a queue member is picked at random among all members, each route member
+//! weighted by the member count its server announced, with no preference for local ones
+//! (nats-server 2.15.1 does the same).
 //!
 //! A client's answer on a subject it got as a mapped `_GR_.` reply skips the table: it goes
 //! straight back to the requester's cluster (gateway-protocol §6.6).
@@ -29,6 +34,11 @@ use crate::node::LinkId;
 pub(super) enum Origin<'a> {
     /// A client of this server.
     Client(LinkId),
+    /// A route: the sending server picked the queue members behind us and lists their groups.
+    Route {
+        /// The queue groups listed (`RMSG … | q…`); none means no queue subscriber gets it.
+        queues: Option<&'a Bytes>,
+    },
     /// An inbound gateway link.
     Gateway {
         /// The queue groups the sending cluster left to us (`RMSG … | q…`); none means no
@@ -93,6 +103,7 @@ pub(super) fn route(
     let outer = std::mem::replace(&mut node.deferred.active, true);
     let outcome = match origin {
         Origin::Client(src) => from_client(node, now, src, account, msg),
+        Origin::Route { queues } => from_route(node, now, account, msg, queues),
         Origin::Gateway { queues, mapped, reply_came_home } => {
             from_gateway(node, now, account, msg, queues, mapped, reply_came_home)
         }
@@ -134,19 +145,42 @@ fn from_client(
     let target = Target { src: Some(src), echo, mapped: None };
     let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
     let mut delivered = false;
+    let mut routes = node.cluster.as_mut().map(|c| std::mem::take(&mut c.targets));
     for &key in &result.plain {
-        delivered |= deliver::deliver(node, key, target, msg, now);
+        if key.is_remote() {
+            if let (Some(routes), Some(sub)) = (routes.as_mut(), node.sub(key)) {
+                routes.add_plain(sub.link);
+            }
+        } else {
+            delivered |= deliver::deliver(node, key, target, msg, now);
+        }
     }
-    // Queue groups served here; gateways only offer the others to remote clusters.
+    // Queue groups served in this cluster; gateways only offer the others to remote clusters.
     let mut served = Vec::new();
     for group in &result.queues {
-        if pick_member(node, &group.members, |node, key| {
-            deliver::deliver(node, key, target, msg, now)
-        }) {
+        let taken = pick_member(node, &group.members, |node, key| {
+            if !key.is_remote() {
+                return deliver::deliver(node, key, target, msg, now);
+            }
+            match (routes.as_mut(), node.sub(key)) {
+                (Some(routes), Some(sub)) => {
+                    routes.add_queue(sub.link, group.name.clone());
+                    true
+                }
+                _ => false,
+            }
+        });
+        if taken {
             delivered = true;
             if node.gateway.is_some() {
                 served.push(group.name.clone());
             }
+        }
+    }
+    if let Some(mut routes) = routes {
+        delivered |= crate::route::send_to_routes(node, account, msg, &mut routes);
+        if let Some(c) = node.cluster.as_mut() {
+            c.targets = routes;
         }
     }
     if node.gateway.is_some() {
@@ -200,8 +234,37 @@ fn from_gateway(
     if delivered { Outcome::Delivered } else { Outcome::NotDelivered }
 }
 
-/// One member of a queue group takes the message: a uniformly random start, then forward until
-/// one can (nats-server skips members that cannot, such as the publisher with echo off).
+/// A message from a route: our own subscribers, and one local member of each listed group.
+fn from_route(
+    node: &mut Node,
+    now: Instant,
+    account: AccountId,
+    msg: &Message,
+    queues: Option<&Bytes>,
+) -> Outcome {
+    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    let target = Target { src: None, echo: true, mapped: None };
+    let mut delivered = false;
+    for &key in result.plain.iter().filter(|k| !k.is_remote()) {
+        delivered |= deliver::deliver(node, key, target, msg, now);
+    }
+    for name in queues.map(|q| message::queue_names(q)).into_iter().flatten() {
+        let Some(group) = result.queues.iter().find(|g| g.name.as_ref() == name) else {
+            continue;
+        };
+        // Local members first; the sender already chose us for this group.
+        let local = group.members.partition_point(|k| !k.is_remote());
+        delivered |= pick_member(node, &group.members[..local], |node, key| {
+            deliver::deliver(node, key, target, msg, now)
+        });
+    }
+    if delivered { Outcome::Delivered } else { Outcome::NotDelivered }
+}
+
+/// One member of a queue group takes the message: a random start, then forward until one can
+/// (nats-server skips members that cannot, such as the publisher with echo off). Members
+/// behind a route count with their announced weight; they sort last, so a group without any
+/// is picked uniformly in constant time.
 fn pick_member(
     node: &mut Node,
     members: &[SubKey],
@@ -211,6 +274,25 @@ fn pick_member(
     if n == 0 {
         return false;
     }
-    let start = (node.rng.next_u64() % n as u64) as usize;
+    let start = if members[n - 1].is_remote() {
+        weighted_start(node, members)
+    } else {
+        (node.rng.next_u64() % n as u64) as usize
+    };
     (0..n).any(|i| offer(node, members[(start + i) % n]))
+}
+
+/// A member index drawn with each member's weight.
+fn weighted_start(node: &mut Node, members: &[SubKey]) -> usize {
+    let weight = |node: &Node, key: SubKey| node.sub(key).map_or(1, |s| s.pick_weight());
+    let total: u64 = members.iter().map(|&k| weight(node, k)).sum();
+    let mut point = node.rng.next_u64() % total.max(1);
+    for (i, &key) in members.iter().enumerate() {
+        let w = weight(node, key);
+        if point < w {
+            return i;
+        }
+        point -= w;
+    }
+    0
 }

@@ -44,6 +44,8 @@ pub struct Totals {
     pub slow_consumers: u64,
     /// Connections closed as stale.
     pub stale_connections: u64,
+    /// Routes closed as stale (also counted in `stale_connections`).
+    pub stale_routes: u64,
 }
 
 /// One connection.
@@ -130,6 +132,10 @@ pub struct MemoryUse {
     pub client_links: usize,
     /// Gateway connections, in any state (handshaking and closing included).
     pub gateway_links: usize,
+    /// Open route links.
+    pub route_links: usize,
+    /// Subscriptions route peers announced (also in `subscriptions`).
+    pub route_interest: usize,
     /// Bytes queued or in flight over every link.
     pub queued_bytes: usize,
     /// The most queued or in flight on one client link.
@@ -172,6 +178,11 @@ impl Node {
                     m.client_links += 1;
                     m.queued_bytes += q;
                     m.max_client_queued = m.max_client_queued.max(q);
+                }
+                Link::Route(r) => {
+                    m.route_links += 1;
+                    m.queued_bytes += r.outbox.pending();
+                    m.route_interest += r.subs.len();
                 }
                 Link::Gateway(g) => {
                     let q = g.outbox.pending();
@@ -222,7 +233,7 @@ impl Node {
                     version: c.opts.version.clone().unwrap_or_default(),
                     account: self.accounts[c.account.0 as usize].name.clone(),
                 }),
-                Link::Gateway(_) => None,
+                Link::Route(_) | Link::Gateway(_) => None,
             })
             .collect();
         out.sort_by_key(|l| l.cid);

@@ -28,6 +28,11 @@ impl Node {
                 client_log::log_client(self, link, level, text);
                 client::close(self, link, ClientError::TlsHandshake);
             }
+            Some(Link::Route(r)) => {
+                let line = format!("{}TLS route handshake error: {err}", crate::route::prefix(r));
+                self.log(LogLevel::Error, line);
+                crate::route::close(self, link, crate::error::RouteError::TlsHandshake);
+            }
             Some(Link::Gateway(g)) => {
                 let line = format!("{}TLS gateway handshake error: {err}", gateway::prefix(g));
                 self.log(LogLevel::Error, line);
@@ -43,7 +48,7 @@ impl Node {
         match self.links.get_mut(link) {
             Some(Link::Gateway(g)) => g.tls_peer = Some(peer),
             Some(Link::Client(c)) => c.login_mut().tls_peer = Some(peer),
-            None => {}
+            Some(Link::Route(_)) | None => {}
         }
     }
 }

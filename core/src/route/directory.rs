@@ -169,6 +169,11 @@ impl RouteDirectory {
         None
     }
 
+    /// `link` reached ourselves: never dial its URL again.
+    pub(crate) fn forget_self(&mut self, link: LinkId) {
+        self.entries.retain(|e| e.state != EntryState::Connected(link));
+    }
+
     /// `link` registered with the server `peer_id`: its URL remembers it.
     pub(crate) fn registered(&mut self, link: LinkId, peer_id: &str) {
         for e in &mut self.entries {
@@ -226,8 +231,8 @@ impl RouteDirectory {
     pub(crate) fn replace_explicit(&mut self, routes: &[PeerUrl], now: Instant) -> Vec<LinkId> {
         let mut dropped = Vec::new();
         self.entries.retain(|e| {
-            let keep = !e.explicit
-                || routes.iter().any(|u| u.host == e.url.host && u.port == e.url.port);
+            let keep =
+                !e.explicit || routes.iter().any(|u| u.host == e.url.host && u.port == e.url.port);
             if !keep && let EntryState::Connected(link) = e.state {
                 dropped.push(link);
             }

@@ -277,6 +277,35 @@ where
         }
     }
 
+    /// Like [`Sublist::count`], counting only the values `keep` accepts (e.g. the local ones,
+    /// whose count is announced to routes). Walks the values stored under the exact key.
+    pub fn count_where(
+        &self,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        keep: impl Fn(&T) -> bool,
+    ) -> usize {
+        if subject::validate_subscribe(subject).is_err() {
+            return 0;
+        }
+        let (path, last) = split_last(subject);
+        let mut level = &self.root;
+        for token in path.into_iter().flat_map(subject::tokens) {
+            match level.child(token).and_then(|n| n.next.as_deref()) {
+                Some(next) => level = next,
+                None => return 0,
+            }
+        }
+        let Some(node) = level.child(last) else {
+            return 0;
+        };
+        let values = match queue {
+            None => Some(&node.plain),
+            Some(q) => node.queues.get(q),
+        };
+        values.map_or(0, |v| v.iter().filter(|t| keep(t)).count())
+    }
+
     /// Number of stored `(subject, queue, value)` entries.
     pub fn len(&self) -> usize {
         self.count

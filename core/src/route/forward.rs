@@ -1,0 +1,130 @@
+//! Messages over routes (route-protocol §5): one `RMSG`/`HMSG` per route the router picked,
+//! listing the queue groups whose chosen member sits behind it; a received message is
+//! handed to the router as a route-origin message (delivered here only, never relayed to
+//! another route).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{prefix, route_mut};
+use crate::account::AccountId;
+use crate::link::Link;
+use crate::message::Message;
+use crate::node::{Event, LinkId, LogLevel, Node};
+use crate::proto::route::{self as wire, RoutedMsg};
+
+/// The routes one message goes to, filled by the router. Kept in the node and reused, so
+/// routing a message allocates nothing once it has warmed up.
+#[derive(Debug, Default)]
+pub(crate) struct RouteTargets {
+    /// Routes with plain interest.
+    plain: Vec<LinkId>,
+    /// Queue groups whose chosen member is behind a route.
+    queues: Vec<(LinkId, Bytes)>,
+}
+
+impl RouteTargets {
+    /// The route `link` has plain interest in the message.
+    pub(crate) fn add_plain(&mut self, link: LinkId) {
+        if !self.plain.contains(&link) {
+            self.plain.push(link);
+        }
+    }
+
+    /// Queue group `group` chose a member behind route `link`.
+    pub(crate) fn add_queue(&mut self, link: LinkId, group: Bytes) {
+        self.queues.push((link, group));
+    }
+
+    /// Nothing picked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.plain.is_empty() && self.queues.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.plain.clear();
+        self.queues.clear();
+    }
+}
+
+/// Send `msg` of `account` to every route in `targets` (then cleared); returns whether any
+/// route got it (which counts as delivered for no-responders).
+pub(crate) fn send(
+    node: &mut Node,
+    account: AccountId,
+    msg: &Message,
+    targets: &mut RouteTargets,
+) -> bool {
+    if targets.is_empty() {
+        return false;
+    }
+    for i in 0..targets.queues.len() {
+        let link = targets.queues[i].0;
+        targets.add_plain(link);
+    }
+    let name = node.accounts[account.0 as usize].name.as_bytes();
+    let mut sent = false;
+    for &link in &targets.plain {
+        let Some(Link::Route(r)) = node.links.get_mut(link) else {
+            continue;
+        };
+        if !r.is_established() {
+            continue;
+        }
+        let queues = targets.queues.iter().filter(|(l, _)| *l == link).map(|(_, q)| q);
+        let headers = msg.header_len > 0 && r.peer_headers();
+        let out = r.outbox.buf();
+        let reply = msg.reply.as_deref();
+        if headers {
+            wire::hmsg(out, name, &msg.subject, reply, queues, msg.header_len, &msg.payload);
+        } else {
+            wire::rmsg(out, name, &msg.subject, reply, queues, msg.body());
+        }
+        r.counters.out_msgs += 1;
+        r.counters.out_bytes += msg.payload.len() as u64;
+        node.totals.out_msgs += 1;
+        node.totals.out_bytes += msg.payload.len() as u64;
+        if !r.transmit_queued {
+            r.transmit_queued = true;
+            node.events.push_back(Event::Transmit(link));
+        }
+        sent = true;
+    }
+    targets.clear();
+    sent
+}
+
+/// A message from route `id`: deliver it to our own clients.
+pub(super) fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    r.counters.in_msgs += 1;
+    r.counters.in_bytes += msg.payload.len() as u64;
+    if r.peer_verbose {
+        r.outbox.buf().extend_from_slice(crate::proto::encode::OK);
+    }
+    let p = prefix(r);
+    node.totals.in_msgs += 1;
+    node.totals.in_bytes += msg.payload.len() as u64;
+    let account = std::str::from_utf8(&msg.account).ok().and_then(|n| node.account_ids.get(n));
+    let Some(&account) = account else {
+        if node.config.debug {
+            let line = format!(
+                "{p}Unknown account \"{}\" for routed message on subject: \"{}\"",
+                String::from_utf8_lossy(&msg.account),
+                String::from_utf8_lossy(&msg.subject)
+            );
+            node.log(LogLevel::Debug, line);
+        }
+        return;
+    };
+    let m = Message {
+        subject: msg.subject,
+        reply: msg.reply,
+        header_len: msg.header_len,
+        payload: msg.payload,
+    };
+    crate::node::route_from_route(node, now, account, &m, msg.queues.as_ref());
+}

@@ -1,0 +1,160 @@
+//! What peers tell each other beyond interest (route-protocol §1.4, §1.6, §3.5): a new peer's
+//! INFO is passed to the other peers so they dial it (the mesh completes itself), an INFO
+//! naming another server is such gossip (an implicit route to dial), and each peer's client
+//! URLs are merged into what our clients are told (`connect_urls`), so they can fail over.
+
+use std::time::Instant;
+
+use super::{close, prefix, route_mut};
+use crate::error::RouteError;
+use crate::link::Link;
+use crate::node::{LinkId, LogLevel, Node};
+use crate::peer_url::PeerUrl;
+use crate::proto::route as wire;
+use crate::proto::route_json::RouteInfo;
+
+/// `gossip_mode` values (nats-server `gossipDefault`, `gossipDisabled`, `gossipOverride`).
+const GOSSIP_DEFAULT: u8 = 0;
+const GOSSIP_DISABLED: u8 = 1;
+const GOSSIP_OVERRIDE: u8 = 2;
+
+/// Route `id` just registered: tell every other peer about its server.
+pub(super) fn new_peer(node: &mut Node, id: LinkId) {
+    let Some(Link::Route(r)) = node.links.get(id) else {
+        return;
+    };
+    let Some(info) = r.info.as_deref() else {
+        return;
+    };
+    if info.gossip_mode == GOSSIP_DISABLED {
+        return;
+    }
+    // Where the others can dial it: its advertised address, else the address it came from
+    // with the port its INFO gives.
+    let host_port = match PeerUrl::parse(&info.ip) {
+        Some(url) if !info.ip.is_empty() => url.to_string(),
+        _ => match r.peer {
+            Some(addr) => PeerUrl::new(addr.ip().to_string(), info.port as u16).to_string(),
+            None => PeerUrl::new(info.host.clone(), info.port as u16).to_string(),
+        },
+    };
+    let mode = match (r.solicited, r.explicit) {
+        (true, true) => GOSSIP_OVERRIDE,
+        (true, false) => GOSSIP_DEFAULT,
+        (false, _) => GOSSIP_DISABLED,
+    };
+    let json = info.gossip(&host_port, mode).to_json();
+    let Some(cluster) = node.cluster.as_ref() else {
+        return;
+    };
+    for &other in &cluster.routes {
+        if other == id {
+            continue;
+        }
+        if let Some(Link::Route(o)) = node.links.get_mut(other)
+            && o.is_established()
+        {
+            wire::info(o.outbox.buf(), &json);
+            if !o.transmit_queued {
+                o.transmit_queued = true;
+                node.events.push_back(crate::node::Event::Transmit(other));
+            }
+        }
+    }
+}
+
+/// An INFO on an established route: gossip about another server, or an update from the
+/// peer itself (cluster name, lame-duck mode, client URLs).
+pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    let p = prefix(r);
+    let peer_id = r.remote_id().to_owned();
+    if !info.gateway.is_empty() {
+        if node.gateway.is_none() {
+            let line = format!(
+                "{p}Received information about gateway \"{}\" from {}, but gateway is not configured",
+                info.gateway, info.server_id
+            );
+            node.log(LogLevel::Error, line);
+        }
+        return;
+    }
+    if info.server_id != peer_id {
+        return implicit(node, now, &info);
+    }
+    let ours = node.cluster.as_ref().map(|c| c.config.name.clone()).unwrap_or_default();
+    if info.cluster != ours {
+        return close(node, id, RouteError::ClusterNameConflict);
+    }
+    let urls = if info.ldm { Vec::new() } else { info.connect_urls.clone() };
+    if let Some(r) = route_mut(node, id)
+        && let Some(known) = r.info.as_deref_mut()
+    {
+        known.ldm = info.ldm;
+        known.connect_urls = info.connect_urls.clone();
+    }
+    peer_urls_changed(node, &peer_id, urls);
+}
+
+/// Gossip about a server we may not know: dial it, unless it is us, already connected, or a
+/// configured route (which we dial anyway). Only `ip` says where it is.
+fn implicit(node: &mut Node, now: Instant, info: &RouteInfo) {
+    if info.server_id == node.server_id || info.ip.is_empty() {
+        return;
+    }
+    let Some(url) = PeerUrl::parse(&info.ip) else {
+        return;
+    };
+    let Some(cluster) = node.cluster.as_mut() else {
+        return;
+    };
+    if cluster.peers.contains_key(&info.server_id) || cluster.directory.is_explicit(&url) {
+        return;
+    }
+    if cluster.directory.learn(url, now) {
+        cluster.timer_changed = true;
+        super::handle_node_timeout(node, now);
+    }
+}
+
+/// Peer `peer_id` now advertises `urls` to clients (empty when it left or entered lame-duck
+/// mode): when what our clients are told changes, tell them with an async INFO.
+pub(super) fn peer_urls_changed(node: &mut Node, peer_id: &str, urls: Vec<String>) {
+    let Some(cluster) = node.cluster.as_mut() else {
+        return;
+    };
+    if cluster.config.no_advertise {
+        return;
+    }
+    let before = cluster.peer_client_urls.get(peer_id).cloned().unwrap_or_default();
+    if before == urls {
+        return;
+    }
+    if urls.is_empty() {
+        cluster.peer_client_urls.remove(peer_id);
+    } else {
+        cluster.peer_client_urls.insert(peer_id.to_owned(), urls);
+    }
+    node.send_async_client_info();
+}
+
+/// Every client URL of the cluster, ours first, without duplicates (`connect_urls`).
+pub(crate) fn connect_urls(node: &Node) -> Vec<String> {
+    let Some(cluster) = node.cluster.as_ref() else {
+        return Vec::new();
+    };
+    if cluster.config.no_advertise {
+        return Vec::new();
+    }
+    let mut urls = cluster.config.client_urls.clone();
+    for peer in cluster.peer_client_urls.values() {
+        for url in peer {
+            if !urls.contains(url) {
+                urls.push(url.clone());
+            }
+        }
+    }
+    urls
+}

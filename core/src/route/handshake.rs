@@ -1,0 +1,270 @@
+//! The route handshake in both directions and every op's place in it (route-protocol §2):
+//! the acceptor sends its INFO at once and wants CONNECT first, then the peer's INFO; the
+//! solicitor sends CONNECT, waits for the acceptor's INFO, answers with its own and
+//! registers. Identity checks (ourselves, a duplicate route, a duplicate server name, another
+//! cluster) run on the peer's INFO.
+
+use std::time::Instant;
+
+use super::{ClusterNode, arm_first_ping, close, forward, gossip, interest, prefix, route_mut};
+use crate::error::RouteError;
+use crate::link::route::{RouteState, RouteTimer};
+use crate::node::{LinkId, LogLevel, Node};
+use crate::peer_url::PeerUrl;
+use crate::proto::route::{self as wire, RouteOp};
+use crate::proto::route_json::{RouteConnect, RouteInfo};
+
+/// The route protocol level (same as gateways).
+const ROUTE_PROTO: i64 = 3;
+
+/// Our route INFO. `initial` adds what only the first INFO of a connection carries.
+pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
+    let Some(cluster) = node.cluster.as_deref() else {
+        return RouteInfo::default();
+    };
+    let c = &cluster.config;
+    RouteInfo {
+        server_id: node.server_id.clone(),
+        server_name: node.server_name().to_owned(),
+        version: node.config.version.clone(),
+        proto: ROUTE_PROTO,
+        go: node.config.runtime.clone(),
+        host: c.advertise.host.clone(),
+        port: i64::from(c.advertise.port),
+        headers: node.config.headers,
+        auth_required: initial && c.user.is_some(),
+        max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
+        ip: if c.advertise_set { format!("nats-route://{}/", c.advertise) } else { String::new() },
+        cluster: c.name.clone(),
+        cluster_dynamic: c.dynamic_name,
+        connect_urls: if c.no_advertise { Vec::new() } else { c.client_urls.clone() },
+        gateway_url: node
+            .gateway
+            .as_ref()
+            .map(|g| g.config.advertise.to_string())
+            .unwrap_or_default(),
+        ..RouteInfo::default()
+    }
+}
+
+/// The CONNECT we send on a route we dialled to `url`: its credentials, else our own route
+/// authorization (a gossiped URL carries none).
+pub(super) fn our_connect(node: &Node, url: &PeerUrl) -> Vec<u8> {
+    let Some(cluster) = node.cluster.as_deref() else {
+        return Vec::new();
+    };
+    let c = &cluster.config;
+    let (user, pass) = match &url.user {
+        Some(u) => (u.as_str(), url.password.as_deref().unwrap_or("")),
+        None => (c.user.as_deref().unwrap_or(""), c.password.as_deref().unwrap_or("")),
+    };
+    RouteConnect::new(&node.server_id, &c.name, c.dynamic_name, user, pass, false).to_json()
+}
+
+/// One op from route `id`.
+pub(super) fn process(node: &mut Node, id: LinkId, now: Instant, op: RouteOp) {
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    let state = r.state;
+    // An acceptor takes nothing but CONNECT first, not even PING.
+    if state == RouteState::ExpectConnect && !matches!(op, RouteOp::Connect(_)) {
+        let line = format!("{}authentication error", prefix(r));
+        node.log(LogLevel::Error, line);
+        return close(node, id, RouteError::AuthorizationViolation);
+    }
+    match op {
+        RouteOp::Ping => r.outbox.buf().extend_from_slice(crate::proto::encode::PONG),
+        RouteOp::Pong => r.keepalive.pong(now),
+        RouteOp::Ok => {}
+        RouteOp::Err(text) => {
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let line = format!("{}Route Error {text}", prefix(r));
+            node.log(LogLevel::Error, line);
+            close(node, id, RouteError::PeerError(text));
+        }
+        RouteOp::Connect(json) => match state {
+            RouteState::ExpectConnect => connect(node, id, now, &json),
+            // A later CONNECT is decoded again; another cluster name ends the route.
+            _ => match RouteConnect::from_json(&json) {
+                Ok(c) if c.cluster == cluster_name(node) => {}
+                _ => close(node, id, RouteError::ClusterNameConflict),
+            },
+        },
+        RouteOp::Info(json) => {
+            let info = match RouteInfo::from_json(&json) {
+                Ok(info) => info,
+                Err(e) => {
+                    let line = format!("{}{}", prefix(r), e.0);
+                    node.log(LogLevel::Error, line);
+                    return close(node, id, RouteError::ProtocolViolation("INFO"));
+                }
+            };
+            if state == RouteState::ExpectInfo {
+                first_info(node, id, now, info);
+            } else {
+                gossip::later_info(node, id, now, info);
+            }
+        }
+        _ if state != RouteState::Established => {
+            close(node, id, RouteError::ProtocolViolation("message before INFO"))
+        }
+        RouteOp::RsPlus { account, subject, queue }
+        | RouteOp::LsPlus { account, subject, queue, .. } => {
+            interest::remote_added(node, id, now, &account, &subject, queue);
+        }
+        RouteOp::RsMinus { account, subject, queue }
+        | RouteOp::LsMinus { account, subject, queue, .. } => {
+            interest::remote_removed(node, id, &account, &subject, queue.as_deref());
+        }
+        RouteOp::Msg(msg) | RouteOp::Lmsg { msg, .. } => forward::receive(node, id, now, msg),
+    }
+}
+
+fn cluster_name(node: &Node) -> String {
+    node.cluster.as_ref().map(|c| c.config.name.clone()).unwrap_or_default()
+}
+
+/// The acceptor's check of CONNECT: a client or gateway on the wrong port, credentials, the
+/// cluster name.
+fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
+    let Some(cluster) = node.cluster.as_deref() else {
+        return;
+    };
+    let (user, password) = (cluster.config.user.clone(), cluster.config.password.clone());
+    let ours = cluster.config.name.clone();
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    r.timers.stop(RouteTimer::Auth);
+    let Ok(c) = RouteConnect::from_json(json) else {
+        return close(node, id, RouteError::ProtocolViolation("CONNECT"));
+    };
+    let p = prefix(r);
+    if !c.lang.is_empty() {
+        node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
+        return close(node, id, RouteError::NotARouteConnect);
+    }
+    if !c.gateway.is_empty() {
+        let err = RouteError::GatewayOnRoutePort(c.gateway.clone());
+        let text = err.answer().err.unwrap_or_default();
+        node.log(LogLevel::Error, format!("{p}{text}"));
+        return close(node, id, err);
+    }
+    if let Some(user) = &user {
+        let ok = crate::node::secret_eq(&c.user, user)
+            & crate::node::secret_eq(&c.pass, password.as_deref().unwrap_or(""));
+        if !ok {
+            let who =
+                if c.user.is_empty() { String::new() } else { format!(" - User \"{}\"", c.user) };
+            node.log(LogLevel::Error, format!("{p}authentication error{who}"));
+            return close(node, id, RouteError::AuthorizationViolation);
+        }
+    }
+    if c.cluster != ours {
+        let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
+        let text = err.answer().err.unwrap_or_default();
+        node.log(LogLevel::Error, format!("{p}{text}"));
+        return close(node, id, err);
+    }
+    let wait = info_deadline(node, now);
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    r.peer_verbose = c.verbose;
+    r.state = RouteState::ExpectInfo;
+    r.timers.set(RouteTimer::Info, wait);
+}
+
+/// When a peer that sent CONNECT must have sent its INFO: the stale wait of a route.
+fn info_deadline(node: &Node, now: Instant) -> Instant {
+    let cluster = node.cluster.as_deref();
+    let interval = cluster.map_or(super::MAX_PING_INTERVAL, ClusterNode::ping_interval);
+    now + interval * (cluster.map_or(2, |c| c.config.ping_max) + 1)
+}
+
+/// The peer's first INFO: identity checks, then registration.
+fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
+    let Some(cluster) = node.cluster.as_deref() else {
+        return;
+    };
+    let ours = cluster.config.name.clone();
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    let (p, solicited, dialled) = (prefix(r), r.solicited, r.dialled.clone());
+    if info.server_id == node.server_id {
+        // We dialled ourselves (a route list naming every server, us included): stop that URL.
+        if let Some(url) = dialled {
+            node.log(
+                LogLevel::Debug,
+                format!("{p}Detected route to self, ignoring \"nats-route://{url}/\""),
+            );
+            if let Some(c) = node.cluster.as_mut() {
+                c.directory.forget_self(id);
+            }
+        }
+        return close(node, id, RouteError::DuplicateRoute);
+    }
+    if !info.server_name.is_empty() && info.server_name == node.server_name() {
+        let name = info.server_name.clone();
+        node.log(LogLevel::Error, format!("{p}Remote server has a duplicate name: \"{name}\""));
+        return close(node, id, RouteError::DuplicateServerName(name));
+    }
+    if info.cluster != ours {
+        if !solicited {
+            let err = RouteError::ClusterNameMismatch { theirs: info.cluster.clone(), ours };
+            node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));
+        }
+        return close(node, id, RouteError::ClusterNameConflict);
+    }
+    if !info.route_account.is_empty() {
+        // We do not pool, so a route pinned to one account cannot exist between us.
+        let err = RouteError::PinnedWithoutPool(info.route_account.clone());
+        node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));
+        return close(node, id, err);
+    }
+    let duplicate = node.cluster.as_ref().is_some_and(|c| c.peers.contains_key(&info.server_id));
+    if duplicate {
+        node.log(
+            LogLevel::Debug,
+            format!("{p}Detected duplicate remote route \"{}\"", info.server_id),
+        );
+        // The URL we dialled leads to a server we already reach: park it, do not re-dial.
+        if let Some(c) = node.cluster.as_mut() {
+            c.directory.registered(id, &info.server_id);
+        }
+        return close(node, id, RouteError::DuplicateRoute);
+    }
+    register(node, id, now, info);
+}
+
+/// The route is up: send our INFO (solicitor), our interest, and tell the other peers.
+fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
+    let ours = our_info(node, false).to_json();
+    let Some(r) = route_mut(node, id) else {
+        return;
+    };
+    if r.solicited {
+        wire::info(r.outbox.buf(), &ours);
+    }
+    r.timers.stop(RouteTimer::Info);
+    r.state = RouteState::Established;
+    r.was_registered = true;
+    let peer_id = info.server_id.clone();
+    let client_urls = info.connect_urls.clone();
+    let line = format!("{}Registering remote route \"{peer_id}\"", prefix(r));
+    r.info = Some(Box::new(info));
+    node.log(LogLevel::Debug, line);
+    let Some(cluster) = node.cluster.as_mut() else {
+        return;
+    };
+    cluster.peers.insert(peer_id.clone(), id);
+    cluster.routes.push(id);
+    cluster.directory.registered(id, &peer_id);
+    arm_first_ping(node, id, now);
+    interest::dump(node, id);
+    gossip::new_peer(node, id);
+    gossip::peer_urls_changed(node, &peer_id, client_urls);
+    node.wake(id);
+}

@@ -1,0 +1,149 @@
+//! Routes driven by hand: clusters of nodes wired through in-memory pipes on a fake clock.
+
+use std::time::Duration;
+
+use crate::node::NodeConfig;
+use crate::node::world::World;
+use crate::peer_url::PeerUrl;
+use crate::route::ClusterConfig;
+
+/// Server `i` of cluster "C", route port 6000 + i, with explicit routes to `routes`.
+fn server(i: u16, routes: &[u16]) -> NodeConfig {
+    let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6000 + i));
+    c.routes = routes.iter().map(|r| PeerUrl::new("127.0.0.1", 6000 + r)).collect();
+    c.client_urls = vec![format!("127.0.0.1:{}", 4000 + i)];
+    NodeConfig {
+        server_name: Some(format!("S{i}")),
+        port: 4000 + i,
+        cluster: Some(c),
+        ..NodeConfig::default()
+    }
+}
+
+/// Three servers; only the first lists the others, so gossip must complete the mesh.
+fn three() -> World {
+    let mut w = World::new(vec![server(0, &[1]), server(1, &[2]), server(2, &[])]);
+    w.advance(Duration::from_secs(3));
+    w
+}
+
+fn routes(w: &World, node: usize) -> usize {
+    w.nodes[node].cluster.as_ref().map_or(0, |c| c.peers.len())
+}
+
+#[test]
+fn gossip_completes_the_mesh_from_a_partial_route_list() {
+    let w = three();
+    for n in 0..3 {
+        assert_eq!(routes(&w, n), 2, "server {n} reaches both others");
+    }
+    assert!(w.logs.iter().any(|(_, l)| l.contains("Route connection created")));
+}
+
+#[test]
+fn messages_cross_once_and_are_never_relayed() {
+    let mut w = three();
+    let subs: Vec<usize> = (0..3).map(|n| w.client(n)).collect();
+    for &c in &subs {
+        w.send(c, "SUB foo 1\r\nSUB foo.* 2\r\n");
+    }
+    w.settle();
+    let publisher = w.client(1);
+    w.send(publisher, "PUB foo.bar 2\r\nhi\r\nPUB foo 3\r\nabc\r\n");
+    for &c in &subs {
+        let got = w.take(c);
+        assert_eq!(got, "MSG foo.bar 2 2\r\nhi\r\nMSG foo 1 3\r\nabc\r\n", "client {c}");
+    }
+}
+
+#[test]
+fn queue_groups_deliver_exactly_once_across_the_cluster() {
+    let mut w = three();
+    let members: Vec<usize> = (0..3).map(|n| w.client(n)).collect();
+    for &c in &members {
+        w.send(c, "SUB work q 1\r\n");
+    }
+    w.settle();
+    let publisher = w.client(0);
+    for _ in 0..60 {
+        w.send(publisher, "PUB work 1\r\nx\r\n");
+    }
+    let counts: Vec<usize> =
+        members.iter().map(|&c| w.take(c).matches("MSG work").count()).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 60, "{counts:?}");
+    assert!(counts.iter().all(|&n| n > 5), "members are picked at random: {counts:?}");
+}
+
+#[test]
+fn request_reply_and_no_responders_across_routes() {
+    let mut w = three();
+    let responder = w.client(2);
+    w.send(responder, "SUB svc 1\r\n");
+    let requester = w.client(0);
+    w.send(requester, "SUB _INBOX.a 9\r\n");
+    w.settle();
+    w.send(requester, "PUB svc _INBOX.a 2\r\nhi\r\n");
+    assert_eq!(w.take(responder), "MSG svc 1 _INBOX.a 2\r\nhi\r\n");
+    w.send(responder, "PUB _INBOX.a 2\r\nok\r\n");
+    assert_eq!(w.take(requester), "MSG _INBOX.a 9 2\r\nok\r\n");
+    // Nobody anywhere in the cluster: a 503 from the publisher's own server.
+    w.send(requester, "HPUB nobody _INBOX.a 12 12\r\nNATS/1.0\r\n\r\n\r\n");
+    assert!(w.take(requester).contains("NATS/1.0 503"));
+}
+
+#[test]
+fn interest_of_a_closed_route_goes_with_it() {
+    let mut w = three();
+    let sub = w.client(2);
+    w.send(sub, "SUB foo 1\r\n");
+    w.settle();
+    let remote_subs = |w: &World| w.nodes[0].memory_use().route_interest;
+    assert!(remote_subs(&w) >= 1);
+    // Server 2 goes away: its interest leaves server 0's sublist.
+    let links: Vec<_> = w.nodes[2].link_ids();
+    for l in links {
+        w.nodes[2].close_link(l, crate::error::DriverClose::Shutdown);
+    }
+    w.settle();
+    assert_eq!(remote_subs(&w), 0);
+}
+
+#[test]
+fn wrong_cluster_name_and_password_are_refused() {
+    let mut other = server(1, &[]);
+    other.cluster.as_mut().unwrap().name = "OTHER".into();
+    let mut w = World::new(vec![server(0, &[1]), other]);
+    w.advance(Duration::from_secs(2));
+    assert_eq!(routes(&w, 0), 0);
+    assert!(w.logs.iter().any(|(_, l)| l.contains("cluster name \"C\" does not match \"OTHER\"")));
+
+    let mut guarded = server(1, &[]);
+    guarded.cluster.as_mut().unwrap().user = Some("ru".into());
+    guarded.cluster.as_mut().unwrap().password = Some("rp".into());
+    let mut w = World::new(vec![server(0, &[1]), guarded]);
+    w.advance(Duration::from_secs(2));
+    assert_eq!(routes(&w, 0), 0);
+    assert!(w.logs.iter().any(|(n, l)| *n == 1 && l.contains("authentication error")));
+}
+
+#[test]
+fn a_route_list_naming_ourselves_is_dialled_once() {
+    let mut w = World::new(vec![server(0, &[0, 1]), server(1, &[0, 1])]);
+    w.advance(Duration::from_secs(10));
+    assert_eq!(routes(&w, 0), 1);
+    assert_eq!(routes(&w, 1), 1);
+    let self_dials =
+        w.logs.iter().filter(|(n, l)| *n == 0 && l.contains("Detected route to self")).count();
+    assert_eq!(self_dials, 1);
+}
+
+#[test]
+fn clients_learn_the_other_servers_urls() {
+    let mut w = World::new(vec![server(0, &[]), server(1, &[0])]);
+    let c = w.client(0);
+    w.send(c, "CONNECT {\"protocol\":1}\r\nPING\r\n");
+    w.take(c);
+    w.advance(Duration::from_secs(3));
+    let got = w.take(c);
+    assert!(got.contains("\"connect_urls\":[\"127.0.0.1:4000\",\"127.0.0.1:4001\"]"), "{got}");
+}
