@@ -18,9 +18,9 @@ pub struct Cluster {
     pub name: Option<String>,
     /// Route listen host (`listen`, `host`, `net`); default `0.0.0.0`.
     pub host: Option<String>,
-    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it. Strait
-    /// has no routes: a port other than 0 is refused, and without one the other route
-    /// options are ignored (with a warning), as nats-server does not use them either.
+    /// Route listen port (`listen`, `port`); -1 random. Clustering is off without it, and then
+    /// the other route options are ignored (with a warning), as nats-server does not use them
+    /// either.
     pub port: Option<i32>,
     /// Address advertised to other servers (`advertise`, `cluster_advertise`).
     pub advertise: Option<String>,
@@ -263,11 +263,35 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
             _ => s.unknown(e, &p, CLUSTER_KNOWN),
         }
     }
-    // nats-server forms routes only with a cluster port (-1 is a random one); Strait has no
-    // routes, so such a block is refused. Without a port the name is still this cluster's
-    // (and must be the gateway's); everything else is only for routes.
+    // nats-server forms routes only with a cluster port (-1 is a random one). Without one the
+    // name is still this cluster's (and must be the gateway's); everything else is only for
+    // routes. With one, what Strait's routes do not do yet is refused or, where only the
+    // shape of the links differs, ignored with a warning.
     match (c.port.filter(|p| *p != 0), port_at) {
-        (Some(_), Some((pos, p))) => s.refuse(&pos, &p, "clustering (routes between servers)"),
+        (Some(_), Some(_)) => {
+            for (pos, p) in route_only {
+                let key = p.rsplit('.').next().unwrap_or_default().to_lowercase();
+                match key.as_str() {
+                    "tls" => s.refuse(&pos, &p, "TLS on routes"),
+                    "permissions" => s.refuse(&pos, &p, "route import/export permissions"),
+                    "write_deadline" | "write_timeout" => {
+                        s.refuse(&pos, &p, "a write deadline of its own for routes")
+                    }
+                    "pool_size" | "accounts" => s.ignore(
+                        &pos,
+                        &p,
+                        "Strait declines route pooling: one route per server pair carries every \
+                         account (nats-server peers accept that)",
+                    ),
+                    "compression" => s.ignore(
+                        &pos,
+                        &p,
+                        "routes are not compressed: Strait negotiates compression off",
+                    ),
+                    _ => {}
+                }
+            }
+        }
         _ => {
             for (pos, p) in route_only {
                 s.ignore(
