@@ -188,8 +188,7 @@ mod tests {
     fn take(node: &mut Node, id: LinkId) -> String {
         let mut out = bytes::BytesMut::new();
         let mut all = Vec::new();
-        while node.take_outbox(id, &mut out) != crate::node::OutboxStatus::Gone && !out.is_empty()
-        {
+        while node.take_outbox(id, &mut out) != crate::node::OutboxStatus::Gone && !out.is_empty() {
             all.extend_from_slice(&out);
             out.clear();
         }

@@ -49,8 +49,8 @@ use rand_core::{RngCore, SeedableRng};
 
 pub use auth::{Auth, PasswordCheck, User, is_bcrypt};
 pub use lame_duck::{
-    CloseSchedule, CloseStep, DEFAULT_LAME_DUCK_DURATION, DEFAULT_LAME_DUCK_GRACE_PERIOD, LameDuckPlan,
-    close_schedule,
+    CloseSchedule, CloseStep, DEFAULT_LAME_DUCK_DURATION, DEFAULT_LAME_DUCK_GRACE_PERIOD,
+    LameDuckPlan, close_schedule,
 };
 pub use links::LinkId;
 pub use login::PendingLogin;
