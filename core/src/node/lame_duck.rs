@@ -64,7 +64,7 @@ pub fn close_schedule(duration: Duration, grace: Duration, clients: usize) -> Cl
     // nats-server spreads over at least a second.
     let spread = if spread == 0 { Duration::from_secs(1).as_nanos() } else { spread };
     let n = clients as u128;
-    let per_client = if n == 0 { 0 } else { spread / n };
+    let per_client = spread.checked_div(n).unwrap_or(0);
     let (batch, interval) = if per_client < 1 {
         // More clients than nanoseconds: close several between minimal pauses.
         ((n / spread) as u64, 1)
@@ -82,7 +82,7 @@ impl CloseSchedule {
         if index + 1 >= total {
             return None;
         }
-        if self.batch != 1 && (index as u64) % self.batch.max(1) != 0 {
+        if self.batch != 1 && !(index as u64).is_multiple_of(self.batch.max(1)) {
             return None;
         }
         let interval = self.interval.as_nanos().max(1) as u64;
