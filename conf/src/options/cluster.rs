@@ -267,7 +267,7 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
     // routes, so such a block is refused. Without a port the name is still this cluster's
     // (and must be the gateway's); everything else is only for routes.
     match (c.port.filter(|p| *p != 0), port_at) {
-        (Some(_), Some((pos, p))) => s.refuse(&pos, &p, "clustering (routes between servers)"),
+        (Some(_), Some((pos, p))) => s.refuse(&pos, &p, crate::options::CLUSTERING),
         _ => {
             for (pos, p) in route_only {
                 s.ignore(

@@ -22,7 +22,7 @@ pub use auth::{
     Account, AccountLimits, Authorization, Permissions, ResponsePermission, SubjectPermission, User,
 };
 pub use cluster::{Cluster, Gateway, RemoteGateway};
-pub use support::Ignored;
+pub use support::{CLUSTERING, Ignored, refused_cluster};
 pub use tls::{CertPair, HandshakeFirst, Tls, TlsVersion};
 pub use url::Url;
 

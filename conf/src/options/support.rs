@@ -40,6 +40,17 @@ impl fmt::Display for Ignored {
     }
 }
 
+/// What a `cluster {}` block with a port asks for (nats-server then listens for routes and
+/// dials them). Strait has no routes yet, so such a block is refused, whether the port comes
+/// from the file or from the `--cluster` flag.
+pub const CLUSTERING: &str = "clustering (routes between servers)";
+
+/// Why Strait cannot serve `cluster` (the file's block, merged with the cluster flags), if
+/// it cannot: a port other than 0 starts routes.
+pub fn refused_cluster(cluster: &crate::options::Cluster) -> Option<&'static str> {
+    cluster.port.filter(|p| *p != 0).map(|_| CLUSTERING)
+}
+
 /// Top-level options refused whatever their value, with the feature they name.
 pub(crate) const REFUSED_TOP: &[(&[&str], &str)] = &[
     (&["mappings", "maps"], "subject mapping"),

@@ -94,6 +94,15 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    // The cluster flags change the file's `cluster {}` block (or make one), and the result
+    // is judged by the configuration's rule, with `-t` too.
+    let options = match cluster_flags(&args, options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("strait: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
@@ -148,6 +157,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `options` with the cluster flags applied (see `cli::cluster`), or why they cannot be
+/// served.
+fn cluster_flags(args: &Args, options: Option<Options>) -> Result<Option<Options>, String> {
+    if !cli::cluster::given(args) {
+        return Ok(options);
+    }
+    let mut o = options.unwrap_or_default();
+    cli::cluster::apply(args, &mut o)?;
+    if let Some(what) = o.cluster.as_ref().and_then(strait_conf::options::refused_cluster) {
+        let flag = if args.cluster.is_some() { "--cluster" } else { "cluster" };
+        return Err(format!("{flag}: {what} is not supported by strait"));
+    }
+    Ok(Some(o))
 }
 
 async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
