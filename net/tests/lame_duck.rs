@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Kind, Server};
+use common::{Kind, Server, assert_python_ok, run_python, scenarios};
 
 /// Generous bound for any one thing to happen on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(20);
@@ -149,3 +149,52 @@ fn signal_ldm_flag_without_clients_exits_at_once() {
         assert_eq!(count_info(&s, "Server Exiting.."), 1, "{label}: {}", s.log_tail());
     }
 }
+
+/// nats-py connected to the first of two servers signals it into lame-duck mode, sees the
+/// ldm INFO (its `lame_duck_mode_cb`), and is moved to the second server when closed.
+const NATS_PY_MOVES: &str = r#"
+import asyncio, os, signal, sys
+import nats
+
+async def main(first, second, pid):
+    ldm, moved = asyncio.Event(), asyncio.Event()
+    async def on_ldm():
+        ldm.set()
+    async def on_reconnect():
+        moved.set()
+    nc = await nats.connect(
+        servers=[first, second], dont_randomize=True, connect_timeout=5,
+        reconnect_time_wait=0.1, max_reconnect_attempts=50,
+        lame_duck_mode_cb=on_ldm, reconnected_cb=on_reconnect)
+    port = lambda url: int(url.rsplit(":", 1)[1])
+    assert nc.connected_url.port == port(first), nc.connected_url
+    os.kill(int(pid), signal.SIGUSR2)
+    await asyncio.wait_for(ldm.wait(), 10)
+    await asyncio.wait_for(moved.wait(), 20)
+    assert nc.connected_url.port == port(second), nc.connected_url
+    sub = await nc.subscribe("py.ldm")
+    await nc.publish("py.ldm", b"moved")
+    msg = await sub.next_msg(timeout=5)
+    assert msg.data == b"moved", msg.data
+    await nc.close()
+    print("ok")
+
+asyncio.run(asyncio.wait_for(main(*sys.argv[1:4]), 40))
+"#;
+
+async fn nats_py_moves_to_the_next_server(kind: Kind) {
+    let file = conf(
+        &format!("py-{}.conf", kind.label()),
+        "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n",
+    );
+    let mut first = Server::start_with(kind, &["-c", file.to_str().unwrap()]);
+    let second = Server::start(kind);
+    let script = conf(&format!("moves-{}.py", kind.label()), NATS_PY_MOVES);
+    let (a, b, pid) = (first.url(), second.url(), first.pid().to_string());
+    let out = run_python(script.to_str().unwrap(), &[&a, &b, &pid], Duration::from_secs(50)).await;
+    assert_python_ok(&out, &first, "nats-py in lame-duck mode");
+    let status = first.wait_exit(WAIT).expect("the lame duck exits");
+    assert!(status.success(), "{status:?}");
+}
+
+scenarios!(nats_py_moves_to_the_next_server);
