@@ -384,6 +384,7 @@ fn cluster_flags_are_judged_like_the_cluster_block() {
         &["--cluster", "nats://h", "-c", f][..],
         &["--cluster", "nats://u@h:1", "-c", f],
         &["--routes", "nats://a:1", "-c", f],
+        &["--cluster_name", "a b", "-c", f],
     ] {
         let theirs = run(&nats_server(), line);
         let ours = run(&strait(), line);

@@ -35,9 +35,18 @@ pub fn apply(args: &Args, o: &mut Options) -> Result<(), String> {
     if !given(args) {
         return Ok(());
     }
+    let gateway_name = o.gateway.as_ref().and_then(|g| g.name.clone());
     let c = o.cluster.get_or_insert_with(Cluster::default);
     if let Some(name) = &args.cluster_name {
         c.name = non_empty(name);
+        // nats-server's `validateCluster` on the merged options (the file's own block is
+        // checked with positions by the configuration).
+        if name.contains(' ') {
+            return Err("cluster name cannot contain spaces".into());
+        }
+        if !name.is_empty() && gateway_name.as_ref().is_some_and(|g| g != name) {
+            return Err("cluster name conflicts between cluster and gateway definitions".into());
+        }
     }
     if let Some(advertise) = &args.cluster_advertise {
         c.advertise = non_empty(advertise);
@@ -212,6 +221,16 @@ mod tests {
         let c = merged("cluster { host: 127.0.0.1 }\n", &["--routes", "nats://a:1"]).unwrap();
         assert_eq!(route_texts(&c), ["nats://a:1"]);
         assert!(merged("", &["--cluster", "nats://h:1", "--routes", "a:1,"]).is_err());
+    }
+
+    #[test]
+    fn the_name_is_checked_as_nats_server_checks_it() {
+        let err = merged("", &["--cluster_name", "a b"]).unwrap_err();
+        assert_eq!(err, "cluster name cannot contain spaces");
+        let gateway = "gateway { name: G, port: -1 }\n";
+        let err = merged(gateway, &["--cluster_name", "X"]).unwrap_err();
+        assert_eq!(err, "cluster name conflicts between cluster and gateway definitions");
+        assert_eq!(merged(gateway, &["--cluster_name", "G"]).unwrap().name.as_deref(), Some("G"));
     }
 
     #[test]
