@@ -241,7 +241,6 @@ fn accounts_and_ignored_values() {
         names,
         [
             "server_tags",
-            "lame_duck_duration",
             "http_base_path",
             "disable_sublist_cache",
             "logtime_utc",

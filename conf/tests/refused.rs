@@ -198,8 +198,6 @@ const IGNORED: &[(&str, &str)] = &[
     ("http_base_path: \"/mon\"", "http_base_path"),
     ("prof_port: 6060", "prof_port"),
     ("prof_block_rate: 1", "prof_block_rate"),
-    ("lame_duck_duration: \"60s\"", "lame_duck_duration"),
-    ("lame_duck_grace_period: \"5s\"", "lame_duck_grace_period"),
     ("connect_error_reports: 10", "connect_error_reports"),
     ("reconnect_error_reports: 10", "reconnect_error_reports"),
     ("accounts { SYS: {} }\nsystem_account: SYS", "system_account"),

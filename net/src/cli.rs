@@ -9,9 +9,10 @@
 //! server/opts.go); an unknown flag is an error, never another meaning.
 //!
 //! Strait serves most flags as nats-server does; [`Args::refusals`] lists the ones it cannot
-//! honour (routes, JetStream, syslog, …), which the daemon refuses at start, and
+//! honour (JetStream, syslog, …), which the daemon refuses at start, and
 //! [`Args::ignored`] the harmless ones it accepts without effect.
 
+pub mod cluster;
 mod go_values;
 mod usage;
 
@@ -100,17 +101,19 @@ pub struct Args {
     /// `--tlsverify`.
     pub tls_verify: bool,
 
-    /// `--routes`: refused unless empty.
+    /// `--routes`: comma-separated route URLs, replacing the file's (empty: none). See
+    /// [`cluster::apply`] for how the cluster flags change the options.
     pub routes: Option<String>,
-    /// `--cluster`, `--cluster_listen`: refused unless empty.
+    /// `--cluster`, `--cluster_listen`: the route listen URL `nats://[user:pass@]host:port`
+    /// (empty: clustering off).
     pub cluster: Option<String>,
-    /// `--cluster_name`: refused unless empty.
+    /// `--cluster_name`.
     pub cluster_name: Option<String>,
-    /// `--cluster_advertise`: refused unless empty.
+    /// `--cluster_advertise`.
     pub cluster_advertise: Option<String>,
-    /// `--no_advertise`: refused unless false.
-    pub no_advertise: bool,
-    /// `--connect_retries`: refused unless 0.
+    /// `--no_advertise` (`Some(false)` from `--no_advertise=false` overrides the file too).
+    pub no_advertise: Option<bool>,
+    /// `--connect_retries`.
     pub connect_retries: Option<i64>,
     /// `--profile`: refused unless 0.
     pub profile: Option<i64>,
@@ -258,12 +261,13 @@ pub const FLAGS: &[Flag] = &[
     flag(&["r", "remote_syslog"], Kind::Text, |p, v| p.args.remote_syslog = v.non_empty()),
     flag(&["version", "v"], Kind::Bool, |p, v| p.args.version = v.flag()),
     flag(&["profile"], Kind::Int, |p, v| p.args.profile = Some(v.int())),
-    flag(&["routes"], Kind::Text, |p, v| p.args.routes = v.non_empty()),
-    flag(&["cluster", "cluster_listen"], Kind::Text, |p, v| p.args.cluster = v.non_empty()),
-    flag(&["cluster_advertise"], Kind::Text, |p, v| p.args.cluster_advertise = v.non_empty()),
-    flag(&["no_advertise"], Kind::Bool, |p, v| p.args.no_advertise = v.flag()),
+    // The cluster flags override the file even when given empty, as in nats-server.
+    flag(&["routes"], Kind::Text, |p, v| p.args.routes = Some(v.text())),
+    flag(&["cluster", "cluster_listen"], Kind::Text, |p, v| p.args.cluster = Some(v.text())),
+    flag(&["cluster_advertise"], Kind::Text, |p, v| p.args.cluster_advertise = Some(v.text())),
+    flag(&["no_advertise"], Kind::Bool, |p, v| p.args.no_advertise = Some(v.flag())),
     flag(&["connect_retries"], Kind::Int, |p, v| p.args.connect_retries = Some(v.int())),
-    flag(&["cluster_name"], Kind::Text, |p, v| p.args.cluster_name = v.non_empty()),
+    flag(&["cluster_name"], Kind::Text, |p, v| p.args.cluster_name = Some(v.text())),
     flag(&["help_tls"], Kind::Bool, |p, v| p.args.help_tls = v.flag()),
     flag(&["tls"], Kind::Bool, |p, v| p.tls = Some(v.flag())),
     flag(&["tlsverify"], Kind::Bool, |p, v| {
@@ -310,16 +314,6 @@ const REFUSED: &[Unsupported] = &[
     ("--log_size_limit", |a| a.log_size_limit.is_some_and(|l| l != 0), "log files are not rotated"),
     ("--jetstream", |a| a.jetstream, "JetStream is not implemented"),
     ("--store_dir", |a| a.store_dir.is_some(), "JetStream is not implemented"),
-    ("--routes", |a| a.routes.is_some(), "routes are not implemented yet"),
-    ("--cluster", |a| a.cluster.is_some(), "routes are not implemented yet"),
-    ("--cluster_name", |a| a.cluster_name.is_some(), "routes are not implemented yet"),
-    ("--cluster_advertise", |a| a.cluster_advertise.is_some(), "routes are not implemented yet"),
-    ("--no_advertise", |a| a.no_advertise, "routes are not implemented yet"),
-    (
-        "--connect_retries",
-        |a| a.connect_retries.is_some_and(|n| n != 0),
-        "routes are not implemented yet",
-    ),
     ("--profile", |a| a.profile.is_some_and(|p| p != 0), "there is no profiling port"),
 ];
 
@@ -598,7 +592,6 @@ mod tests {
             [
                 "flag --https_port is not supported by strait (the monitor serves plain HTTP only)",
                 "flag --jetstream is not supported by strait (JetStream is not implemented)",
-                "flag --routes is not supported by strait (routes are not implemented yet)",
             ]
         );
         assert_eq!(
@@ -607,7 +600,7 @@ mod tests {
               advertise client URLs to)"]
         );
         // Their default values ask for nothing Strait lacks.
-        let a = ok(&["-ms", "0", "--routes=", "-s=false", "--profile", "0", "-sd", ""]);
+        let a = ok(&["-ms", "0", "-s=false", "--profile", "0", "-sd", ""]);
         assert!(a.refusals().is_empty() && a.ignored().is_empty());
     }
 

@@ -7,6 +7,7 @@
 pub mod cli;
 mod conn;
 mod conn_tls;
+pub mod lame_duck;
 pub mod listen;
 pub mod logging;
 pub mod monitor;

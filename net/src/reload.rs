@@ -347,6 +347,8 @@ fn overlay(args: &Args, o: &mut Options) {
     if let Some(v) = args.logtime {
         o.logtime = Some(v);
     }
+    // Validated at start; the same flags give the same result.
+    let _ = crate::cli::cluster::apply(args, o);
     if args.user.is_some() || args.auth.is_some() {
         // The flag's user or token replaces the file's authorization entirely.
         o.authorization = None;

@@ -211,11 +211,13 @@ pub struct Extras<O = fn(NodeHandle)> {
     /// Called once with a [`NodeHandle`] as soon as the node exists (the simulation's
     /// observer reads the node between steps).
     pub observe: Option<O>,
+    /// Lame-duck requests (`SIGUSR2` in the daemon); `None`: never.
+    pub lame_duck: Option<crate::lame_duck::LameDuck>,
 }
 
 impl Default for Extras {
     fn default() -> Self {
-        Self { tls: ServerTls::default(), reloads: None, observe: None }
+        Self { tls: ServerTls::default(), reloads: None, observe: None, lame_duck: None }
     }
 }
 
@@ -225,6 +227,7 @@ impl<O> std::fmt::Debug for Extras<O> {
             .field("tls", &self.tls)
             .field("reloads", &self.reloads)
             .field("observe", &self.observe.is_some())
+            .field("lame_duck", &self.lame_duck)
             .finish()
     }
 }
@@ -239,7 +242,7 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     shutdown: impl Future<Output = ()>,
     extras: Extras<O>,
 ) -> io::Result<()> {
-    let Extras { tls, reloads, observe } = extras;
+    let Extras { tls, reloads, observe, lame_duck } = extras;
     // Without reloads, a channel whose sender lives as long as the server: never ready.
     let (_keep, idle) = reload::channel();
     let mut reloads = reloads.unwrap_or(idle);
@@ -267,8 +270,14 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     background.spawn(node_timer_loop(shared.clone(), node_timer, stop_rx.clone()));
     background.spawn(dial_loop(shared.clone(), dialer, dial_rx, stop_rx.clone(), grace));
 
-    let Listeners { client: mut client_listener, gateway: mut gateway_listener, monitor } =
-        listeners;
+    let Listeners { client, gateway: mut gateway_listener, monitor } = listeners;
+    // `None` once in lame-duck mode: no client is accepted any more.
+    let mut client_listener = Some(client);
+    let (ldm_times, mut ldm_requests) = match lame_duck {
+        Some(l) => (l.times, Some(l.requests)),
+        None => (Default::default(), None),
+    };
+    let mut lame_duck_run = None;
     if let Some(listener) = monitor {
         let addr = listener.local_addr()?;
         let source = crate::monitor::source::NodeSource {
@@ -296,7 +305,19 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
             biased;
             () = &mut shutdown => break,
             Some(request) = reloads.recv() => reload::apply(&shared, request),
-            accepted = client_pace.accept(&mut client_listener) => match accepted {
+            Some(()) = recv_optional(&mut ldm_requests) => {
+                // A second request while in lame-duck mode is ignored, as in nats-server.
+                if lame_duck_run.is_none() {
+                    client_listener = None;
+                    let run = crate::lame_duck::run(shared.clone(), ldm_times);
+                    lame_duck_run = Some(Box::pin(run));
+                }
+            }
+            () = finish_optional(&mut lame_duck_run) => {
+                info!("Initiating Shutdown...");
+                break;
+            }
+            accepted = accept_optional(&mut client_pace, &mut client_listener) => match accepted {
                 Ok((conn, peer)) => {
                     client_pace.succeeded();
                     tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Client));
@@ -334,6 +355,22 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
         background.shutdown().await;
     }
     Ok(())
+}
+
+/// The next request of an optional channel; pending forever without one.
+async fn recv_optional<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes when the optional future does; pending forever without one.
+async fn finish_optional<F: Future<Output = ()> + Unpin>(f: &mut Option<F>) {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn accept_optional<L: Listener>(

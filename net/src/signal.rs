@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `reload` | SIGHUP | reload the `-c` file |
 //! | `reopen` | SIGUSR1 | reopen the log file |
-//! | `ldm` | SIGUSR2 | lame-duck mode: not supported, logged |
+//! | `ldm` | SIGUSR2 | lame-duck mode: stop taking clients, close them gradually, exit |
 //! | `quit` | SIGINT | clean shutdown |
 //! | `term` | SIGTERM | clean shutdown |
 //! | `stop` | SIGKILL | killed |
@@ -32,7 +32,7 @@ pub enum Command {
     Reopen,
     /// SIGHUP: reload the configuration.
     Reload,
-    /// SIGUSR2: lame-duck mode (not supported by Strait; the server says so).
+    /// SIGUSR2: lame-duck mode (see `crate::lame_duck`).
     Ldm,
     /// SIGTERM: clean shutdown.
     Term,

@@ -131,20 +131,14 @@ fn meaning(first: &str) -> Option<Meaning> {
         "--help_tls" => Serves(|a| a.help_tls),
         "--max_traced_msg_len" => Serves(|a| a.max_traced_msg_len == Some(5)),
         "--client_advertise" => Ignored,
-        "-ms"
-        | "--ports_file_dir"
-        | "-s"
-        | "-r"
-        | "--log_size_limit"
-        | "-js"
-        | "-sd"
-        | "--routes"
-        | "--cluster"
-        | "--cluster_name"
-        | "--no_advertise"
-        | "--cluster_advertise"
-        | "--connect_retries"
-        | "--cluster_listen"
+        // Applied to the options' `cluster {}` block (see `cluster_flags_*` below).
+        "--routes" => Serves(|a| a.routes.as_deref() == Some("x")),
+        "--cluster" | "--cluster_listen" => Serves(|a| a.cluster.as_deref() == Some("x")),
+        "--cluster_name" => Serves(|a| a.cluster_name.as_deref() == Some("x")),
+        "--no_advertise" => Serves(|a| a.no_advertise == Some(true)),
+        "--cluster_advertise" => Serves(|a| a.cluster_advertise.as_deref() == Some("x")),
+        "--connect_retries" => Serves(|a| a.connect_retries == Some(5)),
+        "-ms" | "--ports_file_dir" | "-s" | "-r" | "--log_size_limit" | "-js" | "-sd"
         | "--profile" => Refused,
         _ => return None,
     })
@@ -365,4 +359,49 @@ fn running_servers_honour_go_style_flags_alike() {
         let after_pid = ready.trim().split_once("] ").map(|(_, r)| r).unwrap_or_default();
         assert!(after_pid.starts_with("[INF]"), "{}: {ready}", kind.label());
     }
+}
+
+/// The cluster flags change the `cluster {}` block; what it then asks for is judged as a
+/// file's block would be: a cluster port is refused (Strait has no routes yet), a name alone
+/// is served.
+#[test]
+fn cluster_flags_are_judged_like_the_cluster_block() {
+    let empty = conf_file("cluster-empty.conf", "port: 4222\n");
+    let f = empty.to_str().unwrap();
+    let (code, _, stderr) = run(&strait(), &["--cluster", "nats://127.0.0.1:6222", "-c", f, "-t"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "strait: --cluster: clustering (routes between servers) is not supported by strait"
+    );
+    // The file's block and the flag's name together: the same verdict as the file alone.
+    let block = conf_file("cluster-port.conf", "cluster { name: X, port: 6222 }\n");
+    let (code, _, stderr) = run(&strait(), &["-c", block.to_str().unwrap(), "-t"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("clustering (routes between servers) is not supported"), "{stderr}");
+    // Errors in the flags get nats-server's words.
+    for line in [
+        &["--cluster", "nats://h", "-c", f][..],
+        &["--cluster", "nats://u@h:1", "-c", f],
+        &["--routes", "nats://a:1", "-c", f],
+        &["--cluster_name", "a b", "-c", f],
+    ] {
+        let theirs = run(&nats_server(), line);
+        let ours = run(&strait(), line);
+        assert_eq!(ours.0, 1, "{line:?}: {ours:?}");
+        assert_eq!(
+            ours.2.trim().replace("strait", "PROG"),
+            theirs.2.trim().replace("nats-server", "PROG"),
+            "{line:?}"
+        );
+    }
+    // A name alone is a block with a name: valid, and the server runs.
+    let (code, stdout, stderr) = run(&strait(), &["--cluster_name", "X", "-c", f, "-t"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let s = Server::start_with(Kind::Strait, &["--cluster_name", "X"]);
+    let (info, _) = connect(&s);
+    assert!(info.starts_with("INFO "), "{info}");
+    // Only this test's files: the directory is shared with the other tests.
+    std::fs::remove_file(&empty).ok();
+    std::fs::remove_file(&block).ok();
 }

@@ -214,8 +214,12 @@ impl Topology {
                         Some(tls) => tls.start()?,
                         None => Default::default(),
                     };
-                    let extras =
-                        server::Extras { tls, reloads: Some(reloads), observe: Some(observe) };
+                    let extras = server::Extras {
+                        tls,
+                        reloads: Some(reloads),
+                        observe: Some(observe),
+                        lame_duck: None,
+                    };
                     server::run_with(config, driver, seed, listeners, SimDialer, pending(), extras)
                         .await?;
                     Ok(())

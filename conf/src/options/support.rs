@@ -77,10 +77,6 @@ pub(crate) const IGNORED_TOP: &[(&[&str], &str)] = &[
     (&["http_base_path"], "monitoring endpoints are served at /"),
     (&["prof_port"], "no profiling endpoint is served"),
     (&["prof_block_rate"], "no profiling endpoint is served"),
-    (
-        &["lame_duck_duration", "lame_duck_grace_period"],
-        "lame-duck mode is not supported (the ldm signal is logged and ignored)",
-    ),
     (&["connect_error_reports", "reconnect_error_reports"], "every connect error is logged"),
     (
         &["system_account", "system"],

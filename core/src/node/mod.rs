@@ -27,6 +27,7 @@ mod client;
 mod client_log;
 mod deliver;
 mod gateway;
+mod lame_duck;
 mod links;
 mod login;
 mod reload;
@@ -48,6 +49,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 pub use auth::{Auth, PasswordCheck, User, is_bcrypt};
+pub use lame_duck::{
+    CloseSchedule, CloseStep, DEFAULT_LAME_DUCK_DURATION, DEFAULT_LAME_DUCK_GRACE_PERIOD,
+    LameDuckPlan, close_schedule,
+};
 pub use links::LinkId;
 pub use login::PendingLogin;
 pub use reload::{ReloadError, ReloadSummary};
@@ -348,6 +353,8 @@ pub struct Node {
     pub(crate) cluster: Option<Box<crate::route::ClusterNode>>,
     pub(crate) totals: Totals,
     deferred: router::Deferred,
+    /// In lame-duck mode (see [`Node::enter_lame_duck`]).
+    pub(crate) lame_duck: bool,
 }
 
 impl Node {
@@ -373,6 +380,7 @@ impl Node {
             next_cid: 1,
             totals: Totals::default(),
             deferred: router::Deferred::default(),
+            lame_duck: false,
             rng,
         };
         node.account(GLOBAL_ACCOUNT);
@@ -396,6 +404,21 @@ impl Node {
     /// nothing changes. `version` and `runtime` are kept. Drain [`Node::poll_event`] after.
     pub fn reload(&mut self, now: Instant, new: NodeConfig) -> Result<ReloadSummary, ReloadError> {
         reload::reload(self, now, new)
+    }
+
+    /// Enter lame-duck mode (`SIGUSR2`): log it, queue every client that takes asynchronous
+    /// INFOs an INFO with `"ldm":true`, and return the order and pacing in which the driver
+    /// closes the clients (`duration` and `grace` are `lame_duck_duration` and
+    /// `lame_duck_grace_period`). The driver has stopped accepting clients before calling.
+    /// `None` when already in lame-duck mode: a second signal changes nothing. Routes, once
+    /// they exist, are told here too. Drain [`Node::poll_event`] after.
+    pub fn enter_lame_duck(&mut self, duration: Duration, grace: Duration) -> Option<LameDuckPlan> {
+        lame_duck::enter(self, duration, grace)
+    }
+
+    /// Whether the server is in lame-duck mode.
+    pub fn is_lame_duck(&self) -> bool {
+        self.lame_duck
     }
 
     /// A new inbound gateway connection from `peer`: queues our gateway INFO.

@@ -3,8 +3,12 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use strait_conf::Options;
 use strait_net::cli::{self, Args, Mode};
+use strait_net::lame_duck::{self, LameDuckSender, LameDuckTimes};
 use strait_net::logging::LogControl;
 use strait_net::reload::{self, Reloader};
 use strait_net::server::{self, Listeners};
@@ -90,6 +94,15 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    // The cluster flags change the file's `cluster {}` block (or make one), and the result
+    // is judged by the configuration's rule, with `-t` too.
+    let options = match cluster_flags(&args, options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("strait: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
@@ -144,6 +157,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `options` with the cluster flags applied (see `cli::cluster`), or why they are wrong.
+fn cluster_flags(args: &Args, options: Option<Options>) -> Result<Option<Options>, String> {
+    if !cli::cluster::given(args) {
+        return Ok(options);
+    }
+    let mut o = options.unwrap_or_default();
+    cli::cluster::apply(args, &mut o)?;
+    Ok(Some(o))
 }
 
 async fn bind(listen: &Listen, what: &str) -> Result<TcpListener, String> {
@@ -206,12 +229,14 @@ async fn run(
         None => None,
     };
     let (reload_tx, reload_rx) = reload::channel();
+    let (ldm_tx, ldm_rx) = lame_duck::channel(LameDuckTimes::from_options(options.as_ref()));
+    let in_lame_duck = Arc::new(AtomicBool::new(false));
     let ports = (client_port, gateway_port);
     let reloader =
         Reloader::new(args, options, ports, reload_tx, Some(logs.clone()), setup.tls.clone());
     // Installed before "Server is ready": from then on SIGHUP reloads instead of killing us.
     let signals = Signals::install()?;
-    tokio::spawn(signals.serve(reloader, logs));
+    tokio::spawn(signals.serve(reloader, logs, ldm_tx, in_lame_duck.clone()));
     info!("Listening for client connections on {}:{client_port}", setup.client.host);
     if let Some(h) = &setup.tls.client {
         if setup.tls.allow_non_tls {
@@ -227,14 +252,19 @@ async fn run(
     }
     info!("Server is ready");
     let listeners = Listeners { client, gateway, monitor };
-    let extras = server::Extras { tls: setup.tls, reloads: Some(reload_rx), ..Default::default() };
+    let extras = server::Extras {
+        tls: setup.tls,
+        reloads: Some(reload_rx),
+        lame_duck: Some(ldm_rx),
+        ..Default::default()
+    };
     server::run_with(
         setup.node,
         setup.driver,
         seed,
         listeners,
         TcpDialer,
-        shutdown_signal(),
+        shutdown_signal(in_lame_duck),
         extras,
     )
     .await
@@ -261,7 +291,13 @@ impl Signals {
         })
     }
 
-    async fn serve(mut self, mut reloader: Reloader, logs: LogControl) {
+    async fn serve(
+        mut self,
+        mut reloader: Reloader,
+        logs: LogControl,
+        lame_duck: LameDuckSender,
+        in_lame_duck: Arc<AtomicBool>,
+    ) {
         loop {
             tokio::select! {
                 Some(()) = self.hangup.recv() => {
@@ -279,7 +315,9 @@ impl Signals {
                 }
                 Some(()) = self.lame_duck.recv() => {
                     info!("Trapped \"user defined signal 2\" signal");
-                    warn!("Lame duck mode is not supported by strait; signal ignored");
+                    // The server ignores a second request itself.
+                    in_lame_duck.store(true, Ordering::Relaxed);
+                    lame_duck.enter();
                 }
                 else => return,
             }
@@ -287,21 +325,33 @@ impl Signals {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on SIGINT, or on SIGTERM unless in lame-duck mode (nats-server lets a lame-duck
+/// shutdown finish rather than cut it short on SIGTERM; SIGINT still stops at once).
+async fn shutdown_signal(in_lame_duck: Arc<AtomicBool>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            error!("cannot install SIGTERM handler: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let (mut int, mut term) =
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(int), Ok(term)) => (int, term),
+            (Err(e), _) | (_, Err(e)) => {
+                error!("cannot install SIGINT/SIGTERM handlers: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    loop {
+        tokio::select! {
+            biased;
+            _ = int.recv() => {
+                info!("Trapped \"interrupt\" signal");
+                break;
+            }
+            _ = term.recv() => {
+                info!("Trapped \"terminated\" signal");
+                if !in_lame_duck.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
         }
-    };
-    tokio::select! {
-        biased;
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
     info!("Initiating Shutdown...");
 }

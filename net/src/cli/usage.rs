@@ -57,13 +57,14 @@ TLS Options:
         --tlscacert <file>           Client certificate CA for verification
 
 Cluster Options:
-  *     --routes <rurl-1, rurl-2>    Routes to solicit and connect
-  *     --cluster <cluster-url>      Cluster URL for solicited routes
-  *     --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
-  *     --no_advertise <bool>        Do not advertise known cluster information to clients
-  *     --cluster_advertise <string> Cluster URL to advertise to other servers
-  *     --connect_retries <number>   For implicit routes, number of connect retries
-  *     --cluster_listen <url>       Cluster url from which members can solicit routes
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
+        --cluster_listen <url>       Cluster url from which members can solicit routes
+                                     (strait: a cluster port is refused until routes are implemented)
 
 Profiling Options:
   *     --profile <port>             Profiling HTTP port

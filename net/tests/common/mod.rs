@@ -16,8 +16,9 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a server may take to print its listening and ready lines.
@@ -129,6 +130,10 @@ pub(crate) struct Server {
     addr: SocketAddr,
     /// The last [`LOG_TAIL`] lines of stderr, kept by the drain thread for diagnostics.
     log: Arc<Mutex<VecDeque<String>>>,
+    /// Notified (with `log`'s lock) on every new line and at the end of stderr.
+    news: Arc<Condvar>,
+    /// Stderr has ended: the process exited (or closed it).
+    ended: Arc<AtomicBool>,
 }
 
 impl Server {
@@ -159,6 +164,9 @@ impl Server {
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel::<String>();
         let thread_log = Arc::clone(&log);
+        let news = Arc::new(Condvar::new());
+        let ended = Arc::new(AtomicBool::new(false));
+        let (thread_news, thread_ended) = (Arc::clone(&news), Arc::clone(&ended));
         // The thread drains stderr for the life of the process so the pipe never fills; it ends
         // at EOF, i.e. when the process exits.
         std::thread::spawn(move || {
@@ -171,9 +179,13 @@ impl Server {
                     }
                     log.push_back(line.clone());
                 }
+                thread_news.notify_all();
                 // The receiver is gone once startup is over; later lines only go to the log.
                 let _ = tx.send(line);
             }
+            let _guard = thread_log.lock().unwrap();
+            thread_ended.store(true, Ordering::SeqCst);
+            thread_news.notify_all();
         });
 
         let mut server = Server {
@@ -182,6 +194,8 @@ impl Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
+            news,
+            ended,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         let mut port = None;
@@ -237,6 +251,46 @@ impl Server {
     /// The last lines of the server's log (stderr), oldest first.
     pub(crate) fn log_lines(&self) -> Vec<String> {
         self.log.lock().unwrap().iter().cloned().collect()
+    }
+
+    /// The first kept log line containing `needle`, waiting up to `limit` for it; panics with
+    /// the log tail if none comes.
+    pub(crate) fn wait_for_log(&self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let mut log = self.log.lock().unwrap();
+        loop {
+            if let Some(line) = log.iter().find(|l| l.contains(needle)) {
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.ended.load(Ordering::SeqCst) {
+                drop(log);
+                panic!(
+                    "{}: no log line with {needle:?} within {limit:?}\n{}",
+                    self.kind.label(),
+                    self.log_tail()
+                );
+            }
+            log = self.news.wait_timeout(log, left).unwrap().0;
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit status, or `None` if
+    /// it is still running then.
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        {
+            let mut log = self.log.lock().unwrap();
+            while !self.ended.load(Ordering::SeqCst) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return None;
+                }
+                log = self.news.wait_timeout(log, left).unwrap().0;
+            }
+        }
+        // Stderr is closed: the process is exiting; reap it.
+        self.child.wait().ok()
     }
 
     /// The last lines of the server's log, for failure messages.
