@@ -182,7 +182,6 @@ fn every_refused_option_is_a_positioned_error() {
 
 /// Every ignored option, with a value nats-server accepts: (configuration, option path).
 const IGNORED: &[(&str, &str)] = &[
-    ("client_advertise: \"nats.example.net:4222\"", "client_advertise"),
     ("disable_sublist_cache: true", "disable_sublist_cache"),
     ("no_sublist_cache: true", "no_sublist_cache"),
     ("logtime_utc: true", "logtime_utc"),

@@ -32,7 +32,7 @@ pub struct Args {
     pub port: Option<i32>,
     /// `-n`, `--name`, `--server_name`.
     pub name: Option<String>,
-    /// `--client_advertise`: accepted and ignored (no cluster to advertise to).
+    /// `--client_advertise`: the client URL told to cluster peers.
     pub client_advertise: Option<String>,
     /// `-P`, `--pid`: file to write the pid to.
     pub pid: Option<PathBuf>,
@@ -318,11 +318,7 @@ const REFUSED: &[Unsupported] = &[
 ];
 
 /// Flags Strait accepts without effect: they change nothing a client or a peer can observe.
-const IGNORED: &[Unsupported] = &[(
-    "--client_advertise",
-    |a| a.client_advertise.is_some(),
-    "without routes there is no one to advertise client URLs to",
-)];
+const IGNORED: &[Unsupported] = &[];
 
 impl Args {
     /// Parses a whole command line, program name first (the name is skipped).

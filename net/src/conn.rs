@@ -26,6 +26,8 @@ const MAX_IDLE_WRITE_BUF: usize = 1024 * 1024;
 pub(crate) enum LinkKind {
     /// A NATS client.
     Client,
+    /// A route to a server of our cluster.
+    Route,
     /// A gateway.
     Gateway,
 }
@@ -42,6 +44,7 @@ pub(crate) async fn accept<C: Connection>(
         let now = Instant::now().into_std();
         match kind {
             LinkKind::Client => state.node.accept_client(now, Some(peer)),
+            LinkKind::Route => state.node.accept_route(now, Some(peer)),
             LinkKind::Gateway => state.node.accept_gateway(now, Some(peer)),
         }
     };
@@ -82,7 +85,7 @@ pub(crate) async fn serve<C: Connection>(
     let deadline = shared.driver().write_deadline;
     let policy = match kind {
         LinkKind::Client => WritePolicy::Close(deadline),
-        LinkKind::Gateway => WritePolicy::Retry(deadline),
+        LinkKind::Route | LinkKind::Gateway => WritePolicy::Retry(deadline),
     };
     let reader = read_loop(&shared, id, &handle, rd);
     let writer = write_loop(&shared, id, &handle, wr, policy);

@@ -36,6 +36,8 @@ pub(crate) async fn accept<C: Connection>(
     let mut prefix = Vec::new();
     let pins = match kind {
         LinkKind::Client => state.pins.clone(),
+        // Routes have no TLS yet (`cluster.tls` is refused): nothing to pin.
+        LinkKind::Route => Default::default(),
         LinkKind::Gateway => shared.tls.gateway_pins(),
     };
     if kind == LinkKind::Client {
@@ -158,7 +160,7 @@ fn fail<T>(shared: &Shared, id: LinkId, kind: LinkKind, e: HandshakeError) -> Re
     if e == HandshakeError::Timeout {
         // nats-server: ERR for links, DBG for clients (probes are common there).
         match kind {
-            LinkKind::Gateway => error!("TLS handshake timeout"),
+            LinkKind::Route | LinkKind::Gateway => error!("TLS handshake timeout"),
             LinkKind::Client => state.node.log_client(id, LogLevel::Debug, "TLS handshake timeout"),
         }
     }
@@ -173,6 +175,7 @@ fn fail<T>(shared: &Shared, id: LinkId, kind: LinkKind, e: HandshakeError) -> Re
 pub(crate) fn for_kind(shared: &Shared, kind: LinkKind) -> Option<Arc<TlsState>> {
     let handle = match kind {
         LinkKind::Client => &shared.tls.client,
+        LinkKind::Route => return None,
         LinkKind::Gateway => &shared.tls.gateway,
     };
     handle.as_ref().map(|h| h.current())

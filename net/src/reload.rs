@@ -200,6 +200,7 @@ pub struct Reloader {
     current: Options,
     client_port: u16,
     gateway_port: Option<u16>,
+    route_port: Option<u16>,
     sender: ReloadSender,
     logs: Option<LogControl>,
     /// The running server's TLS handles, whose blocks a reload replaces.
@@ -208,11 +209,11 @@ pub struct Reloader {
 
 impl Reloader {
     /// A reloader for a server started with `args` and the file's `options` (none without
-    /// `-c`), listening for clients on `client_port` and gateways on `gateway_port`.
+    /// `-c`), listening for clients, gateways and routes on `ports`.
     pub fn new(
         args: Args,
         options: Option<Options>,
-        ports: (u16, Option<u16>),
+        ports: (u16, Option<u16>, Option<u16>),
         sender: ReloadSender,
         logs: Option<LogControl>,
         tls: ServerTls,
@@ -225,6 +226,7 @@ impl Reloader {
             current,
             client_port: ports.0,
             gateway_port: ports.1,
+            route_port: ports.2,
             sender,
             logs,
             tls,
@@ -266,6 +268,10 @@ impl Reloader {
         node.port = self.client_port;
         node.gateway = match (setup.gateway.clone(), self.gateway_port) {
             (Some(g), Some(port)) => Some(g.finish(port)?),
+            _ => None,
+        };
+        node.cluster = match (setup.cluster.clone(), self.route_port) {
+            (Some(c), Some(port)) => Some(c.finish(port, &setup.client.host, self.client_port)?),
             _ => None,
         };
         // Certificates, keys and CA bundles are read now: a file that does not load refuses

@@ -9,6 +9,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime};
 
+use strait_core::dial::DialKind;
 use strait_core::error::DriverClose;
 use strait_core::node::{DialRequest, Event, LinkId, LogLevel, Node, NodeConfig};
 use tokio::sync::{Notify, mpsc, watch};
@@ -169,6 +170,8 @@ pub struct Listeners<L> {
     pub client: L,
     /// Inbound gateway connections, when the node has a gateway.
     pub gateway: Option<L>,
+    /// Route connections from the other servers of the cluster, when the node has one.
+    pub route: Option<L>,
     /// The HTTP monitor (`/varz`, `/gatewayz`, …), when enabled.
     pub monitor: Option<tokio::net::TcpListener>,
 }
@@ -270,7 +273,8 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     background.spawn(node_timer_loop(shared.clone(), node_timer, stop_rx.clone()));
     background.spawn(dial_loop(shared.clone(), dialer, dial_rx, stop_rx.clone(), grace));
 
-    let Listeners { client, gateway: mut gateway_listener, monitor } = listeners;
+    let Listeners { client, gateway: mut gateway_listener, route: mut route_listener, monitor } =
+        listeners;
     // `None` once in lame-duck mode: no client is accepted any more.
     let mut client_listener = Some(client);
     let (ldm_times, mut ldm_requests) = match lame_duck {
@@ -299,6 +303,7 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     let mut tasks = JoinSet::new();
     let mut client_pace = AcceptPace::new("Client");
     let mut gateway_pace = AcceptPace::new("Gateway");
+    let mut route_pace = AcceptPace::new("Route");
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -324,6 +329,13 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
                 }
                 Err(e) => client_pace.failed(&e),
             },
+            accepted = accept_optional(&mut route_pace, &mut route_listener) => match accepted {
+                Ok((conn, peer)) => {
+                    route_pace.succeeded();
+                    tasks.spawn(conn::accept(shared.clone(), conn, peer, LinkKind::Route));
+                }
+                Err(e) => route_pace.failed(&e),
+            },
             accepted = accept_optional(&mut gateway_pace, &mut gateway_listener) => match accepted {
                 Ok((conn, peer)) => {
                     gateway_pace.succeeded();
@@ -336,6 +348,7 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     }
     drop(client_listener);
     drop(gateway_listener);
+    drop(route_listener);
     {
         let mut state = shared.lock();
         for id in state.node.link_ids() {
@@ -487,6 +500,10 @@ async fn dial_loop<D: Dialer>(
                                 id
                             };
                             let Some(id) = id else { return };
+                            if request.kind == DialKind::Route {
+                                // Routes have no TLS yet (`cluster.tls` is refused).
+                                return conn::serve(shared, conn, id, LinkKind::Route, None).await;
+                            }
                             match shared.tls.for_remote(&request.remote) {
                                 None => conn::serve(shared, conn, id, LinkKind::Gateway, None).await,
                                 Some(state) => {

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strait_conf::Options;
-use strait_conf::options::{Authorization, Gateway, HandshakeFirst};
+use strait_conf::options::{Authorization, Cluster, Gateway, HandshakeFirst};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{AccountLimits, Auth, NodeConfig, User};
+use strait_core::peer_url::PeerUrl;
 use strait_core::permissions::Permissions;
 use strait_core::proto::client::Limits;
+use strait_core::route::{ClusterConfig, MAX_PING_INTERVAL};
 
 use crate::cli::Args;
 use crate::logging::LogSettings;
@@ -44,17 +46,61 @@ pub struct GatewaySetup {
 impl GatewaySetup {
     /// The gateway configuration once the listener is bound to `bound_port`.
     pub fn finish(mut self, bound_port: u16) -> Result<GatewayConfig, String> {
-        let host = match self.listen.host.as_str() {
-            // nats-server advertises the first non-loopback IP for a wildcard listen; Strait
-            // advertises loopback unless `advertise` says otherwise (see docs/compat.md).
-            "0.0.0.0" | "::" | "" => "127.0.0.1".to_owned(),
-            h => h.to_owned(),
-        };
+        let host = advertised_host(&self.listen.host);
         self.config.advertise = match &self.advertise {
-            Some(a) => parse_advertise(a, bound_port)?,
+            Some(a) => parse_url_advertise(a, bound_port, "gateway", "Gateway")?,
             None => GatewayUrl::new(host, bound_port),
         };
         Ok(self.config)
+    }
+}
+
+/// The route listener and what is needed to finish the cluster configuration once the
+/// listeners are bound (the advertised route URL and the client URLs depend on bound ports).
+#[derive(Clone, Debug)]
+pub struct ClusterSetup {
+    /// Where to listen for routes.
+    pub listen: Listen,
+    /// `cluster_advertise` as written, if any.
+    pub advertise: Option<String>,
+    /// Top-level `client_advertise`, if any: the client URL told to peers.
+    pub client_advertise: Option<String>,
+    /// The cluster configuration; `advertise` and `client_urls` are filled in by
+    /// [`ClusterSetup::finish`].
+    pub config: ClusterConfig,
+}
+
+impl ClusterSetup {
+    /// The cluster configuration once the route listener is bound to `route_port` and the
+    /// client listener to `client_host`:`client_port`.
+    pub fn finish(
+        mut self,
+        route_port: u16,
+        client_host: &str,
+        client_port: u16,
+    ) -> Result<ClusterConfig, String> {
+        let host = advertised_host(&self.listen.host);
+        self.config.advertise = match &self.advertise {
+            Some(a) => parse_url_advertise(a, route_port, "route", "Cluster")?,
+            None => PeerUrl::new(host, route_port),
+        };
+        self.config.advertise_set = self.advertise.is_some();
+        let client = match &self.client_advertise {
+            Some(a) => parse_url_advertise(a, client_port, "client", "Client")?,
+            None => PeerUrl::new(advertised_host(client_host), client_port),
+        };
+        self.config.client_urls = vec![client.to_string()];
+        Ok(self.config)
+    }
+}
+
+/// The host told to peers for a listener bound to `listen`: nats-server advertises the first
+/// non-loopback IP for a wildcard listen; Strait advertises loopback unless `advertise` says
+/// otherwise (see docs/compat.md).
+fn advertised_host(listen: &str) -> String {
+    match listen {
+        "0.0.0.0" | "::" | "" => "127.0.0.1".to_owned(),
+        h => h.to_owned(),
     }
 }
 
@@ -69,6 +115,8 @@ pub struct Setup {
     pub client: Listen,
     /// Gateway listener and configuration, if a gateway is configured.
     pub gateway: Option<GatewaySetup>,
+    /// Route listener and configuration, if the cluster has a port.
+    pub cluster: Option<ClusterSetup>,
     /// TLS for clients and gateways.
     pub tls: ServerTls,
     /// Monitoring port, if any.
@@ -164,6 +212,14 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         driver.write_deadline = d;
     }
     let gateway = o.gateway.as_ref().map(|g| gateway_setup(g, o)).transpose()?;
+    let cluster = match &o.cluster {
+        Some(c) if c.port.is_some_and(|p| p != 0) => {
+            let client_advertise =
+                args.client_advertise.clone().or_else(|| o.client_advertise.clone());
+            Some(cluster_setup(c, o, &node, client_advertise)?)
+        }
+        _ => None,
+    };
     let http = match args.http_port.or(o.http_port) {
         None | Some(0) => None,
         Some(p) => Some(Listen {
@@ -176,6 +232,7 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         driver,
         client: Listen { host, port },
         gateway,
+        cluster,
         tls,
         http,
         debug: if args.debug_given { args.debug } else { o.debug == Some(true) },
@@ -312,17 +369,65 @@ fn gateway_setup(g: &Gateway, _o: &Options) -> Result<GatewaySetup, String> {
     Ok(GatewaySetup { listen, advertise: g.advertise.clone(), config })
 }
 
-fn parse_advertise(text: &str, default_port: u16) -> Result<GatewayUrl, String> {
-    let bad = || format!("Error setting gateway INFO with Gateway.Advertise value of {text}");
+/// `advertise` values: `host[:port]` (port defaults to the bound one), with nats-server's
+/// error text for the listener `kind` (`Gateway.Advertise`, `Cluster.Advertise`).
+fn parse_url_advertise(
+    text: &str,
+    default_port: u16,
+    what: &str,
+    field: &str,
+) -> Result<PeerUrl, String> {
+    let bad = || format!("Error setting {what} INFO with {field}.Advertise value of {text}");
     let rest = text.split_once("://").map_or(text, |(_, r)| r);
     match rest.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
             let port = p.parse().map_err(|_| bad())?;
-            Ok(GatewayUrl::new(h.trim_start_matches('[').trim_end_matches(']'), port))
+            Ok(PeerUrl::new(h.trim_start_matches('[').trim_end_matches(']'), port))
         }
         Some(_) => Err(bad()),
-        None => Ok(GatewayUrl::new(rest, default_port)),
+        None => Ok(PeerUrl::new(rest, default_port)),
     }
+}
+
+/// The `cluster {}` block (with a port) as the node needs it.
+fn cluster_setup(
+    c: &Cluster,
+    o: &Options,
+    node: &NodeConfig,
+    client_advertise: Option<String>,
+) -> Result<ClusterSetup, String> {
+    let listen = Listen {
+        host: c.host.clone().unwrap_or_else(|| "0.0.0.0".into()),
+        port: port_flag(c.port, 0)?,
+    };
+    // Without a name the gateway's is the cluster's; without either, the node makes one up.
+    let name = c.name.clone().or_else(|| o.gateway.as_ref().and_then(|g| g.name.clone()));
+    let mut config = ClusterConfig::new(name.unwrap_or_default(), PeerUrl::new("127.0.0.1", 0));
+    config.routes = c
+        .routes
+        .iter()
+        .filter_map(|u| {
+            Some(PeerUrl {
+                host: u.host.clone(),
+                port: u.port?,
+                user: u.user.clone(),
+                password: u.password.clone(),
+            })
+        })
+        .collect();
+    if let Some(Authorization { user, password, timeout, .. }) = &c.authorization {
+        config.user = user.clone();
+        config.password = password.clone();
+        if let Some(t) = timeout {
+            config.auth_timeout = *t;
+        }
+    }
+    config.no_advertise = c.no_advertise.unwrap_or(false);
+    config.connect_retries = c.connect_retries.unwrap_or(0).max(0) as u32;
+    config.connect_backoff = c.connect_backoff.unwrap_or(false);
+    config.ping_interval = c.ping_interval.unwrap_or(node.ping_interval).min(MAX_PING_INTERVAL);
+    config.ping_max = c.ping_max.map_or(node.ping_max, |v| v as u32);
+    Ok(ClusterSetup { listen, advertise: c.advertise.clone(), client_advertise, config })
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ fn meaning(first: &str) -> Option<Meaning> {
         "-v" => Serves(|a| a.version),
         "--help_tls" => Serves(|a| a.help_tls),
         "--max_traced_msg_len" => Serves(|a| a.max_traced_msg_len == Some(5)),
-        "--client_advertise" => Ignored,
+        "--client_advertise" => Serves(|a| a.client_advertise.as_deref() == Some("x")),
         // Applied to the options' `cluster {}` block (see `cluster_flags_*` below).
         "--routes" => Serves(|a| a.routes.as_deref() == Some("x")),
         "--cluster" | "--cluster_listen" => Serves(|a| a.cluster.as_deref() == Some("x")),
@@ -362,23 +362,19 @@ fn running_servers_honour_go_style_flags_alike() {
 }
 
 /// The cluster flags change the `cluster {}` block; what it then asks for is judged as a
-/// file's block would be: a cluster port is refused (Strait has no routes yet), a name alone
-/// is served.
+/// file's block would be: a cluster port is served (routes), a name alone is too.
 #[test]
 fn cluster_flags_are_judged_like_the_cluster_block() {
     let empty = conf_file("cluster-empty.conf", "port: 4222\n");
     let f = empty.to_str().unwrap();
     let (code, _, stderr) = run(&strait(), &["--cluster", "nats://127.0.0.1:6222", "-c", f, "-t"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(
-        stderr.trim(),
-        "strait: --cluster: clustering (routes between servers) is not supported by strait"
-    );
-    // The file's block and the flag's name together: the same verdict as the file alone.
-    let block = conf_file("cluster-port.conf", "cluster { name: X, port: 6222 }\n");
+    assert_eq!(code, 0, "{stderr}");
+    // What routes do not do yet is refused with the file's block.
+    let block =
+        conf_file("cluster-tls.conf", "cluster { name: X, port: 6222, tls { timeout: 2 } }\n");
     let (code, _, stderr) = run(&strait(), &["-c", block.to_str().unwrap(), "-t"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("clustering (routes between servers) is not supported"), "{stderr}");
+    assert!(stderr.contains("TLS on routes is not supported"), "{stderr}");
     // Errors in the flags get nats-server's words.
     for line in [
         &["--cluster", "nats://h", "-c", f][..],

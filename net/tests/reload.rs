@@ -308,7 +308,7 @@ async fn run_with_applies_reloads_in_process() {
     let client = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (reloads, receiver) = reload::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listeners = Listeners { client, gateway: None, monitor: None };
+    let listeners = Listeners { client, gateway: None, route: None, monitor: None };
     let config = NodeConfig { server_name: Some("s".into()), ..NodeConfig::default() };
     let shutdown = async move {
         let _ = stopped.await;

@@ -206,7 +206,8 @@ impl Topology {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
                     let gateway = SimListener::bind(GATEWAY_PORT).await?;
-                    let listeners = Listeners { client, gateway: Some(gateway), monitor: None };
+                    let listeners =
+                        Listeners { client, gateway: Some(gateway), route: None, monitor: None };
                     let driver = driver_config();
                     let observe = |node| shared.borrow_mut().node_started(&host, node);
                     // Each incarnation reads the files as they are when it starts.

@@ -62,10 +62,6 @@ pub(crate) const REFUSED_TOP: &[(&[&str], &str)] = &[
 /// Top-level options ignored whatever their value, with the reason. Some are decoded (and
 /// validated as nats-server does) all the same.
 pub(crate) const IGNORED_TOP: &[(&[&str], &str)] = &[
-    (
-        &["client_advertise"],
-        "it only changes the client URLs advertised to cluster peers, and Strait has no routes",
-    ),
     (&["disable_sublist_cache", "no_sublist_cache"], "a tuning option"),
     (&["logtime_utc"], "log timestamps are always UTC already"),
     (&["log_size_limit", "logfile_size_limit"], "the log file is not rotated"),

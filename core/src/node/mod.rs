@@ -365,7 +365,14 @@ impl Node {
         let server_id = generate_server_id(&mut rng);
         let gateway =
             config.gateway.clone().map(|c| Box::new(gateway::GatewayNode::new(c, &mut rng)));
-        let cluster = config.cluster.clone().map(|c| Box::new(crate::route::ClusterNode::new(c)));
+        let cluster = config.cluster.clone().map(|mut c| {
+            if c.name.is_empty() {
+                // nats-server makes up a name and adopts a configured peer's (not yet here).
+                c.name = generate_cluster_name(&mut rng);
+                c.dynamic_name = true;
+            }
+            Box::new(crate::route::ClusterNode::new(c))
+        });
         let mut node = Self {
             gateway,
             cluster,
@@ -746,6 +753,12 @@ pub(crate) fn route_from_route(
 }
 
 pub(crate) use auth::secret_eq;
+
+/// A generated cluster name, 22 characters like nats-server's.
+fn generate_cluster_name(rng: &mut ChaCha8Rng) -> String {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..22).map(|_| ALPHABET[(rng.next_u32() % 62) as usize] as char).collect()
+}
 
 /// A server id shaped like nats-server's (56 characters of base32 starting with `N`, as a
 /// server nkey is). It is not a real nkey: Strait has no nkey of its own to sign with.

@@ -199,6 +199,18 @@ async fn run(
         }
         None => None,
     };
+    let mut route_port = None;
+    let route = match setup.cluster.take() {
+        Some(c) => {
+            let listener = bind(&c.listen, "route").await?;
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            let route_host = c.listen.host.clone();
+            setup.node.cluster = Some(c.finish(port, &setup.client.host, client_port)?);
+            route_port = Some((route_host, port));
+            Some(listener)
+        }
+        None => None,
+    };
     if let Some(file) = &setup.pid_file {
         reload::write_pid_file(file).map_err(|e| format!("Could not write pidfile: {e}"))?;
     }
@@ -219,6 +231,9 @@ async fn run(
             );
         }
     }
+    if let Some((host, port)) = &route_port {
+        info!("Listening for route connections on {host}:{port}");
+    }
     let monitor = match &setup.http {
         Some(listen) => {
             let listener = bind(listen, "monitoring").await?;
@@ -231,7 +246,7 @@ async fn run(
     let (reload_tx, reload_rx) = reload::channel();
     let (ldm_tx, ldm_rx) = lame_duck::channel(LameDuckTimes::from_options(options.as_ref()));
     let in_lame_duck = Arc::new(AtomicBool::new(false));
-    let ports = (client_port, gateway_port);
+    let ports = (client_port, gateway_port, route_port.as_ref().map(|(_, p)| *p));
     let reloader =
         Reloader::new(args, options, ports, reload_tx, Some(logs.clone()), setup.tls.clone());
     // Installed before "Server is ready": from then on SIGHUP reloads instead of killing us.
@@ -251,7 +266,7 @@ async fn run(
         }
     }
     info!("Server is ready");
-    let listeners = Listeners { client, gateway, monitor };
+    let listeners = Listeners { client, gateway, route, monitor };
     let extras = server::Extras {
         tls: setup.tls,
         reloads: Some(reload_rx),
