@@ -317,9 +317,6 @@ const REFUSED: &[Unsupported] = &[
     ("--profile", |a| a.profile.is_some_and(|p| p != 0), "there is no profiling port"),
 ];
 
-/// Flags Strait accepts without effect: they change nothing a client or a peer can observe.
-const IGNORED: &[Unsupported] = &[];
-
 impl Args {
     /// Parses a whole command line, program name first (the name is skipped).
     pub fn try_parse_from<I, T>(argv: I) -> Result<Args, FlagError>
@@ -419,15 +416,6 @@ impl Args {
             .iter()
             .filter(|(_, given, _)| given(self))
             .map(|(flag, _, why)| format!("flag {flag} is not supported by strait ({why})"))
-            .collect()
-    }
-
-    /// One warning per flag that was accepted but has no effect in Strait.
-    pub fn ignored(&self) -> Vec<String> {
-        IGNORED
-            .iter()
-            .filter(|(_, given, _)| given(self))
-            .map(|(flag, _, why)| format!("flag {flag} is ignored by strait ({why})"))
             .collect()
     }
 }
@@ -590,14 +578,9 @@ mod tests {
                 "flag --jetstream is not supported by strait (JetStream is not implemented)",
             ]
         );
-        assert_eq!(
-            a.ignored(),
-            ["flag --client_advertise is ignored by strait (without routes there is no one to \
-              advertise client URLs to)"]
-        );
         // Their default values ask for nothing Strait lacks.
         let a = ok(&["-ms", "0", "-s=false", "--profile", "0", "-sd", ""]);
-        assert!(a.refusals().is_empty() && a.ignored().is_empty());
+        assert!(a.refusals().is_empty());
     }
 
     #[test]

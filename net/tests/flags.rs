@@ -90,8 +90,6 @@ fn nats_server_groups() -> Vec<Vec<String>> {
 enum Meaning {
     /// Served: the parsed arguments satisfy this.
     Serves(fn(&Args) -> bool),
-    /// Accepted, warned about, no effect.
-    Ignored,
     /// Refused at start with "not supported by strait".
     Refused,
 }
@@ -223,11 +221,7 @@ fn every_flag_means_what_it_means_to_nats_server_or_is_refused() {
             match &meaning {
                 Meaning::Serves(check) => {
                     assert!(check(&args), "{line:?} does not mean what it means: {args:?}");
-                    assert!(args.refusals().is_empty() && args.ignored().is_empty(), "{line:?}");
-                }
-                Meaning::Ignored => {
                     assert!(args.refusals().is_empty(), "{line:?}");
-                    assert_eq!(args.ignored().len(), 1, "{line:?}");
                 }
                 Meaning::Refused => {
                     let refusals = args.refusals();

@@ -16,7 +16,7 @@ use strait_net::setup::{self, Listen, Setup};
 use strait_net::transport::TcpDialer;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 fn main() -> ExitCode {
     // Go's flag package reads bytes; a non-UTF-8 argument is read with replacement characters.
@@ -106,9 +106,6 @@ fn main() -> ExitCode {
     // `-t` judges the file as nats-server would; what Strait cannot run yet (e.g. bcrypt
     // passwords) is refused at start, below.
     if args.test_config {
-        for w in args.ignored() {
-            eprintln!("strait: {w}");
-        }
         for i in options.iter().flat_map(|o| &o.ignored) {
             eprintln!("strait: {i}");
         }
@@ -131,9 +128,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for w in args.ignored() {
-        warn!("{w}");
-    }
     if let Some(o) = &options {
         for w in &o.warnings {
             tracing::warn!("{w}");
