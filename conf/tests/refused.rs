@@ -219,15 +219,11 @@ const IGNORED: &[(&str, &str)] = &[
     // A cluster block without a port forms no routes: what only routes use is ignored (the
     // implemented route options warn the same way; their rows say implemented).
     ("cluster { name: C, permissions { import: [\"a\"] } }", "cluster.permissions"),
-    ("cluster { name: C, pool_size: 5 }", "cluster.pool_size"),
-    ("cluster { name: C, accounts: [\"A\"] }", "cluster.accounts"),
     ("cluster { name: C, compression: s2_auto }", "cluster.compression"),
     ("cluster { name: C, write_deadline: \"5s\" }", "cluster.write_deadline"),
     ("cluster { name: C, write_timeout: close }", "cluster.write_timeout"),
     ("cluster { name: C, tls { timeout: 2 } }", "cluster.tls"),
     // With a port: what differs only in the shape of the links.
-    ("cluster { port: 6222, pool_size: 5 }", "cluster.pool_size"),
-    ("cluster { port: 6222, accounts: [\"A\"] }", "cluster.accounts"),
     ("cluster { port: 6222, compression: s2_auto }", "cluster.compression"),
 ];
 

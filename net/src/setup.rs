@@ -427,6 +427,12 @@ fn cluster_setup(
     config.connect_backoff = c.connect_backoff.unwrap_or(false);
     config.ping_interval = c.ping_interval.unwrap_or(node.ping_interval).min(MAX_PING_INTERVAL);
     config.ping_max = c.ping_max.map_or(node.ping_max, |v| v as u32);
+    // nats-server: 0 (or absent) is the default pool size, a negative one no pool.
+    config.pool_size = match c.pool_size {
+        None | Some(0) => strait_core::route::DEFAULT_POOL_SIZE,
+        Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
+    };
+    config.pinned_accounts = c.accounts.clone();
     Ok(ClusterSetup { listen, advertise: c.advertise.clone(), client_advertise, config })
 }
 

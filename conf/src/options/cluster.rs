@@ -277,12 +277,6 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
                     "write_deadline" | "write_timeout" => {
                         s.refuse(&pos, &p, "a write deadline of its own for routes")
                     }
-                    "pool_size" | "accounts" => s.ignore(
-                        &pos,
-                        &p,
-                        "Strait declines route pooling: one route per server pair carries every \
-                         account (nats-server peers accept that)",
-                    ),
                     "compression" => s.ignore(
                         &pos,
                         &p,

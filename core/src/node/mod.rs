@@ -458,7 +458,7 @@ impl Node {
     /// Earliest node-wide deadline (route and gateway dials).
     pub fn poll_node_timeout(&self) -> Option<Instant> {
         let gateway = self.gateway.as_ref().and_then(|g| g.directory.poll_timeout());
-        let routes = self.cluster.as_ref().and_then(|c| c.directory.poll_timeout());
+        let routes = self.cluster.as_ref().and_then(|c| c.poll_timeout());
         gateway.into_iter().chain(routes).min()
     }
 

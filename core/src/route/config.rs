@@ -41,6 +41,10 @@ pub struct ClusterConfig {
     pub connect_delay: Duration,
     /// Our clients' URLs, told to peers (`connect_urls`) so their clients can fail over here.
     pub client_urls: Vec<String>,
+    /// Pooled connections per peer (`pool_size`, default 3); 0 or less: one connection.
+    pub pool_size: i32,
+    /// Accounts with a connection of their own (`cluster.accounts`).
+    pub pinned_accounts: Vec<String>,
 }
 
 impl ClusterConfig {
@@ -63,6 +67,8 @@ impl ClusterConfig {
             ping_max: 2,
             connect_delay: Duration::from_secs(1),
             client_urls: Vec::new(),
+            pool_size: super::pool::DEFAULT_POOL_SIZE,
+            pinned_accounts: Vec::new(),
         }
     }
 }
