@@ -18,6 +18,7 @@ use crate::proto::frames::{parse_chunks, split_at};
 use crate::proto::gateway::GatewayLimits;
 use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
 use crate::proto::json::{self, ConnectOptions, ServerInfo};
+use crate::proto::route_json::{RouteConnect, RouteInfo};
 use crate::subject;
 use crate::sublist::{CACHE_MAX, Match, QueueGroup, Sublist};
 
@@ -518,8 +519,8 @@ fn route_op_round_trip(
     }
 }
 
-/// Decode `data` as every JSON argument Strait reads (client CONNECT and INFO, gateway INFO
-/// and CONNECT) and check:
+/// Decode `data` as every JSON argument Strait reads (client CONNECT and INFO, gateway and
+/// route INFO and CONNECT) and check:
 ///
 /// * no input panics;
 /// * a decoded value, encoded again, decodes to the same value (for client CONNECT through
@@ -560,6 +561,26 @@ pub fn json(data: &[u8]) {
         let encoded = connect.to_json();
         assert_eq!(
             GatewayConnect::from_json(&encoded).as_ref(),
+            Ok(&connect),
+            "{:?}",
+            String::from_utf8_lossy(&encoded)
+        );
+    }
+    if let Ok(info) = RouteInfo::from_json(data) {
+        let encoded = info.to_json();
+        assert_eq!(
+            RouteInfo::from_json(&encoded).as_ref(),
+            Ok(&info),
+            "{:?}",
+            String::from_utf8_lossy(&encoded)
+        );
+    }
+    if let Ok(connect) = RouteConnect::from_json(data) {
+        // `lang` is read (to spot a client on the route port) but never written.
+        let connect = RouteConnect { lang: String::new(), ..connect };
+        let encoded = connect.to_json();
+        assert_eq!(
+            RouteConnect::from_json(&encoded).as_ref(),
             Ok(&connect),
             "{:?}",
             String::from_utf8_lossy(&encoded)
