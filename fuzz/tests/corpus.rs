@@ -60,6 +60,11 @@ fn gateway_parser() {
 }
 
 #[test]
+fn route_parser() {
+    replay("route_parser", strait_core::fuzzing::route_parser);
+}
+
+#[test]
 fn json() {
     replay("json", strait_core::fuzzing::json);
 }
