@@ -18,6 +18,7 @@ use crate::proto::frames::{parse_chunks, split_at};
 use crate::proto::gateway::GatewayLimits;
 use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
 use crate::proto::json::{self, ConnectOptions, ServerInfo};
+use crate::proto::route::RouteLimits;
 use crate::proto::route_json::{RouteConnect, RouteInfo};
 use crate::subject;
 use crate::sublist::{CACHE_MAX, Match, QueueGroup, Sublist};
@@ -1074,6 +1075,84 @@ SUB > 1
     check_server_stream(d.wire.get(&client).unwrap_or(&empty), limits.max_payload, &sids);
     let one = HashSet::from([Bytes::from_static(b"1")]);
     check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &one);
+}
+
+/// A route link fed hostile bytes from its peer, after a valid handshake prefix or not
+/// (`data[0]` picks the options: route auth, pooling, a pinned account): the node must never
+/// panic, must write only frames a route parser accepts, and must hand the observing client
+/// only well-formed frames within the payload limit.
+pub fn route_link(data: &[u8]) {
+    use crate::peer_url::PeerUrl;
+    use crate::proto::route::{RouteOp, RouteParser};
+    use crate::route::ClusterConfig;
+
+    let Some((&ctl, stream)) = data.split_first() else { return };
+    let limits = Limits { max_control_line: 128, max_payload: 256 };
+    let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6222));
+    if ctl & 1 != 0 {
+        c.user = Some("ru".into());
+        c.password = Some("rp".into());
+    }
+    if ctl & 2 != 0 {
+        c.pool_size = -1;
+    }
+    if ctl & 4 != 0 {
+        c.pinned_accounts = vec!["$G".into()];
+    }
+    let config = NodeConfig {
+        limits,
+        max_pending: 4096,
+        ping_interval: Duration::from_secs(2),
+        server_name: Some("A1".into()),
+        cluster: Some(c),
+        ..NodeConfig::default()
+    };
+    let mut d = Driver::new(Node::new(config, u64::from(ctl)), u64::from(ctl));
+    let now = d.now;
+    d.node.start(now);
+    let observer = d.node.accept_client(now, None);
+    let mut setup = BytesMut::from(
+        &b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB > 1\r\nSUB > q 2\r\n"[..],
+    );
+    d.node.handle_read(observer, now, &mut setup);
+    d.ponging.insert(observer);
+    let link = d.node.accept_route(now, None);
+    d.events();
+    let route_limits = RouteLimits::route(limits.max_control_line);
+    // A route has no payload limit beyond the size field: bound the buffer by what a frame of
+    // this stream can hold.
+    let max_buf = route_limits.max_control_line + stream.len() + 4;
+    d.feed(link, &[observer], stream, max_buf, &|_| {});
+
+    let empty = Vec::new();
+    let wire = d.wire.get(&link).unwrap_or(&empty);
+    // The peer may have made it a pinned route: then lines carry no account.
+    let parses = |pinned: Option<Bytes>| {
+        let mut parser = RouteParser::new(RouteLimits::route(4096));
+        parser.set_pinned_account(pinned);
+        let mut buf = BytesMut::from(&wire[..]);
+        loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(RouteOp::Info(json))) => {
+                    assert!(RouteInfo::from_json(&json).is_ok(), "INFO {json:?}");
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+        if buf.is_empty() && parser.at_frame_start() { Ok(()) } else { Err("partial frame".into()) }
+    };
+    if let Err(e) = parses(None) {
+        let pinned = parses(Some(Bytes::from_static(b"$G")));
+        assert!(
+            pinned.is_ok(),
+            "route output does not parse ({e}): {:?}",
+            String::from_utf8_lossy(wire)
+        );
+    }
+    let sids = HashSet::from([Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
+    check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &sids);
 }
 
 /// Feed `data` to a node with one inbound gateway link, as a remote gateway would send it, and

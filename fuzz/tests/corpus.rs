@@ -85,6 +85,11 @@ fn permissions() {
 }
 
 #[test]
+fn route_link() {
+    replay("route_link", strait_core::fuzzing::route_link);
+}
+
+#[test]
 fn gateway_link() {
     replay("gateway_link", strait_core::fuzzing::gateway_link);
 }
