@@ -316,7 +316,7 @@ pub fn route_parser(data: &[u8]) {
     let seed = hash(data);
     let ls_minus_origin = seed & 1 == 0;
     for pinned in [None, Some(Bytes::from_static(b"$PIN"))] {
-        let limits = crate::proto::route::RouteLimits::route(4096);
+        let limits = RouteLimits::route(4096);
         let parser = || {
             let mut p = RouteParser::new(limits);
             p.set_pinned_account(pinned.clone());
