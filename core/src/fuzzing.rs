@@ -333,7 +333,7 @@ pub fn route_parser(data: &[u8]) {
         let cuts: Vec<usize> = (0..rng.below(6)).map(|_| rng.below(data.len() + 1)).collect();
         assert_eq!(ops, parse_chunks(parser(), split_at(data, &cuts)).0, "cuts at {cuts:?}");
 
-        let small = crate::proto::route::RouteLimits { max_control_line: 32, max_payload: 32 };
+        let small = RouteLimits { max_control_line: 32, max_payload: 32 };
         let mut p = parser();
         p.set_limits(small);
         let chunks: Vec<&[u8]> = data.chunks(7).collect();
@@ -498,7 +498,7 @@ fn route_op_round_trip(
         RouteOp::Connect(json) => route::connect(&mut out, json),
         RouteOp::Ping | RouteOp::Pong | RouteOp::Ok | RouteOp::Err(_) => return,
     }
-    let mut parser = RouteParser::new(route::RouteLimits::route(4096));
+    let mut parser = RouteParser::new(RouteLimits::route(4096));
     parser.set_pinned_account(pinned.cloned());
     parser.set_ls_minus_origin(ls_minus_origin);
     let again = crate::proto::frames::parse_all(parser, &out);
