@@ -112,11 +112,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     // Cluster and gateway.
     ("cluster {\n  port: 6222\n  tls { timeout: 2 }\n}", "cluster.tls", "tls"),
     (
-        "cluster {\n  port: 6222\n  permissions { import: [\"a\"] }\n}",
-        "cluster.permissions",
-        "permissions",
-    ),
-    (
         "cluster {\n  port: 6222\n  write_deadline: \"5s\"\n}",
         "cluster.write_deadline",
         "write_deadline",
@@ -218,7 +213,6 @@ const IGNORED: &[(&str, &str)] = &[
     ("mqtt { port: 1883 }", "mqtt"),
     // A cluster block without a port forms no routes: what only routes use is ignored (the
     // implemented route options warn the same way; their rows say implemented).
-    ("cluster { name: C, permissions { import: [\"a\"] } }", "cluster.permissions"),
     ("cluster { name: C, compression: s2_auto }", "cluster.compression"),
     ("cluster { name: C, write_deadline: \"5s\" }", "cluster.write_deadline"),
     ("cluster { name: C, write_timeout: close }", "cluster.write_timeout"),

@@ -433,6 +433,7 @@ fn cluster_setup(
         Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
     };
     config.pinned_accounts = c.accounts.clone();
+    config.permissions = c.permissions.as_ref().map(perm_setup::spec);
     Ok(ClusterSetup { listen, advertise: c.advertise.clone(), client_advertise, config })
 }
 

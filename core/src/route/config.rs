@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::peer_url::PeerUrl;
+use crate::permissions::PermissionSpec;
 
 /// Route PINGs go out at least this often (`defaultRouteMaxPingInterval`).
 pub const MAX_PING_INTERVAL: Duration = Duration::from_secs(30);
@@ -45,6 +46,9 @@ pub struct ClusterConfig {
     pub pool_size: i32,
     /// Accounts with a connection of their own (`cluster.accounts`).
     pub pinned_accounts: Vec<String>,
+    /// `cluster.permissions`: `import` as `publish` (the interest we announce), `export` as
+    /// `subscribe` (the interest we accept), as nats-server maps them.
+    pub permissions: Option<PermissionSpec>,
 }
 
 impl ClusterConfig {
@@ -69,6 +73,7 @@ impl ClusterConfig {
             client_urls: Vec::new(),
             pool_size: super::pool::DEFAULT_POOL_SIZE,
             pinned_accounts: Vec::new(),
+            permissions: None,
         }
     }
 }

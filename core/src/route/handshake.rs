@@ -13,7 +13,7 @@ use crate::link::route::{RouteState, RouteTimer};
 use crate::node::{LinkId, LogLevel, Node};
 use crate::peer_url::PeerUrl;
 use crate::proto::route::{self as wire, RouteOp};
-use crate::proto::route_json::{RouteConnect, RouteInfo};
+use crate::proto::route_json::{RouteConnect, RouteInfo, SubjectPermission};
 
 /// The route protocol level (same as gateways).
 const ROUTE_PROTO: i64 = 3;
@@ -45,8 +45,15 @@ pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
             .map(|g| g.config.advertise.to_string())
             .unwrap_or_default(),
         route_pool_size: i64::from(c.pool_size.max(0)),
+        import: c.permissions.as_ref().and_then(|p| rules(p.publish.as_ref())),
+        export: c.permissions.as_ref().and_then(|p| rules(p.subscribe.as_ref())),
         ..RouteInfo::default()
     }
+}
+
+/// Permission rules as INFO `import`/`export` carry them.
+fn rules(r: Option<&crate::permissions::SubjectRules>) -> Option<SubjectPermission> {
+    r.map(|r| SubjectPermission { allow: r.allow.clone(), deny: r.deny.clone() })
 }
 
 /// The CONNECT we send on a route we dialled to `url`: its credentials, else our own route

@@ -33,7 +33,7 @@ pub(crate) fn local_changed(
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
-    if cluster.routes.is_empty() {
+    if cluster.routes.is_empty() || !cluster.imports(subject) {
         return;
     }
     let count = local_count(node, account, subject, queue);
@@ -113,7 +113,7 @@ pub(super) fn dump(node: &mut Node, id: LinkId) {
         let account_id = AccountId(i as u32);
         for (subject, queue) in account.sublist.subjects() {
             let count = local_count(node, account_id, &subject, queue.as_deref());
-            if count == 0 {
+            if count == 0 || !cluster.imports(&subject) {
                 continue;
             }
             let queue = queue.as_deref().map(|q| (q, weight(count)));
@@ -158,6 +158,16 @@ pub(super) fn remote_added(
     let q = queue.as_ref().map(|(q, _)| q.as_ref());
     // nats-server reads a weight it cannot parse as -1; any weight below 1 counts as 1.
     let w = queue.as_ref().map_or(1, |(_, w)| u32::try_from(*w).unwrap_or(1).max(1));
+    if node.cluster.as_ref().is_some_and(|c| !c.exports(subject, q)) {
+        if node.config.debug {
+            let line = format!(
+                "Can not export {:?}, ignoring remote subscription request",
+                String::from_utf8_lossy(subject)
+            );
+            node.log(LogLevel::Debug, line);
+        }
+        return;
+    }
     let k = key(account, subject, q);
     let Some(r) = route_mut(node, id) else {
         return;

@@ -66,11 +66,15 @@ pub(crate) struct ClusterNode {
     pub(crate) timer_changed: bool,
     /// Reused per message: the routes the router picked and the queue groups behind each.
     pub(crate) targets: RouteTargets,
+    /// `cluster.permissions`, compiled.
+    pub(crate) permissions: Option<crate::permissions::Permissions>,
 }
 
 impl ClusterNode {
     pub(crate) fn new(config: ClusterConfig) -> Self {
+        let permissions = config.permissions.clone().map(crate::permissions::Permissions::compile);
         Self {
+            permissions,
             config,
             directory: RouteDirectory::default(),
             peers: BTreeMap::new(),
@@ -81,6 +85,16 @@ impl ClusterNode {
             timer_changed: true,
             targets: RouteTargets::default(),
         }
+    }
+
+    /// Whether our clients' interest in `subject` is announced to routes (`import`).
+    pub(crate) fn imports(&self, subject: &[u8]) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.publish_allowed(subject))
+    }
+
+    /// Whether a peer's interest in `subject` is accepted (`export`).
+    pub(crate) fn exports(&self, subject: &[u8], queue: Option<&[u8]>) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.subscribe_allowed(subject, queue))
     }
 
     /// Earliest due dial (configured or gossiped URLs, missing pool connections).

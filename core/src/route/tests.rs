@@ -194,3 +194,30 @@ fn a_pinned_account_gets_its_own_connection() {
     w.send(publisher, "PUB foo 2\r\nhi\r\nPUB q.x 1\r\nx\r\n");
     assert_eq!(w.take(sub), "MSG foo 1 2\r\nhi\r\nMSG q.x 2 1\r\nx\r\n");
 }
+
+#[test]
+fn cluster_permissions_filter_what_is_announced_and_accepted() {
+    use crate::permissions::{PermissionSpec, SubjectRules};
+    let rules = |allow: &[&str]| {
+        Some(SubjectRules { allow: allow.iter().map(|s| (*s).to_owned()).collect(), deny: vec![] })
+    };
+    // Server 0 imports only `in.>` (announces only that interest) and exports only `out.>`
+    // (accepts only that interest from peers).
+    let mut a = server(0, &[1]);
+    a.cluster.as_mut().unwrap().permissions = Some(PermissionSpec {
+        publish: rules(&["in.>"]),
+        subscribe: rules(&["out.>"]),
+        responses: None,
+    });
+    let mut w = World::new(vec![a, server(1, &[])]);
+    w.advance(Duration::from_secs(3));
+    let on_a = w.client(0);
+    w.send(on_a, "SUB in.x 1\r\nSUB other 2\r\n");
+    let on_b = w.client(1);
+    w.send(on_b, "SUB out.x 1\r\nSUB elsewhere 2\r\n");
+    w.settle();
+    w.send(on_b, "PUB in.x 1\r\na\r\nPUB other 1\r\nb\r\n");
+    assert_eq!(w.take(on_a), "MSG in.x 1 1\r\na\r\n", "only imported interest was announced");
+    w.send(on_a, "PUB out.x 1\r\nc\r\nPUB elsewhere 1\r\nd\r\n");
+    assert_eq!(w.take(on_b), "MSG out.x 1 1\r\nc\r\n", "only exported interest was accepted");
+}
