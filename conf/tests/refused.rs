@@ -112,16 +112,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     // Cluster and gateway.
     ("cluster {\n  port: 6222\n  tls { timeout: 2 }\n}", "cluster.tls", "tls"),
     (
-        "cluster {\n  port: 6222\n  write_deadline: \"5s\"\n}",
-        "cluster.write_deadline",
-        "write_deadline",
-    ),
-    (
-        "cluster {\n  port: 6222\n  write_timeout: close\n}",
-        "cluster.write_timeout",
-        "write_timeout",
-    ),
-    (
         "gateway {\n  name: A, port: 7222\n  write_deadline: \"5s\"\n}",
         "gateway.write_deadline",
         "write_deadline",
@@ -214,8 +204,6 @@ const IGNORED: &[(&str, &str)] = &[
     // A cluster block without a port forms no routes: what only routes use is ignored (the
     // implemented route options warn the same way; their rows say implemented).
     ("cluster { name: C, compression: s2_auto }", "cluster.compression"),
-    ("cluster { name: C, write_deadline: \"5s\" }", "cluster.write_deadline"),
-    ("cluster { name: C, write_timeout: close }", "cluster.write_timeout"),
     ("cluster { name: C, tls { timeout: 2 } }", "cluster.tls"),
     // With a port: what differs only in the shape of the links.
     ("cluster { port: 6222, compression: s2_auto }", "cluster.compression"),

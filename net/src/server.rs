@@ -30,13 +30,24 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct DriverConfig {
     /// A client write taking longer than this makes it a slow consumer (default 10 s).
     pub write_deadline: Duration,
+    /// A route write making no progress for this long is stuck (`cluster.write_deadline`,
+    /// default the top-level one).
+    pub route_write_deadline: Duration,
+    /// `cluster.write_timeout: close`: a route write that misses its deadline closes the route,
+    /// as a client's does (the default retries while the write makes progress).
+    pub route_write_close: bool,
     /// How long shutdown waits for connections to flush (bounded so shutdown cannot hang).
     pub shutdown_grace: Duration,
 }
 
 impl Default for DriverConfig {
     fn default() -> Self {
-        Self { write_deadline: Duration::from_secs(10), shutdown_grace: Duration::from_secs(5) }
+        Self {
+            write_deadline: Duration::from_secs(10),
+            route_write_deadline: Duration::from_secs(10),
+            route_write_close: false,
+            shutdown_grace: Duration::from_secs(5),
+        }
     }
 }
 

@@ -211,6 +211,14 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     if let Some(d) = o.write_deadline {
         driver.write_deadline = d;
     }
+    driver.route_write_deadline = driver.write_deadline;
+    if let Some(c) = &o.cluster {
+        if let Some(d) = c.write_deadline {
+            driver.route_write_deadline = d;
+        }
+        driver.route_write_close =
+            c.write_timeout == Some(strait_conf::options::WriteTimeoutPolicy::Close);
+    }
     let gateway = o.gateway.as_ref().map(|g| gateway_setup(g, o)).transpose()?;
     let cluster = match &o.cluster {
         Some(c) if c.port.is_some_and(|p| p != 0) => {

@@ -273,9 +273,6 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
                 let key = p.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match key.as_str() {
                     "tls" => s.refuse(&pos, &p, "TLS on routes"),
-                    "write_deadline" | "write_timeout" => {
-                        s.refuse(&pos, &p, "a write deadline of its own for routes")
-                    }
                     "compression" => s.ignore(
                         &pos,
                         &p,
