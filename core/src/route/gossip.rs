@@ -85,7 +85,9 @@ pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteI
         return implicit(node, now, &info);
     }
     let ours = node.cluster.as_ref().map(|c| c.config.name.clone()).unwrap_or_default();
-    if info.cluster != ours {
+    if info.cluster != ours
+        && !super::handshake::adopt_name(node, &info.cluster, info.cluster_dynamic, &peer_id)
+    {
         return close(node, id, RouteError::ClusterNameConflict);
     }
     let urls = if info.ldm { Vec::new() } else { info.connect_urls.clone() };

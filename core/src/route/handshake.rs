@@ -170,7 +170,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
             return close(node, id, RouteError::AuthorizationViolation);
         }
     }
-    if c.cluster != ours {
+    if c.cluster != ours && !adopt_name(node, &c.cluster, c.cluster_dynamic, &c.name) {
         let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
@@ -190,6 +190,42 @@ fn info_deadline(node: &Node, now: Instant) -> Instant {
     let cluster = node.cluster.as_deref();
     let interval = cluster.map_or(super::MAX_PING_INTERVAL, ClusterNode::ping_interval);
     now + interval * (cluster.map_or(2, |c| c.config.ping_max) + 1)
+}
+
+/// A peer names another cluster: a server whose name was generated takes the peer's if the
+/// peer's was configured or sorts after its own, and closes its other routes so they form
+/// again under the new name (nats-server does the same). Returns whether the names now agree.
+pub(super) fn adopt_name(
+    node: &mut Node,
+    theirs: &str,
+    their_dynamic: bool,
+    peer_id: &str,
+) -> bool {
+    let Some(cluster) = node.cluster.as_mut() else {
+        return false;
+    };
+    let ours = &cluster.config.name;
+    if theirs.is_empty()
+        || !cluster.config.dynamic_name
+        || (their_dynamic && ours.as_str() >= theirs)
+    {
+        return false;
+    }
+    cluster.config.name = theirs.to_owned();
+    let others: Vec<LinkId> = cluster
+        .routes
+        .iter()
+        .copied()
+        .filter(|l| match node.links.get(*l) {
+            Some(crate::link::Link::Route(r)) => r.remote_id() != peer_id,
+            _ => false,
+        })
+        .collect();
+    node.log(LogLevel::Info, format!("Cluster name updated to {theirs}"));
+    for link in others {
+        close(node, link, RouteError::ClusterNameConflict);
+    }
+    true
 }
 
 /// The peer's first INFO: identity checks, then registration.
@@ -220,7 +256,9 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
         node.log(LogLevel::Error, format!("{p}Remote server has a duplicate name: \"{name}\""));
         return close(node, id, RouteError::DuplicateServerName(name));
     }
-    if info.cluster != ours {
+    if info.cluster != ours
+        && !adopt_name(node, &info.cluster, info.cluster_dynamic, &info.server_id)
+    {
         if !solicited {
             let err = RouteError::ClusterNameMismatch { theirs: info.cluster.clone(), ours };
             node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));

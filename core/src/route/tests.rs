@@ -221,3 +221,15 @@ fn cluster_permissions_filter_what_is_announced_and_accepted() {
     w.send(on_a, "PUB out.x 1\r\nc\r\nPUB elsewhere 1\r\nd\r\n");
     assert_eq!(w.take(on_b), "MSG out.x 1 1\r\nc\r\n", "only exported interest was accepted");
 }
+
+#[test]
+fn a_generated_cluster_name_gives_way_to_a_configured_one() {
+    let mut unnamed = server(1, &[0]);
+    unnamed.cluster.as_mut().unwrap().name = String::new();
+    let mut w = World::new(vec![server(0, &[]), unnamed]);
+    w.advance(Duration::from_secs(3));
+    assert_eq!(routes(&w, 1), 1);
+    assert_eq!(w.nodes[1].cluster.as_ref().unwrap().config.name, "C");
+    assert!(w.logs.iter().any(|(n, l)| *n == 1 && l == "Cluster name updated to C"));
+    assert!(w.logs.iter().any(|(n, l)| *n == 1 && l.contains("consider setting one")));
+}
