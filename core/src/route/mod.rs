@@ -542,4 +542,6 @@ fn extra_dialled(
 }
 
 #[cfg(test)]
+mod answer_tests;
+#[cfg(test)]
 mod tests;
