@@ -84,6 +84,9 @@ pub struct RouteLink {
     pub counters: Counters,
     /// The handshake completed (the link counted as registered, even while closing).
     pub was_registered: bool,
+    /// Who the peer's verified TLS certificate says it is (accepted TLS routes), for
+    /// `verify_and_map` and `verify_cert_and_check_known_urls`.
+    pub tls_peer: Option<crate::node::TlsPeer>,
 }
 
 impl RouteLink {

@@ -41,6 +41,14 @@ pub struct ClusterConfig {
     pub connect_delay: Duration,
     /// Our clients' URLs, told to peers (`connect_urls`) so their clients can fail over here.
     pub client_urls: Vec<String>,
+    /// `cluster.tls`: every route is mutual TLS (INFO `tls_required`/`tls_verify`, CONNECT
+    /// `tls_required`).
+    pub tls: bool,
+    /// `verify_and_map`: an accepted peer's certificate must name `user` (password unused).
+    pub tls_map: bool,
+    /// `verify_cert_and_check_known_urls`: a DNS SAN of an accepted peer's certificate may
+    /// instead match the host of a configured route.
+    pub tls_check_known_urls: bool,
 }
 
 impl ClusterConfig {
@@ -63,6 +71,9 @@ impl ClusterConfig {
             ping_max: 2,
             connect_delay: Duration::from_secs(1),
             client_urls: Vec::new(),
+            tls: false,
+            tls_map: false,
+            tls_check_known_urls: false,
         }
     }
 }

@@ -143,6 +143,7 @@ fn new_link(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> RouteLin
         transmit_queued: false,
         counters: Counters::default(),
         was_registered: false,
+        tls_peer: None,
     }
 }
 
