@@ -272,7 +272,6 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
             for (pos, p) in route_only {
                 let key = p.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match key.as_str() {
-                    "tls" => s.refuse(&pos, &p, "TLS on routes"),
                     "compression" => s.ignore(
                         &pos,
                         &p,

@@ -57,6 +57,7 @@ pub use links::LinkId;
 pub use login::PendingLogin;
 pub use reload::{ReloadError, ReloadSummary};
 pub use tls::TlsPeer;
+pub(crate) use tls::peer_authorized;
 
 pub use crate::account::AccountLimits;
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};

@@ -49,6 +49,14 @@ pub struct ClusterConfig {
     /// `cluster.permissions`: `import` as `publish` (the interest we announce), `export` as
     /// `subscribe` (the interest we accept), as nats-server maps them.
     pub permissions: Option<PermissionSpec>,
+    /// `cluster.tls`: every route is mutual TLS (INFO `tls_required`/`tls_verify`, CONNECT
+    /// `tls_required`).
+    pub tls: bool,
+    /// `verify_and_map`: an accepted peer's certificate must name `user` (password unused).
+    pub tls_map: bool,
+    /// `verify_cert_and_check_known_urls`: a DNS SAN of an accepted peer's certificate may
+    /// instead match the host of a configured route.
+    pub tls_check_known_urls: bool,
 }
 
 impl ClusterConfig {
@@ -74,6 +82,9 @@ impl ClusterConfig {
             pool_size: super::pool::DEFAULT_POOL_SIZE,
             pinned_accounts: Vec::new(),
             permissions: None,
+            tls: false,
+            tls_map: false,
+            tls_check_known_urls: false,
         }
     }
 }

@@ -34,6 +34,8 @@ pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
         port: i64::from(c.advertise.port),
         headers: node.config.headers,
         auth_required: initial && c.user.is_some(),
+        tls_required: c.tls,
+        tls_verify: c.tls,
         max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
         ip: if c.advertise_set { format!("nats-route://{}/", c.advertise) } else { String::new() },
         cluster: c.name.clone(),
@@ -67,7 +69,7 @@ pub(super) fn our_connect(node: &Node, url: &PeerUrl) -> Vec<u8> {
         Some(u) => (u.as_str(), url.password.as_deref().unwrap_or("")),
         None => (c.user.as_deref().unwrap_or(""), c.password.as_deref().unwrap_or("")),
     };
-    RouteConnect::new(&node.server_id, &c.name, c.dynamic_name, user, pass, false).to_json()
+    RouteConnect::new(&node.server_id, &c.name, c.dynamic_name, user, pass, c.tls).to_json()
 }
 
 /// One op from route `id`.
@@ -142,6 +144,19 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     };
     let (user, password) = (cluster.config.user.clone(), cluster.config.password.clone());
     let ours = cluster.config.name.clone();
+    // nats-server's `isRouterAuthorized`: with a TLS map or known-URL check, the verified
+    // certificate decides and the CONNECT credentials are not looked at.
+    let config = &cluster.config;
+    let tls_auth = config.tls_map || config.tls_check_known_urls;
+    let tls_ok = tls_auth && {
+        let urls: Vec<&PeerUrl> = config.routes.iter().collect();
+        let known = config.tls_check_known_urls.then_some(urls.as_slice());
+        let peer = match node.links.get(id) {
+            Some(crate::link::Link::Route(r)) => r.tls_peer.as_ref(),
+            _ => None,
+        };
+        crate::node::peer_authorized(peer, user.as_deref(), config.tls_map, known)
+    };
     let Some(r) = route_mut(node, id) else {
         return;
     };
@@ -160,7 +175,11 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         node.log(LogLevel::Error, format!("{p}{text}"));
         return close(node, id, err);
     }
-    if let Some(user) = &user {
+    if tls_auth && !tls_ok {
+        node.log(LogLevel::Error, format!("{p}authentication error"));
+        return close(node, id, RouteError::AuthorizationViolation);
+    }
+    if let Some(user) = user.as_ref().filter(|_| !tls_auth) {
         let ok = crate::node::secret_eq(&c.user, user)
             & crate::node::secret_eq(&c.pass, password.as_deref().unwrap_or(""));
         if !ok {

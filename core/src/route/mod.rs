@@ -179,6 +179,7 @@ fn new_link(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> RouteLin
         was_registered: false,
         slot: None,
         peer_key: 0,
+        tls_peer: None,
     }
 }
 
