@@ -36,8 +36,8 @@ mod snapshot;
 mod tls;
 
 pub use snapshot::{
-    AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, MemoryUse,
-    SubscriptionSnapshot, Totals,
+    AccountInterest, ClusterSnapshot, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot,
+    MemoryUse, RouteSnapshot, SubscriptionSnapshot, Totals,
 };
 
 use std::collections::VecDeque;
