@@ -4,8 +4,8 @@
 //! one cluster (what each shows of the other), and the route log lines of
 //! `route-protocol.md` §8.3 (level and text, addresses and ids normalised).
 //!
-//! The nats-server clusters run with `pool_size: -1`: one connection per peer carrying every
-//! account, which is what Strait does (it declines pooling), so both show the same routes.
+//! Both clusters run with `pool_size: -1` (one connection per peer carrying every account), so
+//! both show the same routes.
 //! Every wait polls with a deadline.
 
 mod common;
@@ -201,10 +201,9 @@ fn subscriber(addr: SocketAddr) -> TcpStream {
 // ---------------------------------------------------------------------------------------------
 // Clusters
 
-fn conf(kind: Kind, name: &str, route_port: u16, routes: &[u16], debug: bool) -> String {
+fn conf(_kind: Kind, name: &str, route_port: u16, routes: &[u16], debug: bool) -> String {
     let routes: Vec<String> = routes.iter().map(|p| format!("\"nats://127.0.0.1:{p}\"")).collect();
-    // nats-server's no-pool mode is what Strait does; Strait warns about and ignores the key.
-    let pool = if kind == Kind::NatsServer { "pool_size: -1\n" } else { "" };
+    let pool = "pool_size: -1\n";
     format!(
         "server_name: {name}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\ndebug: {debug}\n\
          cluster {{\n name: C\n listen: 127.0.0.1:{route_port}\n routes: [{}]\n{pool}}}\n",

@@ -162,6 +162,8 @@ pub struct ClusterSnapshot {
     pub num_routes: usize,
     /// Servers with a registered route (nats-server's `remotes`).
     pub num_peers: usize,
+    /// `pool_size` in force (-1: no pool).
+    pub pool_size: i32,
 }
 
 /// How much one server holds: counts and byte totals for memory-bound checks (simulation,
@@ -337,6 +339,7 @@ impl Node {
             connect_urls,
             num_routes: cluster.routes.len(),
             num_peers: cluster.peers.len(),
+            pool_size: if cluster.config.pool_size > 0 { cluster.config.pool_size } else { -1 },
         })
     }
 

@@ -207,9 +207,7 @@ impl MonitorSource for NodeSource {
                 auth_timeout: cs.auth_timeout.as_secs_f64(),
                 urls: cs.urls.clone(),
                 tls_timeout: 2.0,
-                // Strait declines pooling: one connection per peer carries every account,
-                // which is what nats-server's `pool_size: -1` does and reports.
-                pool_size: -1,
+                pool_size: i64::from(cs.pool_size),
                 ..ClusterOptsVarz::default()
             },
             (None, Some(g)) => {
