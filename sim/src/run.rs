@@ -575,13 +575,21 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topo
             });
         }
         Fault::RotatePassword { server, account, .. } => {
-            let (password, what) = if start {
-                shared.borrow_mut().password_rotated(server, *account);
-                (rotated_password(*account), "password rotated")
-            } else {
-                (ACCOUNTS[*account].2.to_owned(), "password rotated back")
+            // In the route suite a client fails over to any server of its cluster, so the
+            // operator rotates the password on every one of them (one reload each).
+            let servers: Vec<String> = match topo.routes {
+                true => topo.servers.iter().map(|s| s.host.clone()).collect(),
+                false => vec![server.clone()],
             };
-            files.borrow_mut().rewrite(server, what, |c| set_password(c, *account, password));
+            for server in &servers {
+                let (password, what) = if start {
+                    shared.borrow_mut().password_rotated(server, *account);
+                    (rotated_password(*account), "password rotated")
+                } else {
+                    (ACCOUNTS[*account].2.to_owned(), "password rotated back")
+                };
+                files.borrow_mut().rewrite(server, what, |c| set_password(c, *account, password));
+            }
         }
     }
 }
