@@ -622,12 +622,8 @@ fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
 
 fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
     if topo.routes {
-        let routes: Vec<String> = topo
-            .servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("s{i}->{:?}", s.routes))
-            .collect();
+        let routes: Vec<String> =
+            topo.servers.iter().enumerate().map(|(i, s)| format!("s{i}->{:?}", s.routes)).collect();
         return format!(
             "1 cluster x {} servers, {} clients; routes {} retries {}",
             topo.servers.len(),

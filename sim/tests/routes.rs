@@ -66,6 +66,16 @@ fn mesh_forms_by_gossip_without_faults() {
     }
 }
 
+/// A route-suite run is a pure function of its seed too (gossip, dial jitter and duplicate
+/// resolution included).
+#[test]
+fn same_seed_same_trace() {
+    let a = run(&RunConfig::routes(42));
+    let b = run(&RunConfig::routes(42));
+    assert!(a.events > 1000, "a run that does little proves little: {a}");
+    assert_eq!((a.digest, a.events, a.simulated), (b.digest, b.events, b.simulated), "{a}\n{b}");
+}
+
 /// Replay entry point for a failure report: `STRAIT_SIM_SEED=<seed> cargo test -p strait-sim
 /// --test routes replay_seed_from_env -- --nocapture`. Without the variable it says so and
 /// passes.
