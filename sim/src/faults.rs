@@ -285,10 +285,12 @@ impl FaultSchedule {
             let span = (until - from).as_millis() as u64;
             let at = from + ms(&mut rng, 0, span);
             let duration = ms(&mut rng, 1000, 5000);
-            if busy.get(&spec.host).is_some_and(|b| *b > at) {
+            // The route suite rotates passwords cluster-wide: one reload at a time there.
+            let key = if topo.routes { String::new() } else { spec.host.clone() };
+            if busy.get(&key).is_some_and(|b| *b > at) {
                 continue;
             }
-            busy.insert(spec.host.clone(), at + duration + Duration::from_millis(500));
+            busy.insert(key, at + duration + Duration::from_millis(500));
             let explicit = &topo.clusters[spec.cluster].explicit;
             let server = spec.host.clone();
             let fault = if !explicit.is_empty() && chance(&mut rng, 0.5) {

@@ -277,6 +277,10 @@ pub struct Checker {
     /// Turmoil streams on a server host that no incarnation of the server holds, counted at
     /// its last (re)start (see [`Checker::node_started`]).
     orphan_streams: BTreeMap<String, usize>,
+    /// Route suite: the location of each server host. Then a publication's or
+    /// subscription's `cluster` is the location of the server its connection is on, so the
+    /// path checks ([`GatewayWindow`], probes) apply to routes between servers.
+    server_locations: Option<BTreeMap<String, usize>>,
 }
 
 impl Checker {
@@ -307,7 +311,20 @@ impl Checker {
             rotated_passwords: BTreeSet::new(),
             lossy_paths: BTreeSet::new(),
             orphan_streams: BTreeMap::new(),
+            server_locations: None,
         }
+    }
+
+    /// Route suite: place publications and subscriptions by the server their connection is
+    /// on (`places`: server host → location) rather than by the client's home cluster.
+    pub fn locate_by_server(&mut self, places: BTreeMap<String, usize>) {
+        self.server_locations = Some(places);
+    }
+
+    /// The location of connection `conn`'s server, when placing by server.
+    fn located(&self, conn: ConnKey) -> Option<usize> {
+        let places = self.server_locations.as_ref()?;
+        places.get(&self.epochs.get(&conn)?.server).copied()
     }
 
     /// Server `host` started (again): its node can be inspected through `handle`.
@@ -547,7 +564,7 @@ impl Checker {
     /// 11.3 s inside a C3 <-> C0 partition that lasted until 20.65 s; C1 had forgotten C3, so
     /// cl1's messages had no path to cl0 in C3 until C3 reached C0 at 21.35 s).
     fn add_rejoin_windows(&mut self, topo: &Topology) {
-        let n = topo.clusters.len();
+        let n = topo.locations();
         let crashes: Vec<GatewayWindow> =
             self.gateway_windows.iter().filter(|w| w.b.is_none() && w.a < n).cloned().collect();
         for crash in crashes {
@@ -624,10 +641,10 @@ impl Checker {
             match self.probes.get(&(x, y)) {
                 Some(t) if *t <= from + bound => {}
                 Some(t) => broken.push(format!(
-                    "gateway C{x} -> C{y} back only at {t:?}, later than {bound:?} after {from:?}"
+                    "path {x} -> {y} back only at {t:?}, later than {bound:?} after {from:?}"
                 )),
                 None => broken.push(format!(
-                    "gateway C{x} -> C{y} never carried a probe after the heal at {from:?}"
+                    "path {x} -> {y} never carried a probe after the heal at {from:?}"
                 )),
             }
         }
@@ -652,6 +669,7 @@ impl Checker {
             &host(id.0),
             format_args!("sub {subject}{q} sid {} #{}", id.2, id.1),
         );
+        let cluster = self.located((id.0, id.1)).unwrap_or(cluster);
         let record = SubRecord {
             subject: subject.to_owned(),
             queue: queue.map(str::to_owned),
@@ -698,8 +716,11 @@ impl Checker {
     }
 
     /// A PUB/HPUB was written.
-    pub fn published(&mut self, p: Publication) {
+    pub fn published(&mut self, mut p: Publication) {
         self.stats.published += 1;
+        if let Some(l) = self.located((p.id.client, p.epoch)) {
+            p.cluster = l;
+        }
         if let Some(req) = p.in_reply_to {
             let ok = self.pubs.get(&req).is_some_and(|r| r.reply.as_deref() == Some(&p.subject));
             if !ok {

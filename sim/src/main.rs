@@ -4,6 +4,8 @@
 //! strait-sim --seeds N [--from S] [--jobs J]   sweep N seeds starting at S (default 0) on J
 //!                                              threads (default 1), print a summary
 //! strait-sim --seed S [--trace]                replay one seed, optionally with tracing output
+//! strait-sim --routes (--seeds N … | --seed S …) the route suite: one cluster of 3–5 servers
+//!                                              joined by routes instead of gateways
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! ```
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
     let mut trace = false;
     let mut jobs = 1u64;
     let mut rotation: Option<String> = None;
+    let mut routes = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| -> u64 {
             let v = args.next().unwrap_or_default();
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
             "--seed" => seed = Some(value("--seed")),
             "--jobs" => jobs = value("--jobs").max(1),
             "--trace" => trace = true,
+            "--routes" => routes = true,
             "--rotation" => rotation = Some(args.next().unwrap_or_default()),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
@@ -48,14 +52,16 @@ fn main() -> ExitCode {
     if trace {
         init_tracing();
     }
+    let config = move |seed| if routes { RunConfig::routes(seed) } else { RunConfig::seeded(seed) };
     if let Some(seed) = seed {
-        let report = run(&RunConfig { trace, ..RunConfig::seeded(seed) });
+        let report = run(&RunConfig { trace, ..config(seed) });
         print!("{report}");
         return if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
     let n = seeds.unwrap_or_else(|| usage("give --seeds N or --seed S"));
     let wall = Instant::now();
     let next = AtomicU64::new(from);
+    let config = &config;
     // (simulated time, failed seeds, seeds done)
     let tally = Mutex::new((Duration::ZERO, Vec::new(), 0u64));
     std::thread::scope(|scope| {
@@ -67,7 +73,7 @@ fn main() -> ExitCode {
                     if s >= from + n {
                         return;
                     }
-                    let report = run(&RunConfig::seeded(s));
+                    let report = run(&config(s));
                     let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
                     t.0 += report.simulated;
                     t.2 += 1;
@@ -155,7 +161,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
+        "usage: strait-sim [--rotation SUITE|all | --routes] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
     );
     std::process::exit(2)
 }

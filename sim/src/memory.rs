@@ -53,6 +53,8 @@ pub struct Limits {
     pub max_frame: usize,
     /// Number of clusters.
     pub clusters: usize,
+    /// Other servers of a server's own cluster (route peers; 0 without routes).
+    pub route_peers: usize,
     /// Number of accounts.
     pub accounts: usize,
     /// Distinct (account, subject, queue) subscription keys the workload and probes can make.
@@ -91,11 +93,13 @@ pub fn check(m: &MemoryUse, live: &Live, limits: &Limits) -> Vec<String> {
     // have a lost connection lingering at the server while it uses a new one.
     let probe = 3;
     bound("client-link queue", m.max_client_queued, limits.max_pending + limits.max_frame);
-    let links = m.client_links + m.gateway_links;
-    let fanout = m.subscriptions + m.gateway_links;
+    let links = m.client_links + m.gateway_links + m.route_links;
+    // Route interest is counted in `subscriptions` too; a message goes once per route.
+    let local_subs = m.subscriptions.saturating_sub(m.route_interest);
+    let fanout = local_subs + m.gateway_links + m.route_links;
     let recent = live.recent_bytes + live.recent_msgs * FRAME_OVERHEAD;
     bound("queued bytes", m.queued_bytes, links * LINK_ALLOWANCE + fanout * recent);
-    bound("subscriptions", m.subscriptions, live.subscriptions + probe);
+    bound("subscriptions", local_subs, live.subscriptions + probe);
     // A client whose connect fails after the server accepted it (INFO lost) leaves a link until
     // the auth timeout; it retries after at most 1.4 s, so at most two such links per client.
     bound("client links", m.client_links, live.connections + 2 * limits.clients_per_server + probe);
@@ -104,6 +108,10 @@ pub fn check(m: &MemoryUse, live: &Live, limits: &Limits) -> Vec<String> {
     // re-dials at most every second, the auth timeout is 2 s) for each.
     bound("gateway links", m.gateway_links, 4 * remotes);
     bound("remotes", m.remotes, remotes);
+    // Per route peer: one registered route, a duplicate from a simultaneous dial, a dial
+    // to the peer's gossiped address, and an inbound waiting for its CONNECT.
+    bound("route links", m.route_links, 4 * limits.route_peers);
+    bound("route interest", m.route_interest, m.route_links * limits.interest_keys);
     bound("gateway interest", m.gateway_interest, m.gateway_links * limits.interest_keys);
     bound(
         "gateway no-interest",
@@ -119,7 +127,9 @@ pub fn check(m: &MemoryUse, live: &Live, limits: &Limits) -> Vec<String> {
         bound("client links when quiet", m.client_links, 0);
         bound("subscriptions when quiet", m.subscriptions, 0);
         bound("gateway interest when quiet", m.gateway_interest, 0);
-        bound("queued bytes when quiet", m.queued_bytes, m.gateway_links * LINK_ALLOWANCE);
+        bound("route interest when quiet", m.route_interest, 0);
+        let links = m.gateway_links + m.route_links;
+        bound("queued bytes when quiet", m.queued_bytes, links * LINK_ALLOWANCE);
     }
     broken
 }
@@ -161,6 +171,7 @@ mod tests {
             max_pending: 4 << 20,
             max_frame: 300,
             clusters: 3,
+            route_peers: 2,
             accounts: 2,
             interest_keys: 40,
             clients_per_server: 4,

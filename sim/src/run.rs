@@ -69,6 +69,11 @@ pub struct RunConfig {
     /// Injected bug: add a client that re-publishes every message it gets from another
     /// cluster (what a server forwarding gateway traffic to other gateways would cause).
     pub relay: bool,
+    /// Route suite: one cluster of several servers joined by routes (partial route lists,
+    /// gossip completes the mesh) instead of one-server clusters joined by gateways.
+    pub routes: bool,
+    /// Servers of the route suite's cluster (default: 3 to 5 from the seed).
+    pub servers: Option<usize>,
 }
 
 impl RunConfig {
@@ -81,7 +86,16 @@ impl RunConfig {
             faults: Faults::Seeded,
             trace: false,
             relay: false,
+            routes: false,
+            servers: None,
         }
+    }
+
+    /// The standard route-suite run of `seed`: one cluster of 3 to 5 servers joined by
+    /// routes, seeded workload and faults (crashes and partitions of single servers and
+    /// single routes, one-way and two-way).
+    pub fn routes(seed: u64) -> Self {
+        Self { routes: true, ..Self::seeded(seed) }
     }
 }
 
@@ -110,6 +124,8 @@ pub struct RunReport {
     pub tail: Vec<String>,
     /// How the run was configured, for the replay command.
     manual_faults: bool,
+    /// A route-suite run (for the replay command).
+    routes: bool,
 }
 
 impl RunReport {
@@ -141,6 +157,12 @@ impl fmt::Display for RunReport {
                 writeln!(
                     f,
                     "replay: cargo test -p strait-sim -- --nocapture (the failing scenario test)"
+                )?;
+            } else if self.routes {
+                writeln!(
+                    f,
+                    "replay: cargo run -p strait-sim -- --routes --seed {} --trace\n    or: STRAIT_SIM_SEED={} cargo test -p strait-sim --test routes replay_seed_from_env -- --nocapture",
+                    self.seed, self.seed
                 )?;
             } else {
                 writeln!(
@@ -186,7 +208,12 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     let mut shape_rng = derive_seed(seed, "shape", 0);
     let clusters = cfg.clusters.unwrap_or_else(|| 5 + (next(&mut shape_rng) % 2) as usize);
     let nclients = cfg.clients.unwrap_or_else(|| 6 + (next(&mut shape_rng) % 5) as usize);
-    let topo = Topology::new(derive_seed(seed, "topology", 0), clusters, 1);
+    let topo = if cfg.routes {
+        let servers = cfg.servers.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
+        Topology::with_routes(derive_seed(seed, "topology", 0), servers)
+    } else {
+        Topology::new(derive_seed(seed, "topology", 0), clusters, 1)
+    };
 
     // The stop time depends on the faults, and the faults on the clients; draw the clients
     // with the longest possible activity window, then trim their scripts.
@@ -220,6 +247,10 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     schedule.merge_bounces(&mut clients);
 
     let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
+    if topo.routes {
+        let places = topo.servers.iter().enumerate().map(|(i, s)| (s.host.clone(), i)).collect();
+        shared.borrow_mut().locate_by_server(places);
+    }
     // Gateway paths that may be down, and the pairs that must carry probes after the heal.
     let mut exempt = Vec::new();
     // (from, to, time): probes from `from` to `to` may only start to flow at `time`.
@@ -227,21 +258,40 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     for t in &schedule.faults {
         match &t.fault {
             Fault::CrashServer { server, down_for } => {
-                let Some(a) = topo.cluster_of(server) else { continue };
+                let Some(a) = topo.location_of(server) else { continue };
                 let end = t.at + *down_for + GW_RECOVER;
                 shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, None, t.at, end));
             }
             Fault::RemoveGateway { server, remote, duration } => {
-                let a = topo.cluster_of(server);
+                let a = topo.location_of(server);
                 let b = topo.clusters.iter().position(|c| c.name == *remote);
                 let (Some(a), Some(b)) = (a, b) else { continue };
                 let end = t.at + *duration + GW_RECOVER;
                 shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, Some(b), t.at, end));
             }
             Fault::ServerPartition { a, b, duration, one_way } => {
-                let (Some(a), Some(b)) = (topo.cluster_of(a), topo.cluster_of(b)) else {
+                let (Some(a), Some(b)) = (topo.location_of(a), topo.location_of(b)) else {
                     continue;
                 };
+                if topo.routes {
+                    // One route carries both directions, and either end may be the one whose
+                    // dial stalls behind a one-way partition: allow the stall both ways.
+                    let end = if topo.explicit_pair(a, b) {
+                        let stall = if *one_way { HANDSHAKE_STALL } else { Duration::ZERO };
+                        t.at + *duration + stall + GW_RECOVER
+                    } else {
+                        exempt.push((a, b));
+                        exempt.push((b, a));
+                        Duration::MAX
+                    };
+                    let w = GatewayWindow::both_ways(a, Some(b), t.at, end);
+                    shared.borrow_mut().gateway_window(w);
+                    if *one_way && end != Duration::MAX {
+                        stalls.push((a, b, t.at + *duration + HANDSHAKE_STALL));
+                        stalls.push((b, a, t.at + *duration + HANDSHAKE_STALL));
+                    }
+                    continue;
+                }
                 // Two clusters that only know each other by gossip may both give up on the
                 // other after `connect_retries` (nats-server behaves so): never required again.
                 let end = if topo.explicit_pair(a, b) {
@@ -273,7 +323,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         }
     }
     let probe_from = healed_at.max(MESH_UP);
-    let nclusters = topo.clusters.len();
+    let nclusters = topo.locations();
     // Each pair must carry a probe within LIVENESS_BOUND of the last heal, or of the end of a
     // handshake stall on its path if that is later.
     let probe_pairs: Vec<(usize, usize, Duration)> = (0..nclusters)
@@ -324,7 +374,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             let allowed = if partitioned {
                 usize::MAX
             } else {
-                topo.gateway_streams_per_server() + 2 * crashes
+                topo.mesh_streams_per_server() + 2 * crashes
             };
             (s.host.clone(), allowed)
         })
@@ -337,7 +387,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     let observer = {
         let shared = shared.clone();
         let probe_servers: Vec<String> = if nclusters > 1 {
-            (0..nclusters).map(|c| topo.cluster_hosts(c)[0].clone()).collect()
+            (0..nclusters).map(|c| topo.location_host(c)).collect()
         } else {
             Vec::new()
         };
@@ -443,6 +493,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         wall: wall.elapsed(),
         tail: checker.trace.tail(),
         manual_faults: matches!(cfg.faults, Faults::Manual(_)),
+        routes: cfg.routes,
     }
 }
 
@@ -524,13 +575,21 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topo
             });
         }
         Fault::RotatePassword { server, account, .. } => {
-            let (password, what) = if start {
-                shared.borrow_mut().password_rotated(server, *account);
-                (rotated_password(*account), "password rotated")
-            } else {
-                (ACCOUNTS[*account].2.to_owned(), "password rotated back")
+            // In the route suite a client fails over to any server of its cluster, so the
+            // operator rotates the password on every one of them (one reload each).
+            let servers: Vec<String> = match topo.routes {
+                true => topo.servers.iter().map(|s| s.host.clone()).collect(),
+                false => vec![server.clone()],
             };
-            files.borrow_mut().rewrite(server, what, |c| set_password(c, *account, password));
+            for server in &servers {
+                let (password, what) = if start {
+                    shared.borrow_mut().password_rotated(server, *account);
+                    (rotated_password(*account), "password rotated")
+                } else {
+                    (ACCOUNTS[*account].2.to_owned(), "password rotated back")
+                };
+                files.borrow_mut().rewrite(server, what, |c| set_password(c, *account, password));
+            }
         }
     }
 }
@@ -552,15 +611,27 @@ fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
         max_pending: topo.servers.first().map_or(0, |s| s.config.max_pending),
         max_frame: 0,
         clusters: nclusters,
+        route_peers: if topo.routes { topo.servers.len() - 1 } else { 0 },
         accounts: ACCOUNTS.len(),
-        // One probe subject per cluster.
-        interest_keys: keys.len() + nclusters,
+        // One probe subject per location.
+        interest_keys: keys.len() + topo.locations(),
         clients_per_server: per_cluster.unwrap_or(0) + 1,
         cache_max: strait_core::sublist::CACHE_MAX,
     }
 }
 
 fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
+    if topo.routes {
+        let routes: Vec<String> =
+            topo.servers.iter().enumerate().map(|(i, s)| format!("s{i}->{:?}", s.routes)).collect();
+        return format!(
+            "1 cluster x {} servers, {} clients; routes {} retries {}",
+            topo.servers.len(),
+            clients.len(),
+            routes.join(", "),
+            topo.clusters[0].connect_retries
+        );
+    }
     let per_cluster: Vec<usize> = (0..topo.clusters.len())
         .map(|c| clients.iter().filter(|x| x.cluster == c).count())
         .collect();

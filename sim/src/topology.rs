@@ -17,6 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{Auth, NodeConfig, User};
+use strait_core::peer_url::PeerUrl;
+use strait_core::route::ClusterConfig;
 use strait_net::server::{self, DriverConfig, Listeners};
 
 use crate::invariants::Shared;
@@ -29,6 +31,9 @@ pub const CLIENT_PORT: u16 = 4222;
 
 /// The gateway port every simulated server listens on.
 pub const GATEWAY_PORT: u16 = 7222;
+
+/// The route port every server of a route suite listens on.
+pub const ROUTE_PORT: u16 = 6222;
 
 /// The accounts clients are spread over, with the user and password that binds each one.
 pub const ACCOUNTS: [(&str, &str, &str); 2] = [("A", "ua", "pa"), ("B", "ub", "pb")];
@@ -52,6 +57,9 @@ pub struct ServerSpec {
     pub seed: u64,
     /// Gateway TLS from files (`None`: plaintext gateways, the default).
     pub tls: Option<crate::tls::HostTls>,
+    /// Servers (indices into [`Topology::servers`]) this one lists in `cluster { routes }`
+    /// (route suite only; the rest of the mesh is found by gossip).
+    pub routes: Vec<usize>,
 }
 
 /// One cluster.
@@ -76,13 +84,29 @@ pub struct Topology {
     pub clusters: Vec<Cluster>,
     /// Every server, in host-registration order.
     pub servers: Vec<ServerSpec>,
+    /// Route suite: one cluster of several servers joined by routes, no gateways. The
+    /// checker's unit of place (a "location") is then a server, not a cluster: a message
+    /// crosses a route exactly where it would cross a gateway between one-server clusters.
+    pub routes: bool,
+}
+
+/// How the explicit route lists of a route suite are drawn (each shape leaves gossip to
+/// complete the mesh).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteShape {
+    /// Server k lists only server k-1.
+    Chain,
+    /// Server k lists only server 0.
+    Star,
+    /// Server k lists one random earlier server (k ≥ 1), sometimes also a later one.
+    Random,
 }
 
 impl Topology {
     /// `clusters` clusters of `servers_per_cluster` servers each, seeds drawn from `seed`.
     pub fn new(seed: u64, clusters: usize, servers_per_cluster: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut topo = Self { clusters: Vec::new(), servers: Vec::new() };
+        let mut topo = Self { clusters: Vec::new(), servers: Vec::new(), routes: false };
         // Explicit remotes: a random spanning tree (each cluster lists an earlier one) plus
         // extra edges; everything else is discovered by gossip.
         let mut explicit: Vec<Vec<usize>> = vec![Vec::new(); clusters];
@@ -121,6 +145,7 @@ impl Topology {
                     cluster: c,
                     seed: rng.next_u64(),
                     tls: None,
+                    routes: Vec::new(),
                 });
             }
             topo.clusters.push(cluster);
@@ -131,6 +156,83 @@ impl Topology {
             topo.servers[i].config.gateway = Some(gateway);
         }
         topo
+    }
+
+    /// The route suite: one cluster `C0` of `servers` servers joined by routes (no gateways),
+    /// the explicit route lists drawn from `seed` as a [`RouteShape`] so gossip must complete
+    /// the mesh. `connect_retries` for implicit routes is drawn per seed too.
+    pub fn with_routes(seed: u64, servers: usize) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let shape = [RouteShape::Chain, RouteShape::Star, RouteShape::Random]
+            [(rng.next_u64() % 3) as usize];
+        let connect_retries = [0, 1, 3, 5][(rng.next_u64() % 4) as usize];
+        let mut cluster = Cluster {
+            name: "C0".into(),
+            servers: Vec::new(),
+            explicit: Vec::new(),
+            reject_unknown: false,
+            connect_retries,
+        };
+        let mut topo = Self { clusters: Vec::new(), servers: Vec::new(), routes: true };
+        for k in 0..servers {
+            let mut routes = match (shape, k) {
+                (_, 0) => Vec::new(),
+                (RouteShape::Chain, k) => vec![k - 1],
+                (RouteShape::Star, _) => vec![0],
+                (RouteShape::Random, k) => vec![(rng.next_u64() % k as u64) as usize],
+            };
+            if shape == RouteShape::Random && k + 1 < servers && rng.next_u64() % 100 < 20 {
+                routes.push(k + 1 + (rng.next_u64() % (servers - k - 1) as u64) as usize);
+            }
+            let host = format!("c0-s{k}");
+            let mut config = node_config(&host);
+            let mut c = ClusterConfig::new("C0", PeerUrl::new(host.clone(), ROUTE_PORT));
+            c.connect_retries = connect_retries;
+            c.ping_interval = SERVER_PING_INTERVAL;
+            c.ping_max = SERVER_PING_MAX;
+            c.client_urls = vec![PeerUrl::new(host.clone(), CLIENT_PORT).to_string()];
+            config.cluster = Some(c);
+            cluster.servers.push(k);
+            topo.servers.push(ServerSpec {
+                config,
+                host,
+                cluster: 0,
+                seed: rng.next_u64(),
+                tls: None,
+                routes,
+            });
+        }
+        for k in 0..servers {
+            let urls = topo.servers[k]
+                .routes
+                .iter()
+                .map(|&r| PeerUrl::new(topo.servers[r].host.clone(), ROUTE_PORT))
+                .collect();
+            if let Some(c) = topo.servers[k].config.cluster.as_mut() {
+                c.routes = urls;
+            }
+        }
+        topo.clusters.push(cluster);
+        topo
+    }
+
+    /// The checker's places: servers in the route suite, clusters otherwise.
+    pub fn locations(&self) -> usize {
+        if self.routes { self.servers.len() } else { self.clusters.len() }
+    }
+
+    /// The location of server host `host` (see [`Topology::locations`]).
+    pub fn location_of(&self, host: &str) -> Option<usize> {
+        if self.routes {
+            self.servers.iter().position(|s| s.host == host)
+        } else {
+            self.cluster_of(host)
+        }
+    }
+
+    /// The server host clients and probes of location `l` use.
+    pub fn location_host(&self, l: usize) -> String {
+        if self.routes { self.servers[l].host.clone() } else { self.cluster_hosts(l)[0].clone() }
     }
 
     /// The `gateway {}` block of a server of cluster `c` on `host`.
@@ -158,13 +260,17 @@ impl Topology {
     /// when every link is healthy: gateways form a full mesh, so always (the checker adds the
     /// windows in which the gateway path between two clusters was down).
     pub fn reachable(&self, from: usize, to: usize) -> bool {
-        from < self.clusters.len() && to < self.clusters.len()
+        from < self.locations() && to < self.locations()
     }
 
-    /// Whether either of clusters `a` and `b` lists the other as an explicit remote (then the
-    /// link between them is re-dialled forever; a purely implicit pair may be forgotten by
-    /// both sides after `connect_retries` failed rounds).
+    /// Whether either of locations `a` and `b` lists the other as an explicit remote gateway
+    /// (or, in the route suite, an explicit route): then the link between them is re-dialled
+    /// forever; a purely implicit pair may be forgotten by both sides after `connect_retries`
+    /// failed rounds.
     pub fn explicit_pair(&self, a: usize, b: usize) -> bool {
+        if self.routes {
+            return self.servers[a].routes.contains(&b) || self.servers[b].routes.contains(&a);
+        }
         self.clusters[a].explicit.contains(&b) || self.clusters[b].explicit.contains(&a)
     }
 
@@ -173,9 +279,13 @@ impl Topology {
         self.servers.iter().find(|s| s.host == host).map(|s| s.cluster)
     }
 
-    /// Gateway TCP streams a server holds when the mesh is complete (one outbound and one
-    /// inbound per other cluster).
-    pub fn gateway_streams_per_server(&self) -> usize {
+    /// Server-to-server TCP streams a server holds when the mesh is complete: one outbound
+    /// and one inbound gateway per other cluster, or one route per other server of the route
+    /// suite.
+    pub fn mesh_streams_per_server(&self) -> usize {
+        if self.routes {
+            return self.servers.len() - 1;
+        }
         2 * (self.servers.len() - self.clusters[0].servers.len())
     }
 
@@ -205,9 +315,15 @@ impl Topology {
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
-                    let gateway = SimListener::bind(GATEWAY_PORT).await?;
-                    let listeners =
-                        Listeners { client, gateway: Some(gateway), route: None, monitor: None };
+                    let gateway = match config.gateway {
+                        Some(_) => Some(SimListener::bind(GATEWAY_PORT).await?),
+                        None => None,
+                    };
+                    let route = match config.cluster {
+                        Some(_) => Some(SimListener::bind(ROUTE_PORT).await?),
+                        None => None,
+                    };
+                    let listeners = Listeners { client, gateway, route, monitor: None };
                     let driver = driver_config();
                     let observe = |node| shared.borrow_mut().node_started(&host, node);
                     // Each incarnation reads the files as they are when it starts.

@@ -25,6 +25,8 @@ fn scenario_clusters(seed: u64, clusters: usize, clients: usize, faults: Vec<Tim
         faults: Faults::Manual(FaultSchedule::manual(faults)),
         trace: false,
         relay: false,
+        routes: false,
+        servers: None,
     });
     report.assert_ok();
     assert!(report.stats.expected > 0, "nothing was required to arrive:\n{report}");
@@ -151,6 +153,8 @@ fn no_faults() {
         faults: Faults::None,
         trace: false,
         relay: false,
+        routes: false,
+        servers: None,
     });
     report.assert_ok();
     assert!(report.stats.expected > 100, "{report}");
