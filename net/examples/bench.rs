@@ -449,7 +449,9 @@ async fn latency_between(req_url: &str, resp_url: &str, opts: &Opts) -> Result<(
             .map_or(true, |r| r.is_err())
         {
             if Instant::now() > deadline {
-                return Err("the responder never became reachable from the requester's server".to_owned());
+                return Err(
+                    "the responder never became reachable from the requester's server".to_owned()
+                );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

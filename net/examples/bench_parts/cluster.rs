@@ -47,8 +47,11 @@ impl Drop for Cluster {
 
 /// Starts the seed, reads its route port from its log, then starts two servers routing to it.
 fn start_cluster(kind: Kind, program: &std::path::Path, flags: &[&str]) -> Cluster {
-    let dir = std::env::temp_dir()
-        .join(format!("strait-bench-cluster-{}-{}", kind.label(), std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "strait-bench-cluster-{}-{}",
+        kind.label(),
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let spawn = |n: usize, routes: &str| -> Server {
         let path = dir.join(format!("s{n}.conf"));
