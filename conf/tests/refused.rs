@@ -110,22 +110,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "cert_store",
     ),
     // Cluster and gateway.
-    ("cluster {\n  port: 6222\n  tls { timeout: 2 }\n}", "cluster.tls", "tls"),
-    (
-        "cluster {\n  port: 6222\n  permissions { import: [\"a\"] }\n}",
-        "cluster.permissions",
-        "permissions",
-    ),
-    (
-        "cluster {\n  port: 6222\n  write_deadline: \"5s\"\n}",
-        "cluster.write_deadline",
-        "write_deadline",
-    ),
-    (
-        "cluster {\n  port: 6222\n  write_timeout: close\n}",
-        "cluster.write_timeout",
-        "write_timeout",
-    ),
     (
         "gateway {\n  name: A, port: 7222\n  write_deadline: \"5s\"\n}",
         "gateway.write_deadline",
@@ -218,16 +202,8 @@ const IGNORED: &[(&str, &str)] = &[
     ("mqtt { port: 1883 }", "mqtt"),
     // A cluster block without a port forms no routes: what only routes use is ignored (the
     // implemented route options warn the same way; their rows say implemented).
-    ("cluster { name: C, permissions { import: [\"a\"] } }", "cluster.permissions"),
-    ("cluster { name: C, pool_size: 5 }", "cluster.pool_size"),
-    ("cluster { name: C, accounts: [\"A\"] }", "cluster.accounts"),
     ("cluster { name: C, compression: s2_auto }", "cluster.compression"),
-    ("cluster { name: C, write_deadline: \"5s\" }", "cluster.write_deadline"),
-    ("cluster { name: C, write_timeout: close }", "cluster.write_timeout"),
-    ("cluster { name: C, tls { timeout: 2 } }", "cluster.tls"),
     // With a port: what differs only in the shape of the links.
-    ("cluster { port: 6222, pool_size: 5 }", "cluster.pool_size"),
-    ("cluster { port: 6222, accounts: [\"A\"] }", "cluster.accounts"),
     ("cluster { port: 6222, compression: s2_auto }", "cluster.compression"),
 ];
 
@@ -278,6 +254,18 @@ fn turned_off_features_are_not_refused() {
         let o = load_str(text, FILE).unwrap_or_else(|e| panic!("{text}: {e}"));
         assert!(o.ignored.is_empty(), "{text}: {:?}", o.ignored);
     }
+}
+
+/// Route TLS is served: a cluster with a port takes its `tls` block whole, with no warning.
+#[test]
+fn cluster_tls_is_served() {
+    let o = load(
+        "cluster {\n  port: 6222\n  tls { timeout: 3, verify_and_map: true, insecure: true }\n}",
+    );
+    assert!(o.ignored.is_empty(), "{:?}", o.ignored);
+    let tls = o.cluster.and_then(|c| c.tls).expect("cluster.tls");
+    assert!(tls.verify_and_map && tls.insecure);
+    assert_eq!(tls.timeout, Some(std::time::Duration::from_secs(3)));
 }
 
 fn load(text: &str) -> Options {

@@ -456,6 +456,15 @@ pub enum RouteError {
     DuplicateServerName(String),
     /// A route pinned to an account from a peer we do not pool with.
     PinnedWithoutPool(String),
+    /// An accepted route asked for a pool index outside the pool.
+    InvalidPoolIndex {
+        /// The index asked for.
+        index: i64,
+        /// The peer's pool size.
+        size: i64,
+    },
+    /// The acceptor of a route we dialled named a pool index.
+    PoolIndexSet(i64),
     /// An op the handshake does not allow, or an INFO that does not decode; carries what.
     ProtocolViolation(&'static str),
     /// The bytes do not parse.
@@ -495,6 +504,12 @@ impl RouteError {
                 )
                 .into(),
             ),
+            InvalidPoolIndex { index, size } => {
+                Some(format!("Invalid route pool index: {index} - pool size is {size}").into())
+            }
+            PoolIndexSet(index) => {
+                Some(format!("Route pool index should not be set but is set to {index}").into())
+            }
             Parse(P::UnknownOp) => Some("Unknown Protocol Operation".into()),
             Parse(P::MaxControlLine) => Some("maximum control line exceeded".into()),
             Parse(P::PayloadTooLarge) => Some("Maximum Payload Violation".into()),
@@ -524,7 +539,10 @@ impl RouteError {
             ClusterNameMismatch { .. } | ClusterNameConflict => "Cluster Name Conflict",
             DuplicateRoute => "Duplicate Route",
             DuplicateServerName(_) => "Duplicate Server Name",
-            PinnedWithoutPool(_) | ProtocolViolation(_) => "Protocol Violation",
+            PinnedWithoutPool(_) | InvalidPoolIndex { .. } | PoolIndexSet(_) => {
+                "Protocol Violation"
+            }
+            ProtocolViolation(_) => "Protocol Violation",
             Parse(P::UnknownOp | P::BadArgs(_)) => "Protocol Violation",
             Parse(P::MaxControlLine) => "Maximum Control Line Exceeded",
             Parse(P::PayloadTooLarge) => "Maximum Message Payload Exceeded",

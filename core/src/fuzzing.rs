@@ -18,6 +18,8 @@ use crate::proto::frames::{parse_chunks, split_at};
 use crate::proto::gateway::GatewayLimits;
 use crate::proto::gateway_json::{GatewayConnect, GatewayInfo};
 use crate::proto::json::{self, ConnectOptions, ServerInfo};
+use crate::proto::route::RouteLimits;
+use crate::proto::route_json::{RouteConnect, RouteInfo};
 use crate::subject;
 use crate::sublist::{CACHE_MAX, Match, QueueGroup, Sublist};
 
@@ -295,8 +297,231 @@ pub fn gateway_parser(data: &[u8]) {
     }
 }
 
-/// Decode `data` as every JSON argument Strait reads (client CONNECT and INFO, gateway INFO
-/// and CONNECT) and check:
+/// Parse `data` as a route byte stream, once as a route carrying the account field and once as
+/// a route pinned to an account (the `LS-` origin setting is taken from the input's hash), and
+/// check:
+///
+/// * no input panics; split at a point derived from the data, and cut at random points, the
+///   frames are those of the whole input;
+/// * every frame takes bytes off the buffer (progress), and a message's payload is the
+///   announced size: the frame ends with the payload and a CRLF, right after a control line
+///   whose last field is the payload's length;
+/// * on a pinned route, every frame's account is the pinned one;
+/// * with small limits, fed in small chunks, the buffer stays within the documented bound
+///   (a swallowed `PUB` payload is never buffered);
+/// * every RS±/LS±/RMSG/HMSG/LMSG/INFO/CONNECT frame, encoded again, parses back to itself.
+pub fn route_parser(data: &[u8]) {
+    use crate::proto::route::RouteParser;
+
+    let seed = hash(data);
+    let ls_minus_origin = seed & 1 == 0;
+    for pinned in [None, Some(Bytes::from_static(b"$PIN"))] {
+        let limits = RouteLimits::route(4096);
+        let parser = || {
+            let mut p = RouteParser::new(limits);
+            p.set_pinned_account(pinned.clone());
+            p.set_ls_minus_origin(ls_minus_origin);
+            p
+        };
+        let whole = route_frames(parser(), data);
+
+        let cut = data.first().map_or(0, |b| *b as usize % (data.len() + 1));
+        let (a, b) = data.split_at(cut);
+        let ops: Vec<_> = whole.iter().map(|(op, _)| op.clone()).collect();
+        assert_eq!(ops, parse_chunks(parser(), [a, b]).0, "split parse differs from whole parse");
+        let mut rng = Rng::new(seed);
+        let cuts: Vec<usize> = (0..rng.below(6)).map(|_| rng.below(data.len() + 1)).collect();
+        assert_eq!(ops, parse_chunks(parser(), split_at(data, &cuts)).0, "cuts at {cuts:?}");
+
+        let small = RouteLimits { max_control_line: 32, max_payload: 32 };
+        let mut p = parser();
+        p.set_limits(small);
+        let chunks: Vec<&[u8]> = data.chunks(7).collect();
+        let (_, held) = parse_chunks(p, &chunks);
+        assert!(held <= small.max_control_line + small.max_payload + 4, "buffer held {held}");
+
+        for (op, frame) in &whole {
+            let Ok(op) = op else { continue };
+            check_route_frame(op, frame, pinned.as_ref());
+            route_op_round_trip(op, pinned.as_ref(), ls_minus_origin);
+        }
+    }
+}
+
+/// Every result of `parser` on `data` as one read, each frame with the bytes it took off the
+/// buffer (including ops the route parser consumes silently before it); checks progress.
+fn route_frames(
+    mut parser: crate::proto::route::RouteParser,
+    data: &[u8],
+) -> Vec<(Result<crate::proto::route::RouteOp, crate::proto::route::RouteParseError>, Bytes)> {
+    let mut buf = BytesMut::from(data);
+    let mut out = Vec::new();
+    loop {
+        let before = buf.len();
+        let res = parser.parse(&mut buf);
+        let taken = data.len() - buf.len();
+        let frame = Bytes::copy_from_slice(&data[data.len() - before..taken]);
+        match res {
+            Ok(Some(op)) => {
+                assert!(buf.len() < before, "{op:?} took no bytes");
+                out.push((Ok(op), frame));
+            }
+            Ok(None) => return out,
+            Err(e) => {
+                out.push((Err(e), frame));
+                return out;
+            }
+        }
+    }
+}
+
+/// A message frame ends with `<size>\r\n<payload>\r\n` where `size` is the payload's length;
+/// on a pinned route the account is the pinned one.
+fn check_route_frame(op: &crate::proto::route::RouteOp, frame: &[u8], pinned: Option<&Bytes>) {
+    use crate::proto::route::RouteOp;
+
+    let (account, msg) = match op {
+        RouteOp::Msg(m) | RouteOp::Lmsg { msg: m, .. } => (&m.account, Some(m)),
+        RouteOp::RsPlus { account, .. }
+        | RouteOp::RsMinus { account, .. }
+        | RouteOp::LsPlus { account, .. }
+        | RouteOp::LsMinus { account, .. } => (account, None),
+        _ => return,
+    };
+    if let Some(pin) = pinned {
+        assert_eq!(account, pin, "{op:?} on a pinned route");
+    }
+    let Some(m) = msg else { return };
+    let n = m.payload.len();
+    let body_end = frame.len().checked_sub(2).expect("a message frame ends with CRLF");
+    assert_eq!(frame.get(body_end..), Some(&b"\r\n"[..]), "{op:?}");
+    let line_end = body_end.checked_sub(n).expect("the frame holds the payload");
+    assert_eq!(frame.get(line_end..body_end), Some(&m.payload[..]), "{op:?}");
+    let line = frame.get(..line_end).unwrap_or_default();
+    let line = line.strip_suffix(b"\n").expect("the control line ends before the payload");
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let size = line.split(|b| b" \t\r".contains(b)).rfind(|t| !t.is_empty());
+    assert_eq!(size.and_then(crate::proto::frames::parse_size), Some(n), "{op:?}");
+}
+
+/// Encodes `op` again (on a pinned route without the account field) and checks it parses
+/// back to `op`.
+fn route_op_round_trip(
+    op: &crate::proto::route::RouteOp,
+    pinned: Option<&Bytes>,
+    ls_minus_origin: bool,
+) {
+    use crate::proto::route::{self, RouteOp, RouteParser};
+
+    let mut out = BytesMut::new();
+    let acc = |a: &Bytes| if pinned.is_some() { None } else { Some(a.to_vec()) };
+    let weight = |q: &Option<(Bytes, i32)>| q.as_ref().map(|(q, w)| (q.to_vec(), *w));
+    match op {
+        RouteOp::RsPlus { account, subject, queue }
+        | RouteOp::LsPlus { account, subject, queue, .. } => {
+            let origin = match op {
+                RouteOp::LsPlus { origin, .. } => Some(origin),
+                _ => None,
+            };
+            let name: &[u8] = if origin.is_some() { b"LS+ " } else { b"RS+ " };
+            let weight = weight(queue);
+            // A weight that parsed as -1 is written as a non-numeric one, as a peer sent it.
+            let w_text = weight
+                .as_ref()
+                .map(|(_, w)| if *w < 0 { b"x".to_vec() } else { w.to_string().into_bytes() });
+            crate::proto::server::interest_line(
+                &mut out,
+                name,
+                origin.map_or(&[][..], |o| &o[..]),
+                acc(account).as_deref(),
+                subject,
+                weight.as_ref().map_or(&[][..], |(q, _)| q),
+                w_text.as_deref().unwrap_or_default(),
+            );
+        }
+        RouteOp::RsMinus { account, subject, queue } => match pinned {
+            Some(_) => route::rs_minus_pinned(&mut out, subject, queue.as_deref()),
+            None => route::rs_minus(&mut out, account, subject, queue.as_deref()),
+        },
+        RouteOp::LsMinus { origin, account, subject, queue } => route::ls_minus(
+            &mut out,
+            origin.as_deref().unwrap_or_default(),
+            acc(account).as_deref(),
+            subject,
+            queue.as_deref(),
+        ),
+        RouteOp::Msg(m) => match (pinned, m.header_len) {
+            (None, 0) => route::rmsg(
+                &mut out,
+                &m.account,
+                &m.subject,
+                m.reply.as_deref(),
+                m.queue_names(),
+                &m.payload,
+            ),
+            (None, h) => route::hmsg(
+                &mut out,
+                &m.account,
+                &m.subject,
+                m.reply.as_deref(),
+                m.queue_names(),
+                h,
+                &m.payload,
+            ),
+            (Some(_), 0) => route::rmsg_pinned(
+                &mut out,
+                &m.subject,
+                m.reply.as_deref(),
+                m.queue_names(),
+                &m.payload,
+            ),
+            (Some(_), h) => route::hmsg_pinned(
+                &mut out,
+                &m.subject,
+                m.reply.as_deref(),
+                m.queue_names(),
+                h,
+                &m.payload,
+            ),
+        },
+        RouteOp::Lmsg { origin, msg: m } => route::lmsg(
+            &mut out,
+            origin,
+            acc(&m.account).as_deref(),
+            &m.subject,
+            m.reply.as_deref(),
+            m.queue_names(),
+            m.header_len,
+            &m.payload,
+        ),
+        RouteOp::Info(json) => route::info(&mut out, json),
+        RouteOp::Connect(json) => route::connect(&mut out, json),
+        RouteOp::Ping | RouteOp::Pong | RouteOp::Ok | RouteOp::Err(_) => return,
+    }
+    let mut parser = RouteParser::new(RouteLimits::route(4096));
+    parser.set_pinned_account(pinned.cloned());
+    parser.set_ls_minus_origin(ls_minus_origin);
+    let again = crate::proto::frames::parse_all(parser, &out);
+    let [Ok(back)] = &again[..] else {
+        panic!("{op:?} encoded as {out:?} parsed as {again:?}");
+    };
+    let same_queues = |m: &route::RoutedMsg, n: &route::RoutedMsg| {
+        assert!(m.queue_names().eq(n.queue_names()), "{m:?} came back as {n:?}");
+        route::RoutedMsg { queues: m.queues.clone(), ..n.clone() }
+    };
+    match (op, back) {
+        // The queue list comes back with single spaces between the names.
+        (RouteOp::Msg(m), RouteOp::Msg(n)) => assert_eq!(m, &same_queues(m, n)),
+        (RouteOp::Lmsg { origin: o, msg: m }, RouteOp::Lmsg { origin: p, msg: n }) => {
+            assert_eq!(o, p);
+            assert_eq!(m, &same_queues(m, n));
+        }
+        _ => assert_eq!(op, back),
+    }
+}
+
+/// Decode `data` as every JSON argument Strait reads (client CONNECT and INFO, gateway and
+/// route INFO and CONNECT) and check:
 ///
 /// * no input panics;
 /// * a decoded value, encoded again, decodes to the same value (for client CONNECT through
@@ -337,6 +562,26 @@ pub fn json(data: &[u8]) {
         let encoded = connect.to_json();
         assert_eq!(
             GatewayConnect::from_json(&encoded).as_ref(),
+            Ok(&connect),
+            "{:?}",
+            String::from_utf8_lossy(&encoded)
+        );
+    }
+    if let Ok(info) = RouteInfo::from_json(data) {
+        let encoded = info.to_json();
+        assert_eq!(
+            RouteInfo::from_json(&encoded).as_ref(),
+            Ok(&info),
+            "{:?}",
+            String::from_utf8_lossy(&encoded)
+        );
+    }
+    if let Ok(connect) = RouteConnect::from_json(data) {
+        // `lang` is read (to spot a client on the route port) but never written.
+        let connect = RouteConnect { lang: String::new(), ..connect };
+        let encoded = connect.to_json();
+        assert_eq!(
+            RouteConnect::from_json(&encoded).as_ref(),
             Ok(&connect),
             "{:?}",
             String::from_utf8_lossy(&encoded)
@@ -830,6 +1075,84 @@ SUB > 1
     check_server_stream(d.wire.get(&client).unwrap_or(&empty), limits.max_payload, &sids);
     let one = HashSet::from([Bytes::from_static(b"1")]);
     check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &one);
+}
+
+/// A route link fed hostile bytes from its peer, after a valid handshake prefix or not
+/// (`data[0]` picks the options: route auth, pooling, a pinned account): the node must never
+/// panic, must write only frames a route parser accepts, and must hand the observing client
+/// only well-formed frames within the payload limit.
+pub fn route_link(data: &[u8]) {
+    use crate::peer_url::PeerUrl;
+    use crate::proto::route::{RouteOp, RouteParser};
+    use crate::route::ClusterConfig;
+
+    let Some((&ctl, stream)) = data.split_first() else { return };
+    let limits = Limits { max_control_line: 128, max_payload: 256 };
+    let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6222));
+    if ctl & 1 != 0 {
+        c.user = Some("ru".into());
+        c.password = Some("rp".into());
+    }
+    if ctl & 2 != 0 {
+        c.pool_size = -1;
+    }
+    if ctl & 4 != 0 {
+        c.pinned_accounts = vec!["$G".into()];
+    }
+    let config = NodeConfig {
+        limits,
+        max_pending: 4096,
+        ping_interval: Duration::from_secs(2),
+        server_name: Some("A1".into()),
+        cluster: Some(c),
+        ..NodeConfig::default()
+    };
+    let mut d = Driver::new(Node::new(config, u64::from(ctl)), u64::from(ctl));
+    let now = d.now;
+    d.node.start(now);
+    let observer = d.node.accept_client(now, None);
+    let mut setup = BytesMut::from(
+        &b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB > 1\r\nSUB > q 2\r\n"[..],
+    );
+    d.node.handle_read(observer, now, &mut setup);
+    d.ponging.insert(observer);
+    let link = d.node.accept_route(now, None);
+    d.events();
+    let route_limits = RouteLimits::route(limits.max_control_line);
+    // A route has no payload limit beyond the size field: bound the buffer by what a frame of
+    // this stream can hold.
+    let max_buf = route_limits.max_control_line + stream.len() + 4;
+    d.feed(link, &[observer], stream, max_buf, &|_| {});
+
+    let empty = Vec::new();
+    let wire = d.wire.get(&link).unwrap_or(&empty);
+    // The peer may have made it a pinned route: then lines carry no account.
+    let parses = |pinned: Option<Bytes>| {
+        let mut parser = RouteParser::new(RouteLimits::route(4096));
+        parser.set_pinned_account(pinned);
+        let mut buf = BytesMut::from(&wire[..]);
+        loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(RouteOp::Info(json))) => {
+                    assert!(RouteInfo::from_json(&json).is_ok(), "INFO {json:?}");
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+        if buf.is_empty() && parser.at_frame_start() { Ok(()) } else { Err("partial frame".into()) }
+    };
+    if let Err(e) = parses(None) {
+        let pinned = parses(Some(Bytes::from_static(b"$G")));
+        assert!(
+            pinned.is_ok(),
+            "route output does not parse ({e}): {:?}",
+            String::from_utf8_lossy(wire)
+        );
+    }
+    let sids = HashSet::from([Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
+    check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &sids);
 }
 
 /// Feed `data` to a node with one inbound gateway link, as a remote gateway would send it, and

@@ -29,3 +29,10 @@ pub fn map<K, V>(seed: u64) -> Map<K, V> {
 pub fn set_with<K>(seed: u64) -> Set<K> {
     HashSet::with_hasher(seeded(seed))
 }
+
+/// FNV-1a, 64 bits: a stable, seedless hash for identities that are compared, not keyed.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}

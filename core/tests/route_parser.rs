@@ -425,3 +425,113 @@ proptest! {
         prop_assert!(held <= small.max_control_line + small.max_payload + 4, "held {}", held);
     }
 }
+
+/// The captured 2.15.1 route streams (`route_capture/README.md`): every stream parses to its
+/// end; every INFO and CONNECT decodes; our encoders write every frame back byte for byte;
+/// and the frames the scenario must produce are there.
+#[test]
+fn captured_2_15_1_streams() {
+    use strait_core::proto::route_json::{RouteConnect, RouteInfo};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/route_capture");
+    let mut seen = Vec::new();
+    for conn in 1..=4 {
+        let read = |dir_name: &str| std::fs::read(dir.join(format!("c{conn}_{dir_name}"))).unwrap();
+        let (from_b, from_a) = (read("B_to_A"), read("A_to_B"));
+        // The solicitor's INFO says whether the connection is pinned to an account.
+        let pinned_to = parse_all(&from_b, limits(), None)
+            .into_iter()
+            .find_map(|op| match op {
+                Ok(RouteOp::Info(json)) => Some(RouteInfo::from_json(&json).unwrap().route_account),
+                _ => None,
+            })
+            .filter(|account| !account.is_empty())
+            .map(|account| Bytes::from(account.into_bytes()));
+        for data in [&from_b, &from_a] {
+            let mut parser = RouteParser::new(limits());
+            parser.set_pinned_account(pinned_to.clone());
+            let mut buf = BytesMut::from(&data[..]);
+            let mut again = BytesMut::new();
+            while let Some(op) = parser.parse(&mut buf).expect("2.15.1 output parses") {
+                reencode(&op, pinned_to.is_some(), &mut again);
+                if let RouteOp::Info(json) = &op {
+                    let info = RouteInfo::from_json(json).unwrap();
+                    assert_eq!((info.cluster.as_str(), info.route_pool_size), ("C1", 3));
+                }
+                if let RouteOp::Connect(json) = &op {
+                    let c = RouteConnect::from_json(json).unwrap();
+                    assert!(c.lnoc && c.ln && c.headers && c.lang.is_empty(), "{c:?}");
+                }
+                seen.push((conn, op));
+            }
+            assert!(buf.is_empty() && parser.at_frame_start(), "partial frame at the end");
+            assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(data));
+        }
+    }
+    let has = |conn: usize, want: &RouteOp| seen.iter().any(|(c, op)| *c == conn && op == want);
+    // The $SYS pinned route: no account field, the pinned account on every frame.
+    assert!(seen.iter().any(|(c, op)| *c == 1
+        && matches!(op, RouteOp::Msg(m) if m.account == "$SYS" && m.subject.ends_with(b".STATSZ"))));
+    assert!(seen.iter().any(
+        |(c, op)| *c == 1 && matches!(op, RouteOp::RsPlus { account, .. } if account == "$SYS")
+    ));
+    // The pooled route carrying $G.
+    assert!(has(4, &msg("$G", "foo.bar", None, None, 0, "hello")));
+    assert!(has(4, &msg("$G", "foo.baz", Some("rep.1"), None, 0, "hi")));
+    assert!(has(4, &msg("$G", "work", None, Some("grp"), 0, "x")));
+    assert!(has(4, &msg("$G", "work", Some("r2"), Some("grp"), 0, "y")));
+    assert!(seen.iter().any(|(c, op)| *c == 4
+        && matches!(op, RouteOp::Msg(m) if m.subject == "foo.hdr" && m.header_len == 18)));
+    let weights: Vec<_> = seen
+        .iter()
+        .filter_map(|(c, op)| match op {
+            RouteOp::RsPlus { subject, queue: Some((_, w)), .. }
+                if *c == 4 && subject == "work" =>
+            {
+                Some(*w)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(weights, [1, 2, 1]);
+    assert!(has(4, &rs_minus("$G", "work", Some("grp"))));
+    assert!(has(4, &rs_minus("$G", "foo.*", None)));
+}
+
+/// Our wire form of `op` (INFO keeps its argument as received, so the initial INFO's space
+/// comes back too).
+fn reencode(op: &RouteOp, pinned: bool, out: &mut BytesMut) {
+    match op {
+        RouteOp::Info(json) => route::info(out, json),
+        RouteOp::Connect(json) => route::connect(out, json),
+        RouteOp::Ping => out.extend_from_slice(b"PING\r\n"),
+        RouteOp::Pong => out.extend_from_slice(b"PONG\r\n"),
+        RouteOp::RsPlus { account, subject, queue } => {
+            let queue = queue.as_ref().map(|(q, w)| (&q[..], u32::try_from(*w).unwrap()));
+            if pinned {
+                route::rs_plus_pinned(out, subject, queue);
+            } else {
+                route::rs_plus(out, account, subject, queue);
+            }
+        }
+        RouteOp::RsMinus { account, subject, queue } => {
+            if pinned {
+                route::rs_minus_pinned(out, subject, queue.as_deref());
+            } else {
+                route::rs_minus(out, account, subject, queue.as_deref());
+            }
+        }
+        RouteOp::Msg(m) => {
+            let (reply, queues) = (m.reply.as_deref(), m.queue_names());
+            match (pinned, m.header_len) {
+                (false, 0) => route::rmsg(out, &m.account, &m.subject, reply, queues, &m.payload),
+                (false, h) => {
+                    route::hmsg(out, &m.account, &m.subject, reply, queues, h, &m.payload);
+                }
+                (true, 0) => route::rmsg_pinned(out, &m.subject, reply, queues, &m.payload),
+                (true, h) => route::hmsg_pinned(out, &m.subject, reply, queues, h, &m.payload),
+            }
+        }
+        other => panic!("unexpected op in the capture: {other:?}"),
+    }
+}

@@ -60,6 +60,11 @@ fn gateway_parser() {
 }
 
 #[test]
+fn route_parser() {
+    replay("route_parser", strait_core::fuzzing::route_parser);
+}
+
+#[test]
 fn json() {
     replay("json", strait_core::fuzzing::json);
 }
@@ -77,6 +82,11 @@ fn client_link() {
 #[test]
 fn permissions() {
     replay("permissions", strait_core::fuzzing::permissions);
+}
+
+#[test]
+fn route_link() {
+    replay("route_link", strait_core::fuzzing::route_link);
 }
 
 #[test]

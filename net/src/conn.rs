@@ -82,10 +82,15 @@ pub(crate) async fn serve<C: Connection>(
     // nowhere: let the writer look at the outbox once regardless.
     handle.writer.notify_one();
     let (rd, wr) = conn.split();
-    let deadline = shared.driver().write_deadline;
+    let driver = shared.driver();
+    let deadline = driver.write_deadline;
     let policy = match kind {
         LinkKind::Client => WritePolicy::Close(deadline),
-        LinkKind::Route | LinkKind::Gateway => WritePolicy::Retry(deadline),
+        LinkKind::Route if driver.route_write_close => {
+            WritePolicy::Close(driver.route_write_deadline)
+        }
+        LinkKind::Route => WritePolicy::Retry(driver.route_write_deadline),
+        LinkKind::Gateway => WritePolicy::Retry(deadline),
     };
     let reader = read_loop(&shared, id, &handle, rd);
     let writer = write_loop(&shared, id, &handle, wr, policy);

@@ -7,15 +7,20 @@ use strait_core::permissions::{self, PermissionSpec, ResponseRule, SubjectRules}
 
 /// Compile one `permissions` block.
 pub fn compile(p: &Permissions) -> Arc<permissions::Permissions> {
+    Arc::new(permissions::Permissions::compile(spec(p)))
+}
+
+/// One `permissions` block as the core states it (`import`/`export` of a cluster are its
+/// `publish`/`subscribe`).
+pub fn spec(p: &Permissions) -> PermissionSpec {
     let rules = |s: &Option<SubjectPermission>| {
         s.as_ref().map(|s| SubjectRules { allow: s.allow.clone(), deny: s.deny.clone() })
     };
-    let spec = PermissionSpec {
+    PermissionSpec {
         publish: rules(&p.publish),
         subscribe: rules(&p.subscribe),
         responses: p.allow_responses.map(|r| ResponseRule { max: r.max, expires: r.expires }),
-    };
-    Arc::new(permissions::Permissions::compile(spec))
+    }
 }
 
 /// The permissions a user gets: its own, else the defaults of where it is defined

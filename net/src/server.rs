@@ -30,13 +30,24 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct DriverConfig {
     /// A client write taking longer than this makes it a slow consumer (default 10 s).
     pub write_deadline: Duration,
+    /// A route write making no progress for this long is stuck (`cluster.write_deadline`,
+    /// default the top-level one).
+    pub route_write_deadline: Duration,
+    /// `cluster.write_timeout: close`: a route write that misses its deadline closes the route,
+    /// as a client's does (the default retries while the write makes progress).
+    pub route_write_close: bool,
     /// How long shutdown waits for connections to flush (bounded so shutdown cannot hang).
     pub shutdown_grace: Duration,
 }
 
 impl Default for DriverConfig {
     fn default() -> Self {
-        Self { write_deadline: Duration::from_secs(10), shutdown_grace: Duration::from_secs(5) }
+        Self {
+            write_deadline: Duration::from_secs(10),
+            route_write_deadline: Duration::from_secs(10),
+            route_write_close: false,
+            shutdown_grace: Duration::from_secs(5),
+        }
     }
 }
 
@@ -288,6 +299,7 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
             shared: shared.clone(),
             http_host: addr.ip().to_string(),
             http_port: addr.port(),
+            route_listen: route_listener.as_ref().and_then(|l| l.local_addr().ok()),
             started: (std::time::Instant::now(), SystemTime::now()),
         };
         let mut stop = stop_rx.clone();
@@ -468,6 +480,28 @@ async fn node_timer_loop(
 }
 
 /// Makes the dials the node asks for, and runs the connections they produce.
+/// A dial failure in Go's words, as nats-server logs it: `dial tcp 127.0.0.1:4222: connect:
+/// connection refused` (the OS text without Rust's ` (os error N)` and with Go's lower-case
+/// first letter). Errors without an OS code (name resolution) keep their own text.
+fn go_dial_error(host: &str, port: u16, e: &io::Error) -> String {
+    let Some(code) = e.raw_os_error() else {
+        return e.to_string();
+    };
+    let text = e.to_string();
+    let text = text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text);
+    let mut chars = text.chars();
+    let text: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("dial tcp {}: connect: {text}", go_host_port(host, port))
+}
+
+/// `host:port` as Go's `net.JoinHostPort` prints it (IPv6 literals in brackets).
+fn go_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
 async fn dial_loop<D: Dialer>(
     shared: Arc<Shared>,
     dialer: D,
@@ -488,8 +522,8 @@ async fn dial_loop<D: Dialer>(
                     let url = &request.url;
                     let result = match tokio::time::timeout(DIAL_TIMEOUT, dialer.dial(&url.host, url.port)).await {
                         Ok(Ok((conn, peer))) => Ok((conn, peer)),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err("i/o timeout".to_owned()),
+                        Ok(Err(e)) => Err(go_dial_error(&url.host, url.port, &e)),
+                        Err(_) => Err(format!("dial tcp {}: i/o timeout", go_host_port(&url.host, url.port))),
                     };
                     match result {
                         Ok((conn, peer)) => {

@@ -211,6 +211,14 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
     if let Some(d) = o.write_deadline {
         driver.write_deadline = d;
     }
+    driver.route_write_deadline = driver.write_deadline;
+    if let Some(c) = &o.cluster {
+        if let Some(d) = c.write_deadline {
+            driver.route_write_deadline = d;
+        }
+        driver.route_write_close =
+            c.write_timeout == Some(strait_conf::options::WriteTimeoutPolicy::Close);
+    }
     let gateway = o.gateway.as_ref().map(|g| gateway_setup(g, o)).transpose()?;
     let cluster = match &o.cluster {
         Some(c) if c.port.is_some_and(|p| p != 0) => {
@@ -427,6 +435,13 @@ fn cluster_setup(
     config.connect_backoff = c.connect_backoff.unwrap_or(false);
     config.ping_interval = c.ping_interval.unwrap_or(node.ping_interval).min(MAX_PING_INTERVAL);
     config.ping_max = c.ping_max.map_or(node.ping_max, |v| v as u32);
+    // nats-server: 0 (or absent) is the default pool size, a negative one no pool.
+    config.pool_size = match c.pool_size {
+        None | Some(0) => strait_core::route::DEFAULT_POOL_SIZE,
+        Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
+    };
+    config.pinned_accounts = c.accounts.clone();
+    config.permissions = c.permissions.as_ref().map(perm_setup::spec);
     Ok(ClusterSetup { listen, advertise: c.advertise.clone(), client_advertise, config })
 }
 

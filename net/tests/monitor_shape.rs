@@ -14,8 +14,9 @@ use serde_json::Value;
 use strait_net::monitor::{
     AccountGatewayz, ClusterOptsVarz, ConnInfo, ConnKindStats, Connz, ConnzOptions,
     DiskIoWaitStats, EmptyObject, GatewayOptsVarz, Gatewayz, GatewayzOptions, Healthz,
-    HealthzErrorType, InterestMode, MonitorSource, RemoteGatewayOptsVarz, RemoteGatewayz, SortOpt,
-    SubDetail, SublistStats, SubsOption, Subsz, SubszOptions, Timestamp, Varz, serve,
+    HealthzErrorType, InterestMode, MonitorSource, RemoteGatewayOptsVarz, RemoteGatewayz, Routez,
+    RoutezOptions, SortOpt, SubDetail, SublistStats, SubsOption, Subsz, SubszOptions, Timestamp,
+    Varz, serve,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -245,6 +246,16 @@ impl MonitorSource for Fake {
             offset: opts.offset,
             limit: opts.limit,
             subs,
+        }
+    }
+
+    fn routez(&self, _opts: &RoutezOptions) -> Routez {
+        Routez {
+            server_id: "NFAKE".into(),
+            server_name: "NFAKE".into(),
+            now: t(1_795_581_652, 0),
+            num_routes: 0,
+            routes: Vec::new(),
         }
     }
 

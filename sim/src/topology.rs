@@ -256,5 +256,10 @@ pub fn node_config(host: &str) -> NodeConfig {
 
 /// The driver settings of every simulated server.
 pub(crate) fn driver_config() -> DriverConfig {
-    DriverConfig { write_deadline: Duration::from_secs(2), shutdown_grace: Duration::from_secs(1) }
+    DriverConfig {
+        write_deadline: Duration::from_secs(2),
+        route_write_deadline: Duration::from_secs(2),
+        shutdown_grace: Duration::from_secs(1),
+        ..DriverConfig::default()
+    }
 }

@@ -272,17 +272,6 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
             for (pos, p) in route_only {
                 let key = p.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match key.as_str() {
-                    "tls" => s.refuse(&pos, &p, "TLS on routes"),
-                    "permissions" => s.refuse(&pos, &p, "route import/export permissions"),
-                    "write_deadline" | "write_timeout" => {
-                        s.refuse(&pos, &p, "a write deadline of its own for routes")
-                    }
-                    "pool_size" | "accounts" => s.ignore(
-                        &pos,
-                        &p,
-                        "Strait declines route pooling: one route per server pair carries every \
-                         account (nats-server peers accept that)",
-                    ),
                     "compression" => s.ignore(
                         &pos,
                         &p,

@@ -84,6 +84,13 @@ pub struct RouteLink {
     pub counters: Counters,
     /// The handshake completed (the link counted as registered, even while closing).
     pub was_registered: bool,
+    /// Which accounts it carries: asked for when dialled, settled at registration.
+    pub slot: Option<crate::route::Slot>,
+    /// Hash of the peer's server id (one message per server, whatever its connections).
+    pub peer_key: u64,
+    /// Who the peer's verified TLS certificate says it is (accepted TLS routes), for
+    /// `verify_and_map` and `verify_cert_and_check_known_urls`.
+    pub tls_peer: Option<crate::node::TlsPeer>,
 }
 
 impl RouteLink {

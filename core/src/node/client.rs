@@ -86,8 +86,9 @@ pub(super) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
     encode::info(link.outbox.buf(), &info.to_json());
     let id = node.links.insert(Link::Client(Box::new(link)));
     client_log::log_client(node, id, LogLevel::Debug, "Client connection created");
-    // nats-server sends INFO before checking the connection limit, then the error.
-    if node.links.len() > node.config.max_connections {
+    // nats-server sends INFO before checking the connection limit, then the error. Routes
+    // and gateways do not count.
+    if node.links.clients() > node.config.max_connections {
         close(node, id, ClientError::MaxConnectionsExceeded);
     }
     node.wake(id);

@@ -98,15 +98,14 @@ pub(super) fn enter(node: &mut Node, duration: Duration, grace: Duration) -> Opt
     }
     node.lame_duck = true;
     node.log(LogLevel::Info, "Entering lame duck mode, stop accepting new clients".to_owned());
+    // Route peers first (they stop telling their clients about us), then the clients, whose
+    // INFO carries the other cluster members' client URLs (unless `no_advertise`).
+    crate::route::enter_lame_duck(node);
     let clients: Vec<LinkId> =
         node.link_ids().into_iter().filter(|id| node.is_client(*id)).collect();
     if clients.is_empty() {
         return Some(LameDuckPlan { grace, steps: Vec::new() });
     }
-    // Hook for routes: nats-server first sends its route peers an INFO with `ldm` (so they
-    // stop gossiping this server's client URL), then tells the clients. The clients' INFO
-    // then carries the other cluster members' client URLs in `connect_urls` (unless the
-    // cluster has `no_advertise`); without routes there are none.
     for &id in &clients {
         tell_client(node, id);
     }

@@ -34,12 +34,15 @@ pub(crate) struct Links {
     slots: Vec<Slot>,
     free: Vec<u32>,
     len: usize,
+    /// How many of them are clients (`max_connections` counts only those).
+    clients: usize,
 }
 
 impl Links {
     /// Store `link`, returning its id.
     pub(crate) fn insert(&mut self, link: Link) -> LinkId {
         self.len += 1;
+        self.clients += usize::from(matches!(link, Link::Client(_)));
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.link = Some(link);
@@ -60,6 +63,7 @@ impl Links {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
         self.len -= 1;
+        self.clients -= usize::from(matches!(link, Link::Client(_)));
         Some(link)
     }
 
@@ -95,6 +99,11 @@ impl Links {
 
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Number of client links.
+    pub(crate) fn clients(&self) -> usize {
+        self.clients
     }
 }
 

@@ -36,8 +36,8 @@ mod snapshot;
 mod tls;
 
 pub use snapshot::{
-    AccountInterest, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot, MemoryUse,
-    SubscriptionSnapshot, Totals,
+    AccountInterest, ClusterSnapshot, GatewayLinkSnapshot, GatewaySnapshot, LinkSnapshot,
+    MemoryUse, RouteSnapshot, SubscriptionSnapshot, Totals,
 };
 
 use std::collections::VecDeque;
@@ -57,6 +57,7 @@ pub use links::LinkId;
 pub use login::PendingLogin;
 pub use reload::{ReloadError, ReloadSummary};
 pub use tls::TlsPeer;
+pub(crate) use tls::peer_authorized;
 
 pub use crate::account::AccountLimits;
 use crate::account::{Account, AccountId, GLOBAL_ACCOUNT};
@@ -458,7 +459,7 @@ impl Node {
     /// Earliest node-wide deadline (route and gateway dials).
     pub fn poll_node_timeout(&self) -> Option<Instant> {
         let gateway = self.gateway.as_ref().and_then(|g| g.directory.poll_timeout());
-        let routes = self.cluster.as_ref().and_then(|c| c.directory.poll_timeout());
+        let routes = self.cluster.as_ref().and_then(|c| c.poll_timeout());
         gateway.into_iter().chain(routes).min()
     }
 

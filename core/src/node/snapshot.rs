@@ -124,6 +124,46 @@ pub struct GatewaySnapshot {
     pub remotes: Vec<(String, bool, Vec<String>)>,
 }
 
+/// One route link (`/routez`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSnapshot {
+    /// The connection (`cid` is the route's `rid`; `subscriptions` counts the remote
+    /// subscriptions held on it; `name` is the remote server id; `account` the pinned account,
+    /// empty since Strait pins none).
+    pub link: LinkSnapshot,
+    /// The peer's server id.
+    pub remote_id: String,
+    /// The peer's server name.
+    pub remote_name: String,
+    /// We dialled it.
+    pub did_solicit: bool,
+    /// We dialled it from a configured route URL.
+    pub is_configured: bool,
+    /// Compression on the link as nats-server names it: `"off"` when the peer offered
+    /// compression (Strait declines it), `"not supported"` when the peer's INFO had none.
+    pub compression: &'static str,
+    /// The remote subscriptions held on the link, sorted by sid (only when asked for).
+    pub subs: Vec<SubscriptionSnapshot>,
+}
+
+/// The cluster side of the node (`/varz` `cluster`, `/routez`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSnapshot {
+    /// The cluster name in force (configured, the gateway's, or generated).
+    pub name: String,
+    /// Configured routes as written (`host:port`).
+    pub urls: Vec<String>,
+    /// Route authentication timeout.
+    pub auth_timeout: Duration,
+    /// The cluster's client URLs (ours first, then the peers'), once a peer told its own;
+    /// empty before (nats-server's `connect_urls` in `/varz`).
+    pub connect_urls: Vec<String>,
+    /// Registered route connections.
+    pub num_routes: usize,
+    /// Servers with a registered route (nats-server's `remotes`).
+    pub num_peers: usize,
+}
+
 /// How much one server holds: counts and byte totals for memory-bound checks (simulation,
 /// tests), gathered without copying anything.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -273,6 +313,85 @@ impl Node {
             })
             .collect();
         out.sort_by(|a, b| (&a.subject, &a.sid).cmp(&(&b.subject, &b.sid)));
+        out
+    }
+
+    /// The cluster state, if this server has a `cluster {}` with routes.
+    pub fn cluster_snapshot(&self) -> Option<ClusterSnapshot> {
+        let cluster = self.cluster.as_ref()?;
+        let connect_urls = if cluster.peer_client_urls.is_empty() {
+            Vec::new()
+        } else {
+            let mut urls = cluster.config.client_urls.clone();
+            for url in cluster.peer_client_urls.values().flatten() {
+                if !urls.contains(url) {
+                    urls.push(url.clone());
+                }
+            }
+            urls
+        };
+        Some(ClusterSnapshot {
+            name: cluster.config.name.clone(),
+            urls: cluster.config.routes.iter().map(ToString::to_string).collect(),
+            auth_timeout: cluster.config.auth_timeout,
+            connect_urls,
+            num_routes: cluster.routes.len(),
+            num_peers: cluster.peers.len(),
+        })
+    }
+
+    /// Every registered route, in registration order; with `subs`, each route's remote
+    /// subscriptions too (`/routez?subs=…`).
+    pub fn routes_snapshot(&self, subs: bool) -> Vec<RouteSnapshot> {
+        let Some(cluster) = self.cluster.as_ref() else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(cluster.routes.len());
+        for &id in &cluster.routes {
+            let Some(Link::Route(r)) = self.links.get(id) else { continue };
+            let link = LinkSnapshot {
+                cid: r.cid,
+                peer: r.peer,
+                started: r.started,
+                last_activity: r.last_activity,
+                rtt: r.keepalive.rtt,
+                pending_bytes: r.outbox.pending(),
+                counters: r.counters,
+                subscriptions: r.subs.len(),
+                name: r.remote_id().to_owned(),
+                lang: String::new(),
+                version: String::new(),
+                account: String::new(),
+            };
+            let compression = match r.info.as_deref() {
+                Some(i) if !i.compression.is_empty() => "off",
+                _ => "not supported",
+            };
+            let mut list = Vec::new();
+            if subs {
+                list.reserve(r.subs.len());
+                for (key, &sub) in &r.subs {
+                    let Some(sub) = self.sub(sub) else { continue };
+                    list.push(SubscriptionSnapshot {
+                        subject: Bytes::copy_from_slice(sub.subject()),
+                        queue: sub.queue().map(Bytes::copy_from_slice),
+                        sid: Bytes::copy_from_slice(key),
+                        delivered: sub.delivered,
+                        max: 0,
+                    });
+                }
+                list.sort_by(|a, b| a.sid.cmp(&b.sid));
+            }
+            out.push(RouteSnapshot {
+                link,
+                remote_id: r.remote_id().to_owned(),
+                remote_name: r.remote_name().to_owned(),
+                did_solicit: r.solicited,
+                is_configured: r.explicit,
+                compression,
+                subs: list,
+            });
+        }
         out
     }
 

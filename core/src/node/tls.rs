@@ -1,5 +1,5 @@
 //! What the driver tells the node about TLS: a handshake that failed (logged and closed in
-//! nats-server's words) and who a verified gateway peer is (for `verify_and_map`).
+//! nats-server's words) and who a verified gateway or route peer is (for `verify_and_map`).
 
 use super::{Link, LinkId, LogLevel, Node, client, client_log, gateway};
 use crate::error::{ClientError, GatewayError};
@@ -42,20 +42,22 @@ impl Node {
         }
     }
 
-    /// The TLS handshake of `link` (an inbound gateway or a client) completed with a verified
+    /// The TLS handshake of `link` (a gateway, a route or a client) completed with a verified
     /// `peer`.
     pub fn set_tls_peer(&mut self, link: LinkId, peer: TlsPeer) {
         match self.links.get_mut(link) {
             Some(Link::Gateway(g)) => g.tls_peer = Some(peer),
+            Some(Link::Route(r)) => r.tls_peer = Some(peer),
             Some(Link::Client(c)) => c.login_mut().tls_peer = Some(peer),
-            Some(Link::Route(_)) | None => {}
+            None => {}
         }
     }
 }
 
-/// nats-server's `isGatewayAuthorized` with a TLS map: some name of the certificate is the
-/// gateway user, or (with `check_known_urls`) a DNS SAN matches a configured remote's host.
-pub(super) fn peer_authorized(
+/// nats-server's `isGatewayAuthorized` (and `isRouterAuthorized`) with a TLS map: some name
+/// of the certificate is the link user, or (with `check_known_urls`) a DNS SAN matches a
+/// configured remote's (route's) host.
+pub(crate) fn peer_authorized(
     peer: Option<&TlsPeer>,
     user: Option<&str>,
     map: bool,
@@ -152,6 +154,49 @@ mod tests {
         );
         assert!(logs.iter().any(|l| l == "TLS Handshake Failure"), "{logs:?}");
         assert!(!node.is_open(link));
+    }
+
+    fn mapped_route_node() -> Node {
+        use crate::peer_url::PeerUrl;
+        use crate::route::ClusterConfig;
+        let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6222));
+        c.tls = true;
+        c.tls_map = true;
+        c.tls_check_known_urls = true;
+        c.user = Some("CN=route-a".into());
+        c.routes = vec![PeerUrl::new("r1.example.com", 6222)];
+        let config = NodeConfig { cluster: Some(c), ..NodeConfig::default() };
+        let mut node = Node::new(config, 7);
+        node.start(Instant::now());
+        node
+    }
+
+    const ROUTE_CONNECT: &str = "CONNECT {\"name\":\"NPEER\",\"cluster\":\"C\"}\r\n";
+
+    #[test]
+    fn tls_route_info_and_mapped_identity() {
+        let mut node = mapped_route_node();
+        let now = Instant::now();
+        let mapped = node.accept_route(now, None);
+        let info = outbox(&mut node, mapped);
+        assert!(info.contains(r#""tls_required":true,"tls_verify":true"#), "{info}");
+        node.set_tls_peer(mapped, TlsPeer { names: vec!["CN=route-a".into()], dns_names: vec![] });
+        node.handle_read(mapped, now, &mut BytesMut::from(ROUTE_CONNECT));
+        assert!(node.is_open(mapped));
+        // A DNS SAN matching a configured route's host is enough.
+        let known = node.accept_route(now, None);
+        let peer = TlsPeer { names: vec!["CN=x".into()], dns_names: vec!["*.example.com".into()] };
+        node.set_tls_peer(known, peer);
+        node.handle_read(known, now, &mut BytesMut::from(ROUTE_CONNECT));
+        assert!(node.is_open(known));
+        // Neither: refused, as is a route without a verified peer.
+        let bad = node.accept_route(now, None);
+        node.set_tls_peer(bad, TlsPeer { names: vec!["CN=w".into()], dns_names: vec![] });
+        node.handle_read(bad, now, &mut BytesMut::from(ROUTE_CONNECT));
+        assert!(!node.is_open(bad));
+        let none = node.accept_route(now, None);
+        node.handle_read(none, now, &mut BytesMut::from(ROUTE_CONNECT));
+        assert!(!node.is_open(none));
     }
 
     #[test]

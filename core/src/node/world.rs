@@ -114,13 +114,16 @@ impl World {
                                 self.nodes[i].handle_dial(self.now, d.id, Ok(None)).unwrap();
                             }
                             Some(t) => {
+                                // A dial the node no longer wants is dropped unanswered.
+                                let Some(a) = self.nodes[i].handle_dial(self.now, d.id, Ok(None))
+                                else {
+                                    continue;
+                                };
                                 let b = if route {
                                     self.nodes[t].accept_route(self.now, None)
                                 } else {
                                     self.nodes[t].accept_gateway(self.now, None)
                                 };
-                                let a =
-                                    self.nodes[i].handle_dial(self.now, d.id, Ok(None)).unwrap();
                                 self.pipes.push(Pipe { a: (i, a), b: (t, b) });
                             }
                             None => {

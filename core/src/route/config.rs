@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::peer_url::PeerUrl;
+use crate::permissions::PermissionSpec;
 
 /// Route PINGs go out at least this often (`defaultRouteMaxPingInterval`).
 pub const MAX_PING_INTERVAL: Duration = Duration::from_secs(30);
@@ -41,6 +42,21 @@ pub struct ClusterConfig {
     pub connect_delay: Duration,
     /// Our clients' URLs, told to peers (`connect_urls`) so their clients can fail over here.
     pub client_urls: Vec<String>,
+    /// Pooled connections per peer (`pool_size`, default 3); 0 or less: one connection.
+    pub pool_size: i32,
+    /// Accounts with a connection of their own (`cluster.accounts`).
+    pub pinned_accounts: Vec<String>,
+    /// `cluster.permissions`: `import` as `publish` (the interest we announce), `export` as
+    /// `subscribe` (the interest we accept), as nats-server maps them.
+    pub permissions: Option<PermissionSpec>,
+    /// `cluster.tls`: every route is mutual TLS (INFO `tls_required`/`tls_verify`, CONNECT
+    /// `tls_required`).
+    pub tls: bool,
+    /// `verify_and_map`: an accepted peer's certificate must name `user` (password unused).
+    pub tls_map: bool,
+    /// `verify_cert_and_check_known_urls`: a DNS SAN of an accepted peer's certificate may
+    /// instead match the host of a configured route.
+    pub tls_check_known_urls: bool,
 }
 
 impl ClusterConfig {
@@ -63,6 +79,12 @@ impl ClusterConfig {
             ping_max: 2,
             connect_delay: Duration::from_secs(1),
             client_urls: Vec::new(),
+            pool_size: super::pool::DEFAULT_POOL_SIZE,
+            pinned_accounts: Vec::new(),
+            permissions: None,
+            tls: false,
+            tls_map: false,
+            tls_check_known_urls: false,
         }
     }
 }

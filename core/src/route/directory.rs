@@ -122,8 +122,8 @@ impl RouteDirectory {
                 e.state = EntryState::Parked;
                 continue;
             }
-            let id = DialId(self.next_dial);
-            self.next_dial += 1;
+            let id = DialId(self.next_dial.max(DialId::ROUTE_BASE));
+            self.next_dial = id.0 + 1;
             e.state = EntryState::Dialing(id);
             e.attempts += 1;
             dials.push(DialRequest {
@@ -136,6 +136,13 @@ impl RouteDirectory {
             });
         }
         dials
+    }
+
+    /// A fresh dial id from the route range.
+    pub(crate) fn next_id(&mut self) -> DialId {
+        let id = DialId(self.next_dial.max(DialId::ROUTE_BASE));
+        self.next_dial = id.0 + 1;
+        id
     }
 
     /// The entry dialling `id`, if it is still wanted.

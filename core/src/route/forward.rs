@@ -22,6 +22,8 @@ pub(crate) struct RouteTargets {
     plain: Vec<LinkId>,
     /// Queue groups whose chosen member is behind a route.
     queues: Vec<(LinkId, Bytes)>,
+    /// Servers a message went to, while sending it.
+    sent_to: Vec<u64>,
 }
 
 impl RouteTargets {
@@ -65,21 +67,30 @@ pub(crate) fn send(
     }
     let name = node.accounts[account.0 as usize].name.as_bytes();
     let mut sent = false;
+    // One message per server, whatever the number of its connections holding interest.
+    targets.sent_to.clear();
     for &link in &targets.plain {
         let Some(Link::Route(r)) = node.links.get_mut(link) else {
             continue;
         };
-        if !r.is_established() {
+        if !r.is_established() || targets.sent_to.contains(&r.peer_key) {
             continue;
         }
+        targets.sent_to.push(r.peer_key);
         let queues = targets.queues.iter().filter(|(l, _)| *l == link).map(|(_, q)| q);
         let headers = msg.header_len > 0 && r.peer_headers();
+        let pinned = matches!(r.slot, Some(super::Slot::Pinned(_)));
         let out = r.outbox.buf();
-        let reply = msg.reply.as_deref();
-        if headers {
-            wire::hmsg(out, name, &msg.subject, reply, queues, msg.header_len, &msg.payload);
-        } else {
-            wire::rmsg(out, name, &msg.subject, reply, queues, msg.body());
+        let (subject, reply) = (&msg.subject[..], msg.reply.as_deref());
+        match (headers, pinned) {
+            (true, false) => {
+                wire::hmsg(out, name, subject, reply, queues, msg.header_len, &msg.payload)
+            }
+            (false, false) => wire::rmsg(out, name, subject, reply, queues, msg.body()),
+            (true, true) => {
+                wire::hmsg_pinned(out, subject, reply, queues, msg.header_len, &msg.payload)
+            }
+            (false, true) => wire::rmsg_pinned(out, subject, reply, queues, msg.body()),
         }
         r.counters.out_msgs += 1;
         r.counters.out_bytes += msg.payload.len() as u64;

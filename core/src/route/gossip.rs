@@ -85,7 +85,9 @@ pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteI
         return implicit(node, now, &info);
     }
     let ours = node.cluster.as_ref().map(|c| c.config.name.clone()).unwrap_or_default();
-    if info.cluster != ours {
+    if info.cluster != ours
+        && !super::handshake::adopt_name(node, &info.cluster, info.cluster_dynamic, &peer_id)
+    {
         return close(node, id, RouteError::ClusterNameConflict);
     }
     let urls = if info.ldm { Vec::new() } else { info.connect_urls.clone() };
@@ -140,6 +142,26 @@ pub(super) fn peer_urls_changed(node: &mut Node, peer_id: &str, urls: Vec<String
     node.send_async_client_info();
 }
 
+/// We enter lame-duck mode: every peer hears it in an INFO with `ldm`, so it stops telling
+/// its clients about us. Our own URLs are left out of what our clients are told from now on.
+pub(crate) fn enter_lame_duck(node: &mut Node) {
+    let mut info = super::handshake::our_info(node, false);
+    info.ldm = true;
+    let json = info.to_json();
+    let Some(cluster) = node.cluster.as_ref() else {
+        return;
+    };
+    for &id in &cluster.routes {
+        if let Some(Link::Route(r)) = node.links.get_mut(id) {
+            wire::info(r.outbox.buf(), &json);
+            if !r.transmit_queued {
+                r.transmit_queued = true;
+                node.events.push_back(crate::node::Event::Transmit(id));
+            }
+        }
+    }
+}
+
 /// Every client URL of the cluster, ours first, without duplicates (`connect_urls`).
 pub(crate) fn connect_urls(node: &Node) -> Vec<String> {
     let Some(cluster) = node.cluster.as_ref() else {
@@ -148,7 +170,8 @@ pub(crate) fn connect_urls(node: &Node) -> Vec<String> {
     if cluster.config.no_advertise {
         return Vec::new();
     }
-    let mut urls = cluster.config.client_urls.clone();
+    // A lame duck sends its clients elsewhere.
+    let mut urls = if node.lame_duck { Vec::new() } else { cluster.config.client_urls.clone() };
     for peer in cluster.peer_client_urls.values() {
         for url in peer {
             if !urls.contains(url) {

@@ -6,13 +6,14 @@
 
 use std::time::Instant;
 
+use super::pool::{self, ExtraDial, ExtraState, Peer, Slot};
 use super::{ClusterNode, arm_first_ping, close, forward, gossip, interest, prefix, route_mut};
 use crate::error::RouteError;
 use crate::link::route::{RouteState, RouteTimer};
 use crate::node::{LinkId, LogLevel, Node};
 use crate::peer_url::PeerUrl;
 use crate::proto::route::{self as wire, RouteOp};
-use crate::proto::route_json::{RouteConnect, RouteInfo};
+use crate::proto::route_json::{RouteConnect, RouteInfo, SubjectPermission};
 
 /// The route protocol level (same as gateways).
 const ROUTE_PROTO: i64 = 3;
@@ -33,6 +34,8 @@ pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
         port: i64::from(c.advertise.port),
         headers: node.config.headers,
         auth_required: initial && c.user.is_some(),
+        tls_required: c.tls,
+        tls_verify: c.tls,
         max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
         ip: if c.advertise_set { format!("nats-route://{}/", c.advertise) } else { String::new() },
         cluster: c.name.clone(),
@@ -43,8 +46,16 @@ pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
             .as_ref()
             .map(|g| g.config.advertise.to_string())
             .unwrap_or_default(),
+        route_pool_size: i64::from(c.pool_size.max(0)),
+        import: c.permissions.as_ref().and_then(|p| rules(p.publish.as_ref())),
+        export: c.permissions.as_ref().and_then(|p| rules(p.subscribe.as_ref())),
         ..RouteInfo::default()
     }
+}
+
+/// Permission rules as INFO `import`/`export` carry them.
+fn rules(r: Option<&crate::permissions::SubjectRules>) -> Option<SubjectPermission> {
+    r.map(|r| SubjectPermission { allow: r.allow.clone(), deny: r.deny.clone() })
 }
 
 /// The CONNECT we send on a route we dialled to `url`: its credentials, else our own route
@@ -58,7 +69,7 @@ pub(super) fn our_connect(node: &Node, url: &PeerUrl) -> Vec<u8> {
         Some(u) => (u.as_str(), url.password.as_deref().unwrap_or("")),
         None => (c.user.as_deref().unwrap_or(""), c.password.as_deref().unwrap_or("")),
     };
-    RouteConnect::new(&node.server_id, &c.name, c.dynamic_name, user, pass, false).to_json()
+    RouteConnect::new(&node.server_id, &c.name, c.dynamic_name, user, pass, c.tls).to_json()
 }
 
 /// One op from route `id`.
@@ -133,6 +144,19 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     };
     let (user, password) = (cluster.config.user.clone(), cluster.config.password.clone());
     let ours = cluster.config.name.clone();
+    // nats-server's `isRouterAuthorized`: with a TLS map or known-URL check, the verified
+    // certificate decides and the CONNECT credentials are not looked at.
+    let config = &cluster.config;
+    let tls_auth = config.tls_map || config.tls_check_known_urls;
+    let tls_ok = tls_auth && {
+        let urls: Vec<&PeerUrl> = config.routes.iter().collect();
+        let known = config.tls_check_known_urls.then_some(urls.as_slice());
+        let peer = match node.links.get(id) {
+            Some(crate::link::Link::Route(r)) => r.tls_peer.as_ref(),
+            _ => None,
+        };
+        crate::node::peer_authorized(peer, user.as_deref(), config.tls_map, known)
+    };
     let Some(r) = route_mut(node, id) else {
         return;
     };
@@ -151,7 +175,11 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         node.log(LogLevel::Error, format!("{p}{text}"));
         return close(node, id, err);
     }
-    if let Some(user) = &user {
+    if tls_auth && !tls_ok {
+        node.log(LogLevel::Error, format!("{p}authentication error"));
+        return close(node, id, RouteError::AuthorizationViolation);
+    }
+    if let Some(user) = user.as_ref().filter(|_| !tls_auth) {
         let ok = crate::node::secret_eq(&c.user, user)
             & crate::node::secret_eq(&c.pass, password.as_deref().unwrap_or(""));
         if !ok {
@@ -161,7 +189,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
             return close(node, id, RouteError::AuthorizationViolation);
         }
     }
-    if c.cluster != ours {
+    if c.cluster != ours && !adopt_name(node, &c.cluster, c.cluster_dynamic, &c.name) {
         let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
@@ -181,6 +209,42 @@ fn info_deadline(node: &Node, now: Instant) -> Instant {
     let cluster = node.cluster.as_deref();
     let interval = cluster.map_or(super::MAX_PING_INTERVAL, ClusterNode::ping_interval);
     now + interval * (cluster.map_or(2, |c| c.config.ping_max) + 1)
+}
+
+/// A peer names another cluster: a server whose name was generated takes the peer's if the
+/// peer's was configured or sorts after its own, and closes its other routes so they form
+/// again under the new name (nats-server does the same). Returns whether the names now agree.
+pub(super) fn adopt_name(
+    node: &mut Node,
+    theirs: &str,
+    their_dynamic: bool,
+    peer_id: &str,
+) -> bool {
+    let Some(cluster) = node.cluster.as_mut() else {
+        return false;
+    };
+    let ours = &cluster.config.name;
+    if theirs.is_empty()
+        || !cluster.config.dynamic_name
+        || (their_dynamic && ours.as_str() >= theirs)
+    {
+        return false;
+    }
+    cluster.config.name = theirs.to_owned();
+    let others: Vec<LinkId> = cluster
+        .routes
+        .iter()
+        .copied()
+        .filter(|l| match node.links.get(*l) {
+            Some(crate::link::Link::Route(r)) => r.remote_id() != peer_id,
+            _ => false,
+        })
+        .collect();
+    node.log(LogLevel::Info, format!("Cluster name updated to {theirs}"));
+    for link in others {
+        close(node, link, RouteError::ClusterNameConflict);
+    }
+    true
 }
 
 /// The peer's first INFO: identity checks, then registration.
@@ -211,37 +275,85 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
         node.log(LogLevel::Error, format!("{p}Remote server has a duplicate name: \"{name}\""));
         return close(node, id, RouteError::DuplicateServerName(name));
     }
-    if info.cluster != ours {
+    if info.cluster != ours
+        && !adopt_name(node, &info.cluster, info.cluster_dynamic, &info.server_id)
+    {
         if !solicited {
             let err = RouteError::ClusterNameMismatch { theirs: info.cluster.clone(), ours };
             node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));
         }
         return close(node, id, RouteError::ClusterNameConflict);
     }
-    if !info.route_account.is_empty() {
-        // We do not pool, so a route pinned to one account cannot exist between us.
-        let err = RouteError::PinnedWithoutPool(info.route_account.clone());
-        node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));
-        return close(node, id, err);
-    }
-    let duplicate = node.cluster.as_ref().is_some_and(|c| c.peers.contains_key(&info.server_id));
-    if duplicate {
-        node.log(
-            LogLevel::Debug,
-            format!("{p}Detected duplicate remote route \"{}\"", info.server_id),
-        );
-        // The URL we dialled leads to a server we already reach: park it, do not re-dial.
-        if let Some(c) = node.cluster.as_mut() {
-            c.directory.registered(id, &info.server_id);
+    let Some(cluster) = node.cluster.as_deref() else {
+        return;
+    };
+    let wanted = match node.links.get(id) {
+        Some(crate::link::Link::Route(r)) => r.slot.clone(),
+        _ => None,
+    };
+    let (slot, size) =
+        match pool::admit(&info, cluster.config.pool_size, solicited, wanted.as_ref()) {
+            Ok(admitted) => admitted,
+            Err(err) => {
+                node.log(LogLevel::Error, format!("{p}{}", err.answer().err.unwrap_or_default()));
+                return close(node, id, err);
+            }
+        };
+    let existing = cluster.peers.get(&info.server_id).and_then(|peer| peer.get(&slot));
+    if let Some(existing) = existing {
+        // Both servers dialled each other for the same slot: both keep the connection dialled
+        // by the server with the smaller id, so they never close both.
+        let existing_ours =
+            matches!(node.links.get(existing), Some(crate::link::Link::Route(e)) if e.solicited);
+        let smaller_is_us = node.server_id < info.server_id;
+        let keep_new = existing_ours != solicited && solicited == smaller_is_us;
+        if !keep_new {
+            let line = if solicited {
+                format!(
+                    "{p}Route pool size reached, closing extra connection to \"{}\"",
+                    info.server_id
+                )
+            } else {
+                format!("{p}Detected duplicate remote route \"{}\"", info.server_id)
+            };
+            node.log(LogLevel::Debug, line);
+            // The URL we dialled leads to a server we already reach: park it, do not re-dial.
+            if let Some(c) = node.cluster.as_mut() {
+                c.directory.registered(id, &info.server_id);
+                if solicited {
+                    // The other side fills the pool.
+                    c.extras.retain(|e| e.peer_id != info.server_id);
+                }
+            }
+            return close(node, id, RouteError::DuplicateRoute);
         }
-        return close(node, id, RouteError::DuplicateRoute);
+        // The new connection replaces the one in its slot.
+        if let Some(c) = node.cluster.as_mut()
+            && let Some(peer) = c.peers.get_mut(&info.server_id)
+        {
+            peer.remove(existing);
+            if !solicited {
+                c.extras.retain(|e| e.peer_id != info.server_id);
+            }
+        }
+        register(node, id, now, info, slot, size);
+        return close(node, existing, RouteError::DuplicateRoute);
     }
-    register(node, id, now, info);
+    register(node, id, now, info, slot, size);
 }
 
-/// The route is up: send our INFO (solicitor), our interest, and tell the other peers.
-fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
-    let ours = our_info(node, false).to_json();
+/// The route is up: send our INFO (solicitor), our interest, and, for a server's first
+/// connection, tell the other peers and dial the rest of its pool.
+fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Slot, size: usize) {
+    let mut ours = our_info(node, false);
+    match &slot {
+        Slot::Pool(i) => ours.route_pool_idx = *i as i64,
+        Slot::Pinned(account) => ours.route_account = account.clone(),
+        Slot::NoPool => {}
+    }
+    let ours = ours.to_json();
+    let peer_id = info.server_id.clone();
+    let key = crate::hash::fnv1a64(peer_id.as_bytes());
     let Some(r) = route_mut(node, id) else {
         return;
     };
@@ -251,20 +363,60 @@ fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
     r.timers.stop(RouteTimer::Info);
     r.state = RouteState::Established;
     r.was_registered = true;
-    let peer_id = info.server_id.clone();
+    r.peer_key = key;
+    r.slot = Some(slot.clone());
+    if let Slot::Pinned(account) = &slot {
+        // The account's name is left out of every line on this connection.
+        r.parser.set_pinned_account(Some(bytes::Bytes::from(account.clone())));
+    }
+    let (solicited, dialled) = (r.solicited, r.dialled.clone());
     let client_urls = info.connect_urls.clone();
-    let line = format!("{}Registering remote route \"{peer_id}\"", prefix(r));
+    let what = match &slot {
+        Slot::Pinned(account) => format!(" for account \"{account}\""),
+        _ => String::new(),
+    };
+    let line = format!("{}Registering remote route \"{peer_id}\"{what}", prefix(r));
     r.info = Some(Box::new(info));
     node.log(LogLevel::Debug, line);
     let Some(cluster) = node.cluster.as_mut() else {
         return;
     };
-    cluster.peers.insert(peer_id.clone(), id);
+    let first = cluster.peers.get(&peer_id).is_none_or(Peer::is_empty);
+    let peer = cluster.peers.entry(peer_id.clone()).or_insert_with(|| Peer {
+        no_pool: slot == Slot::NoPool,
+        pool: vec![None; size],
+        pinned: Default::default(),
+        url: None,
+    });
+    peer.set(&slot, id);
+    if solicited && peer.url.is_none() {
+        peer.url = dialled.clone();
+    }
     cluster.routes.push(id);
     cluster.directory.registered(id, &peer_id);
+    if first
+        && solicited
+        && let Some(url) = dialled
+    {
+        // Fill the pool: every index and every pinned account gets its connection.
+        let missing = peer.missing(&cluster.config.pinned_accounts);
+        for slot in missing {
+            let state = ExtraState::Waiting(now);
+            cluster.extras.push(ExtraDial {
+                peer_id: peer_id.clone(),
+                slot,
+                url: url.clone(),
+                state,
+            });
+        }
+        cluster.timer_changed = true;
+    }
     arm_first_ping(node, id, now);
     interest::dump(node, id);
-    gossip::new_peer(node, id);
-    gossip::peer_urls_changed(node, &peer_id, client_urls);
+    if first {
+        gossip::new_peer(node, id);
+        gossip::peer_urls_changed(node, &peer_id, client_urls);
+    }
     node.wake(id);
+    super::handle_node_timeout(node, now);
 }

@@ -33,7 +33,7 @@ pub(crate) fn local_changed(
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
-    if cluster.routes.is_empty() {
+    if cluster.routes.is_empty() || !cluster.imports(subject) {
         return;
     }
     let count = local_count(node, account, subject, queue);
@@ -49,11 +49,15 @@ pub(crate) fn local_changed(
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
-    for &id in &cluster.routes {
-        if let Some(Link::Route(r)) = node.links.get_mut(id)
-            && r.is_established()
-        {
-            r.outbox.buf().extend_from_slice(&line);
+    let account_name = node.accounts[account.0 as usize].name.as_str();
+    let pinned = &cluster.config.pinned_accounts;
+    for peer in cluster.peers.values() {
+        let Some(id) = peer.link_for(account_name, pinned) else {
+            // Its pool connection is not up yet: the dump on registration tells it.
+            continue;
+        };
+        if let Some(Link::Route(r)) = node.links.get_mut(id) {
+            write_interest(r, &line, slot_is_pinned(r));
             if !r.transmit_queued {
                 r.transmit_queued = true;
                 node.events.push_back(crate::node::Event::Transmit(id));
@@ -62,22 +66,62 @@ pub(crate) fn local_changed(
     }
 }
 
+/// Whether `r` is pinned to one account (its lines leave the account out).
+fn slot_is_pinned(r: &crate::link::RouteLink) -> bool {
+    matches!(r.slot, Some(super::Slot::Pinned(_)))
+}
+
+/// Queue one `RS±` line built with the account; on a pinned connection without it.
+fn write_interest(r: &mut crate::link::RouteLink, line: &[u8], pinned: bool) {
+    let out = r.outbox.buf();
+    if !pinned {
+        out.extend_from_slice(line);
+        return;
+    }
+    // `RS+ <account> <rest>` → `RS+ <rest>`.
+    let op = &line[..4];
+    let rest = &line[4..];
+    let after_account = rest.iter().position(|b| *b == b' ').map_or(rest.len(), |i| i + 1);
+    out.extend_from_slice(op);
+    out.extend_from_slice(&rest[after_account..]);
+}
+
 fn weight(count: usize) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-/// Everything our clients are interested in, for a route that just registered.
+/// Everything our clients are interested in, in the accounts route `id` carries, for a route
+/// that just registered.
 pub(super) fn dump(node: &mut Node, id: LinkId) {
+    let Some(Link::Route(r)) = node.links.get(id) else {
+        return;
+    };
+    let (Some(slot), pinned) = (r.slot.clone(), slot_is_pinned(r)) else {
+        return;
+    };
+    let Some(cluster) = node.cluster.as_ref() else {
+        return;
+    };
+    let Some(peer) = cluster.peers.get(r.remote_id()) else {
+        return;
+    };
     let mut out = BytesMut::new();
     for (i, account) in node.accounts.iter().enumerate() {
+        if !peer.carries(&slot, &account.name, &cluster.config.pinned_accounts) {
+            continue;
+        }
         let account_id = AccountId(i as u32);
         for (subject, queue) in account.sublist.subjects() {
             let count = local_count(node, account_id, &subject, queue.as_deref());
-            if count == 0 {
+            if count == 0 || !cluster.imports(&subject) {
                 continue;
             }
             let queue = queue.as_deref().map(|q| (q, weight(count)));
-            wire::rs_plus(&mut out, account.name.as_bytes(), &subject, queue);
+            if pinned {
+                wire::rs_plus_pinned(&mut out, &subject, queue);
+            } else {
+                wire::rs_plus(&mut out, account.name.as_bytes(), &subject, queue);
+            }
         }
     }
     let Some(r) = route_mut(node, id) else {
@@ -114,6 +158,16 @@ pub(super) fn remote_added(
     let q = queue.as_ref().map(|(q, _)| q.as_ref());
     // nats-server reads a weight it cannot parse as -1; any weight below 1 counts as 1.
     let w = queue.as_ref().map_or(1, |(_, w)| u32::try_from(*w).unwrap_or(1).max(1));
+    if node.cluster.as_ref().is_some_and(|c| !c.exports(subject, q)) {
+        if node.config.debug {
+            let line = format!(
+                "Can not export {:?}, ignoring remote subscription request",
+                String::from_utf8_lossy(subject)
+            );
+            node.log(LogLevel::Debug, line);
+        }
+        return;
+    }
     let k = key(account, subject, q);
     let Some(r) = route_mut(node, id) else {
         return;

@@ -20,6 +20,7 @@ mod forward;
 mod gossip;
 mod handshake;
 mod interest;
+mod pool;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -30,8 +31,9 @@ use rand_core::RngCore;
 
 pub use config::{ClusterConfig, MAX_PING_INTERVAL};
 pub(crate) use forward::{RouteTargets, send as send_to_routes};
-pub(crate) use gossip::connect_urls;
+pub(crate) use gossip::{connect_urls, enter_lame_duck};
 pub(crate) use interest::local_changed;
+pub use pool::{DEFAULT_POOL_SIZE, Slot, pool_index};
 
 use crate::dial::{DialId, DialRequest};
 use crate::error::{CloseReason, DriverClose, RouteError};
@@ -43,14 +45,17 @@ use crate::node::{Event, LinkId, LogLevel, Node};
 use crate::proto::encode;
 use crate::proto::route::{RouteLimits, RouteParser};
 use directory::RouteDirectory;
+use pool::{ExtraDial, ExtraState, Peer};
 
 /// The route half of the node.
 #[derive(Debug)]
 pub(crate) struct ClusterNode {
     pub(crate) config: ClusterConfig,
     pub(crate) directory: RouteDirectory,
-    /// The registered route to each peer, by server id.
-    pub(crate) peers: BTreeMap<String, LinkId>,
+    /// The registered routes to each peer, by server id.
+    pub(crate) peers: BTreeMap<String, Peer>,
+    /// Pool connections still to be made to registered peers.
+    pub(crate) extras: Vec<ExtraDial>,
     /// Registered routes in registration order (fan-out and announcements walk it).
     pub(crate) routes: Vec<LinkId>,
     /// Client URLs each peer told us (`connect_urls`), by server id.
@@ -61,20 +66,49 @@ pub(crate) struct ClusterNode {
     pub(crate) timer_changed: bool,
     /// Reused per message: the routes the router picked and the queue groups behind each.
     pub(crate) targets: RouteTargets,
+    /// `cluster.permissions`, compiled.
+    pub(crate) permissions: Option<crate::permissions::Permissions>,
 }
 
 impl ClusterNode {
     pub(crate) fn new(config: ClusterConfig) -> Self {
+        let permissions = config.permissions.clone().map(crate::permissions::Permissions::compile);
         Self {
+            permissions,
             config,
             directory: RouteDirectory::default(),
             peers: BTreeMap::new(),
+            extras: Vec::new(),
             routes: Vec::new(),
             peer_client_urls: BTreeMap::new(),
             started: false,
             timer_changed: true,
             targets: RouteTargets::default(),
         }
+    }
+
+    /// Whether our clients' interest in `subject` is announced to routes (`import`).
+    pub(crate) fn imports(&self, subject: &[u8]) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.publish_allowed(subject))
+    }
+
+    /// Whether a peer's interest in `subject` is accepted (`export`).
+    pub(crate) fn exports(&self, subject: &[u8], queue: Option<&[u8]>) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.subscribe_allowed(subject, queue))
+    }
+
+    /// Earliest due dial (configured or gossiped URLs, missing pool connections).
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let extras = self.extras.iter().filter_map(|e| match e.state {
+            ExtraState::Waiting(at) => Some(at),
+            ExtraState::Dialing(_) => None,
+        });
+        self.directory.poll_timeout().into_iter().chain(extras).min()
+    }
+
+    /// The slot the first connection to a server asks for.
+    fn first_slot(&self) -> Slot {
+        if self.config.pool_size > 0 { Slot::Pool(0) } else { Slot::NoPool }
     }
 
     /// Keep-alive interval of routes (capped at 30 s).
@@ -143,6 +177,9 @@ fn new_link(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> RouteLin
         transmit_queued: false,
         counters: Counters::default(),
         was_registered: false,
+        slot: None,
+        peer_key: 0,
+        tls_peer: None,
     }
 }
 
@@ -176,8 +213,12 @@ pub(crate) fn handle_dial(
 ) -> Option<LinkId> {
     let cluster = node.cluster.as_mut()?;
     cluster.timer_changed = true;
+    if let Some(i) = cluster.extras.iter().position(|e| e.state == ExtraState::Dialing(dial)) {
+        return extra_dialled(node, now, i, result);
+    }
     let index = cluster.directory.dialing(dial)?;
     let entry = cluster.directory.entries[index].clone();
+    let first_slot = cluster.first_slot();
     match result {
         Ok(peer) => {
             let interval = cluster.ping_interval();
@@ -186,6 +227,7 @@ pub(crate) fn handle_dial(
             link.solicited = true;
             link.explicit = entry.explicit;
             link.dialled = Some(entry.url.clone());
+            link.slot = Some(first_slot);
             link.state = RouteState::ExpectInfo;
             // Give up on a peer that never sends its INFO, as on a stale route.
             link.timers.set(RouteTimer::Info, now + interval * (ping_max + 1));
@@ -236,7 +278,21 @@ pub(crate) fn handle_node_timeout(node: &mut Node, now: Instant) {
         return;
     };
     let peers = &cluster.peers;
-    let dials = cluster.directory.start_due(now, |id| peers.contains_key(id));
+    let mut dials = cluster.directory.start_due(now, |id| peers.contains_key(id));
+    for e in &mut cluster.extras {
+        if matches!(e.state, ExtraState::Waiting(at) if at <= now) {
+            let id = cluster.directory.next_id();
+            e.state = ExtraState::Dialing(id);
+            dials.push(DialRequest {
+                id,
+                kind: crate::dial::DialKind::Route,
+                remote: String::new(),
+                url: e.url.clone(),
+                explicit: false,
+                attempt: 1,
+            });
+        }
+    }
     if dials.is_empty() {
         return;
     }
@@ -372,6 +428,7 @@ pub(crate) fn remove(node: &mut Node, id: LinkId, now: Instant) {
     let Some(Link::Route(r)) = node.links.remove(id) else {
         return;
     };
+    redial_slot(node, &r, now);
     let Some(cluster) = node.cluster.as_mut() else {
         return;
     };
@@ -391,9 +448,9 @@ pub(crate) fn remove(node: &mut Node, id: LinkId, now: Instant) {
     }
 }
 
-/// Take route `id` out of the mesh: its remote interest goes, its peer's client URLs go if it
-/// was the peer's route, and URLs parked for that peer are dialled again (at `now`, once the
-/// connection is gone).
+/// Take route `id` out of the mesh: its remote interest goes; when it was its server's last
+/// connection, the server's client URLs go and URLs parked for it are dialled again (at `now`,
+/// once the connection is gone).
 fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
     interest::drop_all(node, id);
     let Some(r) = route_mut(node, id) else {
@@ -404,8 +461,16 @@ fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
         return;
     };
     cluster.routes.retain(|l| *l != id);
-    if cluster.peers.get(&peer_id) == Some(&id) {
+    let mut gone = false;
+    if let Some(peer) = cluster.peers.get_mut(&peer_id)
+        && peer.remove(id).is_some()
+        && peer.is_empty()
+    {
         cluster.peers.remove(&peer_id);
+        cluster.extras.retain(|e| e.peer_id != peer_id);
+        gone = true;
+    }
+    if gone {
         gossip::peer_urls_changed(node, &peer_id, Vec::new());
     }
     if let (Some(now), Some(cluster)) = (now, node.cluster.as_mut())
@@ -417,5 +482,67 @@ fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
     }
 }
 
+/// A pool connection we made to a server that is still there closed: dial it again.
+fn redial_slot(node: &mut Node, r: &RouteLink, now: Instant) {
+    let (Some(slot), true, true) = (r.slot.clone(), r.solicited, r.was_registered) else {
+        return;
+    };
+    let jitter = Duration::from_millis(node.rng.next_u64() % 100);
+    let Some(cluster) = node.cluster.as_mut() else {
+        return;
+    };
+    let Some(peer) = cluster.peers.get(r.remote_id()) else {
+        return;
+    };
+    // Filled meanwhile (the peer's own connection won the slot): nothing to dial.
+    let Some(url) = peer.url.clone().filter(|_| peer.get(&slot).is_none()) else {
+        return;
+    };
+    let state = ExtraState::Waiting(now + jitter);
+    cluster.extras.push(ExtraDial { peer_id: r.remote_id().to_owned(), slot, url, state });
+    cluster.timer_changed = true;
+}
+
+/// A pool connection to a registered peer was dialled.
+fn extra_dialled(
+    node: &mut Node,
+    now: Instant,
+    index: usize,
+    result: Result<Option<SocketAddr>, String>,
+) -> Option<LinkId> {
+    let cluster = node.cluster.as_mut()?;
+    let extra = cluster.extras[index].clone();
+    if !cluster.peers.contains_key(&extra.peer_id) {
+        cluster.extras.remove(index);
+        return None;
+    }
+    let peer = match result {
+        Ok(peer) => peer,
+        Err(reason) => {
+            let delay = cluster.config.connect_delay;
+            cluster.extras[index].state = ExtraState::Waiting(now + delay);
+            node.log(LogLevel::Debug, format!("Error trying to connect to route: {reason}"));
+            return None;
+        }
+    };
+    cluster.extras.remove(index);
+    let wait = cluster.ping_interval() * (cluster.config.ping_max + 1);
+    let mut link = new_link(node, now, peer);
+    link.solicited = true;
+    link.dialled = Some(extra.url.clone());
+    link.slot = Some(extra.slot);
+    link.state = RouteState::ExpectInfo;
+    link.timers.set(RouteTimer::Info, now + wait);
+    let connect = handshake::our_connect(node, &extra.url);
+    encode_connect(&mut link.outbox, &connect);
+    let line = format!("{}Route connection created", prefix(&link));
+    let id = node.links.insert(Link::Route(Box::new(link)));
+    node.log(LogLevel::Info, line);
+    node.wake(id);
+    Some(id)
+}
+
+#[cfg(test)]
+mod answer_tests;
 #[cfg(test)]
 mod tests;

@@ -147,3 +147,89 @@ fn clients_learn_the_other_servers_urls() {
     let got = w.take(c);
     assert!(got.contains("\"connect_urls\":[\"127.0.0.1:4000\",\"127.0.0.1:4001\"]"), "{got}");
 }
+
+#[test]
+fn the_pool_is_filled_and_each_account_uses_its_connection() {
+    let mut w = World::new(vec![server(0, &[1]), server(1, &[])]);
+    w.advance(Duration::from_secs(3));
+    let links = |w: &World, n: usize| w.nodes[n].memory_use().route_links;
+    assert_eq!((links(&w, 0), links(&w, 1)), (3, 3), "pool_size 3: three connections");
+    // $G hashes to index 2: its interest and messages use that connection only.
+    let sub = w.client(1);
+    w.send(sub, "SUB foo 1\r\n");
+    w.settle();
+    let publisher = w.client(0);
+    w.send(publisher, "PUB foo 2\r\nhi\r\n");
+    assert_eq!(w.take(sub), "MSG foo 1 2\r\nhi\r\n");
+}
+
+#[test]
+fn without_a_pool_one_connection_carries_everything() {
+    let mut a = server(0, &[1]);
+    a.cluster.as_mut().unwrap().pool_size = -1;
+    let mut w = World::new(vec![a, server(1, &[])]);
+    w.advance(Duration::from_secs(3));
+    assert_eq!(w.nodes[0].memory_use().route_links, 1);
+    let sub = w.client(0);
+    w.send(sub, "SUB foo 1\r\n");
+    w.settle();
+    let publisher = w.client(1);
+    w.send(publisher, "PUB foo 2\r\nhi\r\n");
+    assert_eq!(w.take(sub), "MSG foo 1 2\r\nhi\r\n");
+}
+
+#[test]
+fn a_pinned_account_gets_its_own_connection() {
+    let pin = |mut c: NodeConfig| {
+        c.cluster.as_mut().unwrap().pinned_accounts = vec!["$G".into()];
+        c
+    };
+    let mut w = World::new(vec![pin(server(0, &[1])), pin(server(1, &[]))]);
+    w.advance(Duration::from_secs(3));
+    assert_eq!(w.nodes[0].memory_use().route_links, 4, "three pooled and one pinned");
+    let sub = w.client(1);
+    w.send(sub, "SUB foo 1\r\nSUB q.* g 2\r\n");
+    w.settle();
+    let publisher = w.client(0);
+    w.send(publisher, "PUB foo 2\r\nhi\r\nPUB q.x 1\r\nx\r\n");
+    assert_eq!(w.take(sub), "MSG foo 1 2\r\nhi\r\nMSG q.x 2 1\r\nx\r\n");
+}
+
+#[test]
+fn cluster_permissions_filter_what_is_announced_and_accepted() {
+    use crate::permissions::{PermissionSpec, SubjectRules};
+    let rules = |allow: &[&str]| {
+        Some(SubjectRules { allow: allow.iter().map(|s| (*s).to_owned()).collect(), deny: vec![] })
+    };
+    // Server 0 imports only `in.>` (announces only that interest) and exports only `out.>`
+    // (accepts only that interest from peers).
+    let mut a = server(0, &[1]);
+    a.cluster.as_mut().unwrap().permissions = Some(PermissionSpec {
+        publish: rules(&["in.>"]),
+        subscribe: rules(&["out.>"]),
+        responses: None,
+    });
+    let mut w = World::new(vec![a, server(1, &[])]);
+    w.advance(Duration::from_secs(3));
+    let on_a = w.client(0);
+    w.send(on_a, "SUB in.x 1\r\nSUB other 2\r\n");
+    let on_b = w.client(1);
+    w.send(on_b, "SUB out.x 1\r\nSUB elsewhere 2\r\n");
+    w.settle();
+    w.send(on_b, "PUB in.x 1\r\na\r\nPUB other 1\r\nb\r\n");
+    assert_eq!(w.take(on_a), "MSG in.x 1 1\r\na\r\n", "only imported interest was announced");
+    w.send(on_a, "PUB out.x 1\r\nc\r\nPUB elsewhere 1\r\nd\r\n");
+    assert_eq!(w.take(on_b), "MSG out.x 1 1\r\nc\r\n", "only exported interest was accepted");
+}
+
+#[test]
+fn a_generated_cluster_name_gives_way_to_a_configured_one() {
+    let mut unnamed = server(1, &[0]);
+    unnamed.cluster.as_mut().unwrap().name = String::new();
+    let mut w = World::new(vec![server(0, &[]), unnamed]);
+    w.advance(Duration::from_secs(3));
+    assert_eq!(routes(&w, 1), 1);
+    assert_eq!(w.nodes[1].cluster.as_ref().unwrap().config.name, "C");
+    assert!(w.logs.iter().any(|(n, l)| *n == 1 && l == "Cluster name updated to C"));
+    assert!(w.logs.iter().any(|(n, l)| *n == 1 && l.contains("consider setting one")));
+}

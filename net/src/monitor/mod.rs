@@ -7,6 +7,7 @@
 //! | `/varz` | [`Varz`] |
 //! | `/connz` | [`Connz`] ([`ConnzOptions`]) |
 //! | `/subsz`, `/subscriptionsz` | [`Subsz`] ([`SubszOptions`]) |
+//! | `/routez` | [`Routez`] ([`RoutezOptions`]) |
 //! | `/gatewayz` | [`Gatewayz`] ([`GatewayzOptions`]) |
 //! | `/healthz` | [`Healthz`] ([`HealthzOptions`]), compact JSON, HTTP status from the health |
 //!
@@ -43,6 +44,7 @@ pub mod format;
 mod gatewayz;
 mod healthz;
 mod query;
+mod routez;
 pub(crate) mod source;
 mod subsz;
 mod varz;
@@ -53,8 +55,9 @@ pub use gatewayz::{AccountGatewayz, Gatewayz, InterestMode, RemoteGatewayz};
 pub use healthz::{Healthz, HealthzError, HealthzErrorType};
 pub use query::{
     BadRequest, ConnzOptions, DEFAULT_CONN_LIST_SIZE, DEFAULT_SUB_LIST_SIZE, GatewayzOptions,
-    HealthzOptions, SubsOption, SubszOptions,
+    HealthzOptions, RoutezOptions, SubsOption, SubszOptions,
 };
+pub use routez::{RouteInfo, Routez};
 pub use subsz::{SublistStats, Subsz};
 pub use varz::{
     ClusterOptsVarz, ConnKindStats, DiskIoWaitStats, EmptyObject, GatewayOptsVarz,
@@ -73,6 +76,8 @@ pub trait MonitorSource: Send + Sync + 'static {
     fn connz(&self, opts: &ConnzOptions) -> Connz;
     /// `/subsz` and `/subscriptionsz`.
     fn subsz(&self, opts: &SubszOptions) -> Subsz;
+    /// `/routez`.
+    fn routez(&self, opts: &RoutezOptions) -> Routez;
     /// `/gatewayz`.
     fn gatewayz(&self, opts: &GatewayzOptions) -> Gatewayz;
     /// `/healthz` in the non-detailed form; [`serve`] converts it for `details=true`.
@@ -240,6 +245,14 @@ fn respond(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
                 Err(e) => bad_request(&e),
             }
         }
+        // As `HandleRoutez`: a bad `subs` is answered before the request is counted.
+        "/routez" => match RoutezOptions::parse(query) {
+            Ok(opts) => {
+                shared.count("/routez");
+                json(StatusCode::OK, &source.routez(&opts), true)
+            }
+            Err(e) => bad_request(&e),
+        },
         "/gatewayz" => {
             shared.count("/gatewayz");
             match GatewayzOptions::parse(query) {
@@ -329,6 +342,7 @@ const INDEX_HTML: &str = r#"<html lang="en">
 <a href=./varz>General<span class="endpoint"> /varz</span></a>
 <a href=./connz>Connections<span class="endpoint"> /connz</span></a>
 <a href=./subsz>Subscriptions<span class="endpoint"> /subsz</span></a>
+<a href=./routez>Routes<span class="endpoint"> /routez</span></a>
 <a href=./gatewayz>Gateways<span class="endpoint"> /gatewayz</span></a>
 <a href=./healthz>Health Probe<span class="endpoint"> /healthz</span></a>
 </body>

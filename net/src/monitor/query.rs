@@ -221,6 +221,20 @@ impl GatewayzOptions {
     }
 }
 
+/// `/routez` options (route-protocol.md §8.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoutezOptions {
+    /// `subs`: `1`/`true` adds `subscriptions_list`, `detail` adds `subscriptions_list_detail`.
+    pub subs: SubsOption,
+}
+
+impl RoutezOptions {
+    /// Parses a raw query string (`HandleRoutez` reads only `subs`).
+    pub fn parse(query: &str) -> Result<Self, BadRequest> {
+        Ok(Self { subs: Query::parse(query).subs()? })
+    }
+}
+
 /// `/healthz` options. Only `details` changes Strait's answer (no JetStream); the others are
 /// parsed so bad values get nats-server's 400, and `account`/`stream`/`consumer` for its
 /// bad-request checks.

@@ -2,17 +2,20 @@
 //! core hands out under the node lock.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use strait_core::node::{GatewayLinkSnapshot, LinkSnapshot, NodeConfig, SubscriptionSnapshot};
+use strait_core::node::{
+    GatewayLinkSnapshot, LinkSnapshot, NodeConfig, RouteSnapshot, SubscriptionSnapshot,
+};
 
 use super::format::{self, Timestamp};
 use super::{
     AccountGatewayz, ClusterOptsVarz, ConnInfo, ConnKindStats, Connz, ConnzOptions,
     DiskIoWaitStats, EmptyObject, GatewayOptsVarz, Gatewayz, GatewayzOptions, Healthz,
-    InterestMode, MonitorSource, RemoteGatewayOptsVarz, RemoteGatewayz, SortOpt, SubDetail,
-    SublistStats, SubsOption, Subsz, SubszOptions, Varz,
+    InterestMode, MonitorSource, RemoteGatewayOptsVarz, RemoteGatewayz, RouteInfo, Routez,
+    RoutezOptions, SortOpt, SubDetail, SublistStats, SubsOption, Subsz, SubszOptions, Varz,
 };
 use crate::server::Shared;
 
@@ -22,6 +25,8 @@ pub(crate) struct NodeSource {
     pub(crate) shared: Arc<Shared>,
     pub(crate) http_host: String,
     pub(crate) http_port: u16,
+    /// The bound route listener, when the server has a cluster (`/varz` `cluster.addr`/`cluster_port`).
+    pub(crate) route_listen: Option<SocketAddr>,
     /// The same moment on both clocks, to turn `Instant`s into wall-clock timestamps.
     pub(crate) started: (Instant, SystemTime),
 }
@@ -55,6 +60,43 @@ impl NodeSource {
             version: l.version.clone(),
             account: l.account.clone(),
             ..ConnInfo::default()
+        }
+    }
+
+    fn route_info(&self, r: &RouteSnapshot, subs: SubsOption, now: Instant) -> RouteInfo {
+        let l = &r.link;
+        RouteInfo {
+            rid: l.cid,
+            remote_id: r.remote_id.clone(),
+            remote_name: r.remote_name.clone(),
+            did_solicit: r.did_solicit,
+            is_configured: r.is_configured,
+            ip: l.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            port: l.peer.map_or(0, |p| p.port()),
+            start: self.timestamp(l.started),
+            last_activity: self.timestamp(l.last_activity),
+            // nats-server prints Go's zero duration before the first PONG.
+            rtt: l.rtt.map_or_else(|| "0s".to_owned(), format::rtt),
+            uptime: format::uptime(now.saturating_duration_since(l.started)),
+            idle: format::uptime(now.saturating_duration_since(l.last_activity)),
+            pending: l.pending_bytes as u64,
+            in_msgs: l.counters.in_msgs,
+            out_msgs: l.counters.out_msgs,
+            in_bytes: l.counters.in_bytes,
+            out_bytes: l.counters.out_bytes,
+            subscriptions: l.subscriptions as u32,
+            subs: if subs == SubsOption::List {
+                r.subs.iter().map(|s| lossy(&s.subject)).collect()
+            } else {
+                Vec::new()
+            },
+            subs_detail: if subs == SubsOption::Detail {
+                r.subs.iter().map(|s| sub_detail(s, l.cid)).collect()
+            } else {
+                Vec::new()
+            },
+            account: l.account.clone(),
+            compression: r.compression.to_owned(),
         }
     }
 
@@ -128,6 +170,7 @@ impl MonitorSource for NodeSource {
         let node = &state.node;
         let totals = node.totals();
         let gateway = node.gateway_snapshot();
+        let cluster_snap = node.cluster_snapshot();
         // The configuration in force: a reload may have changed it.
         let config: NodeConfig = node.config().clone();
         let config_loaded = state.config_loaded;
@@ -156,9 +199,23 @@ impl MonitorSource for NodeSource {
             },
             _ => GatewayOptsVarz::default(),
         };
-        let cluster = match &gateway {
-            Some(g) => ClusterOptsVarz { name: g.name.clone(), ..ClusterOptsVarz::default() },
-            None => ClusterOptsVarz::default(),
+        let cluster = match (&cluster_snap, &gateway) {
+            (Some(cs), _) => ClusterOptsVarz {
+                name: cs.name.clone(),
+                host: self.route_listen.map(|a| a.ip().to_string()).unwrap_or_default(),
+                port: self.route_listen.map_or(0, |a| a.port()),
+                auth_timeout: cs.auth_timeout.as_secs_f64(),
+                urls: cs.urls.clone(),
+                tls_timeout: 2.0,
+                // Strait declines pooling: one connection per peer carries every account,
+                // which is what nats-server's `pool_size: -1` does and reports.
+                pool_size: -1,
+                ..ClusterOptsVarz::default()
+            },
+            (None, Some(g)) => {
+                ClusterOptsVarz { name: g.name.clone(), ..ClusterOptsVarz::default() }
+            }
+            (None, None) => ClusterOptsVarz::default(),
         };
         let connections = self.shared.lock().node.clients().len() as u64;
         let subscriptions = self.shared.lock().node.num_subscriptions() as u32;
@@ -179,7 +236,10 @@ impl MonitorSource for NodeSource {
             tls_required: false,
             tls_verify: false,
             ip: String::new(),
-            connect_urls: Vec::new(),
+            connect_urls: cluster_snap
+                .as_ref()
+                .map(|cs| cs.connect_urls.clone())
+                .unwrap_or_default(),
             max_connections: c.max_connections as u64,
             max_subscriptions: 0,
             ping_interval: c.ping_interval,
@@ -210,8 +270,9 @@ impl MonitorSource for NodeSource {
             cpu: 0.0,
             connections,
             total_connections: totals.total_connections,
-            routes: 0,
-            remotes: gateway.as_ref().map_or(0, |g| g.outbound.len() as u64),
+            routes: cluster_snap.as_ref().map_or(0, |cs| cs.num_routes as u64),
+            // nats-server's `remotes` counts route peers (servers), not gateways.
+            remotes: cluster_snap.as_ref().map_or(0, |cs| cs.num_peers as u64),
             leafnodes: 0,
             in_msgs: totals.in_msgs,
             in_bytes: totals.in_bytes,
@@ -236,7 +297,8 @@ impl MonitorSource for NodeSource {
                 ..ConnKindStats::default()
             },
             stale_connection_stats: ConnKindStats {
-                clients: totals.stale_connections,
+                clients: totals.stale_connections.saturating_sub(totals.stale_routes),
+                routes: totals.stale_routes,
                 ..ConnKindStats::default()
             },
             disk_io_wait_stats: DiskIoWaitStats::default(),
@@ -329,6 +391,25 @@ impl MonitorSource for NodeSource {
             offset: opts.offset,
             limit: opts.limit,
             subs: list,
+        }
+    }
+
+    fn routez(&self, opts: &RoutezOptions) -> Routez {
+        let now = Instant::now();
+        let (server_id, server_name, routes) = {
+            let s = self.shared.lock();
+            (
+                s.node.server_id().to_owned(),
+                s.node.server_name().to_owned(),
+                s.node.routes_snapshot(opts.subs != SubsOption::None),
+            )
+        };
+        Routez {
+            server_id,
+            server_name,
+            now: self.timestamp(now),
+            num_routes: routes.len(),
+            routes: routes.iter().map(|r| self.route_info(r, opts.subs, now)).collect(),
         }
     }
 

@@ -199,9 +199,9 @@ pub struct ClusterOptsVarz {
     /// Route certificates are verified.
     #[serde(skip_serializing_if = "is_false")]
     pub tls_verify: bool,
-    /// Route pool size.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub pool_size: u64,
+    /// Route pool size (-1: pooling off, one connection per peer).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub pool_size: i64,
     /// Write deadline, printed in nanoseconds.
     #[serde(serialize_with = "go_duration_as_nanos", skip_serializing_if = "Duration::is_zero")]
     pub write_deadline: Duration,
@@ -307,6 +307,10 @@ pub struct DiskIoWaitStats {
 }
 
 fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_zero_i64(v: &i64) -> bool {
     *v == 0
 }
 
