@@ -1,7 +1,7 @@
 //! Side-by-side benchmark of strait and nats-server (not a test).
 //!
 //! ```text
-//! scripts/bench [--runs N] [--duration SECS] [--only-connects] ...
+//! scripts/bench [--runs N] [--duration SECS] [--only-connects] [--only-cluster] ...
 //! cargo build --release -p strait-net --bin strait --example bench && \
 //!     NATS_SERVER=$(scripts/install-nats-server) target/release/examples/bench
 //! ```
@@ -14,6 +14,8 @@
 //! without bound or dropping the subscriber as a slow consumer. Every wait is bounded: a case
 //! that stalls is reported as failed.
 
+#[path = "bench_parts/cluster.rs"]
+mod cluster;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "bench_parts/connects.rs"]
@@ -69,6 +71,12 @@ struct Opts {
     /// Subscriptions created on cluster B for the gateway interest-propagation case.
     #[arg(long, default_value_t = 100_000)]
     gateway_subs: usize,
+    /// Leave out the cluster cases (three servers joined by routes).
+    #[arg(long)]
+    no_cluster: bool,
+    /// Only the cluster cases.
+    #[arg(long)]
+    only_cluster: bool,
     /// Leave out the gateway cases (two-cluster superclusters).
     #[arg(long)]
     no_gateway: bool,
@@ -141,6 +149,10 @@ fn main() {
     }
     if opts.only_connects {
         print_table(&connects::connect_cases(&runtime, &programs, &flags, &opts), &opts);
+        return;
+    }
+    if opts.only_cluster {
+        print_table(&cluster::cluster_cases(&runtime, &programs, &flags, &opts, started), &opts);
         return;
     }
     if opts.only_perms {
@@ -230,6 +242,9 @@ fn main() {
     metrics.push(per_sub);
     if !opts.no_perms {
         metrics.extend(permission_cases::permission_cases(&programs, &opts, &flags));
+    }
+    if !opts.no_cluster {
+        metrics.extend(cluster::cluster_cases(&runtime, &programs, &flags, &opts, started));
     }
     if !opts.no_gateway {
         metrics.extend(gateway_cases(&runtime, &programs, &opts, started));
@@ -434,7 +449,9 @@ async fn latency_between(req_url: &str, resp_url: &str, opts: &Opts) -> Result<(
             .map_or(true, |r| r.is_err())
         {
             if Instant::now() > deadline {
-                return Err("the responder never became reachable across the gateway".to_owned());
+                return Err(
+                    "the responder never became reachable from the requester's server".to_owned()
+                );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -627,7 +644,7 @@ fn probe_raw(
     let mut line = String::new();
     let result = loop {
         if Instant::now() > deadline {
-            break Err(format!("no probe on {subject} crossed the gateway within {STEP:?}"));
+            break Err(format!("no probe on {subject} reached the subscriber within {STEP:?}"));
         }
         publ.write_all(format!("PUB {subject} 0\r\n\r\n").as_bytes())
             .map_err(|e| format!("probe: {e}"))?;
@@ -656,7 +673,7 @@ async fn probe_async(
     let deadline = Instant::now() + STEP;
     loop {
         if Instant::now() > deadline {
-            return Err(format!("no probe on {subject} crossed the gateway within {STEP:?}"));
+            return Err(format!("no probe on {subject} reached the subscriber within {STEP:?}"));
         }
         publisher.publish(subject.to_owned(), Bytes::new()).await.map_err(|e| e.to_string())?;
         if timeout(Duration::from_millis(100), sub.next()).await.is_ok() {
