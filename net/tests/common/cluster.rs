@@ -46,6 +46,8 @@ pub(crate) struct Member {
     pub(crate) auth: Option<(String, String)>,
     /// Extra command-line flags (e.g. `-D`).
     pub(crate) flags: Vec<String>,
+    /// The config file's text when given as is (e.g. an example file), instead of rendered.
+    pub(crate) text: Option<String>,
 }
 
 impl Member {
@@ -60,6 +62,7 @@ impl Member {
             routes: Vec::new(),
             auth: None,
             flags: Vec::new(),
+            text: None,
         }
     }
 
@@ -79,6 +82,9 @@ impl Member {
     /// The config file text (nats-server syntax). Lame-duck times are the shortest
     /// nats-server accepts (a 30 s duration), with a 1 s grace period.
     pub(crate) fn render(&self) -> String {
+        if let Some(text) = &self.text {
+            return text.clone();
+        }
         let mut s = format!(
             "server_name: {name}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:-1\"\n\
              lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n\
