@@ -725,6 +725,15 @@ fn rolling_lame_duck(servers: &mut [RouteServer]) -> Result<String, String> {
     if missing != 0 || sent < (servers.len() as u64 + 1) * LDM_PROGRESS {
         return Err(format!("nats-py: {result}"));
     }
+    // The subscriber starts on s1 and moves on to the next URL each time, so it sits on every
+    // lame duck in turn and is told by each (INFO `ldm`), whichever implementation it is.
+    let told = result["events"]["sub_ldm"].as_u64().unwrap_or(0);
+    if told < servers.len() as u64 {
+        return Err(format!(
+            "nats-py was told of {told} lame ducks, not {}: {result}",
+            servers.len()
+        ));
+    }
     Ok(format!("{}; nats-py {result}", rounds.join("; ")))
 }
 
