@@ -491,7 +491,7 @@ pub(crate) fn describe_all(servers: &[&GwServer]) -> String {
 }
 
 /// A bounded HTTP/1.0 GET returning the body.
-fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
     let mut conn =
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
     conn.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;

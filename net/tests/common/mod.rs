@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod certs;
+pub(crate) mod cluster;
 pub(crate) mod gateway;
 
 use std::collections::VecDeque;

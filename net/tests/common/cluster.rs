@@ -1,0 +1,446 @@
+//! Clusters for the route suite: servers started from a nats-server config file with a
+//! `cluster {}` block on fixed loopback ports (so a killed server comes back where its peers
+//! and its clients look for it), whose whole log can be waited on, plus mesh and interest
+//! probes over the raw client of [`super::gateway`].
+//!
+//! `strait` and `nats-server` print the same lines, which is what readiness is judged by:
+//! `Listening for client connections on H:P`, `Listening for route connections on H:P`,
+//! `Starting http monitor on H:P`, `Server is ready`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Kind;
+use super::gateway::{RawClient, free_ports, http_get, raw_probe};
+
+/// How long a server may take to print its listening and ready lines.
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a cluster may take to form (or re-form) its full mesh; nats-server re-dials an
+/// explicit route after 1 s, gossip adds a round trip per hop.
+pub(crate) const MESH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cluster name of every suite cluster.
+pub(crate) const CLUSTER: &str = "RT";
+/// Lines of log shown in failure messages.
+const LOG_SHOWN: usize = 60;
+/// Upper bound on the lines kept per server.
+const LOG_KEPT: usize = 100_000;
+
+/// One server of a cluster, as written to its config file.
+#[derive(Clone, Debug)]
+pub(crate) struct Member {
+    pub(crate) kind: Kind,
+    /// `server_name`, e.g. `s1`.
+    pub(crate) name: String,
+    /// Fixed client port.
+    pub(crate) client_port: u16,
+    /// Fixed route port.
+    pub(crate) route_port: u16,
+    /// `cluster.routes`, as URLs.
+    pub(crate) routes: Vec<String>,
+    /// `cluster.authorization { user, password }`.
+    pub(crate) auth: Option<(String, String)>,
+    /// Extra command-line flags (e.g. `-D`).
+    pub(crate) flags: Vec<String>,
+    /// The config file's text when given as is (e.g. an example file), instead of rendered.
+    pub(crate) text: Option<String>,
+}
+
+impl Member {
+    /// `kind` named `name` on fresh fixed ports, with no routes.
+    pub(crate) fn new(kind: Kind, name: &str) -> Member {
+        let ports = free_ports(2);
+        Member {
+            kind,
+            name: name.to_owned(),
+            client_port: ports[0],
+            route_port: ports[1],
+            routes: Vec::new(),
+            auth: None,
+            flags: Vec::new(),
+            text: None,
+        }
+    }
+
+    /// The URL peers list to reach this server's route port, with `creds` if given.
+    pub(crate) fn route_url(&self, creds: Option<(&str, &str)>) -> String {
+        match creds {
+            Some((u, p)) => format!("nats://{u}:{p}@127.0.0.1:{}", self.route_port),
+            None => format!("nats://127.0.0.1:{}", self.route_port),
+        }
+    }
+
+    /// The client URL (fixed across restarts).
+    pub(crate) fn client_url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.client_port)
+    }
+
+    /// The config file text (nats-server syntax). Lame-duck times are the shortest
+    /// nats-server accepts (a 30 s duration), with a 1 s grace period.
+    pub(crate) fn render(&self) -> String {
+        if let Some(text) = &self.text {
+            return text.clone();
+        }
+        let mut s = format!(
+            "server_name: {name}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:-1\"\n\
+             lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n\
+             cluster {{\n  name: {CLUSTER}\n  listen: \"127.0.0.1:{route}\"\n",
+            name = self.name,
+            client = self.client_port,
+            route = self.route_port,
+        );
+        if let Some((u, p)) = &self.auth {
+            s.push_str(&format!("  authorization {{ user: {u}, password: {p} }}\n"));
+        }
+        if !self.routes.is_empty() {
+            let urls: Vec<String> = self.routes.iter().map(|u| format!("\"{u}\"")).collect();
+            s.push_str(&format!("  routes: [{}]\n", urls.join(", ")));
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// Three members whose route lists are partial, as in `examples/cluster`: the first lists
+/// nobody, each next one lists only the one before it; gossip must complete the mesh.
+pub(crate) fn chain(kinds: &[Kind]) -> Vec<Member> {
+    let mut members: Vec<Member> =
+        kinds.iter().enumerate().map(|(i, k)| Member::new(*k, &format!("s{}", i + 1))).collect();
+    for i in 1..members.len() {
+        let url = members[i - 1].route_url(None);
+        members[i].routes.push(url);
+    }
+    members
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process
+
+#[derive(Default)]
+struct Log {
+    lines: Mutex<LogLines>,
+    grew: Condvar,
+}
+
+#[derive(Default)]
+struct LogLines {
+    dropped: usize,
+    lines: Vec<String>,
+    closed: bool,
+}
+
+/// A cluster member's process; killed on drop, restartable with the same file and ports.
+pub(crate) struct RouteServer {
+    member: Member,
+    dir: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+    /// The current incarnation's log: a restart starts a fresh one.
+    log: Arc<Log>,
+    http: Option<SocketAddr>,
+}
+
+static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+
+impl RouteServer {
+    /// Starts `member`; panics with the log if it does not come up.
+    pub(crate) fn start(member: &Member) -> RouteServer {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("strait-rt-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config = dir.join(format!("{}.conf", member.name));
+        std::fs::write(&config, member.render()).expect("write config");
+        let mut s = RouteServer {
+            member: member.clone(),
+            dir,
+            config,
+            child: None,
+            log: Arc::default(),
+            http: None,
+        };
+        if let Err(e) = s.spawn() {
+            panic!("{e}");
+        }
+        s
+    }
+
+    fn program(&self) -> PathBuf {
+        self.member.kind.program()
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let mut child = Command::new(self.program())
+            .arg("-c")
+            .arg(&self.config)
+            .args(&self.member.flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.program().display()))?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        self.log = Arc::default();
+        self.child = Some(child);
+        let log = Arc::clone(&self.log);
+        // Drains stderr for the life of the process so the pipe never fills; ends at EOF.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut l = log.lines.lock().unwrap();
+                if l.lines.len() == LOG_KEPT {
+                    l.lines.remove(0);
+                    l.dropped += 1;
+                }
+                l.lines.push(line);
+                log.grew.notify_all();
+            }
+            log.lines.lock().unwrap().closed = true;
+            log.grew.notify_all();
+        });
+        if let Err(e) = self.wait_line(0, "Server is ready", START_TIMEOUT) {
+            return Err(self.describe(&format!("did not start: {e}")));
+        }
+        // nats-server opens its route listener just after `Server is ready`.
+        if let Err(e) = self.wait_line(0, "Listening for route connections on", START_TIMEOUT) {
+            return Err(self.describe(&format!("no route listener: {e}")));
+        }
+        self.http = self.lines_with(0, &["Starting http monitor on "]).first().and_then(|line| {
+            let port = line.rsplit(':').next()?.trim().parse().ok()?;
+            Some(SocketAddr::from(([127, 0, 0, 1], port)))
+        });
+        Ok(())
+    }
+
+    /// The member this server runs.
+    pub(crate) fn member(&self) -> &Member {
+        &self.member
+    }
+
+    /// Which implementation this is.
+    pub(crate) fn kind(&self) -> Kind {
+        self.member.kind
+    }
+
+    /// Client address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.member.client_port))
+    }
+
+    /// `nats://` URL for clients.
+    pub(crate) fn url(&self) -> String {
+        self.member.client_url()
+    }
+
+    /// Process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// A short label such as `s2(nats-server)`.
+    pub(crate) fn label(&self) -> String {
+        format!("{}({})", self.member.name, self.member.kind.label())
+    }
+
+    /// A raw client connected to this server, or the reason (with the log) in a panic.
+    pub(crate) fn raw(&self) -> RawClient {
+        RawClient::connect(self.addr()).unwrap_or_else(|e| panic!("{}", self.describe(&e)))
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again with the same config file and ports.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        if let Err(e) = self.spawn() {
+            panic!("restarting: {e}");
+        }
+    }
+
+    /// Sends `signal` (a `kill -s` name such as `USR2`) to the process.
+    pub(crate) fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", signal, &self.pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -s {signal} {}", self.label());
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its status, or `None`.
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        {
+            let mut l = self.log.lines.lock().unwrap();
+            while !l.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return None;
+                }
+                l = self.log.grew.wait_timeout(l, left).unwrap().0;
+            }
+        }
+        let status = self.child.as_mut()?.wait().ok();
+        self.child = None;
+        status
+    }
+
+    /// Index of the next log line.
+    pub(crate) fn mark(&self) -> usize {
+        let l = self.log.lines.lock().unwrap();
+        l.dropped + l.lines.len()
+    }
+
+    /// Waits until a line at index ≥ `from` contains every one of `parts`.
+    pub(crate) fn wait_all(
+        &self,
+        from: usize,
+        parts: &[&str],
+        within: Duration,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + within;
+        let mut l = self.log.lines.lock().unwrap();
+        loop {
+            let start = from.saturating_sub(l.dropped).min(l.lines.len());
+            if let Some(line) =
+                l.lines[start..].iter().find(|x| parts.iter().all(|p| x.contains(p)))
+            {
+                return Ok(line.clone());
+            }
+            if l.closed {
+                return Err(format!("process exited before a line with {parts:?}"));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!("no line with {parts:?} within {within:?}"));
+            }
+            l = self.log.grew.wait_timeout(l, left).unwrap().0;
+        }
+    }
+
+    /// [`RouteServer::wait_all`] for one substring.
+    pub(crate) fn wait_line(
+        &self,
+        from: usize,
+        part: &str,
+        within: Duration,
+    ) -> Result<String, String> {
+        self.wait_all(from, &[part], within)
+    }
+
+    /// Lines at index ≥ `from` containing every one of `parts`.
+    pub(crate) fn lines_with(&self, from: usize, parts: &[&str]) -> Vec<String> {
+        let l = self.log.lines.lock().unwrap();
+        let start = from.saturating_sub(l.dropped).min(l.lines.len());
+        l.lines[start..].iter().filter(|x| parts.iter().all(|p| x.contains(p))).cloned().collect()
+    }
+
+    /// `GET <path>` from the monitor, as JSON.
+    pub(crate) fn monitor(&self, path: &str) -> Result<serde_json::Value, String> {
+        let http = self.http.ok_or("monitoring is off")?;
+        let body = http_get(http, path)?;
+        serde_json::from_str(&body).map_err(|e| format!("{path} is not JSON ({e}): {body}"))
+    }
+
+    /// The last lines of the log, indented.
+    pub(crate) fn log_tail(&self) -> String {
+        let l = self.log.lines.lock().unwrap();
+        let start = l.lines.len().saturating_sub(LOG_SHOWN);
+        l.lines[start..].iter().map(|x| format!("    {x}\n")).collect()
+    }
+
+    /// `what`, the server's label, its config and its log tail.
+    pub(crate) fn describe(&self, what: &str) -> String {
+        let config: String = std::fs::read_to_string(&self.config)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect();
+        format!("{}: {what}\n  config:\n{config}  log:\n{}", self.label(), self.log_tail())
+    }
+
+    /// The config file's path.
+    pub(crate) fn config_path(&self) -> &Path {
+        &self.config
+    }
+}
+
+impl Drop for RouteServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+
+/// Every server's description, for failure messages.
+pub(crate) fn describe_all(servers: &[RouteServer]) -> String {
+    servers.iter().map(|s| s.describe("")).collect::<Vec<_>>().join("\n")
+}
+
+/// Starts every member, in order.
+pub(crate) fn start_all(members: &[Member]) -> Vec<RouteServer> {
+    members.iter().map(RouteServer::start).collect()
+}
+
+/// Waits until every server delivers to every other one: a subscriber on each server, a
+/// probe from each other server until it arrives. Routes never relay (a message crosses
+/// exactly one route), so this proves a direct route between every pair: the full mesh.
+pub(crate) fn wait_mesh(servers: &[RouteServer], tag: &str) -> Result<(), String> {
+    wait_mesh_within(servers, tag, MESH_TIMEOUT)
+}
+
+/// [`wait_mesh`] with an explicit bound.
+pub(crate) fn wait_mesh_within(
+    servers: &[RouteServer],
+    tag: &str,
+    within: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    for (s, sub_server) in servers.iter().enumerate() {
+        let mut sub = RawClient::connect(sub_server.addr())?;
+        let subject = format!("mesh.{tag}.{s}");
+        sub.send(format!("SUB {subject} 1\r\n").as_bytes())?;
+        sub.ping_pong()?;
+        for (p, pub_server) in servers.iter().enumerate() {
+            if p == s {
+                continue;
+            }
+            let mut publisher = RawClient::connect(pub_server.addr())?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            raw_probe(&mut publisher, &mut sub, &subject, left)
+                .map_err(|e| format!("{} → {}: {e}", pub_server.label(), sub_server.label()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Polls `check` every 50 ms until it says yes, for at most `within`.
+pub(crate) fn poll(
+    within: Duration,
+    mut check: impl FnMut() -> Result<bool, String>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    let mut last = String::new();
+    loop {
+        match check() {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last = e,
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("condition not met within {within:?} {last}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
