@@ -265,30 +265,18 @@ pub(crate) fn cluster(s: &mut Sink, v: &Value, option: &str) -> Option<Cluster> 
     }
     // nats-server forms routes only with a cluster port (-1 is a random one). Without one the
     // name is still this cluster's (and must be the gateway's); everything else is only for
-    // routes. With one, what Strait's routes do not do yet is refused or, where only the
-    // shape of the links differs, ignored with a warning.
-    match (c.port.filter(|p| *p != 0), port_at) {
-        (Some(_), Some(_)) => {
-            for (pos, p) in route_only {
-                let key = p.rsplit('.').next().unwrap_or_default().to_lowercase();
-                match key.as_str() {
-                    "compression" => s.ignore(
-                        &pos,
-                        &p,
-                        "routes are not compressed: Strait negotiates compression off",
-                    ),
-                    _ => {}
-                }
-            }
-        }
-        _ => {
-            for (pos, p) in route_only {
-                s.ignore(
-                    &pos,
-                    &p,
-                    "only used by routes, which nats-server starts only with a cluster port",
-                );
-            }
+    // routes. With one, compression is the one route option Strait does not do: it is
+    // negotiated off with every peer, which changes only the bytes on the wire.
+    let clustering = matches!((c.port.filter(|p| *p != 0), &port_at), (Some(_), Some(_)));
+    for (pos, p) in route_only {
+        if !clustering {
+            s.ignore(
+                &pos,
+                &p,
+                "only used by routes, which nats-server starts only with a cluster port",
+            );
+        } else if p.rsplit('.').next().is_some_and(|k| k.eq_ignore_ascii_case("compression")) {
+            s.ignore(&pos, &p, "routes are not compressed: Strait negotiates compression off");
         }
     }
     Some(c)
