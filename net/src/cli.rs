@@ -410,7 +410,7 @@ impl Args {
     }
 
     /// One error per flag that asks for something Strait does not do
-    /// (`flag --routes is not supported by strait (routes are not implemented yet)`).
+    /// (`flag --jetstream is not supported by strait (JetStream is not implemented)`).
     pub fn refusals(&self) -> Vec<String> {
         REFUSED
             .iter()
