@@ -362,9 +362,9 @@ pub(crate) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
         return close(node, id, RouteError::StaleConnection);
     }
     r.outbox.buf().extend_from_slice(encode::PING);
-    let line = format!("{}Router Ping Timer", prefix(r));
+    let line = node.config.debug.then(|| format!("{}Router Ping Timer", prefix(r)));
     node.wake(id);
-    if node.config.debug {
+    if let Some(line) = line {
         node.log(LogLevel::Debug, line);
     }
 }
