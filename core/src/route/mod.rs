@@ -339,6 +339,7 @@ pub(crate) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
         return;
     };
     let (interval, ping_max) = (cluster.ping_interval(), cluster.config.ping_max);
+    let debug = node.config.debug;
     let Some(r) = route_mut(node, id) else {
         return;
     };
@@ -362,7 +363,7 @@ pub(crate) fn handle_timeout(node: &mut Node, id: LinkId, now: Instant) {
         return close(node, id, RouteError::StaleConnection);
     }
     r.outbox.buf().extend_from_slice(encode::PING);
-    let line = node.config.debug.then(|| format!("{}Router Ping Timer", prefix(r)));
+    let line = debug.then(|| format!("{}Router Ping Timer", prefix(r)));
     node.wake(id);
     if let Some(line) = line {
         node.log(LogLevel::Debug, line);
