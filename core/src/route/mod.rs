@@ -239,8 +239,9 @@ pub(crate) fn handle_dial(
             if let Some(c) = node.cluster.as_mut() {
                 c.directory.dial_connected(dial, id);
             }
-            node.log(LogLevel::Info, line);
+            // nats-server's order: the CONNECT is written before the creation is logged.
             node.log(LogLevel::Debug, sent);
+            node.log(LogLevel::Info, line);
             node.wake(id);
             Some(id)
         }
@@ -537,7 +538,9 @@ fn extra_dialled(
     let connect = handshake::our_connect(node, &extra.url);
     encode_connect(&mut link.outbox, &connect);
     let line = format!("{}Route connection created", prefix(&link));
+    let sent = format!("{}Route connect msg sent", prefix(&link));
     let id = node.links.insert(Link::Route(Box::new(link)));
+    node.log(LogLevel::Debug, sent);
     node.log(LogLevel::Info, line);
     node.wake(id);
     Some(id)
