@@ -142,6 +142,8 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     };
     let p = prefix(r);
     if !c.lang.is_empty() {
+        // nats-server logs it when answering, and again as the error that ends parsing.
+        node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
         node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
         return close(node, id, RouteError::NotARouteConnect);
     }
@@ -149,6 +151,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         let err = RouteError::GatewayOnRoutePort(c.gateway.clone());
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
+        node.log(LogLevel::Error, format!("{p}wrong gateway"));
         return close(node, id, err);
     }
     if let Some(user) = &user {
@@ -165,6 +168,7 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
+        node.log(LogLevel::Error, format!("{p}cluster name from remote server conflicts"));
         return close(node, id, err);
     }
     let wait = info_deadline(node, now);
@@ -206,7 +210,8 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
         }
         return close(node, id, RouteError::DuplicateRoute);
     }
-    if !info.server_name.is_empty() && info.server_name == node.server_name() {
+    // As nats-server, only the acceptor checks names; the dialler registers and is closed.
+    if !solicited && !info.server_name.is_empty() && info.server_name == node.server_name() {
         let name = info.server_name.clone();
         node.log(LogLevel::Error, format!("{p}Remote server has a duplicate name: \"{name}\""));
         return close(node, id, RouteError::DuplicateServerName(name));
