@@ -142,17 +142,17 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     };
     let p = prefix(r);
     if !c.lang.is_empty() {
-        // nats-server logs it when answering, and again as the error that ends parsing.
         node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
-        node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
-        return close(node, id, RouteError::NotARouteConnect);
+        close(node, id, RouteError::NotARouteConnect);
+        // nats-server logs the error that ends parsing once more, after the close line.
+        return node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
     }
     if !c.gateway.is_empty() {
         let err = RouteError::GatewayOnRoutePort(c.gateway.clone());
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
-        node.log(LogLevel::Error, format!("{p}wrong gateway"));
-        return close(node, id, err);
+        close(node, id, err);
+        return node.log(LogLevel::Error, format!("{p}wrong gateway"));
     }
     if let Some(user) = &user {
         let ok = crate::node::secret_eq(&c.user, user)
@@ -168,8 +168,8 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
-        node.log(LogLevel::Error, format!("{p}cluster name from remote server conflicts"));
-        return close(node, id, err);
+        close(node, id, err);
+        return node.log(LogLevel::Error, format!("{p}cluster name from remote server conflicts"));
     }
     let wait = info_deadline(node, now);
     let Some(r) = route_mut(node, id) else {
