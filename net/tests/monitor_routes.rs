@@ -446,17 +446,64 @@ fn route_log_scenario(kind: Kind) -> Vec<String> {
     a.wait_line(&["Sent local subscriptions to route"]).unwrap();
     b.kill();
     a.wait_line(&["Router connection closed"]).unwrap();
-    let (la, lb) = (a.log(), b.log());
-    ROUTE_LINES
+    pick(&[("A", a.log()), ("B", b.log())], ROUTE_LINES, &ids)
+}
+
+/// The first line of each `(server, parts)` in `wanted`, normalised, or a `missing` note.
+fn pick(logs: &[(&str, Vec<String>)], wanted: &[(&str, &[&str])], ids: &[String]) -> Vec<String> {
+    wanted
         .iter()
         .map(|(who, parts)| {
-            let log = if *who == "A" { &la } else { &lb };
+            let log = &logs.iter().find(|(w, _)| w == who).expect("server").1;
             match log.iter().find(|l| parts.iter().all(|p| l.contains(p))) {
-                Some(l) => format!("{who}: {}", normalise(l, &ids)),
+                Some(l) => format!("{who}: {}", normalise(l, ids)),
                 None => format!("{who}: missing {parts:?}"),
             }
         })
         .collect()
+}
+
+/// Refusals: X (named A like the acceptor) and Y (cluster D) dial A of cluster C. Only the
+/// acceptor checks names, so X registers A and is then closed by it.
+const REFUSAL_LINES: &[(&str, &[&str])] = &[
+    ("A", &["Rejecting connection, cluster name \"D\" does not match \"C\""]),
+    ("A", &["cluster name from remote server conflicts"]),
+    ("A", &["Router connection closed: Cluster Name Conflict"]),
+    ("A", &["Remote server has a duplicate name: \"A\""]),
+    ("A", &["Router connection closed: Duplicate Server Name"]),
+    ("X", &["Registering remote route"]),
+    ("X", &["Remote server has a duplicate name"]),
+    ("Y", &["Router connection closed"]),
+];
+
+fn refusal_log_scenario(kind: Kind) -> Vec<String> {
+    let (pa, px, py) = (free_port(), free_port(), free_port());
+    let a = Proc::start(kind, "A", &conf(kind, "A", pa, &[], true));
+    let x = Proc::start(kind, "X", &conf(kind, "A", px, &[pa], true));
+    let y = Proc::start(kind, "Y", &conf(kind, "Y", py, &[pa], true).replace("name: C", "name: D"));
+    for line in ["Remote server has a duplicate name", "Router connection closed: Cluster Name"] {
+        a.wait_line(&[line]).unwrap();
+    }
+    x.wait_line(&["Registering remote route"]).unwrap();
+    y.wait_line(&["Router connection closed"]).unwrap();
+    let ids: Vec<String> = [&a, &x, &y]
+        .iter()
+        .map(|p| p.get("/varz")["server_id"].as_str().unwrap().to_owned())
+        .collect();
+    pick(&[("A", a.log()), ("X", x.log()), ("Y", y.log())], REFUSAL_LINES, &ids)
+}
+
+#[test]
+fn route_refusal_log_lines_match_nats_server() {
+    let theirs = refusal_log_scenario(Kind::NatsServer);
+    let ours = refusal_log_scenario(Kind::Strait);
+    let diff: Vec<String> = theirs
+        .iter()
+        .zip(&ours)
+        .filter(|(t, o)| t != o)
+        .map(|(t, o)| format!("nats-server: {t}\nstrait:      {o}"))
+        .collect();
+    assert!(diff.is_empty(), "route log lines differ:\n{}", diff.join("\n"));
 }
 
 #[test]

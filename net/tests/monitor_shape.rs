@@ -509,6 +509,10 @@ async fn bad_queries_get_nats_server_400_texts() {
             r#"Error decoding int for 'limit': strconv.Atoi: parsing "99999999999999999999": value out of range"#,
         ),
         ("/connz?state=bogus", "Error decoding state for bogus"),
+        (
+            "/routez?subs=maybe",
+            r#"Error decoding boolean for 'subs': strconv.ParseBool: parsing "maybe": invalid syntax"#,
+        ),
         ("/connz?sort=stop", "sort by stop only valid on closed connections"),
         ("/subsz?test=foo.*", "invalid test subject, must be valid publish subject: foo.*"),
         (
@@ -556,10 +560,10 @@ async fn root_index_unknown_paths_and_head() {
     let root = get(server.addr, "/").await;
     assert_eq!(root.status, 200);
     assert_eq!(root.header("content-type"), Some("text/html; charset=utf-8"));
-    for endpoint in ["./varz", "./connz", "./subsz", "./gatewayz", "./healthz"] {
+    for endpoint in ["./varz", "./connz", "./subsz", "./routez", "./gatewayz", "./healthz"] {
         assert!(root.text().contains(endpoint), "index links {endpoint}");
     }
-    for path in ["/nope", "/varz/", "/index.html", "/routez"] {
+    for path in ["/nope", "/varz/", "/index.html", "/leafz"] {
         let reply = get(server.addr, path).await;
         assert_eq!(reply.status, 404, "{path}");
         assert_eq!(reply.text(), "404 page not found\n");

@@ -40,8 +40,10 @@ pub struct Totals {
     pub out_bytes: u64,
     /// Client connections accepted since start.
     pub total_connections: u64,
-    /// Clients closed as slow consumers.
+    /// Connections closed as slow consumers.
     pub slow_consumers: u64,
+    /// Routes closed as slow consumers (also counted in `slow_consumers`).
+    pub slow_routes: u64,
     /// Connections closed as stale.
     pub stale_connections: u64,
     /// Routes closed as stale (also counted in `stale_connections`).
@@ -490,5 +492,92 @@ impl Node {
             inbound,
             remotes,
         })
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use std::time::Duration;
+
+    use crate::error::DriverClose;
+    use crate::node::NodeConfig;
+    use crate::node::world::World;
+    use crate::peer_url::PeerUrl;
+    use crate::route::ClusterConfig;
+
+    /// Server `i` of cluster "C" (route port 6000 + i) with explicit routes to `routes`.
+    fn server(i: u16, routes: &[u16]) -> NodeConfig {
+        let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6000 + i));
+        c.routes = routes.iter().map(|r| PeerUrl::new("127.0.0.1", 6000 + r)).collect();
+        c.client_urls = vec![format!("127.0.0.1:{}", 4000 + i)];
+        NodeConfig {
+            server_name: Some(format!("S{i}")),
+            port: 4000 + i,
+            cluster: Some(c),
+            ..NodeConfig::default()
+        }
+    }
+
+    fn pair() -> World {
+        let mut w = World::new(vec![server(0, &[]), server(1, &[0])]);
+        w.advance(Duration::from_secs(3));
+        w
+    }
+
+    #[test]
+    fn routes_snapshot_shows_each_side_of_a_route() {
+        let mut w = pair();
+        let c = w.client(0);
+        w.send(c, "SUB foo 1\r\nSUB bar q 2\r\n");
+        w.settle();
+
+        let accepted = w.nodes[0].routes_snapshot(false);
+        assert_eq!(accepted.len(), 1);
+        let a = &accepted[0];
+        assert_eq!((a.remote_name.as_str(), a.did_solicit, a.is_configured), ("S1", false, false));
+        assert_eq!(a.remote_id, w.nodes[1].server_id());
+        assert_eq!(a.compression, "not supported");
+        assert!(a.subs.is_empty(), "no list unless asked for");
+
+        let dialled = w.nodes[1].routes_snapshot(true);
+        let d = &dialled[0];
+        assert_eq!((d.remote_name.as_str(), d.did_solicit, d.is_configured), ("S0", true, true));
+        assert_eq!(d.link.subscriptions, 2);
+        let subs: Vec<String> = d
+            .subs
+            .iter()
+            .map(|s| {
+                let q = s.queue.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                format!(
+                    "{}|{q}|{}",
+                    String::from_utf8_lossy(&s.subject),
+                    String::from_utf8_lossy(&s.sid)
+                )
+            })
+            .collect();
+        assert_eq!(subs, ["bar|q|$G bar q", "foo||$G foo"]);
+
+        let cs = w.nodes[1].cluster_snapshot().expect("cluster");
+        assert_eq!((cs.name.as_str(), cs.num_routes, cs.num_peers), ("C", 1, 1));
+        assert_eq!(cs.urls, ["127.0.0.1:6000"]);
+        assert_eq!(cs.connect_urls, ["127.0.0.1:4001", "127.0.0.1:4000"]);
+        assert!(w.nodes[0].cluster_snapshot().unwrap().urls.is_empty());
+    }
+
+    #[test]
+    fn a_route_closed_at_its_write_deadline_counts_as_a_slow_route() {
+        let mut w = pair();
+        let id = w.nodes[0].cluster.as_ref().unwrap().routes[0];
+        w.nodes[0].close_link(id, DriverClose::WriteDeadline);
+        w.settle();
+        let t = w.nodes[0].totals();
+        assert_eq!((t.slow_consumers, t.slow_routes), (1, 1));
+        let closed: Vec<&String> = w
+            .logs
+            .iter()
+            .filter(|(n, l)| *n == 0 && l.contains("Router connection closed"))
+            .map(|(_, l)| l)
+            .collect();
+        assert!(closed.iter().any(|l| l.contains("Slow Consumer")), "{closed:?}");
     }
 }

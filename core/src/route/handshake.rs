@@ -167,13 +167,16 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     let p = prefix(r);
     if !c.lang.is_empty() {
         node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
-        return close(node, id, RouteError::NotARouteConnect);
+        close(node, id, RouteError::NotARouteConnect);
+        // nats-server logs the error that ends parsing once more, after the close line.
+        return node.log(LogLevel::Error, format!("{p}attempted to connect to route port"));
     }
     if !c.gateway.is_empty() {
         let err = RouteError::GatewayOnRoutePort(c.gateway.clone());
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
-        return close(node, id, err);
+        close(node, id, err);
+        return node.log(LogLevel::Error, format!("{p}wrong gateway"));
     }
     if tls_auth && !tls_ok {
         node.log(LogLevel::Error, format!("{p}authentication error"));
@@ -193,7 +196,8 @@ fn connect(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
         let err = RouteError::ClusterNameMismatch { theirs: c.cluster.clone(), ours };
         let text = err.answer().err.unwrap_or_default();
         node.log(LogLevel::Error, format!("{p}{text}"));
-        return close(node, id, err);
+        close(node, id, err);
+        return node.log(LogLevel::Error, format!("{p}cluster name from remote server conflicts"));
     }
     let wait = info_deadline(node, now);
     let Some(r) = route_mut(node, id) else {
@@ -270,7 +274,8 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
         }
         return close(node, id, RouteError::DuplicateRoute);
     }
-    if !info.server_name.is_empty() && info.server_name == node.server_name() {
+    // As nats-server, only the acceptor checks names; the dialler registers and is closed.
+    if !solicited && !info.server_name.is_empty() && info.server_name == node.server_name() {
         let name = info.server_name.clone();
         node.log(LogLevel::Error, format!("{p}Remote server has a duplicate name: \"{name}\""));
         return close(node, id, RouteError::DuplicateServerName(name));

@@ -399,7 +399,11 @@ pub(crate) fn close_for_driver(node: &mut Node, id: LinkId, reason: DriverClose)
         }
         // Only when a write made no progress at all within the deadline: under the `retry`
         // policy a slow route is kept, a stuck one is closed.
-        DriverClose::WriteDeadline => CloseReason::SlowConsumer,
+        DriverClose::WriteDeadline => {
+            node.totals.slow_consumers += 1;
+            node.totals.slow_routes += 1;
+            CloseReason::SlowConsumer
+        }
     };
     finish(node, id, reason);
 }

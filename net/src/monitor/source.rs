@@ -291,7 +291,8 @@ impl MonitorSource for NodeSource {
             metadata: BTreeMap::new(),
             system_account: String::new(),
             slow_consumer_stats: ConnKindStats {
-                clients: totals.slow_consumers,
+                clients: totals.slow_consumers.saturating_sub(totals.slow_routes),
+                routes: totals.slow_routes,
                 ..ConnKindStats::default()
             },
             stale_connection_stats: ConnKindStats {
