@@ -366,7 +366,10 @@ impl Node {
                 name: r.remote_id().to_owned(),
                 lang: String::new(),
                 version: String::new(),
-                account: String::new(),
+                account: match &r.slot {
+                    Some(crate::route::Slot::Pinned(account)) => account.clone(),
+                    _ => String::new(),
+                },
             };
             let compression = match r.info.as_deref() {
                 Some(i) if !i.compression.is_empty() => "off",
