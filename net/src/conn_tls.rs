@@ -1,7 +1,8 @@
 //! The TLS steps of a connection before it is served, in nats-server's order: clients get
 //! the plaintext INFO and then handshake (or handshake first with `handshake_first`);
-//! gateways handshake before anything is written, both ways. A failed handshake is logged
-//! and closed by the core, which re-dials an outbound gateway as after any close.
+//! gateways and routes handshake before anything is written, both ways. A failed handshake
+//! is logged and closed by the core, which re-dials an outbound gateway or route as after any
+//! close.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use tracing::error;
 use crate::conn::LinkKind;
 use crate::server::Shared;
 use crate::tls::{self, HandshakeError, Joined, Replayed, TlsConn, TlsState};
+use crate::tls_setup::ROUTES;
 use crate::transport::Connection;
 
 /// What an accepted connection continues as.
@@ -36,8 +38,7 @@ pub(crate) async fn accept<C: Connection>(
     let mut prefix = Vec::new();
     let pins = match kind {
         LinkKind::Client => state.pins.clone(),
-        // Routes have no TLS yet (`cluster.tls` is refused): nothing to pin.
-        LinkKind::Route => Default::default(),
+        LinkKind::Route => shared.tls.route_pins(),
         LinkKind::Gateway => shared.tls.gateway_pins(),
     };
     if kind == LinkKind::Client {
@@ -106,24 +107,37 @@ pub(crate) async fn accept<C: Connection>(
     }
 }
 
-/// Client side of a dialled gateway's handshake to `remote`, verifying `host`.
+/// The TLS configuration of a dial the core asked for (`remote`: the gateway's name), if TLS.
+pub(crate) fn for_dial(shared: &Shared, kind: LinkKind, remote: &str) -> Option<Arc<TlsState>> {
+    match kind {
+        LinkKind::Route => shared.tls.route.as_ref().map(|h| h.current()),
+        _ => shared.tls.for_remote(remote),
+    }
+}
+
+/// Client side of a dialled gateway's (`remote`) or route's handshake with `url_host`,
+/// verifying the server name nats-server would (`tlsName` when dialling an IP address).
 pub(crate) async fn connect<C: Connection>(
     shared: &Shared,
     conn: C,
     id: LinkId,
-    remote: &str,
-    host: &str,
+    (kind, remote): (LinkKind, &str),
+    url_host: &str,
     state: &TlsState,
 ) -> Result<TlsConn<C>, ()> {
     let (rd, wr) = conn.split();
-    let pins = shared.tls.gateway_pins();
-    match tls::connect(Joined::new(Vec::new(), rd, wr), host, state, &pins).await {
+    let (key, pins) = match kind {
+        LinkKind::Route => (ROUTES, shared.tls.route_pins()),
+        _ => (remote, shared.tls.gateway_pins()),
+    };
+    let host = shared.tls.server_name(key, url_host);
+    match tls::connect(Joined::new(Vec::new(), rd, wr), &host, state, &pins).await {
         Ok(conn) => Ok(conn),
         Err(e @ HandshakeError::WrongName(_)) => {
-            shared.tls.name_failed(remote, host);
-            fail(shared, id, LinkKind::Gateway, e)
+            shared.tls.name_failed(key, &host);
+            fail(shared, id, kind, e)
         }
-        Err(e) => fail(shared, id, LinkKind::Gateway, e),
+        Err(e) => fail(shared, id, kind, e),
     }
 }
 
@@ -143,12 +157,12 @@ async fn send_info<W: tokio::io::AsyncWrite + Unpin>(
     Ok(status)
 }
 
-/// Hand the verified peer's names to the core (`verify_and_map` of gateways, and of clients
-/// when the client TLS block maps users).
+/// Hand the verified peer's names to the core (`verify_and_map` of gateways and routes, and
+/// of clients when the client TLS block maps users).
 fn identify<C: Connection>(shared: &Shared, id: LinkId, kind: LinkKind, conn: &TlsConn<C>) {
     if let Some(p) = conn.peer() {
         let mut state = shared.lock();
-        if kind == LinkKind::Gateway || state.node.config().tls_map {
+        if kind != LinkKind::Client || state.node.config().tls_map {
             let peer = TlsPeer { names: p.names.clone(), dns_names: p.dns_names.clone() };
             state.node.set_tls_peer(id, peer);
         }
@@ -175,7 +189,7 @@ fn fail<T>(shared: &Shared, id: LinkId, kind: LinkKind, e: HandshakeError) -> Re
 pub(crate) fn for_kind(shared: &Shared, kind: LinkKind) -> Option<Arc<TlsState>> {
     let handle = match kind {
         LinkKind::Client => &shared.tls.client,
-        LinkKind::Route => return None,
+        LinkKind::Route => &shared.tls.route,
         LinkKind::Gateway => &shared.tls.gateway,
     };
     handle.as_ref().map(|h| h.current())

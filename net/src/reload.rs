@@ -163,12 +163,14 @@ pub(crate) fn apply(shared: &Shared, request: ReloadRequest) {
 fn apply_driver(shared: &Shared, driver: DriverConfig, tls: Option<StagedTls>) {
     shared.set_driver(driver);
     let Some(tls) = tls else { return };
-    let before = (shared.tls.client_pins(), shared.tls.gateway_pins());
+    let pins = |t: &ServerTls| (t.client_pins(), t.gateway_pins(), t.route_pins());
+    let before = pins(&shared.tls);
     tls.install();
-    let after = (shared.tls.client_pins(), shared.tls.gateway_pins());
+    let after = pins(&shared.tls);
     let pins = |kind| match kind {
         LinkKind::Client if before.0 != after.0 => Some(&after.0),
         LinkKind::Gateway if before.1 != after.1 => Some(&after.1),
+        LinkKind::Route if before.2 != after.2 => Some(&after.2),
         _ => None,
     };
     let mut state = shared.lock();
@@ -277,7 +279,10 @@ impl Reloader {
         // Certificates, keys and CA bundles are read now: a file that does not load refuses
         // the whole reload.
         let client_tls = crate::tls_setup::client_block(&self.args, &loaded)?;
-        let tls = self.tls.prepare(client_tls.as_ref(), loaded.gateway.as_ref())?;
+        // `cluster.tls` is used only with a cluster port, as at start.
+        let route_tls = loaded.cluster.as_ref().and_then(|c| c.tls.as_ref());
+        let route_tls = route_tls.filter(|_| setup.cluster.is_some());
+        let tls = self.tls.prepare(client_tls.as_ref(), loaded.gateway.as_ref(), route_tls)?;
         self.sender
             .reload_with_tls(node, setup.driver.clone(), Some(tls))
             .await

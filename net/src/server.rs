@@ -534,18 +534,18 @@ async fn dial_loop<D: Dialer>(
                                 id
                             };
                             let Some(id) = id else { return };
-                            if request.kind == DialKind::Route {
-                                // Routes have no TLS yet (`cluster.tls` is refused).
-                                return conn::serve(shared, conn, id, LinkKind::Route, None).await;
-                            }
-                            match shared.tls.for_remote(&request.remote) {
-                                None => conn::serve(shared, conn, id, LinkKind::Gateway, None).await,
+                            let kind = match request.kind {
+                                DialKind::Route => LinkKind::Route,
+                                DialKind::Gateway => LinkKind::Gateway,
+                            };
+                            match crate::conn_tls::for_dial(&shared, kind, &request.remote) {
+                                None => conn::serve(shared, conn, id, kind, None).await,
                                 Some(state) => {
-                                    let host = shared.tls.server_name(&request.remote, &request.url.host);
-                                    let tls = crate::conn_tls::connect(&shared, conn, id, &request.remote, &host, &state).await;
+                                    let link = (kind, request.remote.as_str());
+                                    let tls = crate::conn_tls::connect(&shared, conn, id, link, &request.url.host, &state).await;
                                     if let Ok(tls) = tls {
                                         let key = tls.peer().map(|p| p.spki_sha256.clone());
-                                        conn::serve(shared, tls, id, LinkKind::Gateway, key).await;
+                                        conn::serve(shared, tls, id, kind, key).await;
                                     }
                                 }
                             }

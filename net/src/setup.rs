@@ -117,7 +117,7 @@ pub struct Setup {
     pub gateway: Option<GatewaySetup>,
     /// Route listener and configuration, if the cluster has a port.
     pub cluster: Option<ClusterSetup>,
-    /// TLS for clients and gateways.
+    /// TLS for clients, gateways and routes.
     pub tls: ServerTls,
     /// Monitoring port, if any.
     pub http: Option<Listen>,
@@ -228,6 +228,11 @@ pub fn build(args: &Args, options: Option<&Options>) -> Result<Setup, String> {
         }
         _ => None,
     };
+    if let (Some(_), Some(c)) = (&cluster, &o.cluster)
+        && let Some(t) = &c.tls
+    {
+        tls.set_routes(t, &c.routes, crate::tls::system_clock())?;
+    }
     let http = match args.http_port.or(o.http_port) {
         None | Some(0) => None,
         Some(p) => Some(Listen {
@@ -423,6 +428,14 @@ fn cluster_setup(
             })
         })
         .collect();
+    if let Some(t) = &c.tls {
+        config.tls = true;
+        config.tls_map = t.verify_and_map;
+        config.tls_check_known_urls = t.verify_cert_and_check_known_urls;
+        // nats-server: with TLS the route auth timeout defaults to the TLS timeout + 1 s.
+        config.auth_timeout =
+            t.timeout.unwrap_or(crate::tls::DEFAULT_TIMEOUT) + Duration::from_secs(1);
+    }
     if let Some(Authorization { user, password, timeout, .. }) = &c.authorization {
         config.user = user.clone();
         config.password = password.clone();

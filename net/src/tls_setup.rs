@@ -1,12 +1,12 @@
-//! Which TLS configuration each listener and each remote gateway uses, built from the
-//! `tls {}` blocks and the `--tls*` flags as nats-server resolves them.
+//! Which TLS configuration each listener, each remote gateway and the routes use, built from
+//! the `tls {}` blocks and the `--tls*` flags as nats-server resolves them.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use strait_conf::Options;
-use strait_conf::options::{Gateway, Tls};
+use strait_conf::options::{Gateway, Tls, Url};
 
 use crate::cli::Args;
 use crate::tls::{Clock, Role, TlsHandle, TlsState};
@@ -20,14 +20,32 @@ pub struct ServerTls {
     pub gateway: Option<Arc<TlsHandle>>,
     /// Remotes with their own `tls {}` block, by gateway name.
     pub remotes: HashMap<String, Arc<TlsHandle>>,
+    /// Routes, both directions (`cluster.tls`, only with a cluster port).
+    pub route: Option<Arc<TlsHandle>>,
     /// `allow_non_tls`: clients may stay in plaintext (the server sniffs the first byte).
     pub allow_non_tls: bool,
     /// Per remote, the first host name seen among its URLs: the TLS server name when one of
-    /// its URLs is an IP address (nats-server's `tlsName`).
+    /// its URLs is an IP address (nats-server's `tlsName`; routes under [`ROUTES`]).
     names: Arc<Mutex<HashMap<String, String>>>,
 }
 
+/// The key of the routes' saved TLS server name among the remotes' ones (a gateway name
+/// cannot contain a space, so no remote has it).
+pub const ROUTES: &str = " routes";
+
 impl ServerTls {
+    /// Add route TLS from `cluster.tls` (mutual, both directions); the first host name among
+    /// `routes` is verified when a route is dialled by IP address (nats-server's
+    /// `routeTLSName`).
+    pub fn set_routes(&mut self, tls: &Tls, routes: &[Url], clock: Clock) -> Result<(), String> {
+        self.route = Some(Arc::new(TlsHandle::new(tls, Role::Link, clock)?));
+        if let Some(u) = routes.iter().find(|u| u.host.parse::<IpAddr>().is_err()) {
+            let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            names.insert(ROUTES.to_owned(), u.host.clone());
+        }
+        Ok(())
+    }
+
     /// The configuration to dial remote gateway `name` with, if TLS.
     pub fn for_remote(&self, name: &str) -> Option<Arc<TlsState>> {
         self.remotes.get(name).or(self.gateway.as_ref()).map(|h| h.current())
@@ -55,17 +73,24 @@ impl ServerTls {
 
     /// Reload certificates, keys, CAs and pins from reloaded options: [`ServerTls::prepare`]
     /// then [`StagedTls::install`].
-    pub fn reload(&self, client: Option<&Tls>, gateway: Option<&Gateway>) -> Result<(), String> {
-        self.prepare(client, gateway)?.install();
+    pub fn reload(
+        &self,
+        client: Option<&Tls>,
+        gateway: Option<&Gateway>,
+        route: Option<&Tls>,
+    ) -> Result<(), String> {
+        self.prepare(client, gateway, route)?.install();
         Ok(())
     }
 
-    /// Build every block of reloaded options without using any: nothing changes unless all
-    /// build. Adding or removing a `tls` block needs a restart.
+    /// Build every block of reloaded options (`route`: `cluster.tls` when the cluster has a
+    /// port) without using any: nothing changes unless all build. Adding or removing a `tls`
+    /// block needs a restart.
     pub fn prepare(
         &self,
         client: Option<&Tls>,
         gateway: Option<&Gateway>,
+        route: Option<&Tls>,
     ) -> Result<StagedTls, String> {
         let mut staged = Vec::new();
         let mut stage =
@@ -79,6 +104,7 @@ impl ServerTls {
             };
         stage(&self.client, client, "client")?;
         stage(&self.gateway, gateway.and_then(|g| g.tls.as_ref()), "gateway")?;
+        stage(&self.route, route, "route")?;
         for (name, h) in &self.remotes {
             let tls = gateway
                 .and_then(|g| g.gateways.iter().find(|r| &r.name == name))
@@ -97,6 +123,11 @@ impl ServerTls {
     /// remote's own `pinned_certs` is not used, as in nats-server).
     pub fn gateway_pins(&self) -> Vec<String> {
         self.gateway.as_ref().map(|h| h.current().pins.clone()).unwrap_or_default()
+    }
+
+    /// Pins checked on every route handshake, both directions.
+    pub fn route_pins(&self) -> Vec<String> {
+        self.route.as_ref().map(|h| h.current().pins.clone()).unwrap_or_default()
     }
 }
 
@@ -178,5 +209,22 @@ mod tests {
         assert_eq!(t.server_name("C", "127.0.0.1"), "127.0.0.1");
         t.name_failed("B", "gw.example");
         assert_eq!(t.server_name("B", "127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn routes_dialled_by_ip_verify_the_first_route_host_name() {
+        let mut t = ServerTls::default();
+        let url = |h: &str| Url {
+            scheme: "nats".into(),
+            user: None,
+            password: None,
+            host: h.to_owned(),
+            port: Some(6222),
+        };
+        let routes = [url("127.0.0.1"), url("r2.example"), url("r3.example")];
+        let tls = Tls { insecure: true, ..Tls::default() };
+        t.set_routes(&tls, &routes, crate::tls::system_clock()).expect("route TLS");
+        assert_eq!(t.server_name(ROUTES, "127.0.0.1"), "r2.example");
+        assert!(t.route.is_some());
     }
 }

@@ -216,7 +216,7 @@ impl HostTls {
     pub fn reload(&self) -> Result<(), String> {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match current {
-            Some(tls) => tls.reload(None, Some(&self.gateway_options())),
+            Some(tls) => tls.reload(None, Some(&self.gateway_options()), None),
             None => Ok(()),
         }
     }

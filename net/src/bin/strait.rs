@@ -227,6 +227,11 @@ async fn run(
     }
     if let Some((host, port)) = &route_port {
         info!("Listening for route connections on {host}:{port}");
+        if setup.tls.route.as_ref().is_some_and(|h| h.current().insecure) {
+            tracing::warn!(
+                "TLS certificate chain and hostname of solicited routes will not be verified. DO NOT USE IN PRODUCTION!"
+            );
+        }
     }
     let monitor = match &setup.http {
         Some(listen) => {

@@ -54,6 +54,8 @@ pub(crate) struct GwConfig {
     pub(crate) remote_extra: Vec<(String, String)>,
     /// Extra top-level lines.
     pub(crate) extra: String,
+    /// `server_name`; `<name>1` when `None`.
+    pub(crate) server: Option<String>,
 }
 
 impl GwConfig {
@@ -68,6 +70,7 @@ impl GwConfig {
             gateway_extra: String::new(),
             remote_extra: Vec::new(),
             extra: String::new(),
+            server: None,
         }
     }
 
@@ -116,10 +119,17 @@ impl GwConfig {
         self
     }
 
+    /// Sets `server_name` (several servers of one cluster share the gateway name).
+    pub(crate) fn server_name(mut self, name: &str) -> GwConfig {
+        self.server = Some(name.to_owned());
+        self
+    }
+
     /// The config file text (nats-server syntax).
     pub(crate) fn render(&self) -> String {
+        let server = self.server.clone().unwrap_or_else(|| format!("{}1", self.name));
         let mut s = format!(
-            "server_name: {name}1\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{extra}\n\
+            "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{extra}\n\
              gateway {{\n  name: {name}\n  listen: \"127.0.0.1:{port}\"\n",
             name = self.name,
             extra = self.extra,

@@ -106,7 +106,12 @@ impl Kind {
     /// suites must never pass by silently skipping the reference.
     pub(crate) fn program(self) -> PathBuf {
         match self {
-            // Cargo sets this for integration tests; other users pass a path to `spawn`.
+            // `$STRAIT_BIN` first: worktrees sharing one target directory overwrite each
+            // other's binary. Cargo sets the other for integration tests; other users pass a
+            // path to `spawn`.
+            Kind::Strait if std::env::var_os("STRAIT_BIN").is_some_and(|p| !p.is_empty()) => {
+                PathBuf::from(std::env::var_os("STRAIT_BIN").unwrap_or_default())
+            }
             Kind::Strait => match option_env!("CARGO_BIN_EXE_strait") {
                 Some(p) => PathBuf::from(p),
                 None => panic!("the strait binary is unknown here: use Server::spawn"),
