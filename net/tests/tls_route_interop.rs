@@ -173,7 +173,13 @@ fn verify_and_map(kinds: &[Kind]) {
     let mark = b.mark();
     let w = GwServer::start(kinds[2], &member("W", &w_files, "", &to_b));
     ok!(b.wait_line(mark, "authentication error", WAIT); &a, &b, &w);
-    assert!(w.lines_with(0, &[REGISTERED]).is_empty(), "{}", describe_all(&[&a, &b, &w]));
+    // The acceptor never registers W (a dialler logs its registration when the acceptor's
+    // INFO arrives, before the refusal, in both implementations).
+    // (A's other pool connections may still register after the mark.)
+    let first = b.lines_with(0, &[REGISTERED]);
+    let a_id = first[0].rsplit('"').nth(1).unwrap_or_default().to_owned();
+    let others = b.lines_with(mark, &[REGISTERED]);
+    assert!(others.iter().all(|l| l.contains(&a_id)), "{}", describe_all(&[&a, &b, &w]));
     carries_traffic(&a, &b);
 }
 
@@ -208,16 +214,20 @@ fn reload_rotates_certificates(kinds: &[Kind]) {
     let new_a = Files::write(&dir, "a-new", &new_leaf, &[&old_ca, &new_ca]);
     let b_files = Files::write(&dir, "b", &old_ca.leaf(&LeafSpec::new("route-b")), &[&old_ca]);
     let c_files = Files::write(&dir, "c", &new_ca.leaf(&LeafSpec::new("route-c")), &[&new_ca]);
-    let a = GwServer::start(kinds[0], &member("A", &old_a, "", &[]));
+    // One connection per server pair: B and C trust different CAs and can never route to each
+    // other, and a nats-server that keeps failing a gossiped route is slow to open the rest of
+    // its pool elsewhere, which is not what this test is about.
+    let no_pool = "  pool_size: -1";
+    let a = GwServer::start(kinds[0], &member_with("A", &old_a, "", &[], no_pool));
     let to_a = [route_addr(&a)];
-    let b = GwServer::start(kinds[1], &member("B", &b_files, "", &to_a));
+    let b = GwServer::start(kinds[1], &member_with("B", &b_files, "", &to_a, no_pool));
     ok!(a.wait_line(0, REGISTERED, WAIT); &a, &b);
     ok!(b.wait_line(0, REGISTERED, WAIT); &a, &b);
 
     let mark = a.mark();
-    ok!(a.reload(&member("A", &new_a, "", &[])); &a, &b);
+    ok!(a.reload(&member_with("A", &new_a, "", &[], no_pool)); &a, &b);
     ok!(a.wait_line(mark, "Reloaded server configuration", WAIT); &a, &b);
-    let c = GwServer::start(kinds[2], &member("C", &c_files, "", &to_a));
+    let c = GwServer::start(kinds[2], &member_with("C", &c_files, "", &to_a, no_pool));
     ok!(c.wait_line(0, REGISTERED, WAIT); &a, &b, &c);
     ok!(a.wait_line(mark, REGISTERED, WAIT); &a, &b, &c);
     carries_traffic(&c, &a);
@@ -241,7 +251,8 @@ fn reload_changes_pins(kinds: &[Kind]) {
 
     let mark = a.mark();
     ok!(a.reload(&member("A", &a_files, &pinned(&"ab".repeat(32)), &[])); &a, &b);
-    ok!(a.wait_line(mark, "Disconnect 1 clients due to pinned certs reload", WAIT); &a, &b);
+    // One line for the server's pooled routes (3 by default; nats-server adds its $SYS one).
+    ok!(a.wait_line(mark, "clients due to pinned certs reload", WAIT); &a, &b);
     // B dials again: refused for the same reason.
     ok!(a.wait_all(mark, &[TLS_ERROR, "certificate not pinned"], WAIT); &a, &b);
     let again = a.mark();
