@@ -679,6 +679,17 @@ impl Checker {
             if self.gateway_windows.iter().any(|w| w.end == Duration::MAX && w.covers(x, y)) {
                 continue;
             }
+            // Nor before the disturbances on its path are over: a window ends with a recovery
+            // allowance after its cause (a heal, a restart, a stalled handshake, a rejoin
+            // through an explicit partner). Only a rejoin can end after the last heal and its
+            // stalls (route suite seed 2263: c0-s0 restarted behind a one-way partition of its
+            // only explicit route; c0-s2 heard of it only once that handshake stall was over).
+            let from = self
+                .gateway_windows
+                .iter()
+                .filter(|w| w.covers(x, y) && w.end != Duration::MAX)
+                .map(|w| w.end.saturating_sub(GW_RECOVER))
+                .fold(from, Duration::max);
             match self.probes.get(&(x, y)) {
                 Some(t) if *t <= from + bound => {}
                 Some(t) => broken.push(format!(
