@@ -9,6 +9,13 @@
 //! during and after each [`run`], and a failure prints the seed, the fault schedule and the
 //! command that replays it.
 //!
+//! The route suite ([`RunConfig::routes`], `strait-sim --routes`, `tests/routes.rs`) runs one
+//! cluster of 3 to 5 servers joined by routes instead: each server lists one other in
+//! `cluster { routes }` (a chain, a star or a random tree) so gossip must complete the mesh;
+//! faults crash single servers and partition single routes (one way or both ways). The
+//! checker then places publications and subscriptions by the server their connection is on,
+//! so every invariant above (and the probes) applies to the routes between servers.
+//!
 //! The [`rotation`] suites run the same world with mutual-TLS gateways ([`tls`]: production
 //! `run_tls`, certificates from PEM files judged at simulated time) and rotate certificates
 //! with `ServerTls::reload` at seeded moments.

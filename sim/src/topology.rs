@@ -326,6 +326,8 @@ impl Topology {
                     let listeners = Listeners { client, gateway, route, monitor: None };
                     let driver = driver_config();
                     let observe = |node| shared.borrow_mut().node_started(&host, node);
+                    let dialer = SimDialer::default();
+                    shared.borrow_mut().dialer_started(&host, dialer.abandoned());
                     // Each incarnation reads the files as they are when it starts.
                     let tls = match tls {
                         Some(tls) => tls.start()?,
@@ -337,7 +339,7 @@ impl Topology {
                         observe: Some(observe),
                         lame_duck: None,
                     };
-                    server::run_with(config, driver, seed, listeners, SimDialer, pending(), extras)
+                    server::run_with(config, driver, seed, listeners, dialer, pending(), extras)
                         .await?;
                     Ok(())
                 }

@@ -5,6 +5,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use strait_net::transport::{Connection, Dialer, Listener};
 use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -52,16 +54,46 @@ impl Connection for SimConn {
     }
 }
 
-/// Dials outbound gateway connections over turmoil TCP (host names resolve through turmoil's
-/// DNS, so a gateway URL names a simulated host).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SimDialer;
+/// Dials outbound gateway and route connections over turmoil TCP (host names resolve through
+/// turmoil's DNS, so a gateway or route URL names a simulated host).
+///
+/// It counts dials the server abandoned before they completed (its dial timeout, e.g. to a
+/// crashed host): turmoil registers the dialling socket when the SYN leaves and ties it to a
+/// `TcpStream` only once the SYN-ACK is polled, so an abandoned dial can stay counted among
+/// the host's established streams for good, which a real kernel would have freed (seed 287
+/// of the route suite: c0-s2's dials to the crashed c0-s1 timed out and the auditor counted
+/// them as connections c0-s2 kept).
+#[derive(Clone, Debug, Default)]
+pub struct SimDialer {
+    abandoned: Arc<AtomicUsize>,
+}
+
+impl SimDialer {
+    /// Dials abandoned so far (see the type's docs).
+    pub fn abandoned(&self) -> Arc<AtomicUsize> {
+        self.abandoned.clone()
+    }
+}
+
+/// Counts its dial as abandoned unless defused.
+struct DialGuard(Option<Arc<AtomicUsize>>);
+
+impl Drop for DialGuard {
+    fn drop(&mut self) {
+        if let Some(n) = self.0.take() {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Dialer for SimDialer {
     type Conn = SimConn;
 
     async fn dial(&self, host: &str, port: u16) -> io::Result<(Self::Conn, Option<SocketAddr>)> {
-        let stream = TcpStream::connect((host, port)).await?;
+        let mut guard = DialGuard(Some(self.abandoned.clone()));
+        let result = TcpStream::connect((host, port)).await;
+        guard.0 = None;
+        let stream = result?;
         let peer = stream.peer_addr().ok();
         Ok((SimConn(stream), peer))
     }
