@@ -284,7 +284,9 @@ impl Topology {
     /// suite.
     pub fn mesh_streams_per_server(&self) -> usize {
         if self.routes {
-            return self.servers.len() - 1;
+            // Every pair of servers keeps one route per pool index (one without a pool).
+            let pool = self.servers[0].config.cluster.as_ref().map_or(1, |c| c.pool_size.max(1));
+            return (self.servers.len() - 1) * pool as usize;
         }
         2 * (self.servers.len() - self.clusters[0].servers.len())
     }
