@@ -513,6 +513,8 @@ mod route_tests {
         let mut c = ClusterConfig::new("C", PeerUrl::new("127.0.0.1", 6000 + i));
         c.routes = routes.iter().map(|r| PeerUrl::new("127.0.0.1", 6000 + r)).collect();
         c.client_urls = vec![format!("127.0.0.1:{}", 4000 + i)];
+        // One route connection per pair, so each side shows exactly one.
+        c.pool_size = -1;
         NodeConfig {
             server_name: Some(format!("S{i}")),
             port: 4000 + i,
