@@ -363,12 +363,6 @@ fn cluster_flags_are_judged_like_the_cluster_block() {
     let f = empty.to_str().unwrap();
     let (code, _, stderr) = run(&strait(), &["--cluster", "nats://127.0.0.1:6222", "-c", f, "-t"]);
     assert_eq!(code, 0, "{stderr}");
-    // What routes do not do yet is refused with the file's block.
-    let block =
-        conf_file("cluster-tls.conf", "cluster { name: X, port: 6222, tls { timeout: 2 } }\n");
-    let (code, _, stderr) = run(&strait(), &["-c", block.to_str().unwrap(), "-t"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("TLS on routes is not supported"), "{stderr}");
     // Errors in the flags get nats-server's words.
     for line in [
         &["--cluster", "nats://h", "-c", f][..],
@@ -393,5 +387,4 @@ fn cluster_flags_are_judged_like_the_cluster_block() {
     assert!(info.starts_with("INFO "), "{info}");
     // Only this test's files: the directory is shared with the other tests.
     std::fs::remove_file(&empty).ok();
-    std::fs::remove_file(&block).ok();
 }

@@ -53,7 +53,8 @@ pub struct Limits {
     pub max_frame: usize,
     /// Number of clusters.
     pub clusters: usize,
-    /// Other servers of a server's own cluster (route peers; 0 without routes).
+    /// Route connections a server keeps to the others of its cluster when the mesh is
+    /// complete (peers × pool size; 0 without routes).
     pub route_peers: usize,
     /// Number of accounts.
     pub accounts: usize,

@@ -611,7 +611,8 @@ fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
         max_pending: topo.servers.first().map_or(0, |s| s.config.max_pending),
         max_frame: 0,
         clusters: nclusters,
-        route_peers: if topo.routes { topo.servers.len() - 1 } else { 0 },
+        // One connection per pool index to each other server of the cluster.
+        route_peers: if topo.routes { topo.mesh_streams_per_server() } else { 0 },
         accounts: ACCOUNTS.len(),
         // One probe subject per location.
         interest_keys: keys.len() + topo.locations(),
