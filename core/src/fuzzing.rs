@@ -1077,6 +1077,21 @@ SUB > 1
     check_server_stream(d.wire.get(&observer).unwrap_or(&empty), limits.max_payload, &one);
 }
 
+/// A started node of `config` with one client subscribed to everything (`SUB > 1`,
+/// `SUB > q 2`) that answers PINGs: the observer of what a server-to-server link delivers.
+fn observed(config: NodeConfig, ctl: u8) -> (Driver, LinkId) {
+    let mut d = Driver::new(Node::new(config, u64::from(ctl)), u64::from(ctl));
+    let now = d.now;
+    d.node.start(now);
+    let observer = d.node.accept_client(now, None);
+    let mut setup = BytesMut::from(
+        &b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB > 1\r\nSUB > q 2\r\n"[..],
+    );
+    d.node.handle_read(observer, now, &mut setup);
+    d.ponging.insert(observer);
+    (d, observer)
+}
+
 /// A route link fed hostile bytes from its peer, after a valid handshake prefix or not
 /// (`data[0]` picks the options: route auth, pooling, a pinned account): the node must never
 /// panic, must write only frames a route parser accepts, and must hand the observing client
@@ -1107,15 +1122,8 @@ pub fn route_link(data: &[u8]) {
         cluster: Some(c),
         ..NodeConfig::default()
     };
-    let mut d = Driver::new(Node::new(config, u64::from(ctl)), u64::from(ctl));
+    let (mut d, observer) = observed(config, ctl);
     let now = d.now;
-    d.node.start(now);
-    let observer = d.node.accept_client(now, None);
-    let mut setup = BytesMut::from(
-        &b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB > 1\r\nSUB > q 2\r\n"[..],
-    );
-    d.node.handle_read(observer, now, &mut setup);
-    d.ponging.insert(observer);
     let link = d.node.accept_route(now, None);
     d.events();
     let route_limits = RouteLimits::route(limits.max_control_line);
@@ -1186,15 +1194,8 @@ pub fn gateway_link(data: &[u8]) {
         gateway: Some(g),
         ..NodeConfig::default()
     };
-    let mut d = Driver::new(Node::new(config, u64::from(ctl)), u64::from(ctl));
+    let (mut d, observer) = observed(config, ctl);
     let now = d.now;
-    d.node.start(now);
-    let observer = d.node.accept_client(now, None);
-    let mut setup = BytesMut::from(
-        &b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB > 1\r\nSUB > q 2\r\n"[..],
-    );
-    d.node.handle_read(observer, now, &mut setup);
-    d.ponging.insert(observer);
     let link = d.node.accept_gateway(now, None);
     d.events();
     let gw_limits = GatewayLimits {
