@@ -177,7 +177,8 @@ fn verify_and_map(kinds: &[Kind]) {
     // INFO arrives, before the refusal, in both implementations).
     // (A's other pool connections may still register after the mark.)
     let first = b.lines_with(0, &[REGISTERED]);
-    let a_id = first[0].rsplit('"').nth(1).unwrap_or_default().to_owned();
+    // `Registering remote route "ID"[ for account "X"]`: the id is the first quoted part.
+    let a_id = first[0].split('"').nth(1).unwrap_or_default().to_owned();
     let others = b.lines_with(mark, &[REGISTERED]);
     assert!(others.iter().all(|l| l.contains(&a_id)), "{}", describe_all(&[&a, &b, &w]));
     carries_traffic(&a, &b);
