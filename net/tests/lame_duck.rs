@@ -64,15 +64,6 @@ impl Client {
     }
 }
 
-fn send_signal(server: &Server, signal: &str) {
-    let ok = Command::new("kill")
-        .args(["-s", signal, &server.pid().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -s {signal}");
-}
-
 /// `[INF]` lines with `text`, how many.
 fn count_info(server: &Server, text: &str) -> usize {
     server.log_lines().iter().filter(|l| l.contains("[INF]") && l.contains(text)).count()
@@ -86,7 +77,7 @@ fn sigusr2_tells_clients_then_closes_them_and_exits_0() {
         let label = kind.label();
         let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(&s)).collect();
 
-        send_signal(&s, "USR2");
+        s.signal("USR2");
         for c in &mut clients {
             // The server's INFO for this client, with `ldm` where the first one had
             // `connect_info` and the account (and no `connect_urls`: no cluster).
@@ -99,8 +90,8 @@ fn sigusr2_tells_clients_then_closes_them_and_exits_0() {
         let refused = TcpStream::connect(s.addr());
         assert!(refused.is_err(), "{label}: a new client was accepted in lame-duck mode");
         // A second request and SIGTERM change nothing while in lame-duck mode.
-        send_signal(&s, "USR2");
-        send_signal(&s, "TERM");
+        s.signal("USR2");
+        s.signal("TERM");
         s.wait_for_log("Trapped \"terminated\" signal", WAIT);
 
         for c in &mut clients {

@@ -361,8 +361,9 @@ fn routez_and_varz_shapes_match_nats_server() {
         );
         assert_eq!(queue["cid"], rb["rid"], "{label}");
     }
-    // Between Strait servers neither offers compression.
-    assert_eq!(sa.get("/routez")["routes"][0]["compression"], "not supported");
+    // Both Strait servers say `"compression":"off"`, so the route is `off` (as between two
+    // nats-server servers left at their default).
+    assert_eq!(sa.get("/routez")["routes"][0]["compression"], "off");
     // The healthz answer does not change with routes.
     assert_eq!(http_get(sb.http(), "/healthz"), serde_json::json!({"status": "ok"}));
 }
@@ -372,9 +373,10 @@ fn mixed_cluster_each_side_shows_the_other() {
     let (s, n, _c, _ports) = cluster([Kind::Strait, Kind::NatsServer]);
     let (rs, rn) = (s.get("/routez"), n.get("/routez"));
     let (rs, rn) = (&rs["routes"][0], &rn["routes"][0]);
-    // nats-server offers compression and Strait declines it; Strait offers none.
+    // nats-server offers compression (`accept`) and Strait declines it with `off`: both
+    // sides then agree the route is `off`.
     assert_eq!(rs["compression"], "off", "{rs:#}");
-    assert_eq!(rn["compression"], "not supported", "{rn:#}");
+    assert_eq!(rn["compression"], "off", "{rn:#}");
     assert_eq!((&rs["remote_name"], &rn["remote_name"]), (&"B".into(), &"A".into()));
     assert!(rs.get("account").is_none() && rn.get("account").is_none());
     let sv = s.get("/varz");

@@ -14,7 +14,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Kind, Server};
@@ -295,12 +294,7 @@ authorization { users: [
         let mut r = Conn::login(s.addr(), "r");
         r.step("SUB foo 1\r\nSUB grp.a bad 2\r\nSUB keep 3\r\nSUB grp.b ok 4\r\n");
         dir.file("server.conf", &after);
-        let ok = Command::new("kill")
-            .args(["-s", "HUP", &s.pid().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -s HUP");
+        s.signal("HUP");
         r.read_until(|got| got.matches("-ERR").count() >= 2);
         r.sync();
         all.step("PUB foo 1\r\na\r\nPUB grp.a 1\r\nb\r\nPUB keep 1\r\nc\r\nPUB grp.b 1\r\nd\r\n");

@@ -97,6 +97,31 @@ fn shape(kinds: &[Kind]) {
     );
 }
 
+/// A nats-server that wants S2 compression (`compression: s2_fast`, either side of the dial)
+/// hears Strait's `"compression":"off"` and routes in plain text: the mesh forms, messages
+/// cross both ways, and both sides' `/routez` say `off`.
+#[test]
+fn compression_is_declined_cleanly() {
+    for nats_dials in [false, true] {
+        let mut members = vec![Member::new(S, "s1"), Member::new(N, "s2")];
+        let (dialler, acceptor) = if nats_dials { (1, 0) } else { (0, 1) };
+        let url = members[acceptor].route_url(None);
+        members[dialler].routes.push(url);
+        let text =
+            members[1].render().replace("cluster {\n", "cluster {\n  compression: s2_fast\n");
+        members[1].text = Some(text);
+        let servers = start_all(&members);
+        let s = &servers[..];
+        ok!(wait_mesh(s, "s2"), s);
+        ok!(delivery(s), s);
+        for server in s {
+            let routez = ok!(server.monitor("/routez"), s);
+            let mode = &routez["routes"][0]["compression"];
+            assert_eq!(mode, "off", "{}: {routez:#}", server.label());
+        }
+    }
+}
+
 /// The labels of a cluster, for messages.
 fn labels(servers: &[RouteServer]) -> String {
     servers.iter().map(RouteServer::label).collect::<Vec<_>>().join(" ")

@@ -54,6 +54,8 @@ pub struct RouteLink {
     pub dialled: Option<PeerUrl>,
     /// The dialled URL is a configured route.
     pub explicit: bool,
+    /// For a route dialled because of gossip, the `gossip_mode` that gossip carried.
+    pub gossip_mode: u8,
     /// Handshake state.
     pub state: RouteState,
     /// Incremental parser.

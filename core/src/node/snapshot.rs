@@ -141,8 +141,8 @@ pub struct RouteSnapshot {
     pub did_solicit: bool,
     /// We dialled it from a configured route URL.
     pub is_configured: bool,
-    /// Compression on the link as nats-server names it: `"off"` when the peer offered
-    /// compression (Strait declines it), `"not supported"` when the peer's INFO had none.
+    /// Compression on the link as nats-server names it: `"off"` when the peer's INFO named a
+    /// mode (we always say `off`, so that is the result), `"not supported"` when it had none.
     pub compression: &'static str,
     /// The remote subscriptions held on the link, sorted by sid (only when asked for).
     pub subs: Vec<SubscriptionSnapshot>,
@@ -541,7 +541,7 @@ mod route_tests {
         let a = &accepted[0];
         assert_eq!((a.remote_name.as_str(), a.did_solicit, a.is_configured), ("S1", false, false));
         assert_eq!(a.remote_id, w.nodes[1].server_id());
-        assert_eq!(a.compression, "not supported");
+        assert_eq!(a.compression, "off", "both sides said `off`");
         assert!(a.subs.is_empty(), "no list unless asked for");
 
         let dialled = w.nodes[1].routes_snapshot(true);

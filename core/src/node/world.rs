@@ -34,6 +34,8 @@ pub(crate) struct World {
     /// Dials to these nodes connect, but nothing the acceptor sends ever arrives (a stream
     /// wedged by a one-way partition).
     pub(crate) deaf: Vec<usize>,
+    /// Every byte sent between nodes, as (from node, to node, bytes), in order.
+    pub(crate) wire: Vec<(usize, usize, Vec<u8>)>,
 }
 
 impl World {
@@ -62,6 +64,7 @@ impl World {
             logs: Vec::new(),
             down: Vec::new(),
             deaf: Vec::new(),
+            wire: Vec::new(),
         }
     }
 
@@ -180,8 +183,21 @@ impl World {
         {
             return false;
         }
+        self.wire.push((from.0, to.0, out.to_vec()));
         self.nodes[to.0].handle_read(to.1, self.now, &mut out);
         true
+    }
+
+    /// The lines node `from` sent to node `to` that start with `prefix`.
+    pub(crate) fn lines_sent(&self, from: usize, to: usize, prefix: &str) -> Vec<String> {
+        self.wire
+            .iter()
+            .filter(|(f, t, _)| (*f, *t) == (from, to))
+            .flat_map(|(_, _, bytes)| {
+                String::from_utf8_lossy(bytes).split("\r\n").map(str::to_owned).collect::<Vec<_>>()
+            })
+            .filter(|l| l.starts_with(prefix))
+            .collect()
     }
 
     /// Advance the clock by `by`, firing every deadline on the way.

@@ -43,6 +43,9 @@ pub(crate) struct Entry {
     pub(crate) failures: u32,
     /// The server id the URL led to last time.
     pub(crate) peer_id: Option<String>,
+    /// The `gossip_mode` the gossip about this URL carried (0 for a configured route): it
+    /// goes into our INFO on the route and decides whether we gossip the route further.
+    pub(crate) gossip_mode: u8,
 }
 
 /// Every route URL this server dials.
@@ -57,12 +60,12 @@ impl RouteDirectory {
     pub(crate) fn new(config: &ClusterConfig, now: Instant) -> Self {
         let mut dir = Self { entries: Vec::new(), next_dial: DialId::ROUTE_BASE };
         for url in &config.routes {
-            dir.add(url.clone(), true, now);
+            dir.add(url.clone(), true, 0, now);
         }
         dir
     }
 
-    fn add(&mut self, url: PeerUrl, explicit: bool, now: Instant) -> bool {
+    fn add(&mut self, url: PeerUrl, explicit: bool, gossip_mode: u8, now: Instant) -> bool {
         if self.find(&url).is_some() {
             return false;
         }
@@ -73,6 +76,7 @@ impl RouteDirectory {
             attempts: 0,
             failures: 0,
             peer_id: None,
+            gossip_mode,
         });
         true
     }
@@ -87,9 +91,9 @@ impl RouteDirectory {
         self.find(url).is_some_and(|i| self.entries[i].explicit)
     }
 
-    /// A URL learned by gossip: dial it now, unless it is known.
-    pub(crate) fn learn(&mut self, url: PeerUrl, now: Instant) -> bool {
-        self.add(url, false, now)
+    /// A URL learned by gossip carrying `gossip_mode`: dial it now, unless it is known.
+    pub(crate) fn learn(&mut self, url: PeerUrl, gossip_mode: u8, now: Instant) -> bool {
+        self.add(url, false, gossip_mode, now)
     }
 
     /// Earliest due attempt.
@@ -252,7 +256,7 @@ impl RouteDirectory {
                     self.entries[i].url = url.clone();
                 }
                 None => {
-                    self.add(url.clone(), true, now);
+                    self.add(url.clone(), true, 0, now);
                 }
             }
         }
@@ -286,8 +290,11 @@ mod tests {
         let now = Instant::now();
         let c = config(&[7000]);
         let mut dir = RouteDirectory::new(&c, now);
-        assert!(dir.learn(PeerUrl::new("127.0.0.1", 7001), now));
-        assert!(!dir.learn(PeerUrl::new("127.0.0.1", 7000), now), "known URLs are not relearned");
+        assert!(dir.learn(PeerUrl::new("127.0.0.1", 7001), 0, now));
+        assert!(
+            !dir.learn(PeerUrl::new("127.0.0.1", 7000), 0, now),
+            "known URLs are not relearned"
+        );
         let dials = dir.start_due(now, |_| false);
         assert_eq!(dials.len(), 2);
         assert!(dials.iter().all(|d| d.id.is_route() && d.kind == DialKind::Route));

@@ -18,7 +18,8 @@ const GOSSIP_DEFAULT: u8 = 0;
 const GOSSIP_DISABLED: u8 = 1;
 const GOSSIP_OVERRIDE: u8 = 2;
 
-/// Route `id` just registered: tell every other peer about its server.
+/// Route `id` just registered: tell every other peer about its server — unless we dialled
+/// it because of gossip that did not say "override", or its INFO asked us not to.
 pub(super) fn new_peer(node: &mut Node, id: LinkId) {
     let Some(Link::Route(r)) = node.links.get(id) else {
         return;
@@ -26,7 +27,8 @@ pub(super) fn new_peer(node: &mut Node, id: LinkId) {
     let Some(info) = r.info.as_deref() else {
         return;
     };
-    if info.gossip_mode == GOSSIP_DISABLED {
+    let from_gossip = r.solicited && !r.explicit;
+    if (from_gossip && r.gossip_mode != GOSSIP_OVERRIDE) || info.gossip_mode == GOSSIP_DISABLED {
         return;
     }
     // Where the others can dial it: its advertised address, else the address it came from
@@ -38,12 +40,10 @@ pub(super) fn new_peer(node: &mut Node, id: LinkId) {
             None => PeerUrl::new(info.host.clone(), info.port as u16).to_string(),
         },
     };
-    let mode = match (r.solicited, r.explicit) {
-        (true, true) => GOSSIP_OVERRIDE,
-        (true, false) => GOSSIP_DEFAULT,
-        (false, _) => GOSSIP_DISABLED,
-    };
-    let json = info.gossip(&host_port, mode).to_json();
+    let (solicited, explicit) = (r.solicited, r.explicit);
+    // One rendering per mode; which one a peer gets depends on how both routes came to be.
+    let json: [Vec<u8>; 3] = [GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE]
+        .map(|m| info.gossip(&host_port, m).to_json());
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
@@ -54,7 +54,14 @@ pub(super) fn new_peer(node: &mut Node, id: LinkId) {
         if let Some(Link::Route(o)) = node.links.get_mut(other)
             && o.is_established()
         {
-            wire::info(o.outbox.buf(), &json);
+            let mode = if (solicited && explicit) || (!solicited && o.explicit) {
+                GOSSIP_OVERRIDE
+            } else if !solicited {
+                GOSSIP_DISABLED
+            } else {
+                GOSSIP_DEFAULT
+            };
+            wire::info(o.outbox.buf(), &json[usize::from(mode)]);
             if !o.transmit_queued {
                 o.transmit_queued = true;
                 node.events.push_back(crate::node::Event::Transmit(other));
@@ -115,7 +122,7 @@ fn implicit(node: &mut Node, now: Instant, info: &RouteInfo) {
     if cluster.peers.contains_key(&info.server_id) || cluster.directory.is_explicit(&url) {
         return;
     }
-    if cluster.directory.learn(url, now) {
+    if cluster.directory.learn(url, info.gossip_mode, now) {
         cluster.timer_changed = true;
         super::handle_node_timeout(node, now);
     }
@@ -145,7 +152,7 @@ pub(super) fn peer_urls_changed(node: &mut Node, peer_id: &str, urls: Vec<String
 /// We enter lame-duck mode: every peer hears it in an INFO with `ldm`, so it stops telling
 /// its clients about us. Our own URLs are left out of what our clients are told from now on.
 pub(crate) fn enter_lame_duck(node: &mut Node) {
-    let mut info = super::handshake::our_info(node, false);
+    let mut info = super::handshake::our_info(node);
     info.ldm = true;
     let json = info.to_json();
     let Some(cluster) = node.cluster.as_ref() else {

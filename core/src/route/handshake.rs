@@ -18,8 +18,13 @@ use crate::proto::route_json::{RouteConnect, RouteInfo, SubjectPermission};
 /// The route protocol level (same as gateways).
 const ROUTE_PROTO: i64 = 3;
 
-/// Our route INFO. `initial` adds what only the first INFO of a connection carries.
-pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
+/// The compression mode our first INFO on a connection names: we do not compress, and
+/// saying `off` (rather than leaving the field out, "not supported") is how a nats-server
+/// configured for S2 hears it cleanly (route-protocol §2.5).
+pub(super) const DECLINED_COMPRESSION: &str = "off";
+
+/// Our route INFO, as every INFO we send on a route starts.
+pub(super) fn our_info(node: &Node) -> RouteInfo {
     let Some(cluster) = node.cluster.as_deref() else {
         return RouteInfo::default();
     };
@@ -33,7 +38,7 @@ pub(super) fn our_info(node: &Node, initial: bool) -> RouteInfo {
         host: c.advertise.host.clone(),
         port: i64::from(c.advertise.port),
         headers: node.config.headers,
-        auth_required: initial && c.user.is_some(),
+        auth_required: c.user.is_some(),
         tls_required: c.tls,
         tls_verify: c.tls,
         max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
@@ -350,12 +355,15 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
 /// The route is up: send our INFO (solicitor), our interest, and, for a server's first
 /// connection, tell the other peers and dial the rest of its pool.
 fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Slot, size: usize) {
-    let mut ours = our_info(node, false);
+    let mut ours = our_info(node);
+    ours.compression = DECLINED_COMPRESSION.to_owned();
     match &slot {
         Slot::Pool(i) => ours.route_pool_idx = *i as i64,
         Slot::Pinned(account) => ours.route_account = account.clone(),
         Slot::NoPool => {}
     }
+    // A route dialled because of gossip passes the gossip's mode on, as nats-server does.
+    ours.gossip_mode = route_mut(node, id).map_or(0, |r| r.gossip_mode);
     let ours = ours.to_json();
     let peer_id = info.server_id.clone();
     let key = crate::hash::fnv1a64(peer_id.as_bytes());

@@ -11,8 +11,10 @@
 //! * `gossip` — new peers told to the others, implicit routes learned, client URLs;
 //! * `directory` — which URLs to dial, when, and when to give up.
 //!
-//! Routes decline pooling and compression (no `route_pool_size`, no `compression` in our
-//! INFO): a nats-server peer then carries every account on one connection, uncompressed.
+//! * `pool` — pooled and pinned connections per peer (nats-server's `pool_size`, `accounts`).
+//!
+//! Routes decline compression: our INFO says `"compression":"off"`, so a nats-server peer
+//! configured for S2 negotiates `off` and speaks plain text.
 
 mod config;
 mod directory;
@@ -162,6 +164,7 @@ fn new_link(node: &mut Node, now: Instant, peer: Option<SocketAddr>) -> RouteLin
         solicited: false,
         dialled: None,
         explicit: false,
+        gossip_mode: 0,
         state: RouteState::ExpectConnect,
         parser: RouteParser::new(limits),
         peer,
@@ -193,7 +196,9 @@ pub(crate) fn accept(node: &mut Node, now: Instant, peer: Option<SocketAddr>) ->
         return id;
     };
     let auth_timeout = cluster.config.auth_timeout;
-    let info = handshake::our_info(node, true).to_json();
+    let mut info = handshake::our_info(node);
+    info.compression = handshake::DECLINED_COMPRESSION.to_owned();
+    let info = info.to_json();
     let mut link = new_link(node, now, peer);
     link.timers.set(RouteTimer::Auth, now + auth_timeout);
     crate::proto::route::initial_info(link.outbox.buf(), &info);
@@ -226,6 +231,7 @@ pub(crate) fn handle_dial(
             let mut link = new_link(node, now, peer);
             link.solicited = true;
             link.explicit = entry.explicit;
+            link.gossip_mode = entry.gossip_mode;
             link.dialled = Some(entry.url.clone());
             link.slot = Some(first_slot);
             link.state = RouteState::ExpectInfo;

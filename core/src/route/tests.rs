@@ -127,6 +127,42 @@ fn wrong_cluster_name_and_password_are_refused() {
 }
 
 #[test]
+fn gossip_mode_travels_with_the_gossip_and_stops_it() {
+    // A star: S0, S2 and S3 each list only S1, which lists nobody and accepted all three, so
+    // it gossips each to the others with `gossip_mode` 1 ("do not pass it on").
+    let mut w = World::new(vec![server(0, &[1]), server(1, &[]), server(2, &[1]), server(3, &[1])]);
+    w.advance(Duration::from_secs(5));
+    for n in 0..4 {
+        assert_eq!(routes(&w, n), 3, "server {n} reaches every other");
+    }
+    let gossip = w.lines_sent(1, 0, "INFO");
+    assert!(gossip.iter().any(|l| l.contains(r#""gossip_mode":1"#)), "{gossip:#?}");
+    // Whoever of S0 and S3 dialled the other because of that gossip says so in its INFO…
+    let id = |n: usize| w.nodes[n].server_id.clone();
+    let told = |from: usize, to: usize| {
+        w.lines_sent(from, to, "INFO")
+            .iter()
+            .any(|l| l.contains(&id(from)) && l.contains(r#""gossip_mode":1"#))
+    };
+    assert!(told(0, 3) || told(3, 0), "the implicit route carries the gossip's mode");
+    // …and neither passes the other on to S1: only S1's own routes' INFOs reach it.
+    for from in [0, 2, 3] {
+        for line in w.lines_sent(from, 1, "INFO") {
+            assert!(line.contains(&id(from)), "S{from} gossiped to S1: {line}");
+        }
+    }
+}
+
+#[test]
+fn our_first_info_declines_compression() {
+    let w = three();
+    for (from, to) in [(0, 1), (1, 0)] {
+        let first = w.lines_sent(from, to, "INFO").into_iter().next().unwrap_or_default();
+        assert!(first.contains(r#""compression":"off""#), "S{from}→S{to}: {first}");
+    }
+}
+
+#[test]
 fn a_route_list_naming_ourselves_is_dialled_once() {
     let mut w = World::new(vec![server(0, &[0, 1]), server(1, &[0, 1])]);
     w.advance(Duration::from_secs(10));

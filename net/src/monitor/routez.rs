@@ -70,7 +70,7 @@ pub struct RouteInfo {
     /// `account subject [queue]`, as nats-server shows for peers without `lnocu`.
     #[serde(rename = "subscriptions_list_detail", skip_serializing_if = "Vec::is_empty")]
     pub subs_detail: Vec<SubDetail>,
-    /// The account pinned to this route (omitted: Strait pins none).
+    /// The account pinned to this route (omitted for pooled routes).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub account: String,
     /// `"off"` or `"not supported"` (Strait never compresses).

@@ -268,11 +268,7 @@ impl RouteServer {
 
     /// Sends `signal` (a `kill -s` name such as `USR2`) to the process.
     pub(crate) fn signal(&self, signal: &str) {
-        let ok = Command::new("kill")
-            .args(["-s", signal, &self.pid().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill -s {signal} {}", self.label());
+        super::signal(self.pid(), signal);
     }
 
     /// Waits up to `limit` for the process to exit by itself; its status, or `None`.

@@ -128,6 +128,15 @@ impl Kind {
     }
 }
 
+/// Sends `name` (a `kill -s` name such as `HUP`) to process `pid`.
+pub(crate) fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args(["-s", name, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -s {name} {pid}");
+}
+
 /// A running server process; killed when dropped.
 pub(crate) struct Server {
     kind: Kind,
@@ -252,6 +261,21 @@ impl Server {
     /// The process id (for `/proc/PID/status`).
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `name` (a `kill -s` name such as `HUP`) to the process.
+    pub(crate) fn signal(&self, name: &str) {
+        signal(self.pid(), name);
+    }
+
+    /// Stops the server with SIGTERM and returns its whole log: every line written before
+    /// it exited, so nothing logged just after an awaited line is missed.
+    pub(crate) fn stop(&mut self) -> Vec<String> {
+        self.signal("TERM");
+        if self.wait_exit(START_TIMEOUT).is_none() {
+            panic!("{}: still running {START_TIMEOUT:?} after SIGTERM", self.kind.label());
+        }
+        self.log_lines()
     }
 
     /// The last lines of the server's log (stderr), oldest first.
