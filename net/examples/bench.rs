@@ -80,6 +80,9 @@ struct Opts {
     /// Leave out the gateway cases (two-cluster superclusters).
     #[arg(long)]
     no_gateway: bool,
+    /// Only the gateway cases.
+    #[arg(long)]
+    only_gateway: bool,
     /// Leave out the TLS gateway cases.
     #[arg(long)]
     no_tls: bool,
@@ -153,6 +156,10 @@ fn main() {
     }
     if opts.only_cluster {
         print_table(&cluster::cluster_cases(&runtime, &programs, &flags, &opts, started), &opts);
+        return;
+    }
+    if opts.only_gateway {
+        print_table(&gateway_cases(&runtime, &programs, &opts, started), &opts);
         return;
     }
     if opts.only_perms {
