@@ -18,54 +18,107 @@ const GOSSIP_DEFAULT: u8 = 0;
 const GOSSIP_DISABLED: u8 = 1;
 const GOSSIP_OVERRIDE: u8 = 2;
 
-/// Route `id` just registered: tell every other peer about its server — unless we dialled
-/// it because of gossip that did not say "override", or its INFO asked us not to.
+/// Route `id` just registered: tell every other peer about its server.
 pub(super) fn new_peer(node: &mut Node, id: LinkId) {
-    let Some(Link::Route(r)) = node.links.get(id) else {
+    let Some(about) = Gossip::of(node, id) else {
         return;
     };
-    let Some(info) = r.info.as_deref() else {
-        return;
-    };
-    let from_gossip = r.solicited && !r.explicit;
-    if (from_gossip && r.gossip_mode != GOSSIP_OVERRIDE) || info.gossip_mode == GOSSIP_DISABLED {
-        return;
-    }
-    // Where the others can dial it: its advertised address, else the address it came from
-    // with the port its INFO gives.
-    let host_port = match PeerUrl::parse(&info.ip) {
-        Some(url) if !info.ip.is_empty() => url.to_string(),
-        _ => match r.peer {
-            Some(addr) => PeerUrl::new(addr.ip().to_string(), info.port as u16).to_string(),
-            None => PeerUrl::new(info.host.clone(), info.port as u16).to_string(),
-        },
-    };
-    let (solicited, explicit) = (r.solicited, r.explicit);
-    // One rendering per mode; which one a peer gets depends on how both routes came to be.
-    let json: [Vec<u8>; 3] = [GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE]
-        .map(|m| info.gossip(&host_port, m).to_json());
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
-    for &other in &cluster.routes {
-        if other == id {
-            continue;
-        }
-        if let Some(Link::Route(o)) = node.links.get_mut(other)
-            && o.is_established()
+    let others: Vec<LinkId> = cluster.routes.iter().copied().filter(|&o| o != id).collect();
+    for other in others {
+        about.send(node, other);
+    }
+}
+
+/// Route `id` replaced a duplicate connection to its server: gossip we sent on the old one
+/// may have been dropped unread by the peer (it closed its end first), so tell it again
+/// about every other server we have a route to. Servers it already knows are ignored.
+pub(super) fn resend_to(node: &mut Node, id: LinkId) {
+    let Some(cluster) = node.cluster.as_ref() else {
+        return;
+    };
+    let peer = |link: LinkId| match node.links.get(link) {
+        Some(Link::Route(r)) => r.info.as_deref().map(|i| i.server_id.as_str()),
+        _ => None,
+    };
+    let Some(receiver) = peer(id) else {
+        return;
+    };
+    // One connection per other server (its pool carries the same server).
+    let mut seen = Vec::new();
+    let mut sources = Vec::new();
+    for &link in &cluster.routes {
+        if let Some(server) = peer(link)
+            && server != receiver
+            && !seen.contains(&server)
         {
-            let mode = if (solicited && explicit) || (!solicited && o.explicit) {
-                GOSSIP_OVERRIDE
-            } else if !solicited {
-                GOSSIP_DISABLED
-            } else {
-                GOSSIP_DEFAULT
-            };
-            wire::info(o.outbox.buf(), &json[usize::from(mode)]);
-            if !o.transmit_queued {
-                o.transmit_queued = true;
-                node.events.push_back(crate::node::Event::Transmit(other));
-            }
+            seen.push(server);
+            sources.push(link);
+        }
+    }
+    for source in sources {
+        if let Some(about) = Gossip::of(node, source) {
+            about.send(node, id);
+        }
+    }
+}
+
+/// What we tell other peers about the server behind one route.
+struct Gossip {
+    /// The peer's INFO rendered with each `gossip_mode` (indexed by the mode).
+    json: [Vec<u8>; 3],
+    /// We dialled the route…
+    solicited: bool,
+    /// …from a configured URL.
+    explicit: bool,
+}
+
+impl Gossip {
+    /// The gossip about route `id`'s server. Unlike nats-server, Strait passes every server
+    /// on, whatever `gossip_mode` said (see `docs/compat.md`): nats-server's savings made
+    /// seeded simulations end with meshes that never completed once a duplicate connection
+    /// swallowed the one INFO that would have completed them.
+    fn of(node: &Node, id: LinkId) -> Option<Self> {
+        let Some(Link::Route(r)) = node.links.get(id) else {
+            return None;
+        };
+        let info = r.info.as_deref()?;
+        // Where the others can dial it: its advertised address, else the address it came
+        // from with the port its INFO gives.
+        let host_port = match PeerUrl::parse(&info.ip) {
+            Some(url) if !info.ip.is_empty() => url.to_string(),
+            _ => match r.peer {
+                Some(addr) => PeerUrl::new(addr.ip().to_string(), info.port as u16).to_string(),
+                None => PeerUrl::new(info.host.clone(), info.port as u16).to_string(),
+            },
+        };
+        let json = [GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE]
+            .map(|m| info.gossip(&host_port, m).to_json());
+        Some(Self { json, solicited: r.solicited, explicit: r.explicit })
+    }
+
+    /// Queue it on route `to`, with the mode nats-server picks from how both routes came
+    /// to be.
+    fn send(&self, node: &mut Node, to: LinkId) {
+        let Some(Link::Route(o)) = node.links.get_mut(to) else {
+            return;
+        };
+        if !o.is_established() {
+            return;
+        }
+        let mode = if (self.solicited && self.explicit) || (!self.solicited && o.explicit) {
+            GOSSIP_OVERRIDE
+        } else if !self.solicited {
+            GOSSIP_DISABLED
+        } else {
+            GOSSIP_DEFAULT
+        };
+        wire::info(o.outbox.buf(), &self.json[usize::from(mode)]);
+        if !o.transmit_queued {
+            o.transmit_queued = true;
+            node.events.push_back(crate::node::Event::Transmit(to));
         }
     }
 }

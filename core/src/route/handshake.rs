@@ -346,7 +346,14 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
                 c.extras.retain(|e| e.peer_id != info.server_id);
             }
         }
+        // nats-server keeps a replaced configured route's standing (`upgradeRouteToSolicited`).
+        let was_explicit =
+            matches!(node.links.get(existing), Some(crate::link::Link::Route(e)) if e.explicit);
+        if let Some(r) = route_mut(node, id) {
+            r.explicit |= was_explicit;
+        }
         register(node, id, now, info, slot, size);
+        gossip::resend_to(node, id);
         return close(node, existing, RouteError::DuplicateRoute);
     }
     register(node, id, now, info, slot, size);
