@@ -1069,15 +1069,25 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     node.totals.in_bytes += msg.payload.len() as u64;
     let mut subject = msg.subject;
     let mut reply_came_home = false;
+    // A reply for a request made on another server of this cluster: on to it, unchanged.
+    let mut for_peer = None;
     if subject.starts_with(reply::PREFIX) {
         let Some(gw) = node.gateway.as_ref() else {
             return;
         };
         match reply::parse_mapped(&subject) {
-            // A reply to a request that left this cluster: deliver under the real subject.
-            Some(m) if m.cluster_hash == gw.cluster_hash.as_slice() => {
+            // A reply to a request that left from this server: deliver under the real subject.
+            Some(m)
+                if m.cluster_hash == gw.cluster_hash.as_slice()
+                    && m.server_hash == gw.server_hash.as_slice() =>
+            {
                 subject = subject.slice_ref(m.reply);
                 reply_came_home = true;
+            }
+            Some(m) if m.cluster_hash == gw.cluster_hash.as_slice() => {
+                let mut hash = [0u8; reply::HASH_LEN];
+                hash.copy_from_slice(m.server_hash);
+                for_peer = Some(hash);
             }
             // Mapped for another cluster: not ours to deliver.
             _ => return,
@@ -1087,13 +1097,13 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     let Some(&account) = account else {
         return no_interest(node, id, &msg.account, None);
     };
-    let (reply, mapped) = match msg.reply {
-        Some(r) if r.starts_with(reply::PREFIX) => match reply::parse_mapped(&r) {
-            Some(m) => (Some(r.slice_ref(m.reply)), Some(r.clone())),
-            None => (Some(r), None),
-        },
-        other => (other, None),
-    };
+    if let Some(hash) = for_peer {
+        let m =
+            Message { subject, reply: msg.reply, header_len: msg.header_len, payload: msg.payload };
+        crate::route::send_to_server(node, account, &hash, &m);
+        return;
+    }
+    let (reply, mapped) = reply::strip(msg.reply);
     let m = Message { subject, reply, header_len: msg.header_len, payload: msg.payload };
     let origin =
         Origin::Gateway { queues: msg.queues.as_ref(), mapped: mapped.as_ref(), reply_came_home };

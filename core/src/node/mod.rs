@@ -742,15 +742,17 @@ pub(crate) fn interest_removed(
     gateway::interest_removed(node, account, subject, queue);
 }
 
-/// Route a message that arrived over a route: local subscribers only.
+/// Route a message that arrived over a route: local subscribers only. `mapped` is the full
+/// `_GR_.` reply the message's reply was stripped of, if any.
 pub(crate) fn route_from_route(
     node: &mut Node,
     now: Instant,
     account: AccountId,
     msg: &crate::message::Message,
     queues: Option<&bytes::Bytes>,
+    mapped: Option<&bytes::Bytes>,
 ) {
-    router::route(node, now, router::Origin::Route { queues }, account, msg);
+    router::route(node, now, router::Origin::Route { queues, mapped }, account, msg);
 }
 
 pub(crate) use auth::secret_eq;
@@ -782,5 +784,7 @@ mod gateway_answer_tests;
 mod gateway_tests;
 #[cfg(test)]
 mod permission_tests;
+#[cfg(test)]
+mod supercluster_tests;
 #[cfg(test)]
 pub(crate) mod world;

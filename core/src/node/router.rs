@@ -1,17 +1,19 @@
 //! Where a message goes: the one table of fan-out rules, for every origin.
 //!
-//! | origin  | local plain | queue groups                                   | routes                    | gateways                      |
-//! |---------|-------------|------------------------------------------------|---------------------------|-------------------------------|
-//! | client  | yes (echo)  | one member per group, local or behind a route  | once per route interested | every remote that wants it    |
-//! | route   | yes         | one *local* member per group the sender listed | never                     | never                         |
-//! | gateway | yes         | one local member per *listed* group            | not yet (superclusters)   | only a mapped reply come home |
+//! | origin  | local plain | queue groups                                     | routes                    | gateways                      |
+//! |---------|-------------|--------------------------------------------------|---------------------------|-------------------------------|
+//! | client  | yes (echo)  | one member per group, local or behind a route    | once per route interested | every remote that wants it    |
+//! | route   | yes         | one *local* member per group the sender listed   | never                     | never                         |
+//! | gateway | yes         | one member per *listed* group, local or by route | once per route interested | only a mapped reply come home |
 //!
 //! Inside a cluster a queue member is picked at random among all members, each route member
 //! weighted by the member count its server announced, with no preference for local ones
 //! (nats-server 2.15.1 does the same).
 //!
 //! A client's answer on a subject it got as a mapped `_GR_.` reply skips the table: it goes
-//! straight back to the requester's cluster (gateway-protocol §6.6).
+//! straight back to the requester's cluster (gateway-protocol §6.6), and there, if another
+//! server of that cluster received it, over the route to the requester's server. A mapped
+//! reply travels with a message that a gateway's receiver passes on to its routes.
 //!
 //! Side effects found during a fan-out (a slow consumer closed, an auto-unsubscribe reaching
 //! its count) would change interest while the message is still being routed; they are
@@ -28,6 +30,7 @@ use crate::account::AccountId;
 use crate::link::Link;
 use crate::message::{self, Message};
 use crate::node::LinkId;
+use crate::sublist::Match;
 
 /// Where a message came from.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +41,8 @@ pub(super) enum Origin<'a> {
     Route {
         /// The queue groups listed (`RMSG … | q…`); none means no queue subscriber gets it.
         queues: Option<&'a Bytes>,
+        /// The full `_GR_.` reply when the message's reply was stripped of it.
+        mapped: Option<&'a Bytes>,
     },
     /// An inbound gateway link.
     Gateway {
@@ -103,7 +108,7 @@ pub(super) fn route(
     let outer = std::mem::replace(&mut node.deferred.active, true);
     let outcome = match origin {
         Origin::Client(src) => from_client(node, now, src, account, msg),
-        Origin::Route { queues } => from_route(node, now, account, msg, queues),
+        Origin::Route { queues, mapped } => from_route(node, now, account, msg, queues, mapped),
         Origin::Gateway { queues, mapped, reply_came_home } => {
             from_gateway(node, now, account, msg, queues, mapped, reply_came_home)
         }
@@ -144,6 +149,64 @@ fn from_client(
     let (echo, wants_no_responders) = (c.opts.echo, c.opts.no_responders);
     let target = Target { src: Some(src), echo, mapped: None };
     let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    // Queue groups served in this cluster; gateways only offer the others to remote clusters.
+    let (mut delivered, mut served) = in_cluster(node, now, account, msg, target, &result, None);
+    if node.gateway.is_some() {
+        delivered |= gateway::forward(node, now, account, msg, &mut served);
+    }
+    if !delivered
+        && wants_no_responders
+        && let Some(reply) = &msg.reply
+    {
+        deliver::no_responders(node, src, reply, &msg.subject);
+    }
+    match (delivered, result.is_empty()) {
+        (true, _) => Outcome::Delivered,
+        (false, false) => Outcome::NotDelivered,
+        (false, true) => Outcome::NoInterest,
+    }
+}
+
+/// A message from an inbound gateway: every subscriber in this cluster (behind routes too),
+/// and one member, anywhere in the cluster, of each queue group the sender listed.
+fn from_gateway(
+    node: &mut Node,
+    now: Instant,
+    account: AccountId,
+    msg: &Message,
+    queues: Option<&Bytes>,
+    mapped: Option<&Bytes>,
+    reply_came_home: bool,
+) -> Outcome {
+    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    if result.plain.is_empty() && queues.is_none() && !reply_came_home {
+        return Outcome::NoInterest;
+    }
+    let target = Target { src: None, echo: true, mapped };
+    let listed = Some(queues.map_or(&[][..], |q| q.as_ref()));
+    let (mut delivered, _) = in_cluster(node, now, account, msg, target, &result, listed);
+    // A reply that came home is also offered to the other clusters under its real subject, so
+    // subscribers elsewhere still see it (not for service-import replies).
+    if reply_came_home && !msg.subject.starts_with(b"_R_.") {
+        let mut served = Vec::new();
+        delivered |= gateway::forward(node, now, account, msg, &mut served);
+    }
+    if delivered { Outcome::Delivered } else { Outcome::NotDelivered }
+}
+
+/// This cluster's share of a fan-out: local subscribers get the message now, servers behind
+/// routes once each, and each queue group gets one member, local or behind a route — every
+/// group, or with `listed` (a queue list as it came over a gateway) only those it names.
+/// Returns whether anyone took it and, when gateways are configured, the groups served.
+fn in_cluster(
+    node: &mut Node,
+    now: Instant,
+    account: AccountId,
+    msg: &Message,
+    target: Target<'_>,
+    result: &Match<SubKey>,
+    listed: Option<&[u8]>,
+) -> (bool, Vec<Bytes>) {
     let mut delivered = false;
     let mut routes = node.cluster.as_mut().map(|c| std::mem::take(&mut c.targets));
     for &key in &result.plain {
@@ -155,9 +218,13 @@ fn from_client(
             delivered |= deliver::deliver(node, key, target, msg, now);
         }
     }
-    // Queue groups served in this cluster; gateways only offer the others to remote clusters.
     let mut served = Vec::new();
     for group in &result.queues {
+        if let Some(list) = listed
+            && !message::queue_names(list).any(|name| name == group.name.as_ref())
+        {
+            continue;
+        }
         let taken = pick_member(node, &group.members, |node, key| {
             if !key.is_remote() {
                 return deliver::deliver(node, key, target, msg, now);
@@ -178,60 +245,20 @@ fn from_client(
         }
     }
     if let Some(mut routes) = routes {
-        delivered |= crate::route::send_to_routes(node, account, msg, &mut routes);
+        // A reply stripped of its `_GR_.` mapping travels on with it, so the server that
+        // delivers it can send the answer straight back too.
+        delivered |= match target.mapped {
+            Some(full) if !routes.is_empty() => {
+                let with_mapping = Message { reply: Some(full.clone()), ..msg.clone() };
+                crate::route::send_to_routes(node, account, &with_mapping, &mut routes)
+            }
+            _ => crate::route::send_to_routes(node, account, msg, &mut routes),
+        };
         if let Some(c) = node.cluster.as_mut() {
             c.targets = routes;
         }
     }
-    if node.gateway.is_some() {
-        delivered |= gateway::forward(node, now, account, msg, &mut served);
-    }
-    if !delivered
-        && wants_no_responders
-        && let Some(reply) = &msg.reply
-    {
-        deliver::no_responders(node, src, reply, &msg.subject);
-    }
-    match (delivered, result.is_empty()) {
-        (true, _) => Outcome::Delivered,
-        (false, false) => Outcome::NotDelivered,
-        (false, true) => Outcome::NoInterest,
-    }
-}
-
-fn from_gateway(
-    node: &mut Node,
-    now: Instant,
-    account: AccountId,
-    msg: &Message,
-    queues: Option<&Bytes>,
-    mapped: Option<&Bytes>,
-    reply_came_home: bool,
-) -> Outcome {
-    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
-    if result.plain.is_empty() && queues.is_none() && !reply_came_home {
-        return Outcome::NoInterest;
-    }
-    let target = Target { src: None, echo: true, mapped };
-    let mut delivered = false;
-    for &key in &result.plain {
-        delivered |= deliver::deliver(node, key, target, msg, now);
-    }
-    for name in queues.map(|q| message::queue_names(q)).into_iter().flatten() {
-        let Some(group) = result.queues.iter().find(|g| g.name.as_ref() == name) else {
-            continue;
-        };
-        delivered |= pick_member(node, &group.members, |node, key| {
-            deliver::deliver(node, key, target, msg, now)
-        });
-    }
-    // A reply that came home is also offered to the other clusters under its real subject, so
-    // subscribers elsewhere still see it (not for service-import replies).
-    if reply_came_home && !msg.subject.starts_with(b"_R_.") {
-        let mut served = Vec::new();
-        delivered |= gateway::forward(node, now, account, msg, &mut served);
-    }
-    if delivered { Outcome::Delivered } else { Outcome::NotDelivered }
+    (delivered, served)
 }
 
 /// A message from a route: our own subscribers, and one local member of each listed group.
@@ -241,9 +268,10 @@ fn from_route(
     account: AccountId,
     msg: &Message,
     queues: Option<&Bytes>,
+    mapped: Option<&Bytes>,
 ) -> Outcome {
     let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
-    let target = Target { src: None, echo: true, mapped: None };
+    let target = Target { src: None, echo: true, mapped };
     let mut delivered = false;
     for &key in result.plain.iter().filter(|k| !k.is_remote()) {
         delivered |= deliver::deliver(node, key, target, msg, now);

@@ -106,6 +106,38 @@ pub(crate) fn send(
     sent
 }
 
+/// A reply mapped for another server of our cluster (`_GR_.<our cluster>.<server_hash>.…`)
+/// goes on to that server unchanged, over the route that carries `account`; false when no
+/// route leads there.
+pub(crate) fn send_to_server(
+    node: &mut Node,
+    account: AccountId,
+    server_hash: &[u8],
+    msg: &Message,
+) -> bool {
+    let Some(cluster) = node.cluster.as_ref() else {
+        return false;
+    };
+    let name = node.accounts[account.0 as usize].name.as_str();
+    let pinned = &cluster.config.pinned_accounts;
+    let link = cluster
+        .peers
+        .values()
+        .find(|p| p.reply_hash.as_slice() == server_hash)
+        .and_then(|p| p.link_for(name, pinned));
+    let Some(link) = link else {
+        return false;
+    };
+    let mut targets =
+        node.cluster.as_mut().map(|c| std::mem::take(&mut c.targets)).unwrap_or_default();
+    targets.add_plain(link);
+    let sent = send(node, account, msg, &mut targets);
+    if let Some(c) = node.cluster.as_mut() {
+        c.targets = targets;
+    }
+    sent
+}
+
 /// A message from route `id`: deliver it to our own clients.
 pub(super) fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     let Some(r) = route_mut(node, id) else {
@@ -135,11 +167,17 @@ pub(super) fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg)
         }
         return;
     };
-    let m = Message {
-        subject: msg.subject,
-        reply: msg.reply,
-        header_len: msg.header_len,
-        payload: msg.payload,
-    };
-    crate::node::route_from_route(node, now, account, &m, msg.queues.as_ref());
+    // A reply that crossed a gateway to another server of our cluster and was passed on to
+    // us, its requester's server: delivered under its real subject.
+    let mut subject = msg.subject;
+    if let Some(gw) = node.gateway.as_ref()
+        && let Some(m) = crate::gateway::reply::parse_mapped(&subject)
+        && m.cluster_hash == gw.cluster_hash.as_slice()
+        && m.server_hash == gw.server_hash.as_slice()
+    {
+        subject = subject.slice_ref(m.reply);
+    }
+    let (reply, mapped) = crate::gateway::reply::strip(msg.reply);
+    let m = Message { subject, reply, header_len: msg.header_len, payload: msg.payload };
+    crate::node::route_from_route(node, now, account, &m, msg.queues.as_ref(), mapped.as_ref());
 }

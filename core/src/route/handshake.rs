@@ -407,6 +407,7 @@ fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Sl
         pool: vec![None; size],
         pinned: Default::default(),
         url: None,
+        reply_hash: crate::gateway::reply::hash6(peer_id.as_bytes()),
     });
     peer.set(&slot, id);
     if solicited && peer.url.is_none() {

@@ -32,7 +32,7 @@ use bytes::BytesMut;
 use rand_core::RngCore;
 
 pub use config::{ClusterConfig, MAX_PING_INTERVAL};
-pub(crate) use forward::{RouteTargets, send as send_to_routes};
+pub(crate) use forward::{RouteTargets, send as send_to_routes, send_to_server};
 pub(crate) use gossip::{connect_urls, enter_lame_duck};
 pub(crate) use interest::local_changed;
 pub use pool::{DEFAULT_POOL_SIZE, Slot, pool_index};

@@ -55,6 +55,8 @@ pub(crate) struct Peer {
     pub(crate) pinned: BTreeMap<String, LinkId>,
     /// Where we dialled it, if we did: missing pool connections are dialled there.
     pub(crate) url: Option<PeerUrl>,
+    /// The hash of its server id in `_GR_.` replies that are its to deliver.
+    pub(crate) reply_hash: [u8; 6],
 }
 
 impl Peer {
