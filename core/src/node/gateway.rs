@@ -1,6 +1,7 @@
 //! What gateway links do to the node: handshakes, discovery, interest propagation and the
 //! messages that cross between clusters (`shared/docs/gateway-protocol.md`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,7 @@ use crate::proto::gateway_json::{
     CMD_ALL_SUBS_COMPLETE, CMD_ALL_SUBS_START, CMD_GOSSIP, GATEWAY_PROTO, GatewayConnect,
     GatewayInfo,
 };
+use crate::proto::route_json::RouteInfo;
 use crate::subject;
 
 /// A subscription this young may not be known across a gateway yet
@@ -55,6 +57,9 @@ pub(crate) struct GatewayNode {
     pub(crate) timer_changed: bool,
     /// Established outbound links (a cheap "any gateway to forward to?" test per message).
     pub(crate) outbound_count: usize,
+    /// The gateway URLs of the other servers of our cluster, learned from their route INFO,
+    /// each counted once per server advertising it (gateway-protocol §4.1).
+    pub(crate) cluster_urls: BTreeMap<String, usize>,
 }
 
 impl GatewayNode {
@@ -70,6 +75,7 @@ impl GatewayNode {
             started: false,
             timer_changed: true,
             outbound_count: 0,
+            cluster_urls: BTreeMap::new(),
         }
     }
 }
@@ -113,11 +119,101 @@ fn our_info(node: &Node) -> GatewayInfo {
         tls_verify: gw.config.tls,
         max_payload: i32::try_from(node.config.limits.max_payload).unwrap_or(i32::MAX),
         gateway: gw.config.name.clone(),
-        gateway_urls: vec![url.clone()],
+        gateway_urls: cluster_gateway_urls(gw),
         gateway_url: url,
         gateway_nrp: true,
         gateway_iom: gw.config.interest_only,
         ..GatewayInfo::default()
+    }
+}
+
+/// Every gateway URL of our cluster: ours first, then the other servers'.
+fn cluster_gateway_urls(gw: &GatewayNode) -> Vec<String> {
+    let ours = gw.config.advertise.to_string();
+    let others = gw.cluster_urls.keys().filter(|u| **u != ours).cloned();
+    std::iter::once(ours.clone()).chain(others).collect()
+}
+
+/// A server of our cluster whose route INFO named gateway URL `url` joined (or, with
+/// `joined` false, left): when our cluster's set of gateway URLs changes, every inbound
+/// gateway hears it in a new INFO, so the remote clusters can dial any of our servers.
+pub(crate) fn cluster_url_changed(node: &mut Node, url: &str, joined: bool) {
+    let Some(gw) = node.gateway.as_mut() else {
+        return;
+    };
+    if url.is_empty() {
+        return;
+    }
+    let changed = if joined {
+        let count = gw.cluster_urls.entry(url.to_owned()).or_insert(0);
+        *count += 1;
+        *count == 1
+    } else {
+        match gw.cluster_urls.get_mut(url) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                false
+            }
+            Some(_) => gw.cluster_urls.remove(url).is_some(),
+            None => false,
+        }
+    };
+    if !changed {
+        return;
+    }
+    let json = our_info(node).to_json();
+    for id in node.gateway.as_ref().map(|g| g.inbound.clone()).unwrap_or_default() {
+        if let Some(g) = gateway_mut(node, id)
+            && g.is_established()
+        {
+            wire::info(g.outbox.buf(), &json);
+            node.wake(id);
+        }
+    }
+}
+
+/// The gateway gossip we tell route peers (route-protocol §6): for each remote cluster we
+/// have an outbound connection to (or only `remote`), its name and URLs.
+pub(crate) fn route_gossip(node: &Node, remote: Option<&str>) -> Vec<Vec<u8>> {
+    let Some(gw) = node.gateway.as_ref() else {
+        return Vec::new();
+    };
+    let name = node.config.server_name.as_deref().unwrap_or_default();
+    gw.directory
+        .remotes
+        .iter()
+        .filter(|r| remote.is_none_or(|n| n == r.name))
+        .filter(|r| matches!(r.state, crate::gateway::directory::DialState::Connected(l) if is_established(node, l)))
+        .map(|r| {
+            let urls = r.urls.iter().map(ToString::to_string).collect();
+            RouteInfo::gateway_gossip(&node.server_id, name, &r.name, urls).to_json()
+        })
+        .collect()
+}
+
+fn is_established(node: &Node, id: LinkId) -> bool {
+    matches!(node.links.get(id), Some(Link::Gateway(g)) if g.is_established())
+}
+
+/// Gateway gossip that came over a route (`gateway_cmd` 1): another server of our cluster
+/// has an outbound connection to `info.gateway`, so we dial it too (an implicit gateway).
+/// With `reject_unknown_cluster`, a cluster we are not configured for is ignored, as on a
+/// gateway (nats-server takes it from a route regardless; see `docs/compat.md`).
+pub(crate) fn learned_over_route(node: &mut Node, now: Instant, info: &RouteInfo) {
+    let Some(gw) = node.gateway.as_mut() else {
+        return;
+    };
+    if info.gateway == gw.config.name {
+        return;
+    }
+    if gw.config.reject_unknown_cluster && gw.directory.find(&info.gateway).is_none() {
+        return;
+    }
+    let urls: Vec<GatewayUrl> =
+        info.gateway_urls.iter().filter_map(|u| GatewayUrl::parse(u)).collect();
+    if gw.directory.learn(&info.gateway, &urls, now) {
+        gw.timer_changed = true;
+        handle_node_timeout(node, now);
     }
 }
 
@@ -715,6 +811,7 @@ fn outbound_info(node: &mut Node, id: LinkId, now: Instant, json: &[u8]) {
     match info.gateway_cmd {
         0 if info.gateway == remote => {
             update_remote_urls(node, &remote, &info);
+            gossip_to_routes(node, &remote);
         }
         CMD_GOSSIP if info.gateway != our_name && info.gateway != remote => {
             let Some(gw) = node.gateway.as_mut() else {
@@ -814,6 +911,18 @@ fn register_outbound(node: &mut Node, id: LinkId, now: Instant, info: GatewayInf
     node.log(LogLevel::Info, line);
     arm_first_ping(node, id, now);
     node.wake(id);
+    gossip_to_routes(node, &remote);
+}
+
+/// Our outbound connection to `remote` registered or heard new URLs: tell every server of
+/// our cluster, so each dials that cluster too (route-protocol §6).
+fn gossip_to_routes(node: &mut Node, remote: &str) {
+    if node.cluster.is_none() {
+        return;
+    }
+    for json in route_gossip(node, Some(remote)) {
+        crate::route::tell_peers(node, &json);
+    }
 }
 
 /// A new account: with forced interest-only mode, switch it on every inbound link.

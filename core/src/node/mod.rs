@@ -756,6 +756,7 @@ pub(crate) fn route_from_route(
 }
 
 pub(crate) use auth::secret_eq;
+pub(crate) use gateway::{cluster_url_changed, learned_over_route, route_gossip};
 
 /// A generated cluster name, 22 characters like nats-server's.
 fn generate_cluster_name(rng: &mut ChaCha8Rng) -> String {

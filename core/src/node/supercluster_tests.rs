@@ -102,3 +102,41 @@ fn a_reply_crossing_a_gateway_finds_the_requesters_server() {
     let passed = w.lines_sent(0, 1, "RMSG");
     assert!(passed.iter().any(|l| l.contains("_GR_.")), "over A1's route: {passed:?}");
 }
+
+#[test]
+fn remote_clusters_learn_every_gateway_url_of_ours() {
+    let w = a2_b1();
+    // B1 was given A1's URL only; A1's INFO now lists A2's too (learned over the route).
+    let remotes = w.gateway(2).remotes;
+    let (_, _, urls) = remotes.iter().find(|(n, _, _)| n == "A").expect("A known");
+    assert!(urls.contains(&"127.0.0.1:7011".to_owned()), "{urls:?}");
+}
+
+#[test]
+fn a_server_dials_the_remote_clusters_its_route_peers_reach() {
+    // A2 lists no remote cluster at all: A1's gateway gossip over the route makes it dial B.
+    let mut w = World::new(vec![
+        server("A", "A1", 7001, (6001, &[]), &[("B", 7002)]),
+        server("A", "A2", 7011, (6011, &[6001]), &[]),
+        server("B", "B1", 7002, (0, &[]), &[("A", 7001)]),
+    ]);
+    w.advance(Duration::from_secs(4));
+    assert!(w.registered(1, "Outbound gateway connection to \"B\""), "{:?}", w.logs);
+    let outbound: Vec<String> = w.gateway(1).outbound.iter().map(|o| o.remote.clone()).collect();
+    assert_eq!(outbound, ["B"]);
+    // B1 now has an inbound from each server of A.
+    assert_eq!(w.gateway(2).inbound.len(), 2);
+}
+
+#[test]
+fn reject_unknown_cluster_ignores_gossip_over_routes_too() {
+    let mut a2 = server("A", "A2", 7011, (6011, &[6001]), &[]);
+    a2.gateway.as_mut().unwrap().reject_unknown_cluster = true;
+    let mut w = World::new(vec![
+        server("A", "A1", 7001, (6001, &[]), &[("B", 7002)]),
+        a2,
+        server("B", "B1", 7002, (0, &[]), &[("A", 7001)]),
+    ]);
+    w.advance(Duration::from_secs(4));
+    assert!(w.gateway(1).outbound.is_empty(), "B is unknown to A2");
+}

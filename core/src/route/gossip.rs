@@ -11,7 +11,7 @@ use crate::link::Link;
 use crate::node::{LinkId, LogLevel, Node};
 use crate::peer_url::PeerUrl;
 use crate::proto::route as wire;
-use crate::proto::route_json::RouteInfo;
+use crate::proto::route_json::{GATEWAY_CMD_GOSSIP, RouteInfo};
 
 /// `gossip_mode` values (nats-server `gossipDefault`, `gossipDisabled`, `gossipOverride`).
 const GOSSIP_DEFAULT: u8 = 0;
@@ -102,12 +102,9 @@ impl Gossip {
     /// Queue it on route `to`, with the mode nats-server picks from how both routes came
     /// to be.
     fn send(&self, node: &mut Node, to: LinkId) {
-        let Some(Link::Route(o)) = node.links.get_mut(to) else {
+        let Some(Link::Route(o)) = node.links.get(to) else {
             return;
         };
-        if !o.is_established() {
-            return;
-        }
         let mode = if (self.solicited && self.explicit) || (!self.solicited && o.explicit) {
             GOSSIP_OVERRIDE
         } else if !self.solicited {
@@ -115,11 +112,7 @@ impl Gossip {
         } else {
             GOSSIP_DEFAULT
         };
-        wire::info(o.outbox.buf(), &self.json[usize::from(mode)]);
-        if !o.transmit_queued {
-            o.transmit_queued = true;
-            node.events.push_back(crate::node::Event::Transmit(to));
-        }
+        tell(node, to, &self.json[usize::from(mode)]);
     }
 }
 
@@ -132,13 +125,17 @@ pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteI
     let p = prefix(r);
     let peer_id = r.remote_id().to_owned();
     if !info.gateway.is_empty() {
-        if node.gateway.is_none() {
-            let line = format!(
+        let line = if node.gateway.is_none() {
+            format!(
                 "{p}Received information about gateway \"{}\" from {}, but gateway is not configured",
                 info.gateway, info.server_id
-            );
-            node.log(LogLevel::Error, line);
-        }
+            )
+        } else if info.gateway_cmd == GATEWAY_CMD_GOSSIP {
+            return crate::node::learned_over_route(node, now, &info);
+        } else {
+            format!("{p}Unknown command {} from server {}", info.gateway_cmd, info.server_id)
+        };
+        node.log(LogLevel::Error, line);
         return;
     }
     if info.server_id != peer_id {
@@ -158,6 +155,30 @@ pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteI
         known.connect_urls = info.connect_urls.clone();
     }
     peer_urls_changed(node, &peer_id, urls);
+}
+
+/// Send `json` as an INFO to every server of our cluster, once each (gateway gossip).
+pub(crate) fn tell_peers(node: &mut Node, json: &[u8]) {
+    let Some(cluster) = node.cluster.as_ref() else {
+        return;
+    };
+    let links: Vec<LinkId> = cluster.peers.values().filter_map(|p| p.links().next()).collect();
+    for id in links {
+        tell(node, id, json);
+    }
+}
+
+/// Queue INFO `json` on route `id`, if it is up.
+pub(super) fn tell(node: &mut Node, id: LinkId, json: &[u8]) {
+    if let Some(Link::Route(r)) = node.links.get_mut(id)
+        && r.is_established()
+    {
+        wire::info(r.outbox.buf(), json);
+        if !r.transmit_queued {
+            r.transmit_queued = true;
+            node.events.push_back(crate::node::Event::Transmit(id));
+        }
+    }
 }
 
 /// Gossip about a server we may not know: dial it, unless it is us, already connected, or a
@@ -211,14 +232,8 @@ pub(crate) fn enter_lame_duck(node: &mut Node) {
     let Some(cluster) = node.cluster.as_ref() else {
         return;
     };
-    for &id in &cluster.routes {
-        if let Some(Link::Route(r)) = node.links.get_mut(id) {
-            wire::info(r.outbox.buf(), &json);
-            if !r.transmit_queued {
-                r.transmit_queued = true;
-                node.events.push_back(crate::node::Event::Transmit(id));
-            }
-        }
+    for id in cluster.routes.clone() {
+        tell(node, id, &json);
     }
 }
 

@@ -391,6 +391,7 @@ fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Sl
     }
     let (solicited, dialled) = (r.solicited, r.dialled.clone());
     let client_urls = info.connect_urls.clone();
+    let gateway_url = info.gateway_url.clone();
     let what = match &slot {
         Slot::Pinned(account) => format!(" for account \"{account}\""),
         _ => String::new(),
@@ -437,6 +438,12 @@ fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Sl
     if first {
         gossip::new_peer(node, id);
         gossip::peer_urls_changed(node, &peer_id, client_urls);
+        // Gateways inside the cluster: its gateway URL joins the set we tell remote clusters,
+        // and it hears of every remote cluster we have a connection to.
+        crate::node::cluster_url_changed(node, &gateway_url, true);
+        for json in crate::node::route_gossip(node, None) {
+            gossip::tell(node, id, &json);
+        }
     }
     node.wake(id);
     super::handle_node_timeout(node, now);

@@ -33,7 +33,7 @@ use rand_core::RngCore;
 
 pub use config::{ClusterConfig, MAX_PING_INTERVAL};
 pub(crate) use forward::{RouteTargets, send as send_to_routes, send_to_server};
-pub(crate) use gossip::{connect_urls, enter_lame_duck};
+pub(crate) use gossip::{connect_urls, enter_lame_duck, tell_peers};
 pub(crate) use interest::local_changed;
 pub use pool::{DEFAULT_POOL_SIZE, Slot, pool_index};
 
@@ -469,6 +469,7 @@ fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
         return;
     };
     let peer_id = r.remote_id().to_owned();
+    let gateway_url = r.info.as_ref().map(|i| i.gateway_url.clone()).unwrap_or_default();
     let Some(cluster) = node.cluster.as_mut() else {
         return;
     };
@@ -484,6 +485,7 @@ fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
     }
     if gone {
         gossip::peer_urls_changed(node, &peer_id, Vec::new());
+        crate::node::cluster_url_changed(node, &gateway_url, false);
     }
     if let (Some(now), Some(cluster)) = (now, node.cluster.as_mut())
         && !peer_id.is_empty()
