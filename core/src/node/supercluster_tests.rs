@@ -140,3 +140,19 @@ fn reject_unknown_cluster_ignores_gossip_over_routes_too() {
     w.advance(Duration::from_secs(4));
     assert!(w.gateway(1).outbound.is_empty(), "B is unknown to A2");
 }
+
+#[test]
+fn when_the_server_a_gateway_lands_on_dies_the_link_moves_to_another() {
+    let mut w = a2_b1();
+    let on_a2 = w.client(1);
+    w.send(on_a2, "SUB foo 1\r\n");
+    w.settle();
+    // B1's link to A lands on A1, the only URL it was given; it learned A2's since.
+    w.crash(0);
+    w.advance(Duration::from_secs(3));
+    let to_a: Vec<String> = w.gateway(2).outbound.iter().map(|o| o.remote.clone()).collect();
+    assert_eq!(to_a, ["A"], "B1 dialled A again");
+    let publisher = w.client(2);
+    w.send(publisher, "PUB foo 2\r\nhi\r\n");
+    assert_eq!(w.take(on_a2), "MSG foo 1 2\r\nhi\r\n", "traffic resumed through A2");
+}

@@ -36,6 +36,8 @@ pub(crate) struct World {
     pub(crate) deaf: Vec<usize>,
     /// Every byte sent between nodes, as (from node, to node, bytes), in order.
     pub(crate) wire: Vec<(usize, usize, Vec<u8>)>,
+    /// Crashed nodes: they do nothing and nobody reaches them.
+    pub(crate) crashed: Vec<usize>,
 }
 
 impl World {
@@ -65,6 +67,7 @@ impl World {
             down: Vec::new(),
             deaf: Vec::new(),
             wire: Vec::new(),
+            crashed: Vec::new(),
         }
     }
 
@@ -102,6 +105,9 @@ impl World {
     pub(crate) fn step(&mut self) -> bool {
         let mut progressed = false;
         for i in 0..self.nodes.len() {
+            if self.crashed.contains(&i) {
+                continue;
+            }
             while let Some(e) = self.nodes[i].poll_event() {
                 progressed = true;
                 match e {
@@ -111,7 +117,8 @@ impl World {
                             .ports
                             .iter()
                             .position(|&(g, r)| d.url.port == if route { r } else { g });
-                        match target.filter(|t| !self.down.contains(t)) {
+                        match target.filter(|t| !self.down.contains(t) && !self.crashed.contains(t))
+                        {
                             Some(t) if self.deaf.contains(&t) => {
                                 // Connected, but no pipe: the INFO never comes.
                                 self.nodes[i].handle_dial(self.now, d.id, Ok(None)).unwrap();
@@ -188,6 +195,23 @@ impl World {
         true
     }
 
+    /// Node `node` crashes: its connections drop (its peers see them close) and it does
+    /// nothing from now on.
+    pub(crate) fn crash(&mut self, node: usize) {
+        self.crashed.push(node);
+        let (gone, kept) = std::mem::take(&mut self.pipes)
+            .into_iter()
+            .partition(|p| p.a.0 == node || p.b.0 == node);
+        self.pipes = kept;
+        for p in gone {
+            for (n, link) in [p.a, p.b] {
+                if n != node {
+                    self.nodes[n].handle_closed(link, self.now);
+                }
+            }
+        }
+    }
+
     /// The lines node `from` sent to node `to` that start with `prefix`.
     pub(crate) fn lines_sent(&self, from: usize, to: usize, prefix: &str) -> Vec<String> {
         self.wire
@@ -206,7 +230,8 @@ impl World {
         loop {
             self.settle();
             let mut next = None::<Instant>;
-            for n in &self.nodes {
+            let alive = self.nodes.iter().enumerate().filter(|(i, _)| !self.crashed.contains(i));
+            for (_, n) in alive {
                 let mut deadlines: Vec<Instant> = n.poll_node_timeout().into_iter().collect();
                 deadlines.extend(n.link_ids().into_iter().filter_map(|l| n.poll_timeout(l)));
                 for d in deadlines {
@@ -216,7 +241,7 @@ impl World {
             match next {
                 Some(t) if t <= end => {
                     self.now = self.now.max(t);
-                    for i in 0..self.nodes.len() {
+                    for i in (0..self.nodes.len()).filter(|i| !self.crashed.contains(i)) {
                         self.nodes[i].handle_node_timeout(self.now);
                         for l in self.nodes[i].link_ids() {
                             self.nodes[i].handle_timeout(l, self.now);
