@@ -98,7 +98,7 @@ fn member_with(
     cluster_extra: &str,
 ) -> GwConfig {
     let routes: Vec<String> = routes.iter().map(|a| format!("\"nats://{a}\"")).collect();
-    let mut c = GwConfig::new("C").server_name(server);
+    let mut c = GwConfig::new("C").server_name(server).without_gateway();
     c.extra = format!(
         "debug: true\ncluster {{\n  name: C\n  listen: \"127.0.0.1:-1\"\n  routes: [{}]\n{cluster_extra}\n{}}}\n",
         routes.join(", "),

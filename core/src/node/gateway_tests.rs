@@ -2,20 +2,13 @@
 
 use std::time::Duration;
 
-use super::world::World;
+use super::world::{self, World};
 use super::*;
 use crate::gateway::interest::Mode;
-use crate::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
+use crate::gateway::{GatewayUrl, RemoteConfig};
 
 fn config(name: &str, port: u16, remotes: &[(&str, u16)]) -> NodeConfig {
-    let mut g = GatewayConfig::new(name, GatewayUrl::new("127.0.0.1", port));
-    g.remotes = remotes
-        .iter()
-        .map(|(n, p)| RemoteConfig {
-            name: (*n).into(),
-            urls: vec![GatewayUrl::new("127.0.0.1", *p)],
-        })
-        .collect();
+    let g = world::gateway_config(name, port, remotes);
     NodeConfig { server_name: Some(format!("s{name}")), gateway: Some(g), ..NodeConfig::default() }
 }
 

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use super::world::World;
+use super::world::{self, World};
 use super::*;
-use crate::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use crate::peer_url::PeerUrl;
 use crate::route::ClusterConfig;
 
@@ -19,14 +18,7 @@ fn server(
     route: (u16, &[u16]),
     remotes: &[(&str, u16)],
 ) -> NodeConfig {
-    let mut g = GatewayConfig::new(cluster, GatewayUrl::new("127.0.0.1", gw));
-    g.remotes = remotes
-        .iter()
-        .map(|(n, p)| RemoteConfig {
-            name: (*n).into(),
-            urls: vec![GatewayUrl::new("127.0.0.1", *p)],
-        })
-        .collect();
+    let g = world::gateway_config(cluster, gw, remotes);
     let cluster = (route.0 != 0).then(|| {
         let mut c = ClusterConfig::new(cluster, PeerUrl::new("127.0.0.1", route.0));
         c.routes = route.1.iter().map(|p| PeerUrl::new("127.0.0.1", *p)).collect();

@@ -5,7 +5,23 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
+use crate::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
+
 use super::*;
+
+/// The gateway of cluster `name` listening on loopback port `port`, with one loopback URL per
+/// remote cluster in `remotes` (name, gateway port).
+pub(crate) fn gateway_config(name: &str, port: u16, remotes: &[(&str, u16)]) -> GatewayConfig {
+    let mut g = GatewayConfig::new(name, GatewayUrl::new("127.0.0.1", port));
+    g.remotes = remotes
+        .iter()
+        .map(|(n, p)| RemoteConfig {
+            name: (*n).into(),
+            urls: vec![GatewayUrl::new("127.0.0.1", *p)],
+        })
+        .collect();
+    g
+}
 
 /// A byte pipe between two links of two nodes.
 pub(crate) struct Pipe {

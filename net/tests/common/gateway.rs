@@ -56,6 +56,8 @@ pub(crate) struct GwConfig {
     pub(crate) extra: String,
     /// `server_name`; `<name>1` when `None`.
     pub(crate) server: Option<String>,
+    /// No `gateway {}` block at all (a server of a cluster, for the route suites).
+    pub(crate) no_gateway: bool,
 }
 
 impl GwConfig {
@@ -71,7 +73,14 @@ impl GwConfig {
             remote_extra: Vec::new(),
             extra: String::new(),
             server: None,
+            no_gateway: false,
         }
+    }
+
+    /// Leaves the `gateway {}` block out (`name` still names the config file and the server).
+    pub(crate) fn without_gateway(mut self) -> GwConfig {
+        self.no_gateway = true;
+        self
     }
 
     /// Sets a fixed gateway port.
@@ -128,6 +137,12 @@ impl GwConfig {
     /// The config file text (nats-server syntax).
     pub(crate) fn render(&self) -> String {
         let server = self.server.clone().unwrap_or_else(|| format!("{}1", self.name));
+        if self.no_gateway {
+            return format!(
+                "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{}\n",
+                self.extra
+            );
+        }
         let mut s = format!(
             "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{extra}\n\
              gateway {{\n  name: {name}\n  listen: \"127.0.0.1:{port}\"\n",
@@ -202,7 +217,9 @@ pub(crate) struct GwServer {
     /// The current incarnation's log: a restart starts a fresh one (marks start again at 0).
     log: Arc<Log>,
     client: SocketAddr,
+    /// The gateway listener (port 0 for a server configured without one).
     gateway: SocketAddr,
+    has_gateway: bool,
     http: Option<SocketAddr>,
 }
 
@@ -250,6 +267,7 @@ impl GwServer {
             log: Arc::default(),
             client: SocketAddr::from(([127, 0, 0, 1], 0)),
             gateway: SocketAddr::from(([127, 0, 0, 1], 0)),
+            has_gateway: !config.no_gateway,
             http: None,
         };
         server.spawn()?;
@@ -300,8 +318,10 @@ impl GwServer {
         };
         self.client = addr("Listening for client connections on ")
             .ok_or_else(|| self.describe("no client listen line"))?;
-        self.gateway = addr("Listening for gateways connections on ")
-            .ok_or_else(|| self.describe("no gateway listen line"))?;
+        if self.has_gateway {
+            self.gateway = addr("Listening for gateways connections on ")
+                .ok_or_else(|| self.describe("no gateway listen line"))?;
+        }
         self.http = addr("Starting http monitor on ");
         Ok(())
     }
