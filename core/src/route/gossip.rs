@@ -18,47 +18,38 @@ const GOSSIP_DEFAULT: u8 = 0;
 const GOSSIP_DISABLED: u8 = 1;
 const GOSSIP_OVERRIDE: u8 = 2;
 
-/// Route `id` just registered: tell every other peer about its server.
+/// Route `id` just registered: tell every other peer about its server, once each (a
+/// nats-server peer told on every pooled connection dials as many times, and its duplicate
+/// handling then closes connections it still needs).
 pub(super) fn new_peer(node: &mut Node, id: LinkId) {
     let Some(about) = Gossip::of(node, id) else {
         return;
     };
-    let Some(cluster) = node.cluster.as_ref() else {
-        return;
-    };
-    let others: Vec<LinkId> = cluster.routes.iter().copied().filter(|&o| o != id).collect();
-    for other in others {
+    for other in one_link_per_server(node, Some(id)) {
         about.send(node, other);
     }
+}
+
+/// One established route to every server of our cluster except the one behind `except`.
+fn one_link_per_server(node: &Node, except: Option<LinkId>) -> Vec<LinkId> {
+    let Some(cluster) = node.cluster.as_ref() else {
+        return Vec::new();
+    };
+    let established =
+        |l: &LinkId| matches!(node.links.get(*l), Some(Link::Route(r)) if r.is_established());
+    cluster
+        .peers
+        .values()
+        .filter(|p| except.is_none_or(|e| !p.links().any(|l| l == e)))
+        .filter_map(|p| p.links().find(established))
+        .collect()
 }
 
 /// Route `id` replaced a duplicate connection to its server: gossip we sent on the old one
 /// may have been dropped unread by the peer (it closed its end first), so tell it again
 /// about every other server we have a route to. Servers it already knows are ignored.
 pub(super) fn resend_to(node: &mut Node, id: LinkId) {
-    let Some(cluster) = node.cluster.as_ref() else {
-        return;
-    };
-    let peer = |link: LinkId| match node.links.get(link) {
-        Some(Link::Route(r)) => r.info.as_deref().map(|i| i.server_id.as_str()),
-        _ => None,
-    };
-    let Some(receiver) = peer(id) else {
-        return;
-    };
-    // One connection per other server (its pool carries the same server).
-    let mut seen = Vec::new();
-    let mut sources = Vec::new();
-    for &link in &cluster.routes {
-        if let Some(server) = peer(link)
-            && server != receiver
-            && !seen.contains(&server)
-        {
-            seen.push(server);
-            sources.push(link);
-        }
-    }
-    for source in sources {
+    for source in one_link_per_server(node, Some(id)) {
         if let Some(about) = Gossip::of(node, source) {
             about.send(node, id);
         }
@@ -159,11 +150,7 @@ pub(super) fn later_info(node: &mut Node, id: LinkId, now: Instant, info: RouteI
 
 /// Send `json` as an INFO to every server of our cluster, once each (gateway gossip).
 pub(crate) fn tell_peers(node: &mut Node, json: &[u8]) {
-    let Some(cluster) = node.cluster.as_ref() else {
-        return;
-    };
-    let links: Vec<LinkId> = cluster.peers.values().filter_map(|p| p.links().next()).collect();
-    for id in links {
+    for id in one_link_per_server(node, None) {
         tell(node, id, json);
     }
 }
