@@ -39,10 +39,6 @@ pub(crate) fn validate(o: &Options, s: &mut Sink, keys: &dyn Fn(&str) -> Option<
 
     auth(o, s, &at);
     gateway(o, s, &at);
-    if o.gateway_with_routes() {
-        let pos = o.gateway.as_ref().and_then(|g| g.loc.0.clone()).unwrap_or_else(|| at("gateway"));
-        s.refuse(&pos, "gateway", crate::options::GATEWAY_WITH_ROUTES);
-    }
 
     if let (Some(c), Some(g)) = (&o.cluster, &o.gateway)
         && let (Some(cn), Some(gn)) = (&c.name, &g.name)

@@ -268,24 +268,13 @@ fn cluster_tls_is_served() {
     assert_eq!(tls.timeout, Some(std::time::Duration::from_secs(3)));
 }
 
-/// A gateway on a server that also listens for routes is refused until gateways between
-/// clusters of several servers exist; either alone, or a cluster block without a port, is
-/// served.
+/// A gateway on a server that also listens for routes is served: gateways between clusters
+/// of several servers (`net/tests/supercluster_interop.rs`).
 #[test]
-fn a_gateway_beside_a_route_listener_is_refused() {
-    let both = "gateway {\n  name: A, port: 7222\n}\ncluster {\n  name: A, port: 6222\n}";
-    let errors = load_str(both, FILE).expect_err("refused");
-    let e = errors.iter().find(|e| e.option == "gateway").unwrap_or_else(|| panic!("{errors}"));
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    let shown = e.to_string();
-    assert!(shown.contains("route listener") && shown.ends_with("is not supported by strait"));
-    for served in [
-        "gateway {\n  name: A, port: 7222\n}\ncluster {\n  name: A\n}",
-        "gateway {\n  name: A, port: 7222\n}\ncluster {\n  name: A, port: 0\n}",
-        "cluster {\n  name: A, port: 6222\n}",
-    ] {
-        load(served);
-    }
+fn a_gateway_beside_a_route_listener_is_served() {
+    let o = load("gateway {\n  name: A, port: 7222\n}\ncluster {\n  name: A, port: 6222\n}");
+    assert!(o.ignored.is_empty(), "{:?}", o.ignored);
+    assert!(o.gateway.is_some() && o.cluster.is_some());
 }
 
 fn load(text: &str) -> Options {

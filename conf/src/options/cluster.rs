@@ -56,23 +56,6 @@ pub struct Cluster {
     pub loc: Loc,
 }
 
-/// What a server with both a gateway and a route listener would need and Strait does not
-/// have yet: gateways between clusters of several servers (a message that arrives over a
-/// gateway forwarded on routes, a cluster's interest announced as one, `_GR_.` replies sent
-/// on to the server that asked). Served, such a file would deliver what crosses a gateway to
-/// the clients of one server of the cluster only, so it is refused until it is built.
-pub const GATEWAY_WITH_ROUTES: &str =
-    "a gateway on a server with a route listener (gateways between clusters of several servers)";
-
-impl crate::Options {
-    /// The gateway listens and so does the cluster: see [`GATEWAY_WITH_ROUTES`].
-    pub fn gateway_with_routes(&self) -> bool {
-        let listens = |port: Option<i32>| port.is_some_and(|p| p != 0);
-        self.gateway.as_ref().is_some_and(|g| listens(g.port))
-            && self.cluster.as_ref().is_some_and(|c| listens(c.port))
-    }
-}
-
 /// The `gateway { … }` block: links between clusters of a super-cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Gateway {

@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use auth::{
     Account, AccountLimits, Authorization, Permissions, ResponsePermission, SubjectPermission, User,
 };
-pub use cluster::{Cluster, GATEWAY_WITH_ROUTES, Gateway, RemoteGateway};
+pub use cluster::{Cluster, Gateway, RemoteGateway};
 pub use support::Ignored;
 pub use tls::{CertPair, HandshakeFirst, Tls, TlsVersion};
 pub use url::Url;

@@ -18,7 +18,8 @@ const GOSSIP_DEFAULT: u8 = 0;
 const GOSSIP_DISABLED: u8 = 1;
 const GOSSIP_OVERRIDE: u8 = 2;
 
-/// Route `id` just registered: tell every other peer about its server, once each (a
+/// Route `id` just registered (its server's pool index 0, its one connection without a pool,
+/// or a pinned account's): tell every other peer about it, once each (a
 /// nats-server peer told on every pooled connection dials as many times, and its duplicate
 /// handling then closes connections it still needs).
 pub(super) fn new_peer(node: &mut Node, id: LinkId) {
@@ -85,8 +86,18 @@ impl Gossip {
                 None => PeerUrl::new(info.host.clone(), info.port as u16).to_string(),
             },
         };
-        let json = [GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE]
-            .map(|m| info.gossip(&host_port, m).to_json());
+        // The INFO names the connection it came on; what the others should dial is the
+        // server's pool (index 0), or its connection for a pinned account.
+        let account = match &r.slot {
+            Some(super::Slot::Pinned(a)) => a.clone(),
+            _ => String::new(),
+        };
+        let json = [GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE].map(|m| {
+            let mut g = info.gossip(&host_port, m);
+            g.route_pool_idx = 0;
+            g.route_account = account.clone();
+            g.to_json()
+        });
         Some(Self { json, solicited: r.solicited, explicit: r.explicit })
     }
 

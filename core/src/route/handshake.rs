@@ -435,8 +435,12 @@ fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Sl
     }
     arm_first_ping(node, id, now);
     interest::dump(node, id);
-    if first {
+    // A pooled server is gossiped once for its pool and once per pinned account, as
+    // nats-server does, so each peer dials both kinds.
+    if matches!(slot, Slot::Pool(0) | Slot::NoPool | Slot::Pinned(_)) {
         gossip::new_peer(node, id);
+    }
+    if first {
         gossip::peer_urls_changed(node, &peer_id, client_urls);
         // Gateways inside the cluster: its gateway URL joins the set we tell remote clusters,
         // and it hears of every remote cluster we have a connection to.

@@ -69,13 +69,6 @@ pub fn apply(args: &Args, o: &mut Options) -> Result<(), String> {
             return Err("solicited routes require cluster capabilities, e.g. --cluster".into());
         }
     }
-    // The file's own combination is refused with its position by the configuration.
-    if o.gateway_with_routes() {
-        return Err(format!(
-            "{} is not supported by strait",
-            strait_conf::options::GATEWAY_WITH_ROUTES
-        ));
-    }
     Ok(())
 }
 
@@ -157,15 +150,6 @@ mod tests {
         assert_eq!((c.host.as_deref(), c.port), (Some("::1"), Some(-1)));
         let a = c.authorization.unwrap();
         assert_eq!((a.user.as_deref(), a.password.as_deref()), (Some("ruser"), Some("rpass")));
-    }
-
-    #[test]
-    fn a_route_listener_beside_a_gateway_is_refused() {
-        let file = "gateway { name: A, port: 7222 }";
-        let err = merged(file, &["--cluster", "nats://127.0.0.1:6222"]).unwrap_err();
-        assert!(err.contains("route listener") && err.ends_with("is not supported by strait"));
-        // A name alone listens for nothing.
-        assert!(merged(file, &["--cluster_name", "A"]).is_ok());
     }
 
     #[test]
