@@ -359,8 +359,9 @@ fn first_info(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo) {
     register(node, id, now, info, slot, size);
 }
 
-/// The route is up: send our INFO (solicitor), our interest, and, for a server's first
-/// connection, tell the other peers and dial the rest of its pool.
+/// The route is up: send our INFO (solicitor) and our interest; tell the other peers about
+/// its server (on its pool index 0 or a pinned connection); for a server's first connection,
+/// take in its client and gateway URLs and dial the rest of its pool.
 fn register(node: &mut Node, id: LinkId, now: Instant, info: RouteInfo, slot: Slot, size: usize) {
     let mut ours = our_info(node);
     ours.compression = DECLINED_COMPRESSION.to_owned();
