@@ -593,10 +593,36 @@ impl Checker {
         let n = topo.locations();
         let crashes: Vec<GatewayWindow> =
             self.gateway_windows.iter().filter(|w| w.b.is_none() && w.a < n).cloned().collect();
-        let mut rejoins = Vec::new();
-        for crash in crashes {
-            let c = crash.a;
-            for y in (0..n).filter(|&y| y != c && !topo.explicit_pair(c, y)) {
+        // Every (crash, pair) starts as "never rejoined" and is lowered until nothing changes:
+        // a partner can pass the restarted server on only once it reaches `y` itself, which
+        // may be another rejoin (seed 403714 of the route suite: c0-s3 and then c0-s2
+        // crashed, c0-s0 forgot both, and each could tell c0-s0 of the other only once
+        // c0-s2's explicit route to c0-s1 was out of its partition at 15.9 s).
+        let mut pairs: Vec<(GatewayWindow, usize, Duration)> = crashes
+            .iter()
+            .flat_map(|crash| {
+                let c = crash.a;
+                (0..n)
+                    .filter(move |&y| y != c && !topo.explicit_pair(c, y))
+                    .map(move |y| (crash.clone(), y, Duration::MAX))
+            })
+            .collect();
+        let windows = |pairs: &[(GatewayWindow, usize, Duration)]| -> Vec<GatewayWindow> {
+            pairs
+                .iter()
+                .filter(|(crash, _, t)| *t > crash.end)
+                .map(|(crash, y, t)| {
+                    let end = t.saturating_add(GW_RECOVER);
+                    GatewayWindow::both_ways(crash.a, Some(*y), crash.start, end)
+                })
+                .collect()
+        };
+        for _ in 0..=pairs.len() {
+            let current = windows(&pairs);
+            let mut changed = false;
+            for entry in &mut pairs {
+                let (crash, y) = (&entry.0, entry.1);
+                let c = crash.a;
                 // Gateways: the partner gossips every gateway it knows to the restarted
                 // cluster. Routes: the partner forwards the restarted server's INFO to its
                 // other routes, whose servers dial it; so the partner's path to `y` must be
@@ -605,29 +631,44 @@ impl Checker {
                 let rejoined = (0..n)
                     .filter(|&p| p != c && topo.explicit_pair(c, p))
                     .map(|p| {
-                        let back = self.path_back(c, p, crash.end);
-                        if topo.routes { back.max(self.path_back(p, y, crash.end)) } else { back }
+                        let back = self.path_back_with(c, p, crash.end, &current);
+                        if topo.routes {
+                            back.max(self.path_back_with(p, y, crash.end, &current))
+                        } else {
+                            back
+                        }
                     })
                     .min()
                     .unwrap_or(Duration::MAX);
-                if rejoined <= crash.end {
-                    continue;
+                if rejoined < entry.2 {
+                    entry.2 = rejoined;
+                    changed = true;
                 }
-                let end = rejoined.saturating_add(GW_RECOVER);
-                rejoins.push(GatewayWindow::both_ways(c, Some(y), crash.start, end));
+            }
+            if !changed {
+                break;
             }
         }
+        let rejoins = windows(&pairs);
         self.gateway_windows.extend(rejoins);
     }
 
     /// The first time from `from` on at which no window covers the path between clusters `a`
     /// and `b` in either direction.
-    fn path_back(&self, a: usize, b: usize, from: Duration) -> Duration {
+    /// `extra` windows count besides the recorded ones.
+    fn path_back_with(
+        &self,
+        a: usize,
+        b: usize,
+        from: Duration,
+        extra: &[GatewayWindow],
+    ) -> Duration {
         let mut t = from;
         loop {
             let later = self
                 .gateway_windows
                 .iter()
+                .chain(extra)
                 .filter(|w| (w.covers(a, b) || w.covers(b, a)) && w.start <= t && w.end > t)
                 .map(|w| w.end)
                 .max();

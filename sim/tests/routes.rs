@@ -41,6 +41,9 @@ seeds! {
     // With nats-server's gossip_mode savings, s1 and s3 never met: the one INFO that would
     // have joined them went out on a connection a duplicate then replaced.
     seed_300232 = 300_232;
+    // Two crashes in a row left c0-s0 knowing neither c0-s2 nor c0-s3 until c0-s2's explicit
+    // route healed; the checker now finds such chained rejoins.
+    seed_403714 = 403_714;
 }
 
 extended_seeds! {
