@@ -21,6 +21,7 @@
 //! The one fixed-length wait is the dial-storm window of the password test: it measures how
 //! often a refused peer re-dials, which no event can stand in for.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -32,7 +33,8 @@ use std::time::{Duration, Instant};
 
 use common::Kind;
 use common::cluster::{
-    MESH_TIMEOUT, Member, RouteServer, chain, describe_all, poll, start_all, wait_mesh,
+    MESH_TIMEOUT, Member, RouteServer, chain, describe_all, poll, start_all, until_fences,
+    wait_mesh,
 };
 use common::gateway::{RawClient, RawMsg, raw_probe};
 
@@ -43,16 +45,6 @@ const N: Kind = Kind::NatsServer;
 
 /// Bound for any one thing to happen on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Unwraps a phase's `Result`, or panics with the error and every server's log.
-macro_rules! ok {
-    ($e:expr, $servers:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", describe_all($servers)),
-        }
-    };
-}
 
 #[test]
 fn s_s_s() {
@@ -160,26 +152,6 @@ fn gossip_mesh(servers: &[RouteServer]) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads messages from `sub` until one with payload `fence` arrives for each of `fences`;
-/// returns the others.
-fn until_fences(sub: &mut RawClient, fences: &[String]) -> Result<Vec<RawMsg>, String> {
-    let deadline = Instant::now() + WAIT;
-    let mut left: Vec<&String> = fences.iter().collect();
-    let mut got = Vec::new();
-    while !left.is_empty() {
-        let m = sub
-            .next_msg(deadline.saturating_duration_since(Instant::now()))?
-            .ok_or_else(|| format!("fences {left:?} never arrived; got {got:?}"))?;
-        match left.iter().position(|f| f.as_bytes() == m.payload.as_slice()) {
-            Some(i) => {
-                left.swap_remove(i);
-            }
-            None => got.push(m),
-        }
-    }
-    Ok(got)
-}
-
 /// `(subject, sid, payload)` of messages, sorted, for exact comparison.
 fn triples(msgs: &[RawMsg]) -> Vec<(String, String, String)> {
     let mut v: Vec<_> = msgs
@@ -247,7 +219,7 @@ fn delivery(servers: &[RouteServer]) -> Result<(), String> {
     }
     let fences: Vec<String> = (0..n).map(|p| format!("fence{p}")).collect();
     for (s, sub) in subs.iter_mut().enumerate() {
-        let got = until_fences(sub, &fences).map_err(|e| format!("on s{}: {e}", s + 1))?;
+        let got = until_fences(sub, &fences, WAIT).map_err(|e| format!("on s{}: {e}", s + 1))?;
         let mut want = Vec::new();
         for p in 0..n {
             let msg = |subject: String, sid: &str, payload: String| RawMsg {
@@ -349,8 +321,8 @@ fn queue_group(servers: &[RouteServer]) -> Result<(), String> {
     let mut all = Vec::new();
     let mut per_member = Vec::new();
     for (i, member) in members.iter_mut().enumerate() {
-        let got =
-            until_fences(member, &fences).map_err(|e| format!("member on s{}: {e}", i + 1))?;
+        let got = until_fences(member, &fences, WAIT)
+            .map_err(|e| format!("member on s{}: {e}", i + 1))?;
         per_member.push(got.len());
         all.extend(got.into_iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()));
     }

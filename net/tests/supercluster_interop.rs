@@ -7,13 +7,14 @@
 //! gossip. Every wait is bounded; readiness is proved by probes (a message that arrives), not
 //! by sleeping.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
 
 use common::Kind;
 use common::cluster::{
-    MESH_TIMEOUT, Member, RouteServer, chain, describe_all, start_all, wait_mesh,
+    MESH_TIMEOUT, Member, RouteServer, chain, start_all, until_fences, wait_mesh,
 };
 use common::gateway::{RawClient, free_ports, raw_probe};
 
@@ -22,15 +23,6 @@ const N: Kind = Kind::NatsServer;
 
 /// Bound for one thing to happen on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(20);
-
-macro_rules! ok {
-    ($e:expr, $servers:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", describe_all($servers)),
-        }
-    };
-}
 
 /// One cluster named `name` of `kinds`, with gateway ports, listing `remote` (name, the
 /// gateway port of its first server) as its only gateway.
@@ -123,25 +115,21 @@ fn queue_group(servers: &[RouteServer], split: usize) -> Result<(), String> {
         let body = format!("{k}");
         out.extend(format!("PUB sc.work {}\r\n{body}\r\n", body.len()).bytes());
     }
-    publisher.send(&out)?;
-    let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + WAIT;
-    while got.len() < MSGS && std::time::Instant::now() < deadline {
-        for m in members.iter_mut() {
-            while let Some(msg) = m.next_msg(Duration::from_millis(50))? {
-                if msg.subject == "sc.work" {
-                    got.push(String::from_utf8_lossy(&msg.payload).into_owned());
-                }
-            }
-        }
+    // A fence behind the work on each member's path: once it arrives, so has everything
+    // (and any duplicate) sent before it.
+    for i in 0..members.len() {
+        out.extend(format!("PUB sc.qsync.{i} 5\r\nfence\r\n").bytes());
     }
-    // A little longer: a duplicate would arrive now.
+    publisher.send(&out)?;
+    let fences = ["fence".to_owned()];
+    let mut got = Vec::new();
     for m in members.iter_mut() {
-        while let Some(msg) = m.next_msg(Duration::from_millis(200))? {
-            if msg.subject == "sc.work" {
-                got.push(String::from_utf8_lossy(&msg.payload).into_owned());
-            }
-        }
+        let msgs = until_fences(m, &fences, WAIT)?;
+        got.extend(
+            msgs.into_iter()
+                .filter(|msg| msg.subject == "sc.work")
+                .map(|msg| String::from_utf8_lossy(&msg.payload).into_owned()),
+        );
     }
     got.sort_by_key(|b| b.parse::<usize>().unwrap_or(usize::MAX));
     let want: Vec<String> = (0..MSGS).map(|k| k.to_string()).collect();

@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Kind;
-use super::gateway::{RawClient, free_ports, http_get, raw_probe};
+use super::gateway::{RawClient, RawMsg, free_ports, http_get, raw_probe};
 
 /// How long a server may take to print its listening and ready lines.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -439,4 +439,40 @@ pub(crate) fn poll(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Reads messages from `sub` until one with payload `fence` arrives for each of `fences`
+/// (bounded by `within`); returns the others. Messages on one path arrive in order, so every
+/// message sent before a fence on its path has arrived by then, and a duplicate too.
+pub(crate) fn until_fences(
+    sub: &mut RawClient,
+    fences: &[String],
+    within: Duration,
+) -> Result<Vec<RawMsg>, String> {
+    let deadline = Instant::now() + within;
+    let mut left: Vec<&String> = fences.iter().collect();
+    let mut got = Vec::new();
+    while !left.is_empty() {
+        let m = sub
+            .next_msg(deadline.saturating_duration_since(Instant::now()))?
+            .ok_or_else(|| format!("fences {left:?} never arrived; got {got:?}"))?;
+        match left.iter().position(|f| f.as_bytes() == m.payload.as_slice()) {
+            Some(i) => {
+                left.swap_remove(i);
+            }
+            None => got.push(m),
+        }
+    }
+    Ok(got)
+}
+
+/// Unwraps a phase's `Result`, or panics with the error and every server's log.
+#[allow(unused_macros)]
+macro_rules! ok {
+    ($e:expr, $servers:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => panic!("{e}\n{}", $crate::common::cluster::describe_all($servers)),
+        }
+    };
 }

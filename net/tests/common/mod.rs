@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod certs;
+#[macro_use]
 pub(crate) mod cluster;
 pub(crate) mod gateway;
 
