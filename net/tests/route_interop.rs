@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 
 use common::Kind;
 use common::cluster::{
-    MESH_TIMEOUT, Member, RouteServer, chain, describe_all, poll, start_all, until_fences,
-    wait_mesh,
+    MANY, MESH_TIMEOUT, Member, RouteServer, chain, describe_all, poll, reaches_many, start_all,
+    subscribe_many, until_fences, wait_mesh,
 };
 use common::gateway::{RawClient, RawMsg, raw_probe};
 
@@ -345,30 +345,18 @@ fn queue_group(servers: &[RouteServer]) -> Result<(), String> {
     Ok(())
 }
 
-/// Subscriptions made on one server in bulk.
-const MANY: usize = 10_000;
-
 /// 10,000 subscriptions on `host` become known on every other server: a publish from each
 /// reaches the last one made (and nats-server peers count them in `/subsz`).
 fn many_subscriptions(servers: &[RouteServer], host: usize) -> Result<(), String> {
     let started = Instant::now();
-    let mut c = RawClient::connect(servers[host].addr())?;
-    let mut out = Vec::new();
-    for i in 0..MANY {
-        out.extend(format!("SUB many.{host}.{i} {}\r\n", i + 1).bytes());
-    }
-    c.send(&out)?;
-    c.ping_pong()?;
-    let last = format!("many.{host}.{}", MANY - 1);
+    let prefix = format!("many.{host}");
+    let mut c = subscribe_many(&servers[host], &prefix)?;
     for (p, s) in servers.iter().enumerate() {
         if p == host {
             continue;
         }
-        let mut publisher = RawClient::connect(s.addr())?;
-        raw_probe(&mut publisher, &mut c, &last, MESH_TIMEOUT)
+        reaches_many(s, &mut c, &prefix)
             .map_err(|e| format!("{} → {}: {e}", s.label(), servers[host].label()))?;
-        // The first one too (interest is not just the tail of the dump).
-        raw_probe(&mut publisher, &mut c, &format!("many.{host}.0"), MESH_TIMEOUT)?;
         if s.kind() == N {
             let mut count = 0;
             poll(WAIT, || {

@@ -1,112 +1,257 @@
 //! Superclusters of three-server clusters joined by gateways, all Strait and mixed with the
-//! real nats-server 2.15.1 inside clusters and across gateways.
+//! real nats-server 2.15.1 inside clusters and across gateways: two clusters, three clusters,
+//! failover of the one server another cluster lists, and `reject_unknown_cluster`.
 //!
 //! Each cluster is a chain of routes (s1 lists nobody, s2 lists s1, s3 lists s2), and every
-//! server lists the other cluster by the gateway URL of its *first* server only: the rest of
-//! that cluster's URLs, and the cluster itself on servers that reach it late, come from
-//! gossip. Every wait is bounded; readiness is proved by probes (a message that arrives), not
-//! by sleeping.
+//! server lists at most ONE other cluster, by the gateway URL of that cluster's *first* server
+//! only (two clusters: A→B, B→A; three: A→B, B→C, C→A): the other clusters, the rest of their
+//! URLs, and so the whole gateway mesh come from gossip.
+//!
+//! Readiness without sleeps:
+//! * a link: a server forwards a client's message to a gateway only on its *own* outbound link
+//!   to that cluster (a message from a route or a gateway never goes to a gateway), so a probe
+//!   from every server of X reaching a subscriber on every server of Y proves each server of X
+//!   linked to Y and Y's interest known there (`raw_probe`);
+//! * completeness: messages on one path arrive in order, so once a *fence* published after the
+//!   others arrives, everything before it on that path has arrived (`until_fences`).
+//!
+//! The one fixed-length wait is [`ABSENCE`]: no event stands for a message that must never
+//! arrive from a refused cluster.
 
 #[macro_use]
 mod common;
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use common::Kind;
 use common::cluster::{
-    MESH_TIMEOUT, Member, RouteServer, chain, start_all, until_fences, wait_mesh,
+    MANY, MESH_TIMEOUT, Member, RouteServer, chain, reaches_many, subscribe_many, until_fences,
+    wait_mesh, with_fresh_ports,
 };
-use common::gateway::{RawClient, free_ports, raw_probe};
+use common::gateway::{GwConfig, RawClient, free_ports, raw_probe};
 
 const S: Kind = Kind::Strait;
 const N: Kind = Kind::NatsServer;
 
 /// Bound for one thing to happen on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(20);
+/// Bound for traffic to resume once the listed server is gone (both re-dial an explicit
+/// remote 1 s after its link closes).
+const RESUME: Duration = Duration::from_secs(15);
+/// How long a message that must never arrive is waited for.
+const ABSENCE: Duration = Duration::from_millis(500);
 
-/// One cluster named `name` of `kinds`, with gateway ports, listing `remote` (name, the
-/// gateway port of its first server) as its only gateway.
-fn cluster(name: &str, kinds: &[Kind], gateway_ports: &[u16], remote: (&str, u16)) -> Vec<Member> {
-    let mut members = chain(kinds);
+/// Cluster (gateway) names, by index.
+const NAMES: [&str; 3] = ["A", "B", "C"];
+
+// ---------------------------------------------------------------------------------------------
+// Starting a supercluster
+
+/// One cluster as configured.
+struct Spec<'a> {
+    kinds: &'a [Kind],
+    /// The one cluster its servers list, by the gateway URL of that cluster's first server.
+    lists: Option<usize>,
+    /// `reject_unknown_cluster: true`.
+    reject_unknown: bool,
+}
+
+/// The servers of a supercluster, cluster after cluster; cluster `c` is named `NAMES[c]`.
+struct Supercluster {
+    servers: Vec<RouteServer>,
+    /// Where each cluster's servers are in `servers`.
+    clusters: Vec<Range<usize>>,
+}
+
+impl Supercluster {
+    /// Starts every cluster of `specs`, in order, on fresh ports.
+    fn start(specs: &[Spec<'_>]) -> Supercluster {
+        with_fresh_ports(|| Supercluster::try_start(specs))
+    }
+
+    fn try_start(specs: &[Spec<'_>]) -> Result<Supercluster, String> {
+        let ports: Vec<Vec<u16>> = specs.iter().map(|s| free_ports(s.kinds.len())).collect();
+        let mut members = Vec::new();
+        let mut clusters = Vec::new();
+        for c in 0..specs.len() {
+            let first = members.len();
+            members.extend(cluster_members(specs, c, &ports));
+            clusters.push(first..members.len());
+        }
+        let servers = members.iter().map(RouteServer::try_start).collect::<Result<_, _>>()?;
+        Ok(Supercluster { servers, clusters })
+    }
+
+    /// Clusters of `shape`, each listing the next one (the last lists the first).
+    fn ring(shape: &[&[Kind]]) -> Supercluster {
+        let specs: Vec<Spec<'_>> = (0..shape.len())
+            .map(|c| Spec {
+                kinds: shape[c],
+                lists: Some((c + 1) % shape.len()),
+                reject_unknown: false,
+            })
+            .collect();
+        Supercluster::start(&specs)
+    }
+
+    /// The servers of cluster `c`.
+    fn cluster(&self, c: usize) -> &[RouteServer] {
+        &self.servers[self.clusters[c].clone()]
+    }
+
+    /// Every ordered pair of different clusters.
+    fn pairs(&self) -> Vec<(usize, usize)> {
+        let n = self.clusters.len();
+        (0..n).flat_map(|x| (0..n).filter(move |y| *y != x).map(move |y| (x, y))).collect()
+    }
+
+    /// Each cluster's route mesh.
+    fn wait_meshes(&self) -> Result<(), String> {
+        (0..self.clusters.len()).try_for_each(|c| wait_mesh(self.cluster(c), NAMES[c]))
+    }
+}
+
+/// The members of cluster `c` of `specs`, whose gateway ports are `ports[c]`.
+fn cluster_members(specs: &[Spec<'_>], c: usize, ports: &[Vec<u16>]) -> Vec<Member> {
+    let name = NAMES[c];
+    let mut gateway = GwConfig::new(name);
+    if let Some(l) = specs[c].lists {
+        gateway = gateway.remote(NAMES[l], SocketAddr::from(([127, 0, 0, 1], ports[l][0])), None);
+    }
+    if specs[c].reject_unknown {
+        gateway = gateway.reject_unknown();
+    }
+    let mut members = chain(specs[c].kinds);
     for (i, m) in members.iter_mut().enumerate() {
         m.name = format!("{}{}", name.to_lowercase(), i + 1);
-        let text = m.render().replacen(
-            &format!("name: {}", common::cluster::CLUSTER),
-            &format!("name: {name}"),
-            1,
-        );
-        let gateway = format!(
-            "gateway {{\n  name: {name}\n  listen: \"127.0.0.1:{port}\"\n  gateways: [\n    \
-             {{name: {remote}, urls: [\"nats://127.0.0.1:{remote_port}\"]}}\n  ]\n}}\n",
-            port = gateway_ports[i],
-            remote = remote.0,
-            remote_port = remote.1,
-        );
-        m.text = Some(format!("{text}{gateway}"));
+        m.cluster = name.to_owned();
+        let block = gateway.clone().port(ports[c][i]).render_gateway();
+        m.text = Some(format!("{}{block}", m.render()));
     }
     members
 }
 
-/// Clusters A and B of the given kinds; returns every server, A's first.
-fn supercluster(a: &[Kind], b: &[Kind]) -> Vec<RouteServer> {
-    let ports = free_ports(a.len() + b.len());
-    let (pa, pb) = ports.split_at(a.len());
-    let mut members = cluster("A", a, pa, ("B", pb[0]));
-    members.extend(cluster("B", b, pb, ("A", pa[0])));
-    start_all(&members)
+/// A raw client on `server` subscribed to `subject` (sid 1), confirmed by PING/PONG.
+fn subscriber(server: &RouteServer, subject: &str) -> Result<RawClient, String> {
+    let mut c = RawClient::connect(server.addr())?;
+    c.send(format!("SUB {subject} 1\r\n").as_bytes())?;
+    c.ping_pong()?;
+    Ok(c)
 }
 
-/// Every server of one cluster reaches a subscriber on every server of the other, both ways.
-fn delivery(servers: &[RouteServer], split: usize) -> Result<(), String> {
-    let (a, b) = servers.split_at(split);
-    for (from, to) in [(a, b), (b, a)] {
-        for (t, sub_server) in to.iter().enumerate() {
-            let mut sub = RawClient::connect(sub_server.addr())?;
-            let subject = format!("sc.{}.{t}", sub_server.label());
-            sub.send(format!("SUB {subject} 1\r\n").as_bytes())?;
-            sub.ping_pong()?;
-            for pub_server in from {
-                let mut publisher = RawClient::connect(pub_server.addr())?;
-                raw_probe(&mut publisher, &mut sub, &subject, MESH_TIMEOUT)
-                    .map_err(|e| format!("{} → {}: {e}", pub_server.label(), sub_server.label()))?;
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+/// Every check, on a supercluster of two or more clusters.
+fn checks(sc: &Supercluster) {
+    let s = &sc.servers[..];
+    let started = Instant::now();
+    ok!(sc.wait_meshes(), s);
+    ok!(delivery(sc), s);
+    let mesh = started.elapsed();
+    ok!(wildcards(sc), s);
+    ok!(requests(sc), s);
+    ok!(queue_group(sc), s);
+    ok!(many_subscriptions(sc), s);
+    let labels: Vec<String> = s.iter().map(RouteServer::label).collect();
+    eprintln!(
+        "{}: gateway mesh proved in {mesh:?}, all checks in {:?}",
+        labels.join(" "),
+        started.elapsed()
+    );
+}
+
+/// Every server of cluster `x` reaches a subscriber on every server of cluster `y`.
+fn reaches(sc: &Supercluster, x: usize, y: usize) -> Result<(), String> {
+    for sub_server in sc.cluster(y) {
+        let subject = format!("sc.{}", sub_server.member().name);
+        let mut sub = subscriber(sub_server, &subject)?;
+        for pub_server in sc.cluster(x) {
+            let mut publisher = RawClient::connect(pub_server.addr())?;
+            raw_probe(&mut publisher, &mut sub, &subject, MESH_TIMEOUT)
+                .map_err(|e| format!("{} → {}: {e}", pub_server.label(), sub_server.label()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Delivery between every two servers of different clusters, both ways: the full gateway
+/// mesh, every server linked to every other cluster.
+fn delivery(sc: &Supercluster) -> Result<(), String> {
+    sc.pairs().into_iter().try_for_each(|(x, y)| reaches(sc, x, y))
+}
+
+/// A `sc.>` and a `sc.*.x` subscriber on the last server of each cluster receive what every
+/// server of the other clusters publishes on `sc.<its name>.x`.
+fn wildcards(sc: &Supercluster) -> Result<(), String> {
+    for (x, y) in sc.pairs() {
+        let host = sc.cluster(y).last().ok_or("an empty cluster")?;
+        let mut subs = [subscriber(host, "sc.>")?, subscriber(host, "sc.*.x")?];
+        for pub_server in sc.cluster(x) {
+            let subject = format!("sc.{}.x", pub_server.member().name);
+            let mut publisher = RawClient::connect(pub_server.addr())?;
+            for sub in &mut subs {
+                raw_probe(&mut publisher, sub, &subject, MESH_TIMEOUT)
+                    .map_err(|e| format!("{} → {}: {e}", pub_server.label(), host.label()))?;
             }
         }
     }
     Ok(())
 }
 
-/// A request from the last server of A to a responder on the second of B, answered.
-fn request_reply(servers: &[RouteServer], split: usize) -> Result<(), String> {
-    let (a, b) = servers.split_at(split);
-    let (req_server, resp_server) = (&a[a.len() - 1], &b[1.min(b.len() - 1)]);
-    let mut responder = RawClient::connect(resp_server.addr())?;
-    responder.send(b"SUB sc.svc 1\r\n")?;
-    responder.ping_pong()?;
+/// A request from every server of each cluster to a responder in each other cluster, answered.
+/// The responder's server sends the reply on its one link to the requester's cluster, which
+/// lands on one server there: the other requesters' replies must be routed on from it as
+/// `_GR_.<cluster>.<server>.<inbox>` to their own server.
+fn requests(sc: &Supercluster) -> Result<(), String> {
+    for (x, y) in sc.pairs() {
+        let responders = sc.cluster(y);
+        let responder = &responders[(x + 1) % responders.len()];
+        for requester in sc.cluster(x) {
+            request_reply(requester, responder)
+                .map_err(|e| format!("{} → {}: {e}", requester.label(), responder.label()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A request from a client of `req_server` to a responder on `resp_server`, answered; the
+/// responder sees the requester's own inbox as the reply subject.
+fn request_reply(req_server: &RouteServer, resp_server: &RouteServer) -> Result<(), String> {
+    let tag = format!("{}.{}", req_server.member().name, resp_server.member().name);
+    let (service, inbox) = (format!("sc.svc.{tag}"), format!("sc.inbox.{tag}"));
+    let mut responder = subscriber(resp_server, &service)?;
     let mut requester = RawClient::connect(req_server.addr())?;
-    raw_probe(&mut requester, &mut responder, "sc.svc", MESH_TIMEOUT)?;
-    requester.send(b"SUB sc.inbox.1 7\r\nPUB sc.svc sc.inbox.1 4\r\nping\r\n")?;
+    raw_probe(&mut requester, &mut responder, &service, MESH_TIMEOUT)?;
+    // The inbox is fresh when the request leaves: its reply subject is mapped.
+    requester.send(format!("SUB {inbox} 7\r\nPUB {service} {inbox} 4\r\nping\r\n").as_bytes())?;
     let req = responder.next_msg(WAIT)?.ok_or("the request never arrived")?;
     let reply = req.reply.ok_or("the request had no reply subject")?;
+    if reply != inbox {
+        return Err(format!("the responder was told to reply to {reply:?}, not {inbox:?}"));
+    }
     responder.publish(&reply, b"pong")?;
     let rep = requester.next_msg(WAIT)?.ok_or("the reply never arrived")?;
-    if rep.subject != "sc.inbox.1" || rep.payload != b"pong" {
+    if rep.subject != inbox || rep.payload != b"pong" {
         return Err(format!("reply arrived as {rep:?}"));
     }
     Ok(())
 }
 
-/// One queue member on every server of B, messages from A: each exactly once.
-fn queue_group(servers: &[RouteServer], split: usize) -> Result<(), String> {
+/// One queue member on every server of every cluster but the first, messages from the first
+/// server of the first (which has none): each exactly once.
+fn queue_group(sc: &Supercluster) -> Result<(), String> {
     const MSGS: usize = 300;
-    let (a, b) = servers.split_at(split);
     let mut members = Vec::new();
-    for (i, s) in b.iter().enumerate() {
+    for (i, s) in sc.servers[sc.clusters[0].end..].iter().enumerate() {
         let mut c = RawClient::connect(s.addr())?;
         c.send(format!("SUB sc.work grp 1\r\nSUB sc.qsync.{i} 2\r\n").as_bytes())?;
         c.ping_pong()?;
         members.push(c);
     }
-    let mut publisher = RawClient::connect(a[0].addr())?;
+    let mut publisher = RawClient::connect(sc.servers[0].addr())?;
     for (i, m) in members.iter_mut().enumerate() {
         raw_probe(&mut publisher, m, &format!("sc.qsync.{i}"), MESH_TIMEOUT)?;
     }
@@ -139,28 +284,222 @@ fn queue_group(servers: &[RouteServer], split: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn shape(a: &[Kind], b: &[Kind]) {
-    let servers = supercluster(a, b);
-    let s = &servers[..];
-    let split = a.len();
-    ok!(wait_mesh(&s[..split], "a"), s);
-    ok!(wait_mesh(&s[split..], "b"), s);
-    ok!(delivery(s, split), s);
-    ok!(request_reply(s, split), s);
-    ok!(queue_group(s, split), s);
+/// [`MANY`] subscriptions on one connection to the second server of B are known on every
+/// server of every other cluster.
+fn many_subscriptions(sc: &Supercluster) -> Result<(), String> {
+    let started = Instant::now();
+    let host = &sc.cluster(1)[1];
+    let mut c = subscribe_many(host, "sc.many")?;
+    for x in (0..sc.clusters.len()).filter(|x| *x != 1) {
+        for s in sc.cluster(x) {
+            reaches_many(s, &mut c, "sc.many")
+                .map_err(|e| format!("{} → {MANY} on {}: {e}", s.label(), host.label()))?;
+        }
+    }
+    eprintln!(
+        "{MANY} subscriptions on {} known in every other cluster in {:?}",
+        host.label(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two and three clusters
+
+fn two_clusters(a: &[Kind], b: &[Kind]) {
+    checks(&Supercluster::ring(&[a, b]));
 }
 
 #[test]
 fn strait_clusters() {
-    shape(&[S, S, S], &[S, S, S]);
+    two_clusters(&[S, S, S], &[S, S, S]);
 }
 
 #[test]
 fn mixed_clusters() {
-    shape(&[S, N, S], &[N, S, N]);
+    two_clusters(&[S, N, S], &[N, S, N]);
 }
 
 #[test]
 fn strait_cluster_and_nats_server_cluster() {
-    shape(&[S, S, S], &[N, N, N]);
+    two_clusters(&[S, S, S], &[N, N, N]);
+}
+
+#[test]
+fn three_strait_clusters() {
+    checks(&Supercluster::ring(&[&[S, S, S], &[S, S, S], &[S, S, S]]));
+}
+
+/// nats-server inside both Strait-led clusters, and a third cluster of nats-server only.
+#[test]
+fn three_mixed_clusters() {
+    checks(&Supercluster::ring(&[&[S, N, S], &[N, S, N], &[N, N, N]]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failover of the listed server
+
+/// Clients publishing on every server of A to subscribers on every server of B but the first.
+struct Traffic {
+    /// (label of its server, client).
+    publishers: Vec<(String, RawClient)>,
+    /// (subject it subscribed to, client).
+    subscribers: Vec<(String, RawClient)>,
+}
+
+impl Traffic {
+    fn connect(sc: &Supercluster) -> Result<Traffic, String> {
+        let mut subscribers = Vec::new();
+        for server in &sc.cluster(1)[1..] {
+            let subject = format!("fo.{}", server.member().name);
+            subscribers.push((subject.clone(), subscriber(server, &subject)?));
+        }
+        let mut publishers = Vec::new();
+        for server in sc.cluster(0) {
+            publishers.push((server.label(), RawClient::connect(server.addr())?));
+        }
+        Ok(Traffic { publishers, subscribers })
+    }
+
+    /// Probes from each publisher until every subscriber receives one; `within` bounds the
+    /// whole.
+    fn flows(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        for (label, publisher) in &mut self.publishers {
+            for (subject, sub) in &mut self.subscribers {
+                let left = deadline.saturating_duration_since(Instant::now());
+                raw_probe(publisher, sub, subject, left).map_err(|e| format!("{label}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many links from A `server` accepted; none is an error (nothing would fail over).
+fn links_from_a(server: &RouteServer) -> Result<usize, String> {
+    match server.lines_with(0, &["Inbound gateway connection from \"A\"", "registered"]).len() {
+        0 => Err(format!("{}: no link from A to fail over", server.label())),
+        n => Ok(n),
+    }
+}
+
+/// A lists B by B1's gateway URL only, B lists nobody (so A's first link to B is to B1);
+/// once every A server reaches subscribers on B2 and B3, B1 is killed and they must reach
+/// them again. Prints how long after the kill the last one did.
+fn failover_of_listed_server(a: &[Kind], b: &[Kind]) -> Duration {
+    let mut sc = Supercluster::start(&[
+        Spec { kinds: a, lists: Some(1), reject_unknown: false },
+        Spec { kinds: b, lists: None, reject_unknown: false },
+    ]);
+    let listed = sc.clusters[1].start;
+    let s = &sc.servers[..];
+    ok!(sc.wait_meshes(), s);
+    let mut traffic = ok!(Traffic::connect(&sc), s);
+    ok!(traffic.flows(MESH_TIMEOUT), s);
+    let on_listed = ok!(links_from_a(&s[listed]), s);
+    let killed = Instant::now();
+    sc.servers[listed].kill();
+    ok!(traffic.flows(RESUME), &sc.servers);
+    let took = killed.elapsed();
+    eprintln!(
+        "failover A {a:?} / B {b:?}: {on_listed} link(s) from A on B1; every A server reaches \
+         B2 and B3 again {took:?} after B1 was killed"
+    );
+    took
+}
+
+/// All Strait, then the same shape all nats-server for reference, in one test so both run
+/// under the same load.
+#[test]
+fn failover_of_listed_server_strait_and_nats_server() {
+    let strait = failover_of_listed_server(&[S, S, S], &[S, S, S]);
+    let nats = failover_of_listed_server(&[N, N, N], &[N, N, N]);
+    eprintln!("failover resume: strait {strait:?}, nats-server {nats:?}");
+}
+
+/// The listed server nats-server with Strait servers failing over to B2 and B3, and the
+/// listed server Strait with nats-server servers failing over.
+#[test]
+fn failover_of_listed_server_mixed() {
+    let nats_listed = failover_of_listed_server(&[S, N, S], &[N, S, N]);
+    let strait_listed = failover_of_listed_server(&[N, S, N], &[S, N, S]);
+    eprintln!("failover resume: nats-server B1 {nats_listed:?}, strait B1 {strait_listed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// reject_unknown_cluster
+
+/// B (`reject_unknown_cluster: true`) lists only A, by A1's URL; A lists B; C, which B does
+/// not know, lists B. A2 and A3, servers of A that B was not told of, are accepted (their own
+/// links carry their messages to B); C is refused and nothing crosses between B and C.
+fn reject_unknown(a: &[Kind], b: &[Kind], c: Kind) {
+    let sc = Supercluster::start(&[
+        Spec { kinds: a, lists: Some(1), reject_unknown: false },
+        Spec { kinds: b, lists: Some(0), reject_unknown: true },
+        Spec { kinds: &[c], lists: Some(1), reject_unknown: false },
+    ]);
+    let s = &sc.servers[..];
+    ok!(sc.wait_meshes(), s);
+    ok!(reaches(&sc, 0, 1), s);
+    ok!(reaches(&sc, 1, 0), s);
+    ok!(refused(&sc), s);
+    ok!(unreachable(&sc, 2, 1), s);
+    ok!(unreachable(&sc, 1, 2), s);
+}
+
+/// B refused C (which keeps trying: twice), no server of B ever linked with C, and none
+/// refused A. (C's own outbound is registered before B's verdict, so it may be logged.)
+fn refused(sc: &Supercluster) -> Result<(), String> {
+    let (b, c) = (sc.cluster(1), &sc.cluster(2)[0]);
+    b[0].wait_line(0, "Rejecting connection from gateway \"C\"", WAIT)?;
+    c.wait_all(0, &["rejected", "\"B\""], WAIT)?;
+    let m = c.mark();
+    c.wait_all(m, &["rejected", "\"B\""], WAIT)?;
+    let mut never: Vec<(&RouteServer, &[&str])> =
+        vec![(c, &["Inbound gateway connection from \"B\"", "registered"])];
+    for s in b {
+        never.push((s, &["Inbound gateway connection from \"C\"", "registered"]));
+        never.push((s, &["Outbound gateway connection to \"C\"", "registered"]));
+        never.push((s, &["Rejecting connection from gateway \"A\""]));
+    }
+    let found: Vec<String> = never
+        .into_iter()
+        .flat_map(|(s, parts)| {
+            s.lines_with(0, parts).into_iter().map(|l| format!("{}: {l}", s.label()))
+        })
+        .collect();
+    if found.is_empty() { Ok(()) } else { Err(format!("unexpected: {found:#?}")) }
+}
+
+/// A message published on every server of cluster `x` reaches no subscriber on the servers of
+/// cluster `y` within [`ABSENCE`].
+fn unreachable(sc: &Supercluster, x: usize, y: usize) -> Result<(), String> {
+    let mut subs = Vec::new();
+    for s in sc.cluster(y) {
+        subs.push(subscriber(s, "rj.never")?);
+    }
+    for s in sc.cluster(x) {
+        let mut publisher = RawClient::connect(s.addr())?;
+        publisher.publish("rj.never", s.label().as_bytes())?;
+        publisher.ping_pong()?;
+    }
+    for (sub, s) in subs.iter_mut().zip(sc.cluster(y)) {
+        if let Some(m) = sub.next_msg(ABSENCE)? {
+            return Err(format!("{} received {m:?} from an unknown cluster", s.label()));
+        }
+    }
+    Ok(())
+}
+
+/// Strait rejects, nats-server servers in the accepted cluster and as the unknown one.
+#[test]
+fn strait_rejects_unknown_cluster() {
+    reject_unknown(&[N, S, N], &[S, S, S], N);
+}
+
+/// nats-server rejects, Strait servers in the accepted cluster and as the unknown one.
+#[test]
+fn nats_server_rejects_unknown_cluster() {
+    reject_unknown(&[S, N, S], &[N, N, N], S);
 }

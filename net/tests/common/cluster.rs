@@ -36,6 +36,8 @@ pub(crate) struct Member {
     pub(crate) kind: Kind,
     /// `server_name`, e.g. `s1`.
     pub(crate) name: String,
+    /// `cluster.name`, [`CLUSTER`] unless set.
+    pub(crate) cluster: String,
     /// Fixed client port.
     pub(crate) client_port: u16,
     /// Fixed route port.
@@ -57,6 +59,7 @@ impl Member {
         Member {
             kind,
             name: name.to_owned(),
+            cluster: CLUSTER.to_owned(),
             client_port: ports[0],
             route_port: ports[1],
             routes: Vec::new(),
@@ -88,8 +91,9 @@ impl Member {
         let mut s = format!(
             "server_name: {name}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:-1\"\n\
              lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n\
-             cluster {{\n  name: {CLUSTER}\n  listen: \"127.0.0.1:{route}\"\n",
+             cluster {{\n  name: {cluster}\n  listen: \"127.0.0.1:{route}\"\n",
             name = self.name,
+            cluster = self.cluster,
             client = self.client_port,
             route = self.route_port,
         );
@@ -149,6 +153,11 @@ static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 impl RouteServer {
     /// Starts `member`; panics with the log if it does not come up.
     pub(crate) fn start(member: &Member) -> RouteServer {
+        RouteServer::try_start(member).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `member`, or says why it did not come up (with the log).
+    pub(crate) fn try_start(member: &Member) -> Result<RouteServer, String> {
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("strait-rt-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -162,10 +171,8 @@ impl RouteServer {
             log: Arc::default(),
             http: None,
         };
-        if let Err(e) = s.spawn() {
-            panic!("{e}");
-        }
-        s
+        s.spawn()?;
+        Ok(s)
     }
 
     fn program(&self) -> PathBuf {
@@ -389,6 +396,26 @@ pub(crate) fn start_all(members: &[Member]) -> Vec<RouteServer> {
     members.iter().map(RouteServer::start).collect()
 }
 
+/// Sets of fresh ports [`with_fresh_ports`] tries.
+const PORT_TRIES: usize = 3;
+
+/// `start()`, which picks fresh fixed ports each time it is called, called again while a
+/// server could not bind one: another process (any on the machine) may take a port between
+/// [`free_ports`] releasing it and the server binding it. Panics on any other error.
+pub(crate) fn with_fresh_ports<T>(mut start: impl FnMut() -> Result<T, String>) -> T {
+    for _ in 1..PORT_TRIES {
+        match start() {
+            Ok(v) => return v,
+            Err(e) if e.to_lowercase().contains("address already in use") => {
+                let first = e.lines().next().unwrap_or_default();
+                eprintln!("a port was taken meanwhile, starting again on fresh ports: {first}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    start().unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Waits until every server delivers to every other one: a subscriber on each server, a
 /// probe from each other server until it arrives. Routes never relay (a message crosses
 /// exactly one route), so this proves a direct route between every pair: the full mesh.
@@ -417,6 +444,34 @@ pub(crate) fn wait_mesh_within(
             raw_probe(&mut publisher, &mut sub, &subject, left)
                 .map_err(|e| format!("{} → {}: {e}", pub_server.label(), sub_server.label()))?;
         }
+    }
+    Ok(())
+}
+
+/// Subscriptions made on one server in bulk.
+pub(crate) const MANY: usize = 10_000;
+
+/// One connection to `host` holding [`MANY`] subscriptions `<prefix>.0` … (sids 1 …), sent
+/// in one write and confirmed by PING/PONG.
+pub(crate) fn subscribe_many(host: &RouteServer, prefix: &str) -> Result<RawClient, String> {
+    let mut c = RawClient::connect(host.addr())?;
+    let subs: String = (0..MANY).map(|i| format!("SUB {prefix}.{i} {}\r\n", i + 1)).collect();
+    c.send(subs.as_bytes())?;
+    c.ping_pong()?;
+    Ok(c)
+}
+
+/// A publish from `from` reaches the last of [`subscribe_many`]'s subscriptions on
+/// `subscriber`: one connection's interest travels in order, so all of them are known there.
+/// The first one is probed too (interest is not just the tail of the dump).
+pub(crate) fn reaches_many(
+    from: &RouteServer,
+    subscriber: &mut RawClient,
+    prefix: &str,
+) -> Result<(), String> {
+    let mut publisher = RawClient::connect(from.addr())?;
+    for i in [MANY - 1, 0] {
+        raw_probe(&mut publisher, subscriber, &format!("{prefix}.{i}"), MESH_TIMEOUT)?;
     }
     Ok(())
 }

@@ -137,17 +137,19 @@ impl GwConfig {
     /// The config file text (nats-server syntax).
     pub(crate) fn render(&self) -> String {
         let server = self.server.clone().unwrap_or_else(|| format!("{}1", self.name));
-        if self.no_gateway {
-            return format!(
-                "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{}\n",
-                self.extra
-            );
-        }
+        let gateway = if self.no_gateway { String::new() } else { self.render_gateway() };
+        format!(
+            "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{}\n{gateway}",
+            self.extra
+        )
+    }
+
+    /// The `gateway {}` block alone, for a config whose other blocks are written elsewhere
+    /// (a server of a cluster).
+    pub(crate) fn render_gateway(&self) -> String {
         let mut s = format!(
-            "server_name: {server}\nlisten: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\n{extra}\n\
-             gateway {{\n  name: {name}\n  listen: \"127.0.0.1:{port}\"\n",
+            "gateway {{\n  name: {name}\n  listen: \"127.0.0.1:{port}\"\n",
             name = self.name,
-            extra = self.extra,
             port = self.port.map_or(-1, i32::from),
         );
         if let Some((u, p)) = &self.auth {
