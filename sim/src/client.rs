@@ -339,10 +339,14 @@ impl Client {
         if self.spec.relay {
             // Injected bug: forward what came from another cluster, unchanged, as if a server
             // had forwarded a gateway message to its other gateways.
+            // (From another location: another cluster, or in a supercluster another server,
+            // as if a route message had been forwarded to the gateways.)
+            let here = self.conn.as_ref().map(|c| c.server.clone()).unwrap_or_default();
+            let here = self.shared.borrow().place(&here, self.spec.cluster);
             let foreign = msg
                 .filter(|(id, _)| self.relayed.insert(*id))
                 .and_then(|(id, _)| self.shared.borrow().published_in(id))
-                .is_some_and(|c| c != self.spec.cluster);
+                .is_some_and(|c| c != here);
             if foreign && let Some(conn) = &mut self.conn {
                 let body = m.body();
                 let _ = write!(conn.out, "PUB {subject} {}\r\n", body.len());

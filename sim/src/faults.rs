@@ -27,6 +27,10 @@ use crate::invariants::host;
 use crate::topology::Topology;
 use crate::workload::{ClientSpec, chance, ms, pick};
 
+/// The simulated servers' lame-duck period (`lame_duck_duration`; the grace period is a
+/// fifth of it): short, so restarts fit in the fault window.
+pub const LAME_DUCK: Duration = Duration::from_millis(2500);
+
 /// Which way a partition drops traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -51,6 +55,14 @@ pub enum Fault {
         /// Server host.
         server: String,
         /// Downtime.
+        down_for: Duration,
+    },
+    /// The server enters lame-duck mode (stops accepting clients, closes its clients over
+    /// [`LAME_DUCK`], shuts down) and starts again `down_for` after the request.
+    LameDuckRestart {
+        /// Server host.
+        server: String,
+        /// From the request to the restart.
         down_for: Duration,
     },
     /// Traffic between a client host and a server is dropped for a while.
@@ -120,11 +132,23 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The server a crash or lame-duck restart takes down.
+    pub fn restarted_server(&self) -> Option<&str> {
+        match self {
+            Fault::CrashServer { server, .. } | Fault::LameDuckRestart { server, .. } => {
+                Some(server)
+            }
+            _ => None,
+        }
+    }
+
     /// How long the fault lasts (0 for a bounce).
     pub fn duration(&self) -> Duration {
         match self {
             Fault::BounceClient { .. } => Duration::ZERO,
-            Fault::CrashServer { down_for, .. } => *down_for,
+            Fault::CrashServer { down_for, .. } | Fault::LameDuckRestart { down_for, .. } => {
+                *down_for
+            }
             Fault::Partition { duration, .. }
             | Fault::ServerPartition { duration, .. }
             | Fault::Latency { duration, .. }
@@ -140,6 +164,9 @@ impl fmt::Display for Fault {
         match self {
             Fault::BounceClient { client } => write!(f, "bounce {}", host(*client)),
             Fault::CrashServer { server, down_for } => write!(f, "crash {server} for {down_for:?}"),
+            Fault::LameDuckRestart { server, down_for } => {
+                write!(f, "lame-duck {server}, restart after {down_for:?}")
+            }
             Fault::Partition { client, server, direction, duration } => {
                 write!(f, "partition {} {direction:?} {server} for {duration:?}", host(*client))
             }
@@ -235,11 +262,18 @@ impl FaultSchedule {
             } else if kind < 32 {
                 let server = topo.servers[pick(&mut rng, topo.servers.len())].host.clone();
                 let down_for = ms(&mut rng, 200, 3000);
+                // Supercluster: some restarts are lame-duck ones (clients move to the other
+                // servers of the cluster first).
+                let lame_duck = topo.supercluster() && chance(&mut rng, 0.4);
+                let down_for = if lame_duck { LAME_DUCK + down_for } else { down_for };
                 if server_busy.get(&server).is_some_and(|b| *b > at) {
                     continue;
                 }
                 server_busy.insert(server.clone(), at + down_for + Duration::from_millis(500));
-                Fault::CrashServer { server, down_for }
+                match lame_duck {
+                    true => Fault::LameDuckRestart { server, down_for },
+                    false => Fault::CrashServer { server, down_for },
+                }
             } else {
                 let key = (c.id, server.clone());
                 if link_busy.get(&key).is_some_and(|b| *b > at) {
@@ -285,8 +319,12 @@ impl FaultSchedule {
             let span = (until - from).as_millis() as u64;
             let at = from + ms(&mut rng, 0, span);
             let duration = ms(&mut rng, 1000, 5000);
-            // The route suite rotates passwords cluster-wide: one reload at a time there.
-            let key = if topo.routes { String::new() } else { spec.host.clone() };
+            // The route and supercluster suites rotate passwords cluster-wide: one reload at a
+            // time per cluster there.
+            let key = match topo.by_server() {
+                true => topo.clusters[spec.cluster].name.clone(),
+                false => spec.host.clone(),
+            };
             if busy.get(&key).is_some_and(|b| *b > at) {
                 continue;
             }

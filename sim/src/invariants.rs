@@ -281,6 +281,9 @@ pub struct Checker {
     /// subscription's `cluster` is the location of the server its connection is on, so the
     /// path checks ([`GatewayWindow`], probes) apply to routes between servers.
     server_locations: Option<BTreeMap<String, usize>>,
+    /// The fault domain of each location ([`Topology::domain`]; empty: each location is its
+    /// own). [`GatewayWindow`]s name domains, not locations.
+    domains: Vec<usize>,
     /// Per server host, the dials its current incarnation abandoned (see
     /// [`crate::transport::SimDialer`]): each may leave a stream only turmoil counts.
     abandoned_dials: BTreeMap<String, std::sync::Arc<std::sync::atomic::AtomicUsize>>,
@@ -315,6 +318,7 @@ impl Checker {
             lossy_paths: BTreeSet::new(),
             orphan_streams: BTreeMap::new(),
             server_locations: None,
+            domains: Vec::new(),
             abandoned_dials: BTreeMap::new(),
         }
     }
@@ -329,10 +333,23 @@ impl Checker {
         self.abandoned_dials.insert(host.to_owned(), abandoned);
     }
 
-    /// Route suite: place publications and subscriptions by the server their connection is
-    /// on (`places`: server host → location) rather than by the client's home cluster.
-    pub fn locate_by_server(&mut self, places: BTreeMap<String, usize>) {
+    /// Route and supercluster suites: place publications and subscriptions by the server their
+    /// connection is on (`places`: server host → location) rather than by the client's home
+    /// cluster; `domains`: the fault domain of each location ([`Topology::domain`]).
+    pub fn locate_by_server(&mut self, places: BTreeMap<String, usize>, domains: Vec<usize>) {
         self.server_locations = Some(places);
+        self.domains = domains;
+    }
+
+    /// The fault domain of location `l`.
+    fn domain(&self, l: usize) -> usize {
+        self.domains.get(l).copied().unwrap_or(l)
+    }
+
+    /// Where a client homed in `home` is while connected to server host `server`.
+    pub fn place(&self, server: &str, home: usize) -> usize {
+        let places = self.server_locations.as_ref();
+        places.and_then(|p| p.get(server).copied()).unwrap_or(home)
     }
 
     /// The location of connection `conn`'s server, when placing by server.
@@ -574,6 +591,12 @@ impl Checker {
         self.audits.push((server.to_owned(), established));
     }
 
+    /// The gateway links (inbound and outbound) server `server` holds now.
+    pub fn gateway_links(&self, server: &str) -> Option<usize> {
+        let h = self.nodes.get(server)?;
+        Some(h.inspect(|n| n.memory_use().gateway_links))
+    }
+
     /// Gateway paths may be down in `w`.
     pub fn gateway_window(&mut self, w: GatewayWindow) {
         self.gateway_windows.push(w);
@@ -590,7 +613,7 @@ impl Checker {
     /// 11.3 s inside a C3 <-> C0 partition that lasted until 20.65 s; C1 had forgotten C3, so
     /// cl1's messages had no path to cl0 in C3 until C3 reached C0 at 21.35 s).
     fn add_rejoin_windows(&mut self, topo: &Topology) {
-        let n = topo.locations();
+        let n = topo.domains();
         let crashes: Vec<GatewayWindow> =
             self.gateway_windows.iter().filter(|w| w.b.is_none() && w.a < n).cloned().collect();
         // Every (crash, pair) starts as "never rejoined" and is lowered until nothing changes:
@@ -649,7 +672,20 @@ impl Checker {
                 break;
             }
         }
-        let rejoins = windows(&pairs);
+        let mut rejoins = windows(&pairs);
+        // Supercluster: the restarted server rejoins its own cluster over routes too; a
+        // cluster mate that forgot it (an implicit route after `connect_retries`) hears of it
+        // again only through gossip from its explicit route partner. Windows on the cluster
+        // (every route fault is one) may delay that: allow a recovery past the last of them.
+        if topo.supercluster() {
+            for crash in &crashes {
+                let calm = self.path_back_with(crash.a, crash.a, crash.end, &rejoins);
+                if calm > crash.end {
+                    let end = calm.saturating_add(GW_RECOVER);
+                    rejoins.push(GatewayWindow::both_ways(crash.a, None, crash.start, end));
+                }
+            }
+        }
         self.gateway_windows.extend(rejoins);
     }
 
@@ -695,9 +731,10 @@ impl Checker {
         to: Duration,
         ignore_stalls: bool,
     ) -> bool {
+        let (dx, dy) = (self.domain(x), self.domain(y));
         x == y
             || !self.gateway_windows.iter().any(|w| {
-                !(ignore_stalls && w.stall) && w.covers(x, y) && w.start <= to && w.end >= from
+                !(ignore_stalls && w.stall) && w.covers(dx, dy) && w.start <= to && w.end >= from
             })
     }
 
@@ -717,7 +754,8 @@ impl Checker {
         for &(x, y, from) in pairs {
             // A pair that may never link again (a restarted server whose introducer lost its
             // own path for good, see `add_rejoin_windows`) is not required to.
-            if self.gateway_windows.iter().any(|w| w.end == Duration::MAX && w.covers(x, y)) {
+            let (dx, dy) = (self.domain(x), self.domain(y));
+            if self.gateway_windows.iter().any(|w| w.end == Duration::MAX && w.covers(dx, dy)) {
                 continue;
             }
             // Nor before the disturbances on its path are over: a window ends with a recovery
@@ -728,7 +766,7 @@ impl Checker {
             let from = self
                 .gateway_windows
                 .iter()
-                .filter(|w| w.covers(x, y) && w.end != Duration::MAX)
+                .filter(|w| w.covers(dx, dy) && w.end != Duration::MAX)
                 .map(|w| w.end.saturating_sub(GW_RECOVER))
                 .fold(from, Duration::max);
             match self.probes.get(&(x, y)) {
@@ -1103,10 +1141,11 @@ impl Checker {
             return end;
         }
         let seen = end.saturating_add(PROPAGATE);
+        let (dp, ds) = (self.domain(p.cluster), self.domain(s.cluster));
         // The RS- may have been sent into a down path: stale until that window is over.
         self.gateway_windows
             .iter()
-            .filter(|w| w.covers(p.cluster, s.cluster) && w.start <= seen && w.end >= end)
+            .filter(|w| w.covers(dp, ds) && w.start <= seen && w.end >= end)
             .map(|w| w.end)
             .fold(seen, Duration::max)
     }

@@ -3,11 +3,21 @@
 //! Every simulated server host runs the production `strait_net::server::run` over turmoil
 //! TCP through the [`transport`] seam; simulated clients speak the NATS client protocol with
 //! the core's own codec. One seed fixes everything: the [`topology`], the [`workload`] each
-//! [`client`] follows, the [`faults`] and turmoil's own randomness. Clusters are joined by
-//! gateways (seeded explicit remotes and gossip); [`probe`] clients check after the last heal
-//! that every pair of clusters is linked again. [`invariants`] are checked
+//! [`client`] follows, the [`faults`] and turmoil's own randomness. [`invariants`] are checked
 //! during and after each [`run`], and a failure prints the seed, the fault schedule and the
 //! command that replays it.
+//!
+//! The standard suite ([`RunConfig::seeded`], `strait-sim --seeds`, `tests/standard.rs`) is a
+//! supercluster: 5 or 6 clusters of 3 servers. Inside a cluster each server lists one or two
+//! others in `cluster { routes }`; between clusters, each cluster lists a seeded set of remotes
+//! (a spanning tree plus extra edges) and each server lists every such remote by a random part
+//! of its servers' URLs, so gossip over routes and gateways completes both meshes. Faults hit
+//! single servers (crashes, lame-duck restarts, reloads), single routes and single gateway
+//! links (partitions one way and both ways), and client links. The checker places publications
+//! and subscriptions by server; the windows in which a path may be down are kept per cluster
+//! (a gateway message lands on one server of a cluster and travels on over a route, so one
+//! server's trouble may cut the cluster's inbound traffic). [`probe`] clients check after the
+//! last heal that every server reaches every other again.
 //!
 //! The route suite ([`RunConfig::routes`], `strait-sim --routes`, `tests/routes.rs`) runs one
 //! cluster of 3 to 5 servers joined by routes instead: each server lists one other in

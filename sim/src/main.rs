@@ -4,8 +4,11 @@
 //! strait-sim --seeds N [--from S] [--jobs J]   sweep N seeds starting at S (default 0) on J
 //!                                              threads (default 1), print a summary
 //! strait-sim --seed S [--trace]                replay one seed, optionally with tracing output
+//!                                              (the standard suite: 5–6 clusters × 3 servers)
 //! strait-sim --routes (--seeds N … | --seed S …) the route suite: one cluster of 3–5 servers
 //!                                              joined by routes instead of gateways
+//! strait-sim --one-server (--seeds N … | --seed S …) the gateway suite: clusters of one
+//!                                              server (the standard suite before routes)
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! ```
@@ -24,6 +27,33 @@ use std::time::{Duration, Instant};
 
 use strait_sim::{RunConfig, run};
 
+/// Which seeded suite a run belongs to.
+#[derive(Clone, Copy, Debug)]
+enum Suite {
+    Supercluster,
+    Routes,
+    OneServer,
+}
+
+impl Suite {
+    fn config(self, seed: u64) -> RunConfig {
+        match self {
+            Suite::Supercluster => RunConfig::seeded(seed),
+            Suite::Routes => RunConfig::routes(seed),
+            Suite::OneServer => RunConfig::one_server_clusters(seed),
+        }
+    }
+
+    /// The flag that selects it (for a child's command line).
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Suite::Supercluster => None,
+            Suite::Routes => Some("--routes"),
+            Suite::OneServer => Some("--one-server"),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut seeds = None;
@@ -32,7 +62,7 @@ fn main() -> ExitCode {
     let mut trace = false;
     let mut jobs = 1u64;
     let mut rotation: Option<String> = None;
-    let mut routes = false;
+    let mut suite = Suite::Supercluster;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| -> u64 {
             let v = args.next().unwrap_or_default();
@@ -44,7 +74,8 @@ fn main() -> ExitCode {
             "--seed" => seed = Some(value("--seed")),
             "--jobs" => jobs = value("--jobs").max(1),
             "--trace" => trace = true,
-            "--routes" => routes = true,
+            "--routes" => suite = Suite::Routes,
+            "--one-server" => suite = Suite::OneServer,
             "--rotation" => rotation = Some(args.next().unwrap_or_default()),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
@@ -56,7 +87,7 @@ fn main() -> ExitCode {
     if trace {
         init_tracing();
     }
-    let config = move |seed| if routes { RunConfig::routes(seed) } else { RunConfig::seeded(seed) };
+    let config = move |seed| suite.config(seed);
     if let Some(seed) = seed {
         let report = run(&RunConfig { trace, ..config(seed) });
         print!("{report}");
@@ -76,7 +107,7 @@ fn main() -> ExitCode {
                     if s >= from + n {
                         return;
                     }
-                    let (ok, report, simulated) = run_child(s, routes);
+                    let (ok, report, simulated) = run_child(s, suite);
                     let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
                     t.0 += simulated;
                     t.2 += 1;
@@ -161,12 +192,10 @@ fn rotation_main(
 
 /// Run seed `s` in a child process (see the module docs): whether it passed, its report,
 /// and the simulated time it covered.
-fn run_child(s: u64, routes: bool) -> (bool, String, Duration) {
+fn run_child(s: u64, suite: Suite) -> (bool, String, Duration) {
     let exe = std::env::current_exe().unwrap_or_else(|e| usage(&format!("own path: {e}")));
     let mut cmd = std::process::Command::new(exe);
-    if routes {
-        cmd.arg("--routes");
-    }
+    cmd.args(suite.flag());
     let out = match cmd.args(["--seed", &s.to_string()]).output() {
         Ok(out) => out,
         Err(e) => return (false, format!("seed {s}: could not run: {e}\n"), Duration::ZERO),
@@ -192,7 +221,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
     );
     std::process::exit(2)
 }

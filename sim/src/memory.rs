@@ -56,6 +56,8 @@ pub struct Limits {
     /// Route connections a server keeps to the others of its cluster when the mesh is
     /// complete (peers × pool size; 0 without routes).
     pub route_peers: usize,
+    /// Servers in the other clusters (each may hold an inbound gateway on one server).
+    pub remote_servers: usize,
     /// Number of accounts.
     pub accounts: usize,
     /// Distinct (account, subject, queue) subscription keys the workload and probes can make.
@@ -104,10 +106,10 @@ pub fn check(m: &MemoryUse, live: &Live, limits: &Limits) -> Vec<String> {
     // A client whose connect fails after the server accepted it (INFO lost) leaves a link until
     // the auth timeout; it retries after at most 1.4 s, so at most two such links per client.
     bound("client links", m.client_links, live.connections + 2 * limits.clients_per_server + probe);
-    // Per remote: one outbound (registered or in its handshake: one dial at a time), one
-    // registered inbound, and a closing link or an inbound waiting for its CONNECT (the peer
-    // re-dials at most every second, the auth timeout is 2 s) for each.
-    bound("gateway links", m.gateway_links, 4 * remotes);
+    // Per remote cluster one outbound (registered or in its handshake: one dial at a time),
+    // per remote server one registered inbound, and a closing link or an inbound waiting for
+    // its CONNECT (the peer re-dials at most every second, the auth timeout is 2 s) for each.
+    bound("gateway links", m.gateway_links, 2 * (remotes + limits.remote_servers));
     bound("remotes", m.remotes, remotes);
     // Per route peer: one registered route, a duplicate from a simultaneous dial, a dial
     // to the peer's gossiped address, and an inbound waiting for its CONNECT.
@@ -173,6 +175,7 @@ mod tests {
             max_frame: 300,
             clusters: 3,
             route_peers: 2,
+            remote_servers: 2,
             accounts: 2,
             interest_keys: 40,
             clients_per_server: 4,

@@ -696,7 +696,8 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
         .min_message_latency(BASE_LATENCY.0)
         .max_message_latency(BASE_LATENCY.1)
         .build();
-    topo.install(&mut sim, &shared, &crate::reload::ConfigFiles::new(&topo));
+    let lame_ducks = crate::topology::LameDucks::default();
+    topo.install(&mut sim, &shared, &crate::reload::ConfigFiles::new(&topo), &lame_ducks);
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }

@@ -20,7 +20,7 @@ use crate::invariants::{
 };
 use crate::memory;
 use crate::reload::{ConfigFiles, Files, rotated_password, set_password};
-use crate::topology::{ACCOUNTS, Topology};
+use crate::topology::{ACCOUNTS, LameDucks, Topology};
 use crate::trace::derive_seed;
 use crate::workload::{self, Action, ClientSpec, WorkloadParams};
 
@@ -72,7 +72,8 @@ pub struct RunConfig {
     /// Route suite: one cluster of several servers joined by routes (partial route lists,
     /// gossip completes the mesh) instead of one-server clusters joined by gateways.
     pub routes: bool,
-    /// Servers of the route suite's cluster (default: 3 to 5 from the seed).
+    /// Servers of the route suite's cluster (default: 3 to 5 from the seed), or of every
+    /// cluster of a supercluster (default: 3).
     pub servers: Option<usize>,
 }
 
@@ -89,6 +90,12 @@ impl RunConfig {
             routes: false,
             servers: None,
         }
+    }
+
+    /// The gateway suite's run of `seed`: 5 or 6 clusters of one server each (the standard
+    /// suite before clusters had routes; its regression seeds keep their meaning).
+    pub fn one_server_clusters(seed: u64) -> Self {
+        Self { servers: Some(1), ..Self::seeded(seed) }
     }
 
     /// The standard route-suite run of `seed`: one cluster of 3 to 5 servers joined by
@@ -126,6 +133,8 @@ pub struct RunReport {
     manual_faults: bool,
     /// A route-suite run (for the replay command).
     routes: bool,
+    /// A run of one-server clusters (for the replay command).
+    one_server: bool,
 }
 
 impl RunReport {
@@ -158,18 +167,24 @@ impl fmt::Display for RunReport {
                     f,
                     "replay: cargo test -p strait-sim -- --nocapture (the failing scenario test)"
                 )?;
-            } else if self.routes {
-                writeln!(
-                    f,
-                    "replay: cargo run -p strait-sim -- --routes --seed {} --trace\n    or: STRAIT_SIM_SEED={} cargo test -p strait-sim --test routes replay_seed_from_env -- --nocapture",
-                    self.seed, self.seed
-                )?;
             } else {
+                let (flag, test) = match (self.routes, self.one_server) {
+                    (true, _) => ("--routes ", Some("routes")),
+                    (false, true) => ("--one-server ", None),
+                    (false, false) => ("", Some("standard")),
+                };
                 writeln!(
                     f,
-                    "replay: cargo run -p strait-sim -- --seed {} --trace\n    or: STRAIT_SIM_SEED={} cargo test -p strait-sim --test standard replay_seed_from_env -- --nocapture",
-                    self.seed, self.seed
+                    "replay: cargo run -p strait-sim -- {flag}--seed {} --trace",
+                    self.seed
                 )?;
+                if let Some(test) = test {
+                    writeln!(
+                        f,
+                        "    or: STRAIT_SIM_SEED={} cargo test -p strait-sim --test {test} replay_seed_from_env -- --nocapture",
+                        self.seed
+                    )?;
+                }
             }
         }
         Ok(())
@@ -212,7 +227,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         let servers = cfg.servers.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
         Topology::with_routes(derive_seed(seed, "topology", 0), servers)
     } else {
-        Topology::new(derive_seed(seed, "topology", 0), clusters, 1)
+        Topology::new(derive_seed(seed, "topology", 0), clusters, cfg.servers.unwrap_or(3))
     };
 
     // The stop time depends on the faults, and the faults on the clients; draw the clients
@@ -247,9 +262,10 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     schedule.merge_bounces(&mut clients);
 
     let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
-    if topo.routes {
+    if topo.by_server() {
         let places = topo.servers.iter().enumerate().map(|(i, s)| (s.host.clone(), i)).collect();
-        shared.borrow_mut().locate_by_server(places);
+        let domains = (0..topo.locations()).map(|l| topo.domain(l)).collect();
+        shared.borrow_mut().locate_by_server(places, domains);
     }
     // Gateway paths that may be down, and the pairs that must carry probes after the heal.
     let mut exempt = Vec::new();
@@ -257,28 +273,48 @@ pub fn run(cfg: &RunConfig) -> RunReport {
     let mut stalls: Vec<(usize, usize, Duration)> = Vec::new();
     for t in &schedule.faults {
         match &t.fault {
-            Fault::CrashServer { server, down_for } => {
-                let Some(a) = topo.location_of(server) else { continue };
+            Fault::CrashServer { server, down_for }
+            | Fault::LameDuckRestart { server, down_for } => {
+                let Some(a) = topo.domain_of(server) else { continue };
                 let end = t.at + *down_for + GW_RECOVER;
                 shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, None, t.at, end));
             }
             Fault::RemoveGateway { server, remote, duration } => {
-                let a = topo.location_of(server);
+                let a = topo.domain_of(server);
                 let b = topo.clusters.iter().position(|c| c.name == *remote);
                 let (Some(a), Some(b)) = (a, b) else { continue };
                 let end = t.at + *duration + GW_RECOVER;
                 shared.borrow_mut().gateway_window(GatewayWindow::both_ways(a, Some(b), t.at, end));
             }
             Fault::ServerPartition { a, b, duration, one_way } => {
-                let (Some(a), Some(b)) = (topo.location_of(a), topo.location_of(b)) else {
+                let (Some(la), Some(lb)) = (topo.location_of(a), topo.location_of(b)) else {
                     continue;
                 };
+                let healed = t.at + *duration;
+                if topo.supercluster() {
+                    for w in supercluster_partition_windows(&topo, la, lb, *one_way, t.at, healed) {
+                        shared.borrow_mut().gateway_window(w);
+                    }
+                    if *one_way {
+                        let touched = [topo.domain(la), topo.domain(lb)];
+                        let n = topo.locations();
+                        for (x, y) in (0..n).flat_map(|x| (0..n).map(move |y| (x, y))) {
+                            if touched.contains(&topo.domain(x))
+                                || touched.contains(&topo.domain(y))
+                            {
+                                stalls.push((x, y, healed + HANDSHAKE_STALL));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let (a, b) = (la, lb);
                 if topo.routes {
                     // One route carries both directions, and either end may be the one whose
                     // dial stalls behind a one-way partition: allow the stall both ways.
                     let end = if topo.explicit_pair(a, b) {
                         let stall = if *one_way { HANDSHAKE_STALL } else { Duration::ZERO };
-                        t.at + *duration + stall + GW_RECOVER
+                        healed + stall + GW_RECOVER
                     } else {
                         exempt.push((a, b));
                         exempt.push((b, a));
@@ -287,15 +323,15 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                     let w = GatewayWindow::both_ways(a, Some(b), t.at, end);
                     shared.borrow_mut().gateway_window(w);
                     if *one_way && end != Duration::MAX {
-                        stalls.push((a, b, t.at + *duration + HANDSHAKE_STALL));
-                        stalls.push((b, a, t.at + *duration + HANDSHAKE_STALL));
+                        stalls.push((a, b, healed + HANDSHAKE_STALL));
+                        stalls.push((b, a, healed + HANDSHAKE_STALL));
                     }
                     continue;
                 }
                 // Two clusters that only know each other by gossip may both give up on the
                 // other after `connect_retries` (nats-server behaves so): never required again.
                 let end = if topo.explicit_pair(a, b) {
-                    t.at + *duration + GW_RECOVER
+                    healed + GW_RECOVER
                 } else {
                     exempt.push((a, b));
                     exempt.push((b, a));
@@ -308,7 +344,6 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                     // If a knows b only by gossip, a may have forgotten b after its failed
                     // dials and learns it again only from b's next inbound, so the path a -> b
                     // waits for the same stall.
-                    let healed = t.at + *duration;
                     let end = healed + HANDSHAKE_STALL + GW_RECOVER;
                     let only_b_to_a = topo.clusters[a].explicit.contains(&b);
                     let w = GatewayWindow::stall(a, b, only_b_to_a, t.at, end);
@@ -350,7 +385,8 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         .max_message_latency(BASE_LATENCY.1)
         .build();
     let files = ConfigFiles::new(&topo);
-    topo.install(&mut sim, &shared, &files);
+    let lame_ducks = LameDucks::default();
+    topo.install(&mut sim, &shared, &files, &lame_ducks);
     for c in &clients {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }
@@ -366,19 +402,18 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             let crashes = schedule
                 .faults
                 .iter()
-                .filter(|t| matches!(&t.fault, Fault::CrashServer { server, .. } if *server != s.host))
+                .filter(|t| t.fault.restarted_server().is_some_and(|r| r != s.host))
                 .count();
             let partitioned = schedule.faults.iter().any(|t| {
                 matches!(&t.fault, Fault::ServerPartition { a, b, .. } if *a == s.host || *b == s.host)
             });
-            let allowed = if partitioned {
-                usize::MAX
-            } else {
-                topo.mesh_streams_per_server() + 2 * crashes
-            };
+            let allowed = if partitioned { usize::MAX } else { 2 * crashes };
             (s.host.clone(), allowed)
         })
         .collect();
+    let mesh = topo.mesh_streams_per_server();
+    let routes = topo.route_streams_per_server();
+    let supercluster = topo.supercluster();
     // One observer host runs every cluster's liveness probe, then the audit: turmoil keeps a
     // link per pair of hosts and visits them all on every step, so idle hosts cost
     // O(hosts²) per step. It is registered with the other hosts: registering it only when
@@ -412,10 +447,14 @@ pub fn run(cfg: &RunConfig) -> RunReport {
             }
             let now = shared.borrow().now();
             tokio::time::sleep(audit_at.saturating_sub(now)).await;
-            for (s, gateway_streams) in &servers {
-                // A complete gateway mesh is expected; anything beyond it is a client connection.
+            for (s, slack) in &servers {
+                // A complete mesh is expected; anything beyond it is a client connection. The
+                // inbound gateways a server holds depend on which of its cluster's servers the
+                // remote servers picked: count those the server itself holds.
                 let n = turmoil::established_tcp_stream_count_on(s.as_str());
-                shared.borrow_mut().audit(s, n.saturating_sub(*gateway_streams));
+                let gateways = supercluster.then(|| shared.borrow().gateway_links(s)).flatten();
+                let expected = gateways.map_or(mesh, |g| mesh.min(routes + g));
+                shared.borrow_mut().audit(s, n.saturating_sub(expected.saturating_add(*slack)));
             }
             Ok(())
         }
@@ -452,7 +491,7 @@ pub fn run(cfg: &RunConfig) -> RunReport {
                 break;
             }
             shared.borrow_mut().harness_now = now;
-            apply(&mut sim, &shared, &files, &topo, op);
+            apply(&mut sim, &shared, &files, &lame_ducks, &topo, op);
             next_op += 1;
         }
         files.borrow_mut().collect_verdicts(&shared);
@@ -494,10 +533,46 @@ pub fn run(cfg: &RunConfig) -> RunReport {
         tail: checker.trace.tail(),
         manual_faults: matches!(cfg.faults, Faults::Manual(_)),
         routes: cfg.routes,
+        one_server: !cfg.routes && cfg.servers == Some(1),
     }
 }
 
-fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topology, op: &Op) {
+/// The windows of a partition between servers `la` and `lb` of a supercluster, from `at` until
+/// `healed`, in fault domains (clusters). Inside one cluster it cuts a route, and with it the
+/// path of gateway messages that land on one end for subscribers on the other: the whole
+/// cluster's traffic may be down. Between clusters it cuts the gateway links between the two
+/// servers: each re-dials another server of the other cluster (an implicit remote is not
+/// forgotten while any of its URLs answers). A one-way partition may stall a handshake past
+/// the heal (see [`HANDSHAKE_STALL`]). Two servers joined only by an implicit route may both
+/// give up on each other after `connect_retries`: that cluster is never required again.
+fn supercluster_partition_windows(
+    topo: &Topology,
+    la: usize,
+    lb: usize,
+    one_way: bool,
+    at: Duration,
+    healed: Duration,
+) -> Vec<GatewayWindow> {
+    let (da, db) = (topo.domain(la), topo.domain(lb));
+    let other = (da != db).then_some(db);
+    let forgotten = da == db && !topo.explicit_route(la, lb);
+    let end = if forgotten { Duration::MAX } else { healed + GW_RECOVER };
+    let mut windows = vec![GatewayWindow::both_ways(da, other, at, end)];
+    if one_way && !forgotten {
+        let end = healed + HANDSHAKE_STALL + GW_RECOVER;
+        windows.push(GatewayWindow { stall: true, ..GatewayWindow::both_ways(da, other, at, end) });
+    }
+    windows
+}
+
+fn apply(
+    sim: &mut turmoil::Sim<'_>,
+    shared: &Shared,
+    files: &Files,
+    lame_ducks: &LameDucks,
+    topo: &Topology,
+    op: &Op,
+) {
     let (start, fault) = match op {
         Op::Start(f) => (true, f),
         Op::End(f) => (false, f),
@@ -513,6 +588,19 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topo
                 shared.borrow_mut().node_gone(server);
                 sim.crash(server.as_str());
             } else {
+                sim.bounce(server.as_str());
+            }
+        }
+        Fault::LameDuckRestart { server, .. } => {
+            if start {
+                // Its clients are closed on purpose and reconnect elsewhere; what was in
+                // flight to them is not required (as for a crash).
+                shared.borrow_mut().taint(None, server);
+                shared.borrow_mut().node_gone(server);
+                lame_ducks.enter(server);
+            } else {
+                // The server shut down by itself; a bounce starts it again (or ends a lame
+                // duck period that has not finished).
                 sim.bounce(server.as_str());
             }
         }
@@ -575,11 +663,13 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files, topo: &Topo
             });
         }
         Fault::RotatePassword { server, account, .. } => {
-            // In the route suite a client fails over to any server of its cluster, so the
-            // operator rotates the password on every one of them (one reload each).
-            let servers: Vec<String> = match topo.routes {
-                true => topo.servers.iter().map(|s| s.host.clone()).collect(),
-                false => vec![server.clone()],
+            // In the route and supercluster suites a client fails over to any server of its
+            // cluster, so the operator rotates the password on every one of them (one reload
+            // each).
+            let servers: Vec<String> = match (topo.routes, topo.cluster_of(server)) {
+                (true, _) => topo.servers.iter().map(|s| s.host.clone()).collect(),
+                (false, Some(c)) if topo.by_server() => topo.cluster_hosts(c),
+                _ => vec![server.clone()],
             };
             for server in &servers {
                 let (password, what) = if start {
@@ -612,7 +702,8 @@ fn memory_limits(topo: &Topology, clients: &[ClientSpec]) -> memory::Limits {
         max_frame: 0,
         clusters: nclusters,
         // One connection per pool index to each other server of the cluster.
-        route_peers: if topo.routes { topo.mesh_streams_per_server() } else { 0 },
+        route_peers: topo.route_streams_per_server(),
+        remote_servers: topo.servers.len() - topo.clusters[0].servers.len(),
         accounts: ACCOUNTS.len(),
         // One probe subject per location.
         interest_keys: keys.len() + topo.locations(),
@@ -644,8 +735,22 @@ fn describe(topo: &Topology, clients: &[ClientSpec]) -> String {
             format!("{}->{:?} retries {}{reject}", c.name, c.explicit, c.connect_retries)
         })
         .collect();
+    let per_server = topo.clusters[0].servers.len();
+    let routes: Vec<String> = topo
+        .servers
+        .iter()
+        .filter(|s| !s.routes.is_empty())
+        .map(|s| {
+            let to: Vec<&str> = s.routes.iter().map(|&r| topo.servers[r].host.as_str()).collect();
+            format!("{}->{to:?}", s.host)
+        })
+        .collect();
+    let routes = match routes.is_empty() {
+        true => String::new(),
+        false => format!("; routes {}", routes.join(", ")),
+    };
     format!(
-        "{} clusters x 1 server, {} clients {per_cluster:?}; gateways {}",
+        "{} clusters x {per_server} servers, {} clients {per_cluster:?}; gateways {}{routes}",
         topo.clusters.len(),
         clients.len(),
         gateways.join(", ")

@@ -8,7 +8,8 @@
 //! per cluster. [`Topology::reachable`] is the static part of reachability (same account
 //! space, gateway mesh); the checker adds the time windows in which a gateway path was down.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::future::pending;
 use std::rc::Rc;
 use std::time::Duration;
@@ -19,7 +20,10 @@ use strait_core::gateway::{GatewayConfig, GatewayUrl, RemoteConfig};
 use strait_core::node::{Auth, NodeConfig, User};
 use strait_core::peer_url::PeerUrl;
 use strait_core::route::ClusterConfig;
+use strait_net::lame_duck::{LameDuckSender, LameDuckTimes};
 use strait_net::server::{self, DriverConfig, Listeners};
+
+use crate::faults::LAME_DUCK;
 
 use crate::invariants::Shared;
 use crate::reload::Files;
@@ -102,8 +106,34 @@ pub enum RouteShape {
     Random,
 }
 
+impl RouteShape {
+    /// A shape drawn from `rng`.
+    fn draw(rng: &mut ChaCha8Rng) -> Self {
+        [Self::Chain, Self::Star, Self::Random][(rng.next_u64() % 3) as usize]
+    }
+
+    /// The explicit routes (indices within the cluster) of server `k` of `n`.
+    fn routes_of(self, k: usize, n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        let mut routes = match (self, k) {
+            (_, 0) => Vec::new(),
+            (Self::Chain, k) => vec![k - 1],
+            (Self::Star, _) => vec![0],
+            (Self::Random, k) => vec![(rng.next_u64() % k as u64) as usize],
+        };
+        if self == Self::Random && k + 1 < n && rng.next_u64() % 100 < 20 {
+            routes.push(k + 1 + (rng.next_u64() % (n - k - 1) as u64) as usize);
+        }
+        routes
+    }
+}
+
 impl Topology {
     /// `clusters` clusters of `servers_per_cluster` servers each, seeds drawn from `seed`.
+    ///
+    /// With more than one server per cluster (the supercluster suite) every cluster is also a
+    /// route mesh whose explicit route lists are drawn as a [`RouteShape`], and every server
+    /// lists each explicit remote cluster by a random non-empty subset of its gateway URLs:
+    /// gossip over routes and gateways must complete both meshes.
     pub fn new(seed: u64, clusters: usize, servers_per_cluster: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut topo = Self { clusters: Vec::new(), servers: Vec::new(), routes: false };
@@ -127,6 +157,9 @@ impl Topology {
         if let Some(r) = rejecting {
             explicit[r] = (0..clusters).filter(|&d| d != r).collect();
         }
+        // Route lists and URL subsets come from a stream of their own, so one-server
+        // topologies (the rotation suites) stay what they were.
+        let mut mesh_rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, "mesh", 0));
         for (c, explicit) in explicit.into_iter().enumerate() {
             let connect_retries = [0, 1, 3, 5][(rng.next_u64() % 4) as usize];
             let mut cluster = Cluster {
@@ -136,7 +169,13 @@ impl Topology {
                 reject_unknown: rejecting == Some(c),
                 connect_retries,
             };
+            let shape = (servers_per_cluster > 1).then(|| RouteShape::draw(&mut mesh_rng));
+            let first = topo.servers.len();
             for s in 0..servers_per_cluster {
+                let routes = match shape {
+                    Some(shape) => shape.routes_of(s, servers_per_cluster, &mut mesh_rng),
+                    None => Vec::new(),
+                };
                 let host = format!("c{c}-s{s}");
                 cluster.servers.push(topo.servers.len());
                 topo.servers.push(ServerSpec {
@@ -145,14 +184,21 @@ impl Topology {
                     cluster: c,
                     seed: rng.next_u64(),
                     tls: None,
-                    routes: Vec::new(),
+                    routes: routes.into_iter().map(|r| first + r).collect(),
                 });
             }
             topo.clusters.push(cluster);
         }
         for i in 0..topo.servers.len() {
             let c = topo.servers[i].cluster;
-            let gateway = topo.gateway_config(c, &topo.servers[i].host);
+            let mut gateway = topo.gateway_config(c, &topo.servers[i].host);
+            if servers_per_cluster > 1 {
+                for remote in &mut gateway.remotes {
+                    keep_some(&mut mesh_rng, &mut remote.urls);
+                }
+                let cluster = cluster_config(&topo, i, &topo.clusters[c]);
+                topo.servers[i].config.cluster = Some(cluster);
+            }
             topo.servers[i].config.gateway = Some(gateway);
         }
         topo
@@ -163,38 +209,21 @@ impl Topology {
     /// the mesh. `connect_retries` for implicit routes is drawn per seed too.
     pub fn with_routes(seed: u64, servers: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let shape = [RouteShape::Chain, RouteShape::Star, RouteShape::Random]
-            [(rng.next_u64() % 3) as usize];
+        let shape = RouteShape::draw(&mut rng);
         let connect_retries = [0, 1, 3, 5][(rng.next_u64() % 4) as usize];
-        let mut cluster = Cluster {
+        let cluster = Cluster {
             name: "C0".into(),
-            servers: Vec::new(),
+            servers: (0..servers).collect(),
             explicit: Vec::new(),
             reject_unknown: false,
             connect_retries,
         };
         let mut topo = Self { clusters: Vec::new(), servers: Vec::new(), routes: true };
         for k in 0..servers {
-            let mut routes = match (shape, k) {
-                (_, 0) => Vec::new(),
-                (RouteShape::Chain, k) => vec![k - 1],
-                (RouteShape::Star, _) => vec![0],
-                (RouteShape::Random, k) => vec![(rng.next_u64() % k as u64) as usize],
-            };
-            if shape == RouteShape::Random && k + 1 < servers && rng.next_u64() % 100 < 20 {
-                routes.push(k + 1 + (rng.next_u64() % (servers - k - 1) as u64) as usize);
-            }
+            let routes = shape.routes_of(k, servers, &mut rng);
             let host = format!("c0-s{k}");
-            let mut config = node_config(&host);
-            let mut c = ClusterConfig::new("C0", PeerUrl::new(host.clone(), ROUTE_PORT));
-            c.connect_retries = connect_retries;
-            c.ping_interval = SERVER_PING_INTERVAL;
-            c.ping_max = SERVER_PING_MAX;
-            c.client_urls = vec![PeerUrl::new(host.clone(), CLIENT_PORT).to_string()];
-            config.cluster = Some(c);
-            cluster.servers.push(k);
             topo.servers.push(ServerSpec {
-                config,
+                config: node_config(&host),
                 host,
                 cluster: 0,
                 seed: rng.next_u64(),
@@ -203,36 +232,66 @@ impl Topology {
             });
         }
         for k in 0..servers {
-            let urls = topo.servers[k]
-                .routes
-                .iter()
-                .map(|&r| PeerUrl::new(topo.servers[r].host.clone(), ROUTE_PORT))
-                .collect();
-            if let Some(c) = topo.servers[k].config.cluster.as_mut() {
-                c.routes = urls;
-            }
+            let c = cluster_config(&topo, k, &cluster);
+            topo.servers[k].config.cluster = Some(c);
         }
         topo.clusters.push(cluster);
         topo
     }
 
-    /// The checker's places: servers in the route suite, clusters otherwise.
-    pub fn locations(&self) -> usize {
+    /// Whether the checker places messages by server (route and supercluster suites) rather
+    /// than by cluster (one-server clusters).
+    pub fn by_server(&self) -> bool {
+        self.routes || self.servers.len() > self.clusters.len()
+    }
+
+    /// The supercluster suite: clusters of several servers joined by gateways.
+    pub fn supercluster(&self) -> bool {
+        self.by_server() && !self.routes
+    }
+
+    /// The fault domain of location `l`: windows in which paths may be down are kept per
+    /// domain. A server in the route suite; a cluster otherwise (in a supercluster, one
+    /// server's crash or a partition of one route may cut a remote cluster's traffic to any
+    /// server of its cluster: gateway messages land on one server and travel on over routes).
+    pub fn domain(&self, l: usize) -> usize {
+        match self.supercluster() {
+            true => self.servers.get(l).map_or(l, |s| s.cluster),
+            false => l,
+        }
+    }
+
+    /// Number of fault domains (see [`Topology::domain`]).
+    pub fn domains(&self) -> usize {
         if self.routes { self.servers.len() } else { self.clusters.len() }
+    }
+
+    /// The checker's places: servers in the route and supercluster suites, clusters otherwise.
+    pub fn locations(&self) -> usize {
+        if self.by_server() { self.servers.len() } else { self.clusters.len() }
     }
 
     /// The location of server host `host` (see [`Topology::locations`]).
     pub fn location_of(&self, host: &str) -> Option<usize> {
-        if self.routes {
+        if self.by_server() {
             self.servers.iter().position(|s| s.host == host)
         } else {
             self.cluster_of(host)
         }
     }
 
+    /// The fault domain of server host `host` (see [`Topology::domain`]).
+    pub fn domain_of(&self, host: &str) -> Option<usize> {
+        self.location_of(host).map(|l| self.domain(l))
+    }
+
     /// The server host clients and probes of location `l` use.
     pub fn location_host(&self, l: usize) -> String {
-        if self.routes { self.servers[l].host.clone() } else { self.cluster_hosts(l)[0].clone() }
+        if self.by_server() {
+            self.servers[l].host.clone()
+        } else {
+            self.cluster_hosts(l)[0].clone()
+        }
     }
 
     /// The `gateway {}` block of a server of cluster `c` on `host`.
@@ -263,10 +322,10 @@ impl Topology {
         from < self.locations() && to < self.locations()
     }
 
-    /// Whether either of locations `a` and `b` lists the other as an explicit remote gateway
-    /// (or, in the route suite, an explicit route): then the link between them is re-dialled
-    /// forever; a purely implicit pair may be forgotten by both sides after `connect_retries`
-    /// failed rounds.
+    /// Whether either of fault domains `a` and `b` lists the other as an explicit remote
+    /// gateway (or, in the route suite, an explicit route): then the link between them is
+    /// re-dialled forever; a purely implicit pair may be forgotten by both sides after
+    /// `connect_retries` failed rounds.
     pub fn explicit_pair(&self, a: usize, b: usize) -> bool {
         if self.routes {
             return self.servers[a].routes.contains(&b) || self.servers[b].routes.contains(&a);
@@ -279,16 +338,31 @@ impl Topology {
         self.servers.iter().find(|s| s.host == host).map(|s| s.cluster)
     }
 
-    /// Server-to-server TCP streams a server holds when the mesh is complete: one outbound
-    /// and one inbound gateway per other cluster, or one route per other server of the route
-    /// suite.
+    /// Whether two servers (indices into [`Topology::servers`]) of one cluster are joined by
+    /// an explicit route (either lists the other).
+    pub fn explicit_route(&self, a: usize, b: usize) -> bool {
+        self.servers[a].routes.contains(&b) || self.servers[b].routes.contains(&a)
+    }
+
+    /// Route streams a server keeps when its cluster's mesh is complete: one per pool index
+    /// (one without a pool) to every other server of its cluster.
+    pub fn route_streams_per_server(&self) -> usize {
+        let Some(c) = self.servers[0].config.cluster.as_ref() else { return 0 };
+        (self.clusters[0].servers.len() - 1) * c.pool_size.max(1) as usize
+    }
+
+    /// Server-to-server TCP streams a server may hold when the mesh is complete: its routes,
+    /// and one outbound gateway per other cluster plus at most one inbound from every server
+    /// of the other clusters (each picks one server of ours).
     pub fn mesh_streams_per_server(&self) -> usize {
-        if self.routes {
-            // Every pair of servers keeps one route per pool index (one without a pool).
-            let pool = self.servers[0].config.cluster.as_ref().map_or(1, |c| c.pool_size.max(1));
-            return (self.servers.len() - 1) * pool as usize;
-        }
-        2 * (self.servers.len() - self.clusters[0].servers.len())
+        let gateways = match self.routes {
+            true => 0,
+            false => {
+                let others = self.servers.len() - self.clusters[0].servers.len();
+                self.clusters.len() - 1 + others
+            }
+        };
+        self.route_streams_per_server() + gateways
     }
 
     /// Host names of the servers of cluster `c`.
@@ -300,11 +374,19 @@ impl Topology {
     /// bounced (restart after a crash): each run is a new incarnation with a fresh seed.
     /// Each incarnation starts from its configuration file as it is then (`files`, which the
     /// harness rewrites on reload faults) and takes reloads from the harness.
-    pub fn install(&self, sim: &mut turmoil::Sim<'_>, shared: &Shared, files: &Files) {
+    /// `lame_ducks` gets each incarnation's lame-duck trigger (the daemon's `SIGUSR2`).
+    pub fn install(
+        &self,
+        sim: &mut turmoil::Sim<'_>,
+        shared: &Shared,
+        files: &Files,
+        lame_ducks: &LameDucks,
+    ) {
         for spec in &self.servers {
             let spec = spec.clone();
             let shared = shared.clone();
             let files = files.clone();
+            let lame_ducks = lame_ducks.clone();
             let incarnation = Rc::new(Cell::new(0u64));
             sim.host(spec.host.clone(), move || {
                 let n = incarnation.get();
@@ -314,6 +396,11 @@ impl Topology {
                 let host = spec.host.clone();
                 let shared = shared.clone();
                 let tls = spec.tls.clone();
+                let (ldm_sender, lame_duck) = strait_net::lame_duck::channel(LameDuckTimes {
+                    duration: LAME_DUCK,
+                    grace: LAME_DUCK / 5,
+                });
+                lame_ducks.0.borrow_mut().insert(host.clone(), ldm_sender);
                 async move {
                     shared.borrow_mut().event(&host, format_args!("server start #{n}"));
                     let client = SimListener::bind(CLIENT_PORT).await?;
@@ -339,13 +426,52 @@ impl Topology {
                         tls,
                         reloads: Some(reloads),
                         observe: Some(observe),
-                        lame_duck: None,
+                        lame_duck: Some(lame_duck),
                     };
                     server::run_with(config, driver, seed, listeners, dialer, pending(), extras)
                         .await?;
                     Ok(())
                 }
             });
+        }
+    }
+}
+
+/// The `cluster {}` block of server `k` of `cluster`: its explicit routes, the cluster's
+/// `connect_retries`, the simulation's short keep-alive.
+fn cluster_config(topo: &Topology, k: usize, cluster: &Cluster) -> ClusterConfig {
+    let host = &topo.servers[k].host;
+    let mut c = ClusterConfig::new(cluster.name.clone(), PeerUrl::new(host.clone(), ROUTE_PORT));
+    c.connect_retries = cluster.connect_retries;
+    c.ping_interval = SERVER_PING_INTERVAL;
+    c.ping_max = SERVER_PING_MAX;
+    c.client_urls = vec![PeerUrl::new(host.clone(), CLIENT_PORT).to_string()];
+    c.routes = topo.servers[k]
+        .routes
+        .iter()
+        .map(|&r| PeerUrl::new(topo.servers[r].host.clone(), ROUTE_PORT))
+        .collect();
+    c
+}
+
+/// Keep a random non-empty subset of `urls`, in their order.
+fn keep_some<T>(rng: &mut ChaCha8Rng, urls: &mut Vec<T>) {
+    let keep = 1 + (rng.next_u64() % urls.len() as u64) as usize;
+    while urls.len() > keep {
+        let drop = (rng.next_u64() % urls.len() as u64) as usize;
+        urls.remove(drop);
+    }
+}
+
+/// The lame-duck trigger of every server's current incarnation, by host.
+#[derive(Clone, Debug, Default)]
+pub struct LameDucks(Rc<RefCell<BTreeMap<String, LameDuckSender>>>);
+
+impl LameDucks {
+    /// Put server `host` into lame-duck mode.
+    pub fn enter(&self, host: &str) {
+        if let Some(s) = self.0.borrow().get(host) {
+            s.enter();
         }
     }
 }

@@ -26,7 +26,7 @@ fn scenario_clusters(seed: u64, clusters: usize, clients: usize, faults: Vec<Tim
         trace: false,
         relay: false,
         routes: false,
-        servers: None,
+        servers: Some(1),
     });
     report.assert_ok();
     assert!(report.stats.expected > 0, "nothing was required to arrive:\n{report}");
@@ -154,7 +154,7 @@ fn no_faults() {
         trace: false,
         relay: false,
         routes: false,
-        servers: None,
+        servers: Some(1),
     });
     report.assert_ok();
     assert!(report.stats.expected > 100, "{report}");
@@ -187,7 +187,7 @@ fn no_faults() {
 #[test]
 fn gateway_redialled_after_stale_close() {
     for seed in [18, 16] {
-        let report = run(&RunConfig::seeded(seed));
+        let report = run(&RunConfig::one_server_clusters(seed));
         println!("{report}");
         report.assert_ok();
     }
@@ -230,12 +230,12 @@ fn gateway_partitions_and_crash() {
 
 /// Injected bug: a client in the last cluster re-publishes every message it gets from another
 /// cluster (what a server forwarding gateway messages to its other gateways would cause). The
-/// standard seeds must catch it.
+/// gateway suite (one-server clusters) must catch it.
 #[test]
 fn injected_relay_is_caught() {
     let mut caught = Vec::new();
     for seed in 0..16 {
-        let report = run(&RunConfig { relay: true, ..RunConfig::seeded(seed) });
+        let report = run(&RunConfig { relay: true, ..RunConfig::one_server_clusters(seed) });
         if let Some(v) = report.violations.first() {
             println!("seed {seed}: {} violations, first: {v}", report.violations.len());
             caught.push(seed);
@@ -259,7 +259,7 @@ fn injected_relay_is_caught() {
 #[test]
 fn deliveries_after_heal_seeds_362_556() {
     for seed in [362, 556] {
-        let report = run(&RunConfig::seeded(seed));
+        let report = run(&RunConfig::one_server_clusters(seed));
         println!("{report}");
         report.assert_ok();
         assert!(report.stats.waived_stall > 0, "no handshake stall was waived:\n{report}");
@@ -306,7 +306,7 @@ fn one_way_partition_stalls_a_redial_past_the_heal() {
 /// messages from C0 were required at the member in C4. See `Checker::seen_until`.
 #[test]
 fn queue_member_leaving_behind_a_partition_seed_10280() {
-    let report = run(&RunConfig::seeded(10280));
+    let report = run(&RunConfig::one_server_clusters(10280));
     println!("{report}");
     report.assert_ok();
 }
@@ -318,7 +318,7 @@ fn queue_member_leaving_behind_a_partition_seed_10280() {
 /// by its stale deadline, as a real client's ping timer runs beside its flusher.
 #[test]
 fn blocked_write_does_not_delay_stale_detection_seed_3452() {
-    let report = run(&RunConfig::seeded(3452));
+    let report = run(&RunConfig::one_server_clusters(3452));
     println!("{report}");
     report.assert_ok();
 }
@@ -336,7 +336,7 @@ fn blocked_write_does_not_delay_stale_detection_seed_3452() {
 /// run; `tests/turmoil_streams.rs` keeps the case.
 #[test]
 fn leftover_connection_after_two_crashes_seed_20905() {
-    let report = run(&RunConfig::seeded(20905));
+    let report = run(&RunConfig::one_server_clusters(20905));
     println!("{report}");
     report.assert_ok();
 }
@@ -356,7 +356,7 @@ fn leftover_connection_after_two_crashes_seed_20905() {
 /// `a_restarted_cluster_rejoins_its_gossip_peers_through_an_explicit_partner` keeps the case.
 #[test]
 fn deliveries_after_crash_in_partition_seed_25529() {
-    let report = run(&RunConfig::seeded(25529));
+    let report = run(&RunConfig::one_server_clusters(25529));
     println!("{report}");
     report.assert_ok();
 }

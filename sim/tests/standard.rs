@@ -1,10 +1,10 @@
-//! The standard seed set: each seed a full run (seeded topology, workload and faults) that must
-//! pass every invariant. One test per seed so the test harness spreads them over the cores.
+//! The standard seed set: each seed a full supercluster run (5 or 6 clusters of 3 servers;
+//! seeded topology, workload and faults) that must pass every invariant. One test per seed so
+//! the test harness spreads them over the cores.
 //!
-//! A supercluster run costs ~9 s in a debug build, so the default suite runs the first four
-//! seeds; the other twelve are the extended set (`cargo test -p strait-sim --test standard --
-//! --include-ignored`), and the release sweep (`cargo run --release -p strait-sim -- --seeds N`)
-//! covers far more.
+//! The default suite runs the first four seeds; the other twelve are the extended set (`cargo
+//! test -p strait-sim --test standard -- --include-ignored`), and the release sweep (`cargo run
+//! --release -p strait-sim -- --seeds N`) covers far more.
 
 use strait_sim::{RunConfig, run};
 
@@ -50,6 +50,20 @@ extended_seeds! {
     seed_13 = 13;
     seed_14 = 14;
     seed_15 = 15;
+}
+
+/// Injected bug: a client on one server re-publishes every message it gets from another server,
+/// as a server that forwarded route messages on to its gateways (or to its other routes) would:
+/// subscribers in other clusters then get the message twice. The standard seeds must catch it.
+#[test]
+fn injected_route_to_gateway_relay_is_caught() {
+    let caught = (0..8).find_map(|seed| {
+        let report = run(&RunConfig { relay: true, ..RunConfig::seeded(seed) });
+        let first = report.violations.first()?;
+        Some(format!("seed {seed}: {} violations, first: {first}", report.violations.len()))
+    });
+    println!("{caught:?}");
+    assert!(caught.is_some(), "no standard seed noticed the relay");
 }
 
 /// Replay entry point for a failure report: `STRAIT_SIM_SEED=<seed> cargo test -p strait-sim

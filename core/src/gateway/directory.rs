@@ -41,6 +41,9 @@ pub(crate) struct Remote {
     pub(crate) rounds: u32,
     /// Dial attempts since the last connection (for log lines).
     pub(crate) attempts: u64,
+    /// The round (URL order, position) of the outbound link while it handshakes, and after
+    /// its handshake failed: the next round start goes on with the URL after it.
+    pub(crate) round: Option<(Vec<usize>, usize)>,
 }
 
 /// The remotes this server knows, in the order it learned them.
@@ -67,6 +70,7 @@ impl Directory {
                 state: DialState::Waiting(now + config.solicit_delay),
                 rounds: 0,
                 attempts: 0,
+                round: None,
             });
         }
         dir
@@ -96,6 +100,7 @@ impl Directory {
             state: DialState::Waiting(now),
             rounds: 0,
             attempts: 0,
+            round: None,
         });
         true
     }
@@ -105,6 +110,10 @@ impl Directory {
         let r = &mut self.remotes[index];
         let mut all = r.configured.clone();
         add_urls(&mut all, urls);
+        if all != r.urls {
+            // The round's order indexes the old list.
+            r.round = None;
+        }
         r.urls = all;
     }
 
@@ -124,6 +133,14 @@ impl Directory {
         let mut dials = Vec::new();
         for i in 0..self.remotes.len() {
             if matches!(self.remotes[i].state, DialState::Waiting(at) if at <= now) {
+                let resumed = match self.remotes[i].round.take() {
+                    Some((order, pos)) => self.dial_at(i, order, pos),
+                    None => None,
+                };
+                if resumed.is_some() {
+                    dials.extend(resumed);
+                    continue;
+                }
                 let n = self.remotes[i].urls.len();
                 let order = shuffled(n, rng);
                 dials.extend(self.dial_at(i, order, 0));
@@ -164,13 +181,16 @@ impl Directory {
         link: LinkId,
     ) -> Option<(usize, GatewayUrl)> {
         let i = self.dialing(id)?;
-        let url = match &self.remotes[i].state {
-            DialState::Dialing { order, pos, .. } => {
-                order.get(*pos).and_then(|u| self.remotes[i].urls.get(*u)).cloned()
-            }
-            _ => None,
-        }?;
+        let (url, round) = match &self.remotes[i].state {
+            DialState::Dialing { order, pos, .. } => (
+                order.get(*pos).and_then(|u| self.remotes[i].urls.get(*u)).cloned(),
+                (order.clone(), *pos),
+            ),
+            _ => (None, (Vec::new(), 0)),
+        };
+        let url = url?;
         self.remotes[i].state = DialState::Connected(link);
+        self.remotes[i].round = Some(round);
         Some((i, url))
     }
 
@@ -220,7 +240,9 @@ impl Directory {
     /// The outbound link of remote `index` closed: re-dial after a random 0–99 ms plus the
     /// connect delay. nats-server skips the connect delay for implicit remotes, which makes
     /// a handshake that always fails re-dial in a tight loop; we always wait (see
-    /// `docs/compat.md`). A handshake failure counts as a failed round for implicit remotes.
+    /// `docs/compat.md`). A handshake failure moves the round on to its next URL (another
+    /// server of the remote cluster may answer); a round whose every URL failed counts as
+    /// failed, and an implicit remote is forgotten after `connect_retries` of them.
     pub(crate) fn outbound_closed(
         &mut self,
         link: LinkId,
@@ -234,9 +256,12 @@ impl Directory {
             .remotes
             .iter()
             .position(|r| matches!(r.state, DialState::Connected(l) if l == link))?;
+        let round = self.remotes[i].round.take();
         if registered {
             self.remotes[i].rounds = 0;
             self.remotes[i].attempts = 0;
+        } else if let Some((order, pos)) = round.filter(|(order, pos)| pos + 1 < order.len()) {
+            self.remotes[i].round = Some((order, pos + 1));
         } else {
             let (_, forgotten) = self.end_round(i, now, config, inbound_from);
             if forgotten.is_some() {
@@ -268,6 +293,7 @@ impl Directory {
             state: DialState::Waiting(now),
             rounds: 0,
             attempts: 0,
+            round: None,
         });
     }
 
@@ -287,6 +313,7 @@ impl Directory {
         let mut all = Vec::new();
         add_urls(&mut all, urls);
         add_urls(&mut all, &discovered);
+        r.round = None;
         r.configured = urls.to_vec();
         r.urls = all;
     }
@@ -396,6 +423,32 @@ mod tests {
         }
         assert_eq!(forgotten.as_deref(), Some("C"));
         assert!(dir.find("C").is_none());
+    }
+
+    /// A handshake that fails on one server of a remote cluster (say, its INFO never came)
+    /// moves on to the next URL: an implicit remote with `connect_retries: 0` is forgotten
+    /// only once every URL of the round failed (sim seed 43: c0-s1 forgot C3 after one
+    /// stalled handshake with c3-s1 while c3-s0 and c3-s2 were up).
+    #[test]
+    fn a_failed_handshake_moves_the_round_to_the_next_url() {
+        let c = config();
+        let t0 = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut dir = Directory::new(&c, t0);
+        let urls = [GatewayUrl::new("h3", 7002), GatewayUrl::new("h4", 7002)];
+        assert!(dir.learn("C", &urls, t0));
+        let first = dir.start_due(t0, &mut rng).into_iter().find(|d| d.remote == "C").unwrap();
+        let link = LinkId::for_tests(7);
+        dir.dial_connected(first.id, link);
+        assert!(dir.outbound_closed(link, false, t0, &c, &mut rng, |_| false).is_none());
+        let later = t0 + c.connect_delay + Duration::from_millis(100);
+        let second = dir.start_due(later, &mut rng).into_iter().find(|d| d.remote == "C");
+        let second = second.expect("the round goes on");
+        assert_ne!(second.url, first.url, "the other server of C");
+        let link = LinkId::for_tests(8);
+        dir.dial_connected(second.id, link);
+        let gone = dir.outbound_closed(link, false, later, &c, &mut rng, |_| false);
+        assert_eq!(gone.as_deref(), Some("C"), "every URL failed: the round failed");
     }
 
     #[test]
