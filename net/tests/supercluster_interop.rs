@@ -155,12 +155,87 @@ fn checks(sc: &Supercluster) {
     ok!(requests(sc), s);
     ok!(queue_group(sc), s);
     ok!(many_subscriptions(sc), s);
+    ok!(monitoring(sc), s);
     let labels: Vec<String> = s.iter().map(RouteServer::label).collect();
     eprintln!(
         "{}: gateway mesh proved in {mesh:?}, all checks in {:?}",
         labels.join(" "),
         started.elapsed()
     );
+}
+
+/// What every server's monitoring says agrees with the supercluster, polled until it does:
+/// `/varz` names its cluster in both its `cluster` and `gateway` parts; `/gatewayz` shows one
+/// outbound per other cluster, and the inbound links a cluster's servers list from another
+/// cluster add up to that cluster's servers (each dials exactly one of them); `/routez` lists
+/// every other server of its cluster.
+fn monitoring(sc: &Supercluster) -> Result<(), String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let Err(e) = monitoring_agrees(sc) else { return Ok(()) };
+        if Instant::now() >= deadline {
+            return Err(format!("monitoring within {WAIT:?}: {e}"));
+        }
+        // Polling interval of a bounded wait.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn monitoring_agrees(sc: &Supercluster) -> Result<(), String> {
+    let n = sc.clusters.len();
+    for (c, name) in NAMES.iter().enumerate().take(n) {
+        // inbound[r]: links from cluster r over every server of c.
+        let mut inbound = vec![0; n];
+        for server in sc.cluster(c) {
+            let label = server.label();
+            let varz = server.monitor("/varz")?;
+            for part in ["cluster", "gateway"] {
+                if varz[part]["name"] != *name {
+                    return Err(format!("{label}: /varz {part}.name is {}", varz[part]["name"]));
+                }
+            }
+            let gw = server.monitor("/gatewayz")?;
+            let outbound: Vec<&String> =
+                gw["outbound_gateways"].as_object().map(|o| o.keys().collect()).unwrap_or_default();
+            let want: Vec<&str> = (0..n).filter(|&r| r != c).map(|r| NAMES[r]).collect();
+            if outbound != want {
+                return Err(format!("{label}: /gatewayz outbound to {outbound:?}, want {want:?}"));
+            }
+            for (r, count) in inbound.iter_mut().enumerate() {
+                *count += gw["inbound_gateways"][NAMES[r]].as_array().map_or(0, Vec::len);
+            }
+            let routez = server.monitor("/routez")?;
+            let mut peers: Vec<&str> = routez["routes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|r| r["remote_name"].as_str()).collect())
+                .unwrap_or_default();
+            peers.sort_unstable();
+            peers.dedup();
+            let mut mates: Vec<&str> = sc
+                .cluster(c)
+                .iter()
+                .map(|m| m.member().name.as_str())
+                .filter(|m| *m != server.member().name)
+                .collect();
+            mates.sort_unstable();
+            if peers != mates {
+                return Err(format!("{label}: /routez routes to {peers:?}, want {mates:?}"));
+            }
+        }
+        for r in (0..n).filter(|&r| r != c) {
+            if inbound[r] != sc.cluster(r).len() {
+                return Err(format!(
+                    "cluster {}: {} inbound links from {} over its servers, want one per server                      of {} ({})",
+                    NAMES[c],
+                    inbound[r],
+                    NAMES[r],
+                    NAMES[r],
+                    sc.cluster(r).len()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every server of cluster `x` reaches a subscriber on every server of cluster `y`.
