@@ -1,23 +1,28 @@
-//! Certificate-rotation suites: a supercluster whose gateways speak mutual TLS (production
-//! `run_tls`, certificates from files, judged at simulated time) while the harness rewrites
-//! the files and reloads the servers at moments drawn from the seed, with the usual workload
-//! and invariants running throughout.
+//! Certificate-rotation suites: a supercluster (5 or 6 clusters of 3 servers, as the standard
+//! suite) whose gateways speak mutual TLS (production `run_tls`, certificates from files,
+//! judged at simulated time) while the harness rewrites the files and reloads the servers at
+//! moments drawn from the seed, with the usual workload and invariants running throughout.
+//! Every server has its own certificate files and is rotated on its own: the unit of every
+//! step, crash and expectation below is a server.
 //!
-//! * [`Suite::SafeRoll`]: CA1 → CA2 one cluster at a time in a seeded order — CA2 added to every
+//! * [`Suite::SafeRoll`]: CA1 → CA2 one server at a time in a seeded order — CA2 added to every
 //!   bundle first, then new leaves from CA2, then CA1 dropped. No gateway link may drop, every
-//!   pair keeps carrying traffic, and fresh TLS dials made after every step (a cluster's current
-//!   certificate and bundle against every other cluster's gateway listener, both ways) prove
-//!   that each intermediate state also handshakes. [`Suite::SafeRollCrash`] adds server crashes
-//!   during the roll: restarted servers read the files as they are then and every link comes
+//!   pair of servers keeps carrying traffic, and fresh TLS dials made after every step (a
+//!   server's current certificate and bundle against every server of the other clusters, both
+//!   ways) prove that each intermediate state also handshakes. [`Suite::SafeRollCrash`] adds
+//!   server crashes during the roll: restarted servers read the files as they are then and
+//!   every link comes back.
+//! * [`Suite::Mistake`]: after CA2 is in every bundle and the servers of some clusters present
+//!   CA2 leaves, one server drops CA1 from its bundle too early, then restarts (its links
+//!   re-handshake). Its own messages no longer reach the clusters whose servers all still
+//!   present CA1 leaves — it can link to none of their servers — while everything else keeps
+//!   flowing, including those clusters' messages to it (they land on another server of its
+//!   cluster, which trusts both CAs, and travel on over a route); handshake errors appear in
+//!   the logs of exactly those servers; reloading CA1 into its bundle reconnects everything.
+//! * [`Suite::Expiry`]: one server's leaf expires in simulated time. Its links stay up until
+//!   they re-handshake (a restart), then every server of the other clusters refuses it: its
+//!   messages reach only its own cluster; a renewed leaf applied by reload brings the links
 //!   back.
-//! * [`Suite::Mistake`]: after CA2 is in every bundle and some clusters present CA2 leaves, one
-//!   cluster drops CA1 from its bundle too early, then restarts (its links re-handshake). It is
-//!   cut off from exactly the clusters still presenting CA1 leaves — every other pair keeps
-//!   carrying traffic — with handshake errors in the logs; reloading CA1 into its bundle
-//!   reconnects everything.
-//! * [`Suite::Expiry`]: one cluster's leaf expires in simulated time. Its links stay up until
-//!   they re-handshake (a restart), then every peer refuses it; a renewed leaf applied by
-//!   reload brings the links back.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -45,6 +50,8 @@ pub const ROLL_START: Duration = Duration::from_secs(4);
 pub const MAX_GAP: Duration = Duration::from_secs(2);
 /// After a crash the traffic of a pair may still arrive for this long (in flight).
 const IN_FLIGHT: Duration = Duration::from_millis(200);
+/// Servers per cluster (each rotated on its own).
+const SERVERS_PER_CLUSTER: usize = 3;
 /// Handshake deadline of the TLS probe dials.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -142,15 +149,15 @@ impl fmt::Display for CertState {
     }
 }
 
-/// A harness action.
+/// A harness action on one server (an index into [`Topology::servers`]).
 #[derive(Clone, Debug)]
 enum Action {
-    /// Rewrite the cluster's files to `state` and reload its running servers.
-    Reload { cluster: usize, state: CertState, why: &'static str },
-    /// Crash the cluster's servers.
-    Crash { cluster: usize },
-    /// Restart them (they read the files as they are now).
-    Restart { cluster: usize },
+    /// Rewrite the server's files to `state` and reload it if it runs.
+    Reload { server: usize, state: CertState, why: &'static str },
+    /// Crash the server.
+    Crash { server: usize },
+    /// Restart it (it reads the files as they are now).
+    Restart { server: usize },
 }
 
 /// Traffic expectation over a window.
@@ -158,7 +165,7 @@ enum Action {
 struct Window {
     start: Duration,
     end: Duration,
-    /// Ordered pairs that must carry no traffic in the window.
+    /// Ordered pairs of servers that must carry no traffic in the window.
     cut: Vec<(usize, usize)>,
     /// Every other pair must carry at least one probe in the window.
     others_up: bool,
@@ -169,7 +176,7 @@ struct Window {
 struct Plan {
     initial: Vec<CertState>,
     actions: Vec<(Duration, Action)>,
-    /// TLS probe dials: (at, from cluster, to cluster).
+    /// TLS probe dials: (at, from server, to server).
     dials: Vec<(Duration, usize, usize)>,
     /// Gateway paths the checker must not expect up (crashes, cut pairs).
     windows: Vec<GatewayWindow>,
@@ -179,6 +186,8 @@ struct Plan {
     healed_at: Duration,
     /// A cluster that lists every other as an explicit remote (re-dialled forever).
     explicit_all: Option<usize>,
+    /// The cluster of each server.
+    cluster_of: Vec<usize>,
     /// Gateway links may not close nor register anew in `[start, end)`.
     no_drops: Option<(Duration, Duration)>,
     /// Some TLS probe dials in the `no_drops` window are meant to be refused (so handshake
@@ -186,20 +195,20 @@ struct Plan {
     refusals_expected: bool,
     /// Handshake errors containing this text must be logged in `[start, end)`.
     expect_error: Option<(&'static str, Duration, Duration)>,
-    /// Only these clusters may log gateway handshake errors (`None`: any).
+    /// Only these servers may log gateway handshake errors (`None`: any).
     errors_only_on: Option<Vec<usize>>,
 }
 
 impl Plan {
-    /// The state of `cluster` at `t` (the last reload at or before `t`).
-    fn state_at(&self, cluster: usize, t: Duration) -> &CertState {
-        let mut s = &self.initial[cluster];
+    /// The state of `server` at `t` (the last reload at or before `t`).
+    fn state_at(&self, server: usize, t: Duration) -> &CertState {
+        let mut s = &self.initial[server];
         for (at, a) in &self.actions {
             if *at > t {
                 break;
             }
-            if let Action::Reload { cluster: c, state, .. } = a
-                && *c == cluster
+            if let Action::Reload { server: x, state, .. } = a
+                && *x == server
             {
                 s = state;
             }
@@ -216,13 +225,13 @@ impl Plan {
             && b.valid_at(t)
     }
 
-    /// Whether `cluster` is down (crashed, or restarted less than `margin` ago) around `t`.
-    fn down_near(&self, cluster: usize, t: Duration, margin: Duration) -> bool {
+    /// Whether `server` is down (crashed, or restarted less than `margin` ago) around `t`.
+    fn down_near(&self, server: usize, t: Duration, margin: Duration) -> bool {
         let mut down_since = None;
         for (at, a) in &self.actions {
             match a {
-                Action::Crash { cluster: c } if *c == cluster => down_since = Some(*at),
-                Action::Restart { cluster: c } if *c == cluster => {
+                Action::Crash { server: x } if *x == server => down_since = Some(*at),
+                Action::Restart { server: x } if *x == server => {
                     if let Some(s) = down_since.take()
                         && s <= t + margin
                         && t <= *at + margin
@@ -236,21 +245,33 @@ impl Plan {
         down_since.is_some_and(|s| s <= t + margin)
     }
 
+    /// The host name of server `x` (`c<cluster>-s<k>`, as [`Topology::new`] names them).
+    fn server_name(&self, x: usize) -> String {
+        let c = self.cluster_of[x];
+        let k = self.cluster_of[..x].iter().filter(|&&d| d == c).count();
+        format!("c{c}-s{k}")
+    }
+
+    /// The servers of cluster `c`.
+    fn servers_of(&self, c: usize) -> Vec<usize> {
+        (0..self.cluster_of.len()).filter(|&x| self.cluster_of[x] == c).collect()
+    }
+
     fn describe(&self) -> String {
         let mut out = String::new();
-        for (c, s) in self.initial.iter().enumerate() {
-            let _ = writeln!(out, "  initially C{c}: {s}");
+        let name = |x: usize| self.server_name(x);
+        for (x, s) in self.initial.iter().enumerate() {
+            let _ = writeln!(out, "  initially {}: {s}", name(x));
         }
         for (at, a) in &self.actions {
+            let at = at.as_secs_f64();
             let _ = match a {
-                Action::Reload { cluster, state, why } => {
-                    writeln!(out, "  {:>8.3}s reload C{cluster}: {state} ({why})", at.as_secs_f64())
+                Action::Reload { server, state, why } => {
+                    writeln!(out, "  {at:>8.3}s reload {}: {state} ({why})", name(*server))
                 }
-                Action::Crash { cluster } => {
-                    writeln!(out, "  {:>8.3}s crash C{cluster}", at.as_secs_f64())
-                }
-                Action::Restart { cluster } => {
-                    writeln!(out, "  {:>8.3}s restart C{cluster}", at.as_secs_f64())
+                Action::Crash { server } => writeln!(out, "  {at:>8.3}s crash {}", name(*server)),
+                Action::Restart { server } => {
+                    writeln!(out, "  {at:>8.3}s restart {}", name(*server))
                 }
             };
         }
@@ -258,9 +279,10 @@ impl Plan {
     }
 }
 
-/// Draws the plan of `suite` for `n` clusters.
+/// Draws the plan of `suite` for servers in clusters `cluster_of`.
 struct Planner {
     rng: ChaCha8Rng,
+    /// Number of servers.
     n: usize,
     plan: Plan,
     states: Vec<CertState>,
@@ -268,10 +290,10 @@ struct Planner {
 }
 
 impl Planner {
-    fn new(seed: u64, n: usize, initial: Vec<CertState>) -> Self {
+    fn new(seed: u64, cluster_of: Vec<usize>, initial: Vec<CertState>) -> Self {
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
-            n,
+            n: cluster_of.len(),
             plan: Plan {
                 initial: initial.clone(),
                 actions: Vec::new(),
@@ -280,6 +302,7 @@ impl Planner {
                 traffic: Vec::new(),
                 healed_at: Duration::ZERO,
                 explicit_all: None,
+                cluster_of,
                 no_drops: None,
                 refusals_expected: false,
                 expect_error: None,
@@ -298,8 +321,9 @@ impl Planner {
         (self.rng.next_u64() % n as u64) as usize
     }
 
-    fn shuffled(&mut self) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..self.n).collect();
+    /// `0..n` in a random order.
+    fn shuffled_of(&mut self, n: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
         for i in (1..v.len()).rev() {
             let j = self.pick(i + 1);
             v.swap(i, j);
@@ -307,27 +331,40 @@ impl Planner {
         v
     }
 
-    /// Advance by a random gap and reload `c` with `f` applied to its state; then dial from
-    /// and to `c` (its new state in both roles).
-    fn step(&mut self, c: usize, why: &'static str, f: impl FnOnce(&mut CertState)) {
+    /// Every server, in a random order.
+    fn shuffled(&mut self) -> Vec<usize> {
+        self.shuffled_of(self.n)
+    }
+
+    /// Whether servers `a` and `b` are in different clusters (gateway TLS is between those).
+    fn across(&self, a: usize, b: usize) -> bool {
+        self.plan.cluster_of[a] != self.plan.cluster_of[b]
+    }
+
+    /// Advance by a random gap and reload server `x` with `f` applied to its state; then
+    /// dial from and to `x` (its new state in both roles) every server of the other clusters.
+    fn step(&mut self, x: usize, why: &'static str, f: impl FnOnce(&mut CertState)) {
         let gap = self.ms(200, 700);
         self.t += gap;
-        f(&mut self.states[c]);
-        let state = self.states[c].clone();
-        self.plan.actions.push((self.t, Action::Reload { cluster: c, state, why }));
+        f(&mut self.states[x]);
+        let state = self.states[x].clone();
+        self.plan.actions.push((self.t, Action::Reload { server: x, state, why }));
         let at = self.t + Duration::from_millis(50);
-        for d in (0..self.n).filter(|&d| d != c) {
-            self.plan.dials.push((at, c, d));
-            self.plan.dials.push((at, d, c));
+        let others: Vec<usize> = (0..self.n).filter(|&d| self.across(x, d)).collect();
+        for d in others {
+            self.plan.dials.push((at, x, d));
+            self.plan.dials.push((at, d, x));
         }
     }
 
-    /// Dial every ordered pair at `at`.
+    /// Dial every ordered pair of servers in different clusters at `at`.
     fn full_round(&mut self, at: Duration) {
-        for a in 0..self.n {
-            for b in (0..self.n).filter(|&b| b != a) {
-                self.plan.dials.push((at, a, b));
-            }
+        let pairs: Vec<(usize, usize)> = (0..self.n)
+            .flat_map(|a| (0..self.n).map(move |b| (a, b)))
+            .filter(|&(a, b)| self.across(a, b))
+            .collect();
+        for (a, b) in pairs {
+            self.plan.dials.push((at, a, b));
         }
     }
 
@@ -344,29 +381,38 @@ impl Planner {
         }
     }
 
-    fn crash(&mut self, c: usize, at: Duration, down_for: Duration) -> Duration {
+    /// Crash server `x` at `at` for `down_for`: its cluster's paths may be down until it is
+    /// back and recovered (checker windows are per cluster).
+    fn crash(&mut self, x: usize, at: Duration, down_for: Duration) -> Duration {
         let back = at + down_for;
-        self.plan.actions.push((at, Action::Crash { cluster: c }));
-        self.plan.actions.push((back, Action::Restart { cluster: c }));
+        self.plan.actions.push((at, Action::Crash { server: x }));
+        self.plan.actions.push((back, Action::Restart { server: x }));
+        let c = self.plan.cluster_of[x];
         self.plan.windows.push(GatewayWindow::both_ways(c, None, at, back + GW_RECOVER));
         back
     }
 
-    /// Cluster `x` loses its links to `peers` when it crashes and cannot make them again
-    /// after its restart (its certificates are refused) until a reload fixes it: the
-    /// gateway windows of those pairs, and the traffic windows in which messages between them
-    /// may be lost (while `x` is down) or held back (after it is back, the others up).
+    /// Server `x` loses its links when it crashes and cannot make those to the servers
+    /// `peers` again after its restart (its certificates are refused) until a reload fixes
+    /// it: the checker's windows (per cluster), and the traffic windows in which its messages
+    /// to them may be lost (while it is down, and after it is back while the others are up).
+    /// Their messages to it still flow after its restart: they land on another server of its
+    /// cluster and travel on over a route.
     fn cut_off_until_fixed(
         &mut self,
         x: usize,
         peers: &[usize],
         (crash_at, back, fix_at): (Duration, Duration, Duration),
     ) {
-        for &y in peers {
-            let w = GatewayWindow::both_ways(x, Some(y), crash_at, fix_at + GW_RECOVER);
+        let own = self.plan.cluster_of[x];
+        let mut clusters: Vec<usize> = peers.iter().map(|&y| self.plan.cluster_of[y]).collect();
+        clusters.dedup();
+        for y in clusters {
+            let w = GatewayWindow::both_ways(own, Some(y), crash_at, fix_at + GW_RECOVER);
             self.plan.windows.push(w);
         }
-        let cut: Vec<(usize, usize)> = peers.iter().flat_map(|&y| [(x, y), (y, x)]).collect();
+        let cut: Vec<(usize, usize)> = peers.iter().map(|&y| (x, y)).collect();
+        // While it is down nothing of it is required; the cut pairs must stay silent.
         self.plan.traffic.push(Window {
             start: crash_at + IN_FLIGHT,
             end: fix_at,
@@ -389,18 +435,20 @@ impl Planner {
     }
 }
 
-fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
+/// The plan of `suite` for servers in clusters `cluster_of` (`n` clusters).
+fn plan(suite: Suite, seed: u64, n: usize, cluster_of: Vec<usize>) -> Plan {
     let ca1 = CertState { leaf_ca: 0, generation: 1, bundle: vec![0], not_after: None };
-    let mut initial = vec![ca1; n];
+    let servers = cluster_of.len();
+    let mut initial = vec![ca1; servers];
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, "expiry", 0));
     // Expiry: the victim and when its leaf expires, fixed before the planner draws the rest.
-    let victim = (rng.next_u64() % n as u64) as usize;
+    let victim = (rng.next_u64() % servers as u64) as usize;
     // Whole seconds: certificate times have no finer resolution.
     let expires = ROLL_START + Duration::from_secs(2 + rng.next_u64() % 2);
     if suite == Suite::Expiry {
         initial[victim].not_after = Some(expires);
     }
-    let mut p = Planner::new(derive_seed(seed, "rotation", 0), n, initial);
+    let mut p = Planner::new(derive_seed(seed, "rotation", 0), cluster_of, initial);
     match suite {
         Suite::SafeRoll | Suite::SafeRollCrash => {
             p.add_ca2();
@@ -422,7 +470,7 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
                     others_up: true,
                 });
             } else {
-                // Two or three crashes of distinct clusters at random moments of the roll.
+                // Two or three crashes of distinct servers at random moments of the roll.
                 let crashes = 2 + p.pick(2);
                 let mut victims = p.shuffled();
                 victims.truncate(crashes);
@@ -438,14 +486,17 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
         }
         Suite::Mistake => {
             p.add_ca2();
-            let x = p.pick(n);
-            p.plan.explicit_all = Some(x);
-            // Some other clusters already present CA2 leaves (safe: all trust CA2); at least
-            // one still presents CA1.
+            let x = p.pick(servers);
+            let own = p.plan.cluster_of[x];
+            p.plan.explicit_all = Some(own);
+            // The servers of some other clusters already present CA2 leaves (safe: all trust
+            // CA2); at least one other cluster still presents CA1 on every server.
             let mut rolled: Vec<usize> = Vec::new();
-            for c in p.shuffled() {
-                if c != x && rolled.len() + 2 < n && p.rng.next_u64() % 100 < 40 {
-                    p.step(c, "new leaf from CA2", |s| Planner::new_leaf(s, 1));
+            for c in p.shuffled_of(n) {
+                if c != own && rolled.len() + 2 < n && p.rng.next_u64() % 100 < 40 {
+                    for y in p.plan.servers_of(c) {
+                        p.step(y, "new leaf from CA2", |s| Planner::new_leaf(s, 1));
+                    }
                     rolled.push(c);
                 }
             }
@@ -462,12 +513,15 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
             p.states[x].bundle = vec![0, 1];
             let state = p.states[x].clone();
             let why = "fix: CA1 back in the bundle";
-            p.plan.actions.push((fix_at, Action::Reload { cluster: x, state, why }));
-            let peers: Vec<usize> = (0..n).filter(|&y| y != x && !rolled.contains(&y)).collect();
+            p.plan.actions.push((fix_at, Action::Reload { server: x, state, why }));
+            let ca1_only = |c: usize| c != own && !rolled.contains(&c);
+            let peers: Vec<usize> =
+                (0..servers).filter(|&y| ca1_only(p.plan.cluster_of[y])).collect();
             p.cut_off_until_fixed(x, &peers, (crash_at, back, fix_at));
             p.plan.expect_error = Some(("unknown", back, fix_at));
-            // Refusals happen only between the too-early cluster and the CA1 presenters.
-            let mut on: Vec<usize> = (0..n).filter(|y| !rolled.contains(y)).collect();
+            // Refusals happen only between the too-early server and the CA1 presenters.
+            let mut on = peers.clone();
+            on.push(x);
             on.sort_unstable();
             p.plan.errors_only_on = Some(on);
             p.full_round(back + GW_RECOVER);
@@ -476,7 +530,8 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
         }
         Suite::Expiry => {
             let e = victim;
-            p.plan.explicit_all = Some(e);
+            let own = p.plan.cluster_of[e];
+            p.plan.explicit_all = Some(own);
             p.full_round(expires - Duration::from_millis(500));
             let crash_at = expires + p.ms(2600, 3500);
             // Between expiry and the restart: new handshakes with the victim already fail
@@ -491,8 +546,8 @@ fn plan(suite: Suite, seed: u64, n: usize) -> Plan {
             Planner::new_leaf(&mut p.states[e], 0);
             let state = p.states[e].clone();
             let why = "renewed leaf";
-            p.plan.actions.push((renew_at, Action::Reload { cluster: e, state, why }));
-            let peers: Vec<usize> = (0..n).filter(|&y| y != e).collect();
+            p.plan.actions.push((renew_at, Action::Reload { server: e, state, why }));
+            let peers: Vec<usize> = (0..servers).filter(|&y| p.plan.cluster_of[y] != own).collect();
             p.cut_off_until_fixed(e, &peers, (crash_at, back, renew_at));
             p.plan.expect_error = Some(("expired", back, renew_at));
             p.full_round(back + GW_RECOVER);
@@ -603,8 +658,10 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
     let mut shape_rng = derive_seed(seed, "shape", 0);
     let n = cfg.clusters.unwrap_or_else(|| 5 + (next(&mut shape_rng) % 2) as usize);
     let nclients = cfg.clients.unwrap_or_else(|| 3 + (next(&mut shape_rng) % 3) as usize);
-    let mut topo = Topology::new(derive_seed(seed, "topology", 0), n, 1);
-    let plan = plan(cfg.suite, seed, n);
+    let mut topo = Topology::new(derive_seed(seed, "topology", 0), n, SERVERS_PER_CLUSTER);
+    let cluster_of: Vec<usize> = topo.servers.iter().map(|s| s.cluster).collect();
+    let plan = plan(cfg.suite, seed, n, cluster_of);
+    let hosts: Vec<String> = topo.servers.iter().map(|s| s.host.clone()).collect();
 
     // The PKI: two roots, leaves issued as the plan needs them (every key is fresh and stays
     // in memory and the temp directory; nothing is committed).
@@ -612,25 +669,22 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
     let dir = CertDir::new(cfg.suite.name(), seed);
     let mut issued: Vec<((usize, CertState), Leaf)> = Vec::new();
     let mut serial = 100;
-    let mut write = |c: usize, state: &CertState, topo: &Topology| {
-        let key = (c, CertState { bundle: Vec::new(), ..state.clone() });
+    let mut write = |x: usize, state: &CertState| {
+        let key = (x, CertState { bundle: Vec::new(), ..state.clone() });
         let leaf = match issued.iter().find(|(k, _)| *k == key) {
             Some((_, l)) => l.clone(),
             None => {
                 serial += 1;
-                let hosts = topo.cluster_hosts(c);
-                let l = cas[state.leaf_ca].leaf(&hosts, state.not_after, serial);
+                let l = cas[state.leaf_ca].leaf(&hosts[x..=x], state.not_after, serial);
                 issued.push((key, l.clone()));
                 l
             }
         };
         let bundle: Vec<&Ca> = state.bundle.iter().map(|&i| &cas[i]).collect();
-        for h in topo.cluster_hosts(c) {
-            dir.write(&h, &leaf, &bundle);
-        }
+        dir.write(&hosts[x], &leaf, &bundle);
     };
-    for (c, s) in plan.initial.iter().enumerate() {
-        write(c, s, &topo);
+    for (x, s) in plan.initial.iter().enumerate() {
+        write(x, s);
     }
     let auth_timeout = strait_net::tls::DEFAULT_TIMEOUT + Duration::from_secs(1);
     if let Some(x) = plan.explicit_all {
@@ -661,7 +715,7 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
             g.auth_timeout = auth_timeout;
         }
         let t = HostTls::new(dir.block(&s.host));
-        host_tls.push((s.cluster, t.clone()));
+        host_tls.push(t.clone());
         s.tls = Some(t);
     }
 
@@ -674,13 +728,16 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
         c.script.retain(|s| s.at < stop_at - Duration::from_secs(1));
     }
     let shape = format!(
-        "  {n} clusters x 1 server, {} clients; explicit {:?}\n{}",
+        "  {n} clusters x {SERVERS_PER_CLUSTER} servers, {} clients; explicit {:?}\n{}",
         clients.len(),
         topo.clusters.iter().map(|c| c.explicit.clone()).collect::<Vec<_>>(),
         plan.describe()
     );
 
     let shared: Shared = Rc::new(RefCell::new(Checker::new(cfg.trace)));
+    let places = hosts.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
+    let domains = (0..hosts.len()).map(|l| topo.domain(l)).collect();
+    shared.borrow_mut().locate_by_server(places, domains);
     for w in &plan.windows {
         shared.borrow_mut().gateway_window(w.clone());
     }
@@ -702,18 +759,18 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
         sim.client(c.host(), crate::client::run(c.clone(), shared.clone()));
     }
     let arrivals: Arrivals = Rc::new(RefCell::new(Vec::new()));
-    for c in 0..n {
-        let server = topo.cluster_hosts(c)[0].clone();
+    let servers = hosts.len();
+    for (x, server) in hosts.iter().enumerate() {
         let arrivals = arrivals.clone();
-        let arrived = move |at, from| arrivals.borrow_mut().push((at, from, c));
+        let arrived = move |at, from| arrivals.borrow_mut().push((at, from, x));
         let window = (MESH_UP, probe_until);
-        let probe = crate::probe::run_with(c, n, server, window, shared.clone(), arrived);
-        sim.client(format!("probe{c}"), probe);
+        let probe =
+            crate::probe::run_with(x, servers, server.clone(), window, shared.clone(), arrived);
+        sim.client(format!("probe{x}"), probe);
     }
     let dial_results: DialResults = Arc::new(Mutex::new(Vec::new()));
-    let blocks: Vec<(String, strait_conf::options::Tls)> = (0..n)
-        .map(|c| (topo.cluster_hosts(c)[0].clone(), dir.block(&topo.cluster_hosts(c)[0])))
-        .collect();
+    let blocks: Vec<(String, strait_conf::options::Tls)> =
+        hosts.iter().map(|h| (h.clone(), dir.block(h))).collect();
     let dials: Vec<(Duration, usize, usize)> = plan
         .dials
         .iter()
@@ -732,31 +789,29 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
             }
             shared.borrow_mut().harness_now = now;
             match action {
-                Action::Reload { cluster, state, why } => {
+                Action::Reload { server, state, why } => {
+                    let h = &hosts[*server];
                     shared
                         .borrow_mut()
-                        .event("harness", format_args!("reload C{cluster}: {state} ({why})"));
-                    write(*cluster, state, &topo);
-                    for (_, t) in host_tls.iter().filter(|(c, _)| c == cluster) {
-                        if let Err(e) = t.reload() {
-                            shared
-                                .borrow_mut()
-                                .violation("harness", format!("reload of C{cluster} failed: {e}"));
-                        }
+                        .event("harness", format_args!("reload {h}: {state} ({why})"));
+                    write(*server, state);
+                    if let Err(e) = host_tls[*server].reload() {
+                        shared
+                            .borrow_mut()
+                            .violation("harness", format!("reload of {h} failed: {e}"));
                     }
                 }
-                Action::Crash { cluster } => {
-                    shared.borrow_mut().event("harness", format_args!("crash C{cluster}"));
-                    for h in topo.cluster_hosts(*cluster) {
-                        shared.borrow_mut().taint(None, &h);
-                        sim.crash(h.as_str());
-                    }
+                Action::Crash { server } => {
+                    let h = &hosts[*server];
+                    shared.borrow_mut().event("harness", format_args!("crash {h}"));
+                    shared.borrow_mut().taint(None, h);
+                    shared.borrow_mut().node_gone(h);
+                    sim.crash(h.as_str());
                 }
-                Action::Restart { cluster } => {
-                    shared.borrow_mut().event("harness", format_args!("restart C{cluster}"));
-                    for h in topo.cluster_hosts(*cluster) {
-                        sim.bounce(h.as_str());
-                    }
+                Action::Restart { server } => {
+                    let h = &hosts[*server];
+                    shared.borrow_mut().event("harness", format_args!("restart {h}"));
+                    sim.bounce(h.as_str());
                 }
             }
             next_action += 1;
@@ -785,9 +840,9 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
     let arrivals = arrivals.borrow();
     let results = std::mem::take(&mut *dial_results.lock().unwrap_or_else(|p| p.into_inner()));
     let mut found = Vec::new();
-    check_traffic(&plan, n, &arrivals, probe_until, &mut found);
+    check_traffic(&plan, &arrivals, probe_until, &mut found);
     let refused = check_dials(&plan, &results, &mut found);
-    let gateway = check_logs(&plan, &logs, |h| topo.cluster_of(h), &mut found);
+    let gateway = check_logs(&plan, &logs, |h| topo.location_of(h), &mut found);
     for what in found {
         checker.violation("rotation", what);
     }
@@ -812,12 +867,13 @@ type DialResults = Arc<Mutex<Vec<(Duration, usize, usize, Result<(), String>)>>>
 
 fn check_traffic(
     plan: &Plan,
-    n: usize,
     arrivals: &[(Duration, usize, usize)],
     probe_until: Duration,
     found: &mut Vec<String>,
 ) {
+    let n = plan.cluster_of.len();
     let pairs = (0..n).flat_map(|x| (0..n).map(move |y| (x, y))).filter(|(x, y)| x != y);
+    let name = |x: usize| plan.server_name(x);
     let times = |x: usize, y: usize| -> Vec<Duration> {
         arrivals.iter().filter(|(_, a, b)| *a == x && *b == y).map(|(t, ..)| *t).collect()
     };
@@ -829,15 +885,21 @@ fn check_traffic(
             if w.cut.contains(&(x, y)) {
                 if let Some(t) = inside.first() {
                     found.push(format!(
-                        "C{x} -> C{y} carried traffic at {t:?} while it should be cut ({:?}..{:?})",
-                        w.start, w.end
+                        "{} -> {} carried traffic at {t:?} while it should be cut ({:?}..{:?})",
+                        name(x),
+                        name(y),
+                        w.start,
+                        w.end
                     ));
                 }
             } else if w.others_up {
                 if inside.is_empty() {
                     found.push(format!(
-                        "C{x} -> C{y} carried no traffic in {:?}..{:?} (should be unaffected)",
-                        w.start, w.end
+                        "{} -> {} carried no traffic in {:?}..{:?} (should be unaffected)",
+                        name(x),
+                        name(y),
+                        w.start,
+                        w.end
                     ));
                 } else if w.cut.is_empty() {
                     // A roll without faults: no gap longer than MAX_GAP.
@@ -845,7 +907,9 @@ fn check_traffic(
                     for t in inside.iter().map(|t| **t).chain([w.end]) {
                         if t.saturating_sub(last) > MAX_GAP {
                             found.push(format!(
-                                "C{x} -> C{y} carried no traffic from {last:?} to {t:?} during the roll"
+                                "{} -> {} carried no traffic from {last:?} to {t:?} during the roll",
+                                name(x),
+                                name(y)
                             ));
                         }
                         last = t;
@@ -857,7 +921,9 @@ fn check_traffic(
         let bound = plan.healed_at + LIVENESS_BOUND;
         if !ts.iter().any(|t| *t >= plan.healed_at && *t <= bound.min(probe_until)) {
             found.push(format!(
-                "C{x} -> C{y} carried no traffic within {LIVENESS_BOUND:?} of the heal at {:?}",
+                "{} -> {} carried no traffic within {LIVENESS_BOUND:?} of the heal at {:?}",
+                name(x),
+                name(y),
                 plan.healed_at
             ));
         }
@@ -880,12 +946,16 @@ fn check_dials(
         }
         match (want, r) {
             (true, Err(e)) => found.push(format!(
-                "TLS dial C{from} -> C{to} at {at:?} refused, but {} and {} should handshake: {e}",
+                "TLS dial {} -> {} at {at:?} refused, but {} and {} should handshake: {e}",
+                plan.server_name(*from),
+                plan.server_name(*to),
                 plan.state_at(*from, *at),
                 plan.state_at(*to, *at)
             )),
             (false, Ok(())) => found.push(format!(
-                "TLS dial C{from} -> C{to} at {at:?} handshook, but {} and {} should not",
+                "TLS dial {} -> {} at {at:?} handshook, but {} and {} should not",
+                plan.server_name(*from),
+                plan.server_name(*to),
                 plan.state_at(*from, *at),
                 plan.state_at(*to, *at)
             )),
@@ -899,7 +969,7 @@ fn check_dials(
 fn check_logs(
     plan: &Plan,
     logs: &[LogLine],
-    cluster_of: impl Fn(&str) -> Option<usize>,
+    server_of: impl Fn(&str) -> Option<usize>,
     found: &mut Vec<String>,
 ) -> (usize, usize, usize) {
     // Closes of links that had exchanged CONNECT/INFO carry the remote's name; a TLS probe's
@@ -928,9 +998,9 @@ fn check_logs(
     }
     if let Some(on) = &plan.errors_only_on {
         for l in logs.iter().filter(|l| is_hs(l)) {
-            if !cluster_of(&l.host).is_some_and(|c| on.contains(&c)) {
+            if !server_of(&l.host).is_some_and(|x| on.contains(&x)) {
                 found.push(format!(
-                    "handshake error on {:?} at {:?}, outside the cut-off clusters {on:?}: {}",
+                    "handshake error on {:?} at {:?}, outside the cut-off servers {on:?}: {}",
                     l.host, l.at, l.text
                 ));
             }
@@ -973,8 +1043,7 @@ async fn tls_prober(
         let mut line = String::new();
         for (t, from, to, r) in results.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             if *t >= at {
-                let _ =
-                    write!(line, " C{from}->C{to}:{}", if r.is_ok() { "ok" } else { "refused" });
+                let _ = write!(line, " {from}->{to}:{}", if r.is_ok() { "ok" } else { "refused" });
             }
         }
         shared

@@ -26,15 +26,16 @@ fn safe_roll_with_crashes_restarts_from_current_files() {
     seeds(Suite::SafeRollCrash, [1]);
 }
 
-/// CA1 dropped too early by one cluster: after it restarts it is cut off from the clusters
-/// still presenting CA1 leaves and only from them; the fix reconnects everything.
+/// CA1 dropped too early by one server: after it restarts its messages no longer reach the
+/// clusters still presenting CA1 leaves, and nothing else is cut (their messages reach it
+/// through its cluster mates); the fix reconnects everything.
 #[test]
 fn early_ca_removal_cuts_off_only_the_ca1_clusters_until_fixed() {
     seeds(Suite::Mistake, [1, 2]);
 }
 
-/// A leaf expires in simulated time: links survive until they re-handshake, then the peer is
-/// refused; a renewed leaf applied by reload brings the links back.
+/// One server's leaf expires in simulated time: its links survive until they re-handshake, then
+/// every other cluster refuses it; a renewed leaf applied by reload brings the links back.
 #[test]
 fn expired_leaf_is_refused_after_rehandshake_and_renewal_restores_links() {
     seeds(Suite::Expiry, [1]);
