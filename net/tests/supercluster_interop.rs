@@ -23,6 +23,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Kind;
@@ -42,6 +44,9 @@ const WAIT: Duration = Duration::from_secs(20);
 const RESUME: Duration = Duration::from_secs(15);
 /// How long a message that must never arrive is waited for.
 const ABSENCE: Duration = Duration::from_millis(500);
+
+/// Subject of the rolling-restart test's steady traffic.
+const ROLL_SUBJECT: &str = "ldm.roll";
 
 /// Cluster (gateway) names, by index.
 const NAMES: [&str; 3] = ["A", "B", "C"];
@@ -577,4 +582,109 @@ fn strait_rejects_unknown_cluster() {
 #[test]
 fn nats_server_rejects_unknown_cluster() {
     reject_unknown(&[S, N, S], &[N, N, N], S);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rolling restart in lame-duck mode
+
+/// A publisher on A1 sending a numbered message on [`ROLL_SUBJECT`] every 10 ms until dropped.
+struct SteadyPublisher {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl SteadyPublisher {
+    fn start(server: &RouteServer) -> Result<SteadyPublisher, String> {
+        let mut c = RawClient::connect(server.addr())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seq = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                seq += 1;
+                c.publish(ROLL_SUBJECT, seq.to_string().as_bytes())?;
+                // The traffic's pace, not a synchronisation.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(())
+        });
+        Ok(SteadyPublisher { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for SteadyPublisher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A subscriber on `server` that has received the steady traffic.
+fn roll_subscriber(server: &RouteServer) -> Result<RawClient, String> {
+    let mut sub = subscriber(server, ROLL_SUBJECT)?;
+    sub.next_msg(WAIT)?.ok_or_else(|| format!("{}: no traffic from A", server.label()))?;
+    Ok(sub)
+}
+
+/// Cluster B is restarted server by server in lame-duck mode (`SIGUSR2`; a 1 s grace period,
+/// then the server closes its clients at most a second apart, exits and is started again) under steady traffic from A1,
+/// with a subscriber on every B server. The subscriber of the server in lame-duck mode is
+/// closed by it and reconnects to the next B server; every subscriber must get the traffic
+/// again within [`RESUME`], and the cluster's mesh must be whole again before the next
+/// server goes. Returns the longest time from a subscriber's close to its first message on
+/// its new server.
+fn lame_duck_roll(a: &[Kind], b: &[Kind]) -> Duration {
+    let mut sc = Supercluster::start(&[
+        Spec { kinds: a, lists: Some(1), reject_unknown: false },
+        Spec { kinds: b, lists: None, reject_unknown: false },
+    ]);
+    ok!(sc.wait_meshes(), &sc.servers);
+    let b_range = sc.clusters[1].clone();
+    let _publisher = ok!(SteadyPublisher::start(&sc.servers[0]), &sc.servers);
+    let mut subs: Vec<RawClient> =
+        ok!(sc.cluster(1).iter().map(roll_subscriber).collect::<Result<_, _>>(), &sc.servers);
+    let mut longest = Duration::ZERO;
+    for k in 0..b_range.len() {
+        let (going, next) = (b_range.start + k, b_range.start + (k + 1) % b_range.len());
+        sc.servers[going].signal("USR2");
+        let closed = ok!(closed_by_server(&mut subs[k]), &sc.servers);
+        subs[k] = ok!(roll_subscriber(&sc.servers[next]), &sc.servers);
+        longest = longest.max(closed.elapsed());
+        if sc.servers[going].wait_exit(WAIT).is_none() {
+            panic!("{}", sc.servers[going].describe("did not exit after lame-duck mode"));
+        }
+        sc.servers[going].restart();
+        ok!(sc.wait_meshes(), &sc.servers);
+        for (i, sub) in subs.iter_mut().enumerate() {
+            let got = ok!(sub.next_msg(RESUME), &sc.servers);
+            assert!(got.is_some(), "subscriber {i} got no traffic after {} restarted", k + 1);
+        }
+    }
+    eprintln!(
+        "lame-duck roll of B {b:?} (A {a:?}): subscribers moved to the next server got the \
+         traffic again at most {longest:?} after their server closed them"
+    );
+    longest
+}
+
+/// Reads `sub` until its server closes it (at most [`WAIT`]); when that happened.
+fn closed_by_server(sub: &mut RawClient) -> Result<Instant, String> {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if sub.next_msg(Duration::from_millis(200)).is_err() {
+            return Ok(Instant::now());
+        }
+    }
+    Err(format!("not closed by its server in lame-duck mode within {WAIT:?}"))
+}
+
+/// A Strait cluster and, for reference under the same load, a nats-server cluster rolled in
+/// lame-duck mode; A is mixed in both.
+#[test]
+fn lame_duck_roll_strait_and_nats_server() {
+    let strait = lame_duck_roll(&[S, N, S], &[S, S, S]);
+    let nats = lame_duck_roll(&[S, N, S], &[N, N, N]);
+    eprintln!("lame-duck roll: longest resume Strait {strait:?}, nats-server {nats:?}");
 }
