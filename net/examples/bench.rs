@@ -20,16 +20,19 @@ mod cluster;
 mod common;
 #[path = "bench_parts/connects.rs"]
 mod connects;
+#[path = "bench_parts/load.rs"]
+mod load;
 #[path = "bench_parts/permissions.rs"]
 mod permission_cases;
+#[path = "bench_parts/supercluster.rs"]
+mod supercluster;
 #[path = "bench_parts/tls.rs"]
 mod tls_cases;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -68,7 +71,8 @@ struct Opts {
     /// Subscriptions created for the memory-per-subscription case.
     #[arg(long, default_value_t = 100_000)]
     subs: usize,
-    /// Subscriptions created on cluster B for the gateway interest-propagation case.
+    /// Subscriptions created on cluster B for the gateway and supercluster interest-propagation
+    /// cases.
     #[arg(long, default_value_t = 100_000)]
     gateway_subs: usize,
     /// Leave out the cluster cases (three servers joined by routes).
@@ -83,6 +87,12 @@ struct Opts {
     /// Only the gateway cases.
     #[arg(long)]
     only_gateway: bool,
+    /// Leave out the supercluster cases (two 3-server clusters joined by gateways).
+    #[arg(long)]
+    no_supercluster: bool,
+    /// Only the supercluster cases.
+    #[arg(long)]
+    only_supercluster: bool,
     /// Leave out the TLS gateway cases.
     #[arg(long)]
     no_tls: bool,
@@ -162,6 +172,11 @@ fn main() {
         print_table(&gateway_cases(&runtime, &programs, &opts, started), &opts);
         return;
     }
+    if opts.only_supercluster {
+        let cases = supercluster::supercluster_cases(&runtime, &programs, &flags, &opts, started);
+        print_table(&cases, &opts);
+        return;
+    }
     if opts.only_perms {
         print_table(&permission_cases::permission_cases(&programs, &opts, &flags), &opts);
         return;
@@ -196,13 +211,16 @@ fn main() {
         );
         for (c, &size) in opts.sizes.iter().enumerate() {
             for &i in &order {
-                let r = runtime.block_on(async_nats_throughput(&servers[i], size, &opts));
+                let url = servers[i].url();
+                let subs = std::slice::from_ref(&url);
+                let r = runtime.block_on(load::async_nats_fanout(&url, subs, size, &opts));
                 record(&mut cases[c], i, r);
             }
         }
         for (c, &size) in opts.sizes.iter().enumerate() {
             for &i in &order {
-                let r = raw_throughput(servers[i].addr(), size, &opts);
+                let addr = servers[i].addr();
+                let r = load::raw_fanout(addr, &[addr], size, &opts);
                 record(&mut cases[opts.sizes.len() + c], i, r);
             }
         }
@@ -256,6 +274,10 @@ fn main() {
     if !opts.no_gateway {
         metrics.extend(gateway_cases(&runtime, &programs, &opts, started));
     }
+    if !opts.no_supercluster {
+        metrics
+            .extend(supercluster::supercluster_cases(&runtime, &programs, &flags, &opts, started));
+    }
     if !opts.no_tls {
         metrics.extend(tls_cases::tls_cases(&runtime, &programs, &opts));
     }
@@ -275,160 +297,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------------------------
 // Cases
-
-/// async-nats publisher → async-nats subscriber on `bench.an`, msgs/s received.
-async fn async_nats_throughput(server: &Server, size: usize, opts: &Opts) -> Result<f64, String> {
-    async_nats_throughput_between(&server.url(), &server.url(), size, opts).await
-}
-
-/// [`async_nats_throughput`] with the publisher on `pub_url` and the subscriber on `sub_url`
-/// (e.g. two clusters joined by a gateway).
-async fn async_nats_throughput_between(
-    pub_url: &str,
-    sub_url: &str,
-    size: usize,
-    opts: &Opts,
-) -> Result<f64, String> {
-    let connect = |cap: usize, url: String| async move {
-        timeout(STEP, async_nats::ConnectOptions::new().subscription_capacity(cap).connect(url))
-            .await
-            .map_err(|_| "connect timed out".to_owned())?
-            .map_err(|e| format!("connect: {e}"))
-    };
-    let sub_client = connect(1 << 20, sub_url.to_owned()).await?;
-    let pub_client = connect(1 << 16, pub_url.to_owned()).await?;
-    let mut sub = sub_client.subscribe("bench.an").await.map_err(|e| e.to_string())?;
-    // A round trip on the subscriber's connection, so the subscription exists before publishing.
-    round_trip(&sub_client).await?;
-    if pub_url != sub_url {
-        // Across a gateway the publisher's cluster learns the interest a little later: probe.
-        probe_async(&pub_client, &mut sub, "bench.an").await?;
-    }
-
-    let received = Arc::new(AtomicU64::new(0));
-    let counter = {
-        let received = Arc::clone(&received);
-        tokio::spawn(async move {
-            while sub.next().await.is_some() {
-                received.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let window = window_msgs(size, 40);
-    let publisher = {
-        let stop = Arc::clone(&stop);
-        let received = Arc::clone(&received);
-        let payload = Bytes::from(vec![b'x'; size]);
-        tokio::spawn(async move {
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                for _ in 0..256 {
-                    if pub_client.publish("bench.an", payload.clone()).await.is_err() {
-                        return;
-                    }
-                }
-                sent += 256;
-                while sent.saturating_sub(received.load(Ordering::Relaxed)) > window {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_micros(200)).await;
-                }
-            }
-        })
-    };
-    let rate = measure(&received, opts).await;
-    stop.store(true, Ordering::Relaxed);
-    let _ = timeout(STEP, publisher).await;
-    counter.abort();
-    rate
-}
-
-/// Raw-socket publisher (pre-built batches of PUB frames in large writes) → raw subscriber
-/// counting MSG frames, msgs/s received.
-fn raw_throughput(addr: SocketAddr, size: usize, opts: &Opts) -> Result<f64, String> {
-    raw_throughput_between(addr, addr, size, opts)
-}
-
-/// [`raw_throughput`] with the publisher on `pub_addr` and the subscriber on `sub_addr`.
-fn raw_throughput_between(
-    pub_addr: SocketAddr,
-    sub_addr: SocketAddr,
-    size: usize,
-    opts: &Opts,
-) -> Result<f64, String> {
-    raw_throughput_as(pub_addr, sub_addr, size, opts, QUIET_CONNECT, QUIET_CONNECT)
-}
-
-/// [`raw_throughput_between`] with the given CONNECT JSON for the publisher and subscriber.
-fn raw_throughput_as(
-    pub_addr: SocketAddr,
-    sub_addr: SocketAddr,
-    size: usize,
-    opts: &Opts,
-    pub_connect: &str,
-    sub_connect: &str,
-) -> Result<f64, String> {
-    let received = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-
-    let mut sub = raw_connect_with(sub_addr, sub_connect)?;
-    sub.write_all(b"SUB bench.raw 1\r\nPING\r\n").map_err(|e| e.to_string())?;
-    let mut reader = BufReader::new(sub.try_clone().map_err(|e| e.to_string())?);
-    expect_pong(&mut reader)?;
-    if pub_addr != sub_addr {
-        probe_raw(pub_addr, &mut reader, "bench.raw", Duration::from_millis(100))?;
-    }
-    let sub_thread = {
-        let received = Arc::clone(&received);
-        let stop = Arc::clone(&stop);
-        let writer = sub.try_clone().map_err(|e| e.to_string())?;
-        thread::spawn(move || count_msgs(reader, writer, &received, &stop))
-    };
-
-    let publ = raw_connect_with(pub_addr, pub_connect)?;
-    let pub_thread = {
-        let received = Arc::clone(&received);
-        let stop = Arc::clone(&stop);
-        let mut publ = publ.try_clone().map_err(|e| e.to_string())?;
-        thread::spawn(move || -> Result<(), String> {
-            let frame_len = format!("PUB bench.raw {size}\r\n").len() + size + 2;
-            let per_batch = (64 * 1024 / frame_len).max(1);
-            let mut batch = Vec::with_capacity(per_batch * frame_len);
-            for _ in 0..per_batch {
-                batch.extend_from_slice(format!("PUB bench.raw {size}\r\n").as_bytes());
-                batch.extend(std::iter::repeat_n(b'x', size));
-                batch.extend_from_slice(b"\r\n");
-            }
-            let window = window_msgs(size, 30);
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                publ.write_all(&batch).map_err(|e| format!("publisher: {e}"))?;
-                sent += per_batch as u64;
-                while sent.saturating_sub(received.load(Ordering::Relaxed)) > window {
-                    if stop.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                    thread::sleep(Duration::from_micros(200));
-                }
-            }
-            Ok(())
-        })
-    };
-
-    let rate = measure_blocking(&received, opts);
-    stop.store(true, Ordering::Relaxed);
-    // Unblock both threads whatever they are doing, then collect them.
-    let _ = publ.shutdown(Shutdown::Both);
-    let _ = sub.shutdown(Shutdown::Both);
-    let pub_result = pub_thread.join().map_err(|_| "publisher thread panicked".to_owned())?;
-    let sub_result = sub_thread.join().map_err(|_| "subscriber thread panicked".to_owned())?;
-    let rate = rate?;
-    // Errors after the stop (from our own shutdown) are expected; earlier ones show in the rate.
-    let _ = (pub_result, sub_result);
-    Ok(rate)
-}
 
 /// Sequential requests from one async-nats client to an async-nats responder: (p50, p99) in µs.
 async fn latency(server: &Server, opts: &Opts) -> Result<(f64, f64), String> {
@@ -519,65 +387,24 @@ fn gateway_cases(
 ) -> Vec<Metric> {
     let pairs: Vec<(GwServer, GwServer)> =
         ORDER.iter().zip(programs).map(|(&k, p)| start_gateway_pair(k, p)).collect();
-    let mut cases: Vec<Metric> = Vec::new();
-    for &size in &opts.sizes {
-        cases.push(metric(&format!("gw A→B pub→sub async-nats {size} B"), Unit::MsgsPerSec));
-    }
-    for &size in &opts.sizes {
-        cases.push(metric(&format!("gw A→B pub→sub raw socket {size} B"), Unit::MsgsPerSec));
-    }
-    let mut p50 = metric("gw A→B req/reply latency p50", Unit::Micros);
-    let mut p99 = metric("gw A→B req/reply latency p99", Unit::Micros);
-    let mut prop =
-        metric(&format!("gw {}k subs on B known on A", opts.gateway_subs / 1000), Unit::Millis);
-    let n = opts.sizes.len();
-    for run in 0..opts.runs {
-        let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
-        eprintln!(
-            "gateway run {}/{} ({:.0} s so far)",
-            run + 1,
-            opts.runs,
-            started.elapsed().as_secs_f64()
-        );
-        for (c, &size) in opts.sizes.iter().enumerate() {
-            for &i in &order {
-                let (a, b) = &pairs[i];
-                let r =
-                    runtime.block_on(async_nats_throughput_between(&a.url(), &b.url(), size, opts));
-                record(&mut cases[c], i, r);
-            }
-        }
-        for (c, &size) in opts.sizes.iter().enumerate() {
-            for &i in &order {
-                let (a, b) = &pairs[i];
-                let r = raw_throughput_between(a.addr(), b.addr(), size, opts);
-                record(&mut cases[n + c], i, r);
-            }
-        }
-        for &i in &order {
-            let (a, b) = &pairs[i];
-            match runtime.block_on(latency_between(&a.url(), &b.url(), opts)) {
-                Ok((x, y)) => {
-                    p50.samples[i].push(Some(x));
-                    p99.samples[i].push(Some(y));
-                }
-                Err(e) => {
-                    p50.samples[i].push(None);
-                    p99.samples[i].push(None);
-                    p50.notes.push(format!("{}: {e}", ORDER[i].label()));
-                }
-            }
-        }
-        for &i in &order {
-            let (a, b) = &pairs[i];
-            let r = interest_propagation(a.addr(), b.addr(), opts.gateway_subs, run);
-            record(&mut prop, i, r);
-        }
-    }
-    cases.push(p50);
-    cases.push(p99);
-    cases.push(prop);
-    cases
+    let placement = load::Placement {
+        part: "gateway",
+        fanout: "gw A→B pub→sub".to_owned(),
+        publisher: 0,
+        subscribers: vec![1],
+        latency: "gw A→B".to_owned(),
+        requester: 0,
+        responder: 1,
+        interest: Some(load::Interest {
+            name: format!("gw {}k subs on B known on A", opts.gateway_subs / 1000),
+            subscriber: 1,
+            publishers: vec![0],
+            subs: opts.gateway_subs,
+        }),
+    };
+    let addrs = |(a, b): &(GwServer, GwServer)| vec![a.addr(), b.addr()];
+    let servers = [addrs(&pairs[0]), addrs(&pairs[1])];
+    load::placed_cases(runtime, &servers, &placement, opts, started)
 }
 
 /// Starts B, then A listing B, and waits until both links are registered on both sides.
@@ -591,49 +418,6 @@ fn start_gateway_pair(kind: Kind, program: &Path) -> (GwServer, GwServer) {
     );
     wait_full_mesh(&[&a, &b]);
     (a, b)
-}
-
-/// Milliseconds from the start of writing `n` `SUB`s on one connection to B until a probe
-/// published on A to the last-created subject arrives (probes every millisecond).
-fn interest_propagation(a: SocketAddr, b: SocketAddr, n: usize, run: usize) -> Result<f64, String> {
-    let bound = Duration::from_secs(60);
-    let mut subs = raw_connect(b)?;
-    let mut reader = BufReader::new(subs.try_clone().map_err(|e| e.to_string())?);
-    let mut publ = raw_connect(a)?;
-    let mut buf = Vec::with_capacity(n * 40);
-    for i in 0..n {
-        buf.extend_from_slice(format!("SUB bench.prop.{run}.{i} {}\r\n", i + 1).as_bytes());
-    }
-    let probe = format!("PUB bench.prop.{run}.{} 0\r\n\r\n", n - 1);
-    subs.set_write_timeout(Some(bound)).map_err(|e| e.to_string())?;
-    reader.get_ref().set_read_timeout(Some(Duration::from_millis(1))).map_err(|e| e.to_string())?;
-
-    let t0 = Instant::now();
-    subs.write_all(&buf).map_err(|e| format!("writing SUBs: {e}"))?;
-    let mut line = String::new();
-    loop {
-        if t0.elapsed() > bound {
-            return Err(format!("no probe arrived within {bound:?}"));
-        }
-        publ.write_all(probe.as_bytes()).map_err(|e| format!("probe: {e}"))?;
-        // A timed-out read keeps what it read so far in `line`; the next call continues it.
-        match reader.read_line(&mut line) {
-            Ok(0) => return Err("B closed the subscriber connection".to_owned()),
-            Ok(_) if line.starts_with("MSG ") => break,
-            Ok(_) if line.starts_with("-ERR") => return Err(format!("B: {}", line.trim())),
-            Ok(_) => line.clear(),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(format!("subscriber: {e}")),
-        }
-    }
-    let elapsed = t0.elapsed().as_secs_f64() * 1e3;
-    // Closing the connection drops the subscriptions before the next case.
-    let _ = subs.shutdown(Shutdown::Both);
-    Ok(elapsed)
 }
 
 /// Publishes empty probes on `subject` from a new connection to `pub_addr` until `reader`'s
@@ -691,29 +475,6 @@ async fn probe_async(
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Waits `opts.warmup`, then counts what `received` gains over `opts.duration`.
-async fn measure(received: &AtomicU64, opts: &Opts) -> Result<f64, String> {
-    tokio::time::sleep(Duration::from_secs_f64(opts.warmup)).await;
-    let (c0, t0) = (received.load(Ordering::Relaxed), Instant::now());
-    tokio::time::sleep(Duration::from_secs_f64(opts.duration)).await;
-    rate(received, c0, t0)
-}
-
-fn measure_blocking(received: &AtomicU64, opts: &Opts) -> Result<f64, String> {
-    thread::sleep(Duration::from_secs_f64(opts.warmup));
-    let (c0, t0) = (received.load(Ordering::Relaxed), Instant::now());
-    thread::sleep(Duration::from_secs_f64(opts.duration));
-    rate(received, c0, t0)
-}
-
-fn rate(received: &AtomicU64, c0: u64, t0: Instant) -> Result<f64, String> {
-    let got = received.load(Ordering::Relaxed) - c0;
-    if got == 0 {
-        return Err("no messages received in the measured window".to_owned());
-    }
-    Ok(got as f64 / t0.elapsed().as_secs_f64())
-}
 
 /// The in-flight bound in messages for a payload size (`overhead`: control-line bytes).
 fn window_msgs(size: usize, overhead: usize) -> u64 {

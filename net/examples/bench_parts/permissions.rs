@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use super::common::{Kind, Server};
-use super::{Metric, ORDER, Opts, Unit, metric, raw_throughput_as, record};
+use super::load::raw_fanout_as;
+use super::{Metric, ORDER, Opts, Unit, metric, record};
 
 /// The configuration: `p` is restricted, `s` (subscriber) and `free` are not.
 fn config() -> String {
@@ -65,7 +66,7 @@ pub(super) fn permission_cases(
         for (c, &size) in opts.sizes.iter().enumerate() {
             for &i in &order {
                 let a = servers[i].addr();
-                let r = raw_throughput_as(a, a, size, opts, &restricted, &sub);
+                let r = raw_fanout_as(a, &[a], size, opts, &restricted, &sub);
                 if ORDER[i] == Kind::Strait {
                     vs_free[c].samples[0].push(r.as_ref().ok().copied());
                 }
@@ -73,7 +74,7 @@ pub(super) fn permission_cases(
             }
             let strait = ORDER.iter().position(|k| *k == Kind::Strait).unwrap_or(0);
             let a = servers[strait].addr();
-            let r = raw_throughput_as(a, a, size, opts, &free, &sub);
+            let r = raw_fanout_as(a, &[a], size, opts, &free, &sub);
             record(&mut vs_free[c], 1, r);
         }
     }

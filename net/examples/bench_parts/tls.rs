@@ -11,7 +11,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::common::certs::{Ca, Dir, Files, LeafSpec};
 use super::common::gateway::{GwConfig, GwServer, wait_full_mesh};
-use super::{Metric, ORDER, Opts, Unit, metric, raw_throughput_between, record};
+use super::load::raw_fanout;
+use super::{Metric, ORDER, Opts, Unit, metric, record};
 
 /// Concurrent handshaking clients.
 const HANDSHAKERS: usize = 8;
@@ -60,7 +61,7 @@ pub(super) fn tls_cases(
         for (c, &size) in sizes.iter().enumerate() {
             for &i in &order {
                 let (a, b) = &pairs[i];
-                record(&mut cases[c], i, raw_throughput_between(a.addr(), b.addr(), size, opts));
+                record(&mut cases[c], i, raw_fanout(a.addr(), &[b.addr()], size, opts));
             }
         }
         for &i in &order {
