@@ -18,8 +18,12 @@ use crate::transport::Connection;
 
 /// Read buffer growth step; one read hands the core up to this much at once.
 const READ_CHUNK: usize = 64 * 1024;
-/// A writer buffer that grew past this is dropped after use so a burst does not pin memory.
-const MAX_IDLE_WRITE_BUF: usize = 1024 * 1024;
+/// How long a link's writer stays idle before it gives back buffers a burst grew past
+/// [`READ_CHUNK`]. While the link is busy its two buffers (the one being written and the
+/// outbox filling meanwhile) keep their size: dropping and regrowing them on every write would
+/// touch fresh pages each time, as the allocator returns freed large blocks
+/// (`fix_mmap_threshold` in `src/bin/strait.rs`).
+const IDLE_SHRINK: Duration = Duration::from_secs(1);
 
 /// What kind of link a connection carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,9 +220,26 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 ) {
     let mut spare = BytesMut::with_capacity(READ_CHUNK);
     loop {
-        handle.writer.notified().await;
-        loop {
+        if spare.capacity() <= READ_CHUNK {
+            handle.writer.notified().await;
+        } else if tokio::time::timeout(IDLE_SHRINK, handle.writer.notified()).await.is_err() {
+            // Idle after a burst: trade both buffers for fresh small ones (the outbox's in the
+            // exchange). Whatever was queued meanwhile comes back in `spare` and is written
+            // below; a buffer that comes back empty is dropped.
+            spare = BytesMut::with_capacity(READ_CHUNK);
             let status = shared.lock().node.take_outbox(id, &mut spare);
+            if spare.is_empty() && status == OutboxStatus::Open {
+                spare = BytesMut::with_capacity(READ_CHUNK);
+                continue;
+            }
+        }
+        loop {
+            // `spare` holds bytes only when the idle exchange above brought them.
+            let status = if spare.is_empty() {
+                shared.lock().node.take_outbox(id, &mut spare)
+            } else {
+                OutboxStatus::Open
+            };
             if status == OutboxStatus::Gone {
                 return;
             }
@@ -265,9 +286,6 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 }
             }
             spare.clear();
-            if spare.capacity() > MAX_IDLE_WRITE_BUF {
-                spare = BytesMut::with_capacity(READ_CHUNK);
-            }
         }
     }
 }
