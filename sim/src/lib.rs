@@ -26,6 +26,9 @@
 //! checker then places publications and subscriptions by the server their connection is on,
 //! so every invariant above (and the probes) applies to the routes between servers.
 //!
+//! [`whatif`] runs an operator's own configuration files the same way (`strait-sim whatif
+//! A.conf B.conf …`) and reports which routes and gateway links form.
+//!
 //! The [`rotation`] suites run the same world with mutual-TLS gateways ([`tls`]: production
 //! `run_tls`, certificates from PEM files judged at simulated time) and rotate certificates
 //! with `ServerTls::reload` at seeded moments.
@@ -42,6 +45,7 @@ pub mod tls;
 pub mod topology;
 pub mod trace;
 pub mod transport;
+pub mod whatif;
 pub mod workload;
 
 pub use run::{Faults, RunConfig, RunReport, run};

@@ -11,6 +11,8 @@
 //!                                              server (the standard suite before routes)
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
+//! strait-sim whatif FILE… [--seed S]           run configuration files: which routes and
+//!                                              gateway links form, and why not
 //! ```
 //!
 //! A run is a pure function of its seed *in a fresh process*: tokio numbers tasks with one
@@ -55,6 +57,9 @@ impl Suite {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("whatif") {
+        return whatif_main(std::env::args().skip(2).collect());
+    }
     let mut args = std::env::args().skip(1);
     let mut seeds = None;
     let mut from = 0u64;
@@ -133,6 +138,38 @@ fn main() -> ExitCode {
         wall.as_secs_f64() / n.max(1) as f64,
     );
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `whatif FILE… [--seed S]`: the formation report of an operator's files; failure when an
+/// expected link did not form or a file is refused.
+fn whatif_main(args: Vec<String>) -> ExitCode {
+    let mut files = Vec::new();
+    let mut seed = 1u64;
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seed" => {
+                let v = args.next().unwrap_or_default();
+                seed = v
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("--seed needs a number, got {v:?}")));
+            }
+            _ => files.push(std::path::PathBuf::from(a)),
+        }
+    }
+    if files.is_empty() {
+        usage("whatif needs configuration files");
+    }
+    let files = match strait_sim::whatif::load(&files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = strait_sim::whatif::formation(&files, seed);
+    print!("{report}");
+    if report.healthy() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// `--rotation`: the certificate-rotation suites (their runs install their own tracing).
@@ -221,7 +258,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S]"
     );
     std::process::exit(2)
 }

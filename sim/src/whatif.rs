@@ -1,0 +1,454 @@
+//! What an operator's own configuration files do, before production finds out
+//! (`strait-sim whatif A.conf B.conf …`).
+//!
+//! Every file is read by the daemon's own code (`strait_conf` and `strait_net::setup`, so
+//! includes, variables and every refusal are the daemon's) and becomes one simulated host
+//! running the production server. Every listen and advertise address of every file is mapped
+//! to its host; a route or gateway URL is resolved to the host that listens on that address
+//! (by port, and by host unless either side is loopback or a wildcard), and a URL no file
+//! listens on is reported as unreachable, not guessed.
+//!
+//! This first part reports **formation**: after the simulated servers have had time to
+//! connect, which routes and gateway links formed, and for each expected one that did not,
+//! what the servers logged about it. Faults, certificate dates and change plans come next
+//! (issue 16); configurations with TLS blocks are refused until their files are handled with
+//! simulated time.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::pending;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strait_net::cli::Args;
+use strait_net::server::{self, Extras, Listeners, NodeHandle};
+use strait_net::setup::{self, Setup};
+use strait_net::transport::Dialer;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::tls::{LogLine, LogTap};
+use crate::transport::{SimConn, SimDialer, SimListener};
+
+/// How long the servers get to form their links (gateways dial after a 1 s solicit delay,
+/// routes gossip, implicit links follow).
+pub const FORMATION: Duration = Duration::from_secs(20);
+
+/// One configuration file, read as the daemon reads it.
+#[derive(Debug)]
+pub struct ServerFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The simulated host it runs on (its file stem).
+    pub host: String,
+    /// `server_name`, or the host.
+    pub name: String,
+    /// What the daemon would run with.
+    pub setup: Setup,
+}
+
+impl ServerFile {
+    /// The cluster name of its `cluster {}` block, if it listens for routes.
+    fn cluster(&self) -> Option<&str> {
+        self.setup.cluster.as_ref().map(|c| c.config.name.as_str())
+    }
+
+    /// The name of its `gateway {}` block.
+    fn gateway(&self) -> Option<&str> {
+        self.setup.gateway.as_ref().map(|g| g.config.name.as_str())
+    }
+
+    /// The addresses it listens on or advertises: (host as written, port).
+    fn addresses(&self) -> Vec<(String, u16)> {
+        let s = &self.setup;
+        let mut out = Vec::new();
+        if let Some(p) = s.client.port {
+            out.push((s.client.host.clone(), p));
+        }
+        if let Some(g) = &s.gateway {
+            out.extend(g.listen.port.map(|p| (g.listen.host.clone(), p)));
+        }
+        if let Some(c) = &s.cluster {
+            out.extend(c.listen.port.map(|p| (c.listen.host.clone(), p)));
+        }
+        out
+    }
+}
+
+/// Read every file (a file the daemon would refuse is an error naming it).
+pub fn load(paths: &[PathBuf]) -> Result<Vec<ServerFile>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        let raw = strait_conf::parse_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if has_tls(&raw) {
+            return Err(format!(
+                "{}: TLS blocks are not simulated yet (certificate files need simulated time)",
+                path.display()
+            ));
+        }
+        let options =
+            strait_conf::load_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let setup = setup::build(&Args::default(), Some(&options))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let host = host_name(path);
+        if files.iter().any(|f: &ServerFile| f.host == host) {
+            return Err(format!("{}: two files named {host}", path.display()));
+        }
+        let name = setup.node.server_name.clone().unwrap_or_else(|| host.clone());
+        files.push(ServerFile { path: path.clone(), host, name, setup });
+    }
+    Ok(files)
+}
+
+/// Whether the file has a `tls` block at the top or in a `cluster`, `gateway` or `leafnodes`
+/// block (option names are case-insensitive).
+fn has_tls(map: &strait_conf::Map) -> bool {
+    map.entries().iter().any(|e| {
+        let key = e.key.to_ascii_lowercase();
+        key == "tls"
+            || (matches!(key.as_str(), "cluster" | "gateway" | "leafnodes")
+                && matches!(&e.value.kind, strait_conf::Kind::Map(m) if has_tls_here(m)))
+    })
+}
+
+fn has_tls_here(map: &strait_conf::Map) -> bool {
+    map.entries().iter().any(|e| e.key.eq_ignore_ascii_case("tls"))
+}
+
+/// A turmoil host name for `path`: its stem, lowercased, letters, digits and `-` only.
+fn host_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    if name.is_empty() { "server".to_owned() } else { name }
+}
+
+/// Where each written address lives: `(host as written, port)` → simulated host.
+#[derive(Clone, Debug, Default)]
+pub struct AddressMap(Arc<Vec<((String, u16), String)>>);
+
+impl AddressMap {
+    /// Every listen address of every file.
+    pub fn of(files: &[ServerFile]) -> Self {
+        let entries =
+            files.iter().flat_map(|f| f.addresses().into_iter().map(|a| (a, f.host.clone())));
+        Self(Arc::new(entries.collect()))
+    }
+
+    /// The simulated host that listens on `host:port`, if any file does.
+    pub fn resolve(&self, host: &str, port: u16) -> Option<&str> {
+        let local = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1" | "0.0.0.0" | "::");
+        self.0
+            .iter()
+            .find(|((h, p), _)| *p == port && (h == host || local(h) || local(host)))
+            .map(|(_, sim_host)| sim_host.as_str())
+    }
+}
+
+/// Dials the simulated host an address maps to; an address no file listens on is refused.
+#[derive(Clone, Debug)]
+struct MappedDialer {
+    map: AddressMap,
+    inner: SimDialer,
+}
+
+impl Dialer for MappedDialer {
+    type Conn = SimConn;
+
+    async fn dial(&self, host: &str, port: u16) -> io::Result<(Self::Conn, Option<SocketAddr>)> {
+        let Some(target) = self.map.resolve(host, port) else {
+            let e = format!("no configuration file listens on {host}:{port}");
+            return Err(io::Error::new(io::ErrorKind::ConnectionRefused, e));
+        };
+        self.inner.dial(target, port).await
+    }
+}
+
+/// What formed: per server, its routes and gateway links.
+#[derive(Clone, Debug, Default)]
+pub struct Formed {
+    /// Server names with a registered route.
+    pub routes: Vec<String>,
+    /// Remote gateway names with a registered outbound link.
+    pub outbound: Vec<String>,
+    /// Remote gateway names with a registered inbound link, one per link.
+    pub inbound: Vec<String>,
+}
+
+/// The formation report.
+#[derive(Debug)]
+pub struct Report {
+    /// Per server (file order): its name and what formed.
+    pub servers: Vec<(String, Formed)>,
+    /// Expected links that did not form, one line each, with what was logged about them.
+    pub findings: Vec<String>,
+}
+
+impl Report {
+    /// Whether every expected link formed.
+    pub fn healthy(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "formation after {FORMATION:?} of simulated time:")?;
+        for (name, formed) in &self.servers {
+            writeln!(
+                f,
+                "  {name:<12} routes to {:?}; gateways out to {:?}, in from {:?}",
+                formed.routes, formed.outbound, formed.inbound
+            )?;
+        }
+        match self.findings.is_empty() {
+            true => writeln!(f, "every expected route and gateway link formed")?,
+            false => {
+                writeln!(f, "{} expected links did not form:", self.findings.len())?;
+                for x in &self.findings {
+                    writeln!(f, "  {x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
+pub fn formation(files: &[ServerFile], seed: u64) -> Report {
+    let tap = LogTap::default();
+    let lines = tap.lines.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
+    let (nodes, ips) = tracing::subscriber::with_default(subscriber, || simulate(files, seed));
+    let mut logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
+    // The operator knows the hosts, not the simulated addresses.
+    for l in &mut logs {
+        for (ip, host) in &ips {
+            l.text = l.text.replace(&format!("{ip}:"), &format!("{host}:"));
+        }
+    }
+    let servers: Vec<(String, Formed)> = files
+        .iter()
+        .map(|f| (f.name.clone(), nodes.get(&f.host).map(formed).unwrap_or_default()))
+        .collect();
+    let findings = missing(files, &servers, &logs, &AddressMap::of(files));
+    Report { servers, findings }
+}
+
+/// Runs every file's server until [`FORMATION`]; their nodes, by host.
+fn simulate(
+    files: &[ServerFile],
+    seed: u64,
+) -> (BTreeMap<String, NodeHandle>, Vec<(String, String)>) {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .simulation_duration(FORMATION + Duration::from_secs(5))
+        .tick_duration(Duration::from_millis(5))
+        .build();
+    let map = AddressMap::of(files);
+    let nodes: Rc<RefCell<BTreeMap<String, NodeHandle>>> = Rc::default();
+    for (i, file) in files.iter().enumerate() {
+        let setup = file.setup.clone();
+        let host = file.host.clone();
+        let map = map.clone();
+        let nodes = nodes.clone();
+        sim.host(file.host.clone(), move || {
+            let (setup, host, map, nodes) =
+                (setup.clone(), host.clone(), map.clone(), nodes.clone());
+            async move {
+                run_file(setup, i as u64 ^ seed, map, move |n| {
+                    nodes.borrow_mut().insert(host, n);
+                })
+                .await
+            }
+        });
+    }
+    let ips: Vec<(String, String)> =
+        files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
+    sim.client("observer", async {
+        tokio::time::sleep(FORMATION).await;
+        Ok(())
+    });
+    // Bounded by simulation_duration; the observer ends the run.
+    let _ = sim.run();
+    drop(sim);
+    (Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default(), ips)
+}
+
+/// One server as the daemon would start it, on simulated listeners.
+async fn run_file(
+    setup: Setup,
+    seed: u64,
+    map: AddressMap,
+    observe: impl FnOnce(NodeHandle),
+) -> turmoil::Result {
+    let mut node = setup.node;
+    let client_port = setup.client.port.unwrap_or(4222);
+    let client = SimListener::bind(client_port).await?;
+    let gateway = match setup.gateway {
+        Some(g) => {
+            let port = g.listen.port.unwrap_or(7222);
+            let listener = SimListener::bind(port).await?;
+            node.gateway = Some(g.finish(port)?);
+            Some(listener)
+        }
+        None => None,
+    };
+    let route = match setup.cluster {
+        Some(c) => {
+            let port = c.listen.port.unwrap_or(6222);
+            let listener = SimListener::bind(port).await?;
+            node.cluster = Some(c.finish(port, &setup.client.host, client_port)?);
+            Some(listener)
+        }
+        None => None,
+    };
+    let listeners = Listeners { client, gateway, route, monitor: None };
+    let dialer = MappedDialer { map, inner: SimDialer::default() };
+    let extras =
+        Extras { tls: Default::default(), reloads: None, observe: Some(observe), lame_duck: None };
+    server::run_with(node, setup.driver, seed, listeners, dialer, pending(), extras).await?;
+    Ok(())
+}
+
+/// What a node holds now.
+fn formed(handle: &NodeHandle) -> Formed {
+    handle.inspect(|n| {
+        let mut routes: Vec<String> =
+            n.routes_snapshot(false).into_iter().map(|r| r.remote_name).collect();
+        routes.sort();
+        routes.dedup();
+        let (mut outbound, mut inbound) = (Vec::new(), Vec::new());
+        if let Some(g) = n.gateway_snapshot() {
+            outbound = g.outbound.into_iter().map(|l| l.remote).collect();
+            inbound = g.inbound.into_iter().map(|l| l.remote).collect();
+        }
+        outbound.sort();
+        inbound.sort();
+        Formed { routes, outbound, inbound }
+    })
+}
+
+/// Each expected link that did not form, with the last warning or error each server at either
+/// end logged about links of its kind (simulated addresses replaced by the files' hosts).
+///
+/// Expected: a route between two servers whose `cluster {}` blocks share a name or where one
+/// lists the other in `routes`, and from every server with a gateway an outbound link to
+/// every other gateway name some file serves or lists as a remote.
+fn missing(
+    files: &[ServerFile],
+    servers: &[(String, Formed)],
+    logs: &[LogLine],
+    map: &AddressMap,
+) -> Vec<String> {
+    let mut findings = Vec::new();
+    let said = |hosts: &[&str], topics: &[&str]| -> String {
+        let mut parts = Vec::new();
+        for h in hosts {
+            // The last two different things it said, without the connection's address and id.
+            let mut said: Vec<&str> = Vec::new();
+            let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
+            for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
+                let text = without_connection(&l.text);
+                if !said.contains(&text) {
+                    said.push(text);
+                }
+                if said.len() == 2 {
+                    break;
+                }
+            }
+            if !said.is_empty() {
+                said.reverse();
+                parts.push(format!("{h}: {}", said.join(" / ")));
+            }
+        }
+        match parts.is_empty() {
+            true => "nothing logged about it".to_owned(),
+            false => parts.join("; "),
+        }
+    };
+    let lists = |f: &ServerFile, peer: &ServerFile| {
+        f.setup.cluster.as_ref().is_some_and(|c| {
+            c.config.routes.iter().any(|u| map.resolve(&u.host, u.port) == Some(&peer.host))
+        })
+    };
+    for (f, (name, formed)) in files.iter().zip(servers) {
+        if let Some(c) = &f.setup.cluster {
+            for u in &c.config.routes {
+                if map.resolve(&u.host, u.port).is_none() {
+                    findings.push(format!(
+                        "{name}: route {}:{} is unreachable: no configuration file listens there",
+                        u.host, u.port
+                    ));
+                }
+            }
+            for peer in files.iter().filter(|p| p.host != f.host && p.setup.cluster.is_some()) {
+                let expected = f.cluster() == peer.cluster() || lists(f, peer) || lists(peer, f);
+                if expected && !formed.routes.contains(&peer.name) {
+                    let why = said(&[&f.host, &peer.host], &["oute", "luster"]);
+                    findings.push(format!("{name}: no route to {} ({why})", peer.name));
+                }
+            }
+        }
+        let Some(g) = &f.setup.gateway else { continue };
+        let own = g.config.name.as_str();
+        let mut remotes: Vec<&str> = files.iter().filter_map(|f| f.gateway()).collect();
+        for other in files.iter().filter_map(|f| f.setup.gateway.as_ref()) {
+            remotes.extend(other.config.remotes.iter().map(|r| r.name.as_str()));
+        }
+        remotes.sort_unstable();
+        remotes.dedup();
+        for remote in remotes.into_iter().filter(|r| *r != own) {
+            if formed.outbound.iter().any(|o| o == remote) {
+                continue;
+            }
+            let served: Vec<&str> = files
+                .iter()
+                .filter(|p| p.gateway() == Some(remote))
+                .map(|p| p.host.as_str())
+                .collect();
+            let configured = g.config.remotes.iter().find(|r| r.name == remote);
+            let unreachable: Vec<String> = configured
+                .map(|r| &r.urls[..])
+                .unwrap_or_default()
+                .iter()
+                .filter(|u| map.resolve(&u.host, u.port).is_none())
+                .map(|u| format!("{}:{}", u.host, u.port))
+                .collect();
+            let why = match (served.is_empty(), unreachable.is_empty()) {
+                (true, false) => format!(
+                    "no configuration file serves {remote}, and none listens on {}",
+                    unreachable.join(", ")
+                ),
+                (true, true) => format!("no configuration file serves {remote}"),
+                (false, _) => {
+                    let mut hosts = vec![f.host.as_str()];
+                    hosts.extend(served);
+                    said(&hosts, &["ateway", "uthentication", "uthorization"])
+                }
+            };
+            findings.push(format!("{name}: no outbound gateway to {remote} ({why})"));
+        }
+    }
+    findings
+}
+
+/// A log line without its `addr - rid:N - ` (or `gid:`, `cid:`) connection prefix.
+fn without_connection(text: &str) -> &str {
+    for id in [" - rid:", " - gid:", " - cid:"] {
+        if let Some(i) = text.find(id)
+            && let Some(j) = text[i + id.len()..].find(" - ")
+        {
+            return &text[i + id.len() + j + 3..];
+        }
+    }
+    text
+}
