@@ -20,6 +20,25 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// The turmoil host that runs every cluster's probe (and the final audit).
 pub const OBSERVER_HOST: &str = "observer";
 
+/// Where a probe connects and how it logs in.
+#[derive(Clone, Debug)]
+pub struct Via {
+    /// Server host.
+    pub host: String,
+    /// Its client port.
+    pub port: u16,
+    /// User and password, if the server wants them.
+    pub login: Option<(String, String)>,
+}
+
+impl Via {
+    /// A server of the seeded suites: [`CLIENT_PORT`], the first account's user.
+    pub fn sim_server(host: String) -> Self {
+        let (_, user, pass) = ACCOUNTS[0];
+        Self { host, port: CLIENT_PORT, login: Some((user.to_owned(), pass.to_owned())) }
+    }
+}
+
 /// Probe from cluster `cluster` (of `clusters`) through `server` between `from` and `until`,
 /// reporting each arrival to the checker.
 pub async fn run(
@@ -32,25 +51,28 @@ pub async fn run(
 ) -> turmoil::Result {
     let checker = shared.clone();
     let arrived = move |_, from| checker.borrow_mut().probe_arrived(from, cluster);
-    run_with(cluster, clusters, server, (from, until), shared, arrived).await
+    run_with(cluster, clusters, Via::sim_server(server), (from, until), shared, arrived).await
 }
 
 /// [`run`], handing each arrival (its time and the publishing cluster) to `arrived`.
 pub async fn run_with(
     cluster: usize,
     clusters: usize,
-    server: String,
+    via: Via,
     (from, until): (Duration, Duration),
     shared: Shared,
     mut arrived: impl FnMut(Duration, usize),
 ) -> turmoil::Result {
     let now = || shared.borrow().now();
     sleep(from.saturating_sub(now())).await;
-    let (_, user, pass) = ACCOUNTS[0];
+    let login = match &via.login {
+        Some((user, pass)) => format!("\"user\":\"{user}\",\"pass\":\"{pass}\","),
+        None => String::new(),
+    };
     // Bounded by `until`: every iteration sleeps or waits at most until then.
     while now() < until {
         let Ok(Ok(stream)) =
-            timeout(Duration::from_secs(1), TcpStream::connect((server.as_str(), CLIENT_PORT)))
+            timeout(Duration::from_secs(1), TcpStream::connect((via.host.as_str(), via.port)))
                 .await
         else {
             sleep(PROBE_EVERY).await;
@@ -60,7 +82,7 @@ pub async fn run_with(
         let mut out = BytesMut::new();
         let _ = write!(
             out,
-            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"{pass}\",\"name\":\"probe{cluster}\",\"protocol\":1}}\r\nSUB probe.{cluster} 1\r\n"
+            "CONNECT {{\"verbose\":false,{login}\"name\":\"probe{cluster}\",\"protocol\":1}}\r\nSUB probe.{cluster} 1\r\n"
         );
         let mut buf = BytesMut::new();
         let mut parser = Parser::new(Limits::default());

@@ -38,6 +38,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::invariants::{Checker, GW_RECOVER, GatewayWindow, MESH_UP, Shared, Stats, Violation};
+use crate::probe::Via;
 use crate::run::{BASE_LATENCY, LIVENESS_BOUND, QUIET, RECONNECT_BOUND, TICK};
 use crate::tls::{Ca, CertDir, HostTls, Leaf, LogLine, LogTap, Logs, probe_dial};
 use crate::topology::{GATEWAY_PORT, Topology};
@@ -764,8 +765,14 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
         let arrivals = arrivals.clone();
         let arrived = move |at, from| arrivals.borrow_mut().push((at, from, x));
         let window = (MESH_UP, probe_until);
-        let probe =
-            crate::probe::run_with(x, servers, server.clone(), window, shared.clone(), arrived);
+        let probe = crate::probe::run_with(
+            x,
+            servers,
+            Via::sim_server(server.clone()),
+            window,
+            shared.clone(),
+            arrived,
+        );
         sim.client(format!("probe{x}"), probe);
     }
     let dial_results: DialResults = Arc::new(Mutex::new(Vec::new()));

@@ -8,9 +8,11 @@
 //! (by port, and by host unless either side is loopback or a wildcard), and a URL no file
 //! listens on is reported as unreachable, not guessed.
 //!
-//! This first part reports **formation**: after the simulated servers have had time to
-//! connect, which routes and gateway links formed, and for each expected one that did not,
-//! what the servers logged about it. Faults, certificate dates and change plans come next
+//! This first part reports **formation**: a probe client on every server publishes to every
+//! other from the start, so the report says when every pair of servers meant to reach each
+//! other (joined by expected links, directly or not) first delivered, which pairs never did,
+//! which routes and gateway links formed, and for each expected one that did not, what the
+//! servers at both ends logged about it. Faults, certificate dates and change plans come next
 //! (issue 16); configurations with TLS blocks are refused until their files are handled with
 //! simulated time.
 
@@ -32,6 +34,10 @@ use strait_net::transport::Dialer;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
+use strait_core::node::Auth;
+
+use crate::invariants::{Checker, Shared};
+use crate::probe::{self, Via};
 use crate::tls::{LogLine, LogTap};
 use crate::transport::{SimConn, SimDialer, SimListener};
 
@@ -187,7 +193,11 @@ pub struct Formed {
 pub struct Report {
     /// Per server (file order): its name and what formed.
     pub servers: Vec<(String, Formed)>,
-    /// Expected links that did not form, one line each, with what was logged about them.
+    /// When every pair of servers meant to reach each other had carried a probe message, if
+    /// every one did.
+    pub converged: Option<Duration>,
+    /// Pairs meant to reach each other that never did, then expected links that did not
+    /// form, one line each, with what was logged about them.
     pub findings: Vec<String>,
 }
 
@@ -208,10 +218,14 @@ impl fmt::Display for Report {
                 formed.routes, formed.outbound, formed.inbound
             )?;
         }
+        match self.converged {
+            Some(t) => writeln!(f, "delivery between every pair of servers from {t:?}")?,
+            None => writeln!(f, "some pairs of servers never delivered to each other")?,
+        }
         match self.findings.is_empty() {
             true => writeln!(f, "every expected route and gateway link formed")?,
             false => {
-                writeln!(f, "{} expected links did not form:", self.findings.len())?;
+                writeln!(f, "{} findings, the worst first:", self.findings.len())?;
                 for x in &self.findings {
                     writeln!(f, "  {x}")?;
                 }
@@ -227,7 +241,8 @@ pub fn formation(files: &[ServerFile], seed: u64) -> Report {
     let lines = tap.lines.clone();
     let subscriber = tracing_subscriber::registry()
         .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
-    let (nodes, ips) = tracing::subscriber::with_default(subscriber, || simulate(files, seed));
+    let (nodes, ips, arrivals) =
+        tracing::subscriber::with_default(subscriber, || simulate(files, seed));
     let mut logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
     // The operator knows the hosts, not the simulated addresses.
     for l in &mut logs {
@@ -239,15 +254,70 @@ pub fn formation(files: &[ServerFile], seed: u64) -> Report {
         .iter()
         .map(|f| (f.name.clone(), nodes.get(&f.host).map(formed).unwrap_or_default()))
         .collect();
-    let findings = missing(files, &servers, &logs, &AddressMap::of(files));
-    Report { servers, findings }
+    let map = AddressMap::of(files);
+    let mut findings = Vec::new();
+    let mut converged = Some(Duration::ZERO);
+    for (x, y) in meant_to_reach(files, &map) {
+        match arrivals.get(&(x, y)) {
+            Some(t) => converged = converged.map(|c| c.max(*t)),
+            None => {
+                converged = None;
+                findings.push(format!(
+                    "no delivery from {} to {} within {FORMATION:?}",
+                    files[x].name, files[y].name
+                ));
+            }
+        }
+    }
+    findings.extend(missing(files, &servers, &logs, &map));
+    Report { servers, converged, findings }
 }
 
-/// Runs every file's server until [`FORMATION`]; their nodes, by host.
-fn simulate(
-    files: &[ServerFile],
-    seed: u64,
-) -> (BTreeMap<String, NodeHandle>, Vec<(String, String)>) {
+/// Ordered pairs of servers (file indices) meant to reach each other: those joined by
+/// expected links, directly or through others (see [`missing`] for what is expected).
+fn meant_to_reach(files: &[ServerFile], map: &AddressMap) -> Vec<(usize, usize)> {
+    let n = files.len();
+    let mut group: Vec<usize> = (0..n).collect();
+    fn root(group: &[usize], mut i: usize) -> usize {
+        while group[i] != i {
+            i = group[i];
+        }
+        i
+    }
+    for a in 0..n {
+        for b in (0..n).filter(|&b| b != a) {
+            let (fa, fb) = (&files[a], &files[b]);
+            let routes = fa.setup.cluster.is_some()
+                && fb.setup.cluster.is_some()
+                && (fa.cluster() == fb.cluster() || lists_route(fa, fb, map));
+            // Every server with a gateway expects a link to every gateway name.
+            let gateways = fa.gateway().is_some() && fb.gateway().is_some();
+            if routes || gateways {
+                let (ra, rb) = (root(&group, a), root(&group, b));
+                group[ra] = rb;
+            }
+        }
+    }
+    (0..n)
+        .flat_map(|x| (0..n).map(move |y| (x, y)))
+        .filter(|&(x, y)| x != y && root(&group, x) == root(&group, y))
+        .collect()
+}
+
+/// Whether `f` lists `peer` in its `cluster { routes }`.
+fn lists_route(f: &ServerFile, peer: &ServerFile, map: &AddressMap) -> bool {
+    f.setup.cluster.as_ref().is_some_and(|c| {
+        c.config.routes.iter().any(|u| map.resolve(&u.host, u.port) == Some(&peer.host))
+    })
+}
+
+/// What a simulation left: the nodes by host, simulated IP → host, and the first arrival of a
+/// probe message per (from, to) pair of file indices.
+type Simulated =
+    (BTreeMap<String, NodeHandle>, Vec<(String, String)>, BTreeMap<(usize, usize), Duration>);
+
+/// Runs every file's server, and a probe client on each, until [`FORMATION`].
+fn simulate(files: &[ServerFile], seed: u64) -> Simulated {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .simulation_duration(FORMATION + Duration::from_secs(5))
@@ -273,14 +343,40 @@ fn simulate(
     }
     let ips: Vec<(String, String)> =
         files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
-    sim.client("observer", async {
-        tokio::time::sleep(FORMATION).await;
-        Ok(())
-    });
+    // A probe client per server publishes to every other's probe subject from the start.
+    let clock: Shared = Rc::new(RefCell::new(Checker::new(false)));
+    let arrivals: Rc<RefCell<BTreeMap<(usize, usize), Duration>>> = Rc::default();
+    for (i, f) in files.iter().enumerate() {
+        let port = f.setup.client.port.unwrap_or(4222);
+        let via = Via { host: f.host.clone(), port, login: login(f) };
+        let arrivals = arrivals.clone();
+        let arrived = move |at, from| {
+            arrivals.borrow_mut().entry((from, i)).or_insert(at);
+        };
+        let window = (Duration::ZERO, FORMATION);
+        let probe = probe::run_with(i, files.len(), via, window, clock.clone(), arrived);
+        sim.client(format!("probe-{}", f.host), probe);
+    }
     // Bounded by simulation_duration; the observer ends the run.
     let _ = sim.run();
     drop(sim);
-    (Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default(), ips)
+    let arrivals = arrivals.borrow().clone();
+    (Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default(), ips, arrivals)
+}
+
+/// How a probe logs in to the server of `f`: the single user, or the first user whose
+/// password is not a bcrypt hash (the probe cannot know those; without one it goes without).
+fn login(f: &ServerFile) -> Option<(String, String)> {
+    let plain = |p: &str| !p.starts_with("$2");
+    match &f.setup.node.auth {
+        Auth::UserPassword { user, password } if plain(password) => {
+            Some((user.clone(), password.clone()))
+        }
+        Auth::Users(users) => {
+            users.iter().find(|u| plain(&u.password)).map(|u| (u.user.clone(), u.password.clone()))
+        }
+        _ => None,
+    }
 }
 
 /// One server as the daemon would start it, on simulated listeners.
@@ -375,11 +471,6 @@ fn missing(
             false => parts.join("; "),
         }
     };
-    let lists = |f: &ServerFile, peer: &ServerFile| {
-        f.setup.cluster.as_ref().is_some_and(|c| {
-            c.config.routes.iter().any(|u| map.resolve(&u.host, u.port) == Some(&peer.host))
-        })
-    };
     for (f, (name, formed)) in files.iter().zip(servers) {
         if let Some(c) = &f.setup.cluster {
             for u in &c.config.routes {
@@ -391,7 +482,9 @@ fn missing(
                 }
             }
             for peer in files.iter().filter(|p| p.host != f.host && p.setup.cluster.is_some()) {
-                let expected = f.cluster() == peer.cluster() || lists(f, peer) || lists(peer, f);
+                let expected = f.cluster() == peer.cluster()
+                    || lists_route(f, peer, map)
+                    || lists_route(peer, f, map);
                 if expected && !formed.routes.contains(&peer.name) {
                     let why = said(&[&f.host, &peer.host], &["oute", "luster"]);
                     findings.push(format!("{name}: no route to {} ({why})", peer.name));
