@@ -11,7 +11,7 @@
 //!                                              server (the standard suite before routes)
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
-//! strait-sim whatif FILE… [--seed S]           run configuration files: which routes and
+//! strait-sim whatif FILE… [--seed S] [--json]  run configuration files: which routes and
 //!                                              gateway links form, and why not
 //! ```
 //!
@@ -140,14 +140,16 @@ fn main() -> ExitCode {
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// `whatif FILE… [--seed S]`: the formation report of an operator's files; failure when an
+/// `whatif FILE… [--seed S] [--json]`: the formation report of an operator's files; failure when an
 /// expected link did not form or a file is refused.
 fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut files = Vec::new();
     let mut seed = 1u64;
+    let mut json = false;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--json" => json = true,
             "--seed" => {
                 let v = args.next().unwrap_or_default();
                 seed = v
@@ -168,7 +170,10 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         }
     };
     let report = strait_sim::whatif::formation(&files, seed);
-    print!("{report}");
+    match json {
+        true => println!("{:#}", report.to_json()),
+        false => print!("{report}"),
+    }
     if report.healthy() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
@@ -258,7 +263,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--json]"
     );
     std::process::exit(2)
 }

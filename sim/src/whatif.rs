@@ -202,9 +202,32 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every expected link formed.
+    /// Whether every expected link formed and every pair meant to reach each other did.
     pub fn healthy(&self) -> bool {
         self.findings.is_empty()
+    }
+
+    /// The report for CI pipelines (`--json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let servers: Vec<serde_json::Value> = self
+            .servers
+            .iter()
+            .map(|(name, f)| {
+                serde_json::json!({
+                    "name": name,
+                    "routes": f.routes,
+                    "gateways_out": f.outbound,
+                    "gateways_in": f.inbound,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "simulated_ms": FORMATION.as_millis() as u64,
+            "converged_ms": self.converged.map(|t| t.as_millis() as u64),
+            "healthy": self.healthy(),
+            "servers": servers,
+            "findings": self.findings,
+        })
     }
 }
 

@@ -74,6 +74,16 @@ fn tls_configurations_are_refused_until_simulated() {
 }
 
 #[test]
+fn json_report_for_pipelines() {
+    let r = report("sim/tests/whatif/unreachable");
+    let j = r.to_json();
+    assert_eq!(j["healthy"], false, "{j:#}");
+    assert_eq!(j["servers"][0]["name"], "A", "{j:#}");
+    let finding = j["findings"][0].as_str().unwrap_or_default();
+    assert!(finding.contains("none listens on 127.0.0.1:7999"), "{j:#}");
+}
+
+#[test]
 fn same_files_same_seed_same_report() {
     let loaded = load(&files("examples/supercluster")).expect("examples load");
     let (a, b) = (formation(&loaded, 7), formation(&loaded, 7));
