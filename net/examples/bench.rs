@@ -225,17 +225,7 @@ fn main() {
             }
         }
         for &i in &order {
-            match runtime.block_on(latency(&servers[i], &opts)) {
-                Ok((a, b)) => {
-                    p50.samples[i].push(Some(a));
-                    p99.samples[i].push(Some(b));
-                }
-                Err(e) => {
-                    p50.samples[i].push(None);
-                    p99.samples[i].push(None);
-                    p50.notes.push(format!("{}: {e}", ORDER[i].label()));
-                }
-            }
+            record_latency(&mut p50, &mut p99, i, runtime.block_on(latency(&servers[i], &opts)));
         }
     }
     let mut after = metric("RSS after load", Unit::KiB);
@@ -644,6 +634,26 @@ fn nats_path(opts: &Opts) -> PathBuf {
 
 fn metric(name: &str, unit: Unit) -> Metric {
     Metric { name: name.to_owned(), unit, samples: [Vec::new(), Vec::new()], notes: Vec::new() }
+}
+
+/// A request/reply run's p50 and p99 for `server`, or the failure (noted once, on p50).
+fn record_latency(
+    p50: &mut Metric,
+    p99: &mut Metric,
+    server: usize,
+    r: Result<(f64, f64), impl std::fmt::Display>,
+) {
+    match r {
+        Ok((a, b)) => {
+            p50.samples[server].push(Some(a));
+            p99.samples[server].push(Some(b));
+        }
+        Err(e) => {
+            p50.samples[server].push(None);
+            p99.samples[server].push(None);
+            p50.notes.push(format!("{}: {e}", ORDER[server].label()));
+        }
+    }
 }
 
 fn record(m: &mut Metric, server: usize, r: Result<f64, String>) {

@@ -23,8 +23,9 @@ use futures_util::StreamExt;
 use tokio::time::timeout;
 
 use super::{
-    Metric, ORDER, Opts, QUIET_CONNECT, STEP, Unit, count_msgs, expect_pong, latency_between,
-    metric, probe_async, probe_raw, raw_connect, raw_connect_with, record, round_trip, window_msgs,
+    Metric, Opts, QUIET_CONNECT, STEP, Unit, count_msgs, expect_pong, latency_between, metric,
+    probe_async, probe_raw, raw_connect, raw_connect_with, record, record_latency, round_trip,
+    window_msgs,
 };
 
 /// The subject of every throughput case.
@@ -319,7 +320,7 @@ pub(super) struct Interest {
     pub(super) subs: usize,
 }
 
-/// Every case of `placement`, on each implementation's servers (indexed like [`ORDER`]):
+/// Every case of `placement`, on each implementation's servers (indexed like `ORDER`):
 /// async-nats and raw fan-out per payload size, request/reply latency, interest propagation.
 pub(super) fn placed_cases(
     runtime: &tokio::runtime::Runtime,
@@ -371,17 +372,8 @@ pub(super) fn placed_cases(
         for &i in &order {
             let s = &servers[i];
             let (req, resp) = (url(s[pl.requester]), url(s[pl.responder]));
-            match runtime.block_on(latency_between(&req, &resp, opts)) {
-                Ok((x, y)) => {
-                    p50.samples[i].push(Some(x));
-                    p99.samples[i].push(Some(y));
-                }
-                Err(e) => {
-                    p50.samples[i].push(None);
-                    p99.samples[i].push(None);
-                    p50.notes.push(format!("{}: {e}", ORDER[i].label()));
-                }
-            }
+            let r = runtime.block_on(latency_between(&req, &resp, opts));
+            record_latency(&mut p50, &mut p99, i, r);
         }
         if let (Some(interest), Some(prop)) = (&pl.interest, &mut prop) {
             for &i in &order {
