@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime};
 
 use strait_core::dial::DialKind;
-use strait_core::error::DriverClose;
 use strait_core::node::{DialRequest, Event, LinkId, LogLevel, Node, NodeConfig};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
@@ -363,9 +362,7 @@ pub async fn run_with<L: Listener, D: Dialer, O: FnOnce(NodeHandle)>(
     drop(route_listener);
     {
         let mut state = shared.lock();
-        for id in state.node.link_ids() {
-            state.node.close_link(id, DriverClose::Shutdown);
-        }
+        state.node.shut_down();
         state.dispatch();
     }
     let _ = stop_tx.send(true);

@@ -35,6 +35,8 @@ seeds! {
     seed_01 = 1;
     seed_02 = 2;
     seed_03 = 3;
+    // A lame-duck shutdown told a remote that its cluster was the dying server alone.
+    seed_508383 = 508383;
 }
 
 extended_seeds! {

@@ -356,6 +356,8 @@ pub struct Node {
     deferred: router::Deferred,
     /// In lame-duck mode (see [`Node::enter_lame_duck`]).
     pub(crate) lame_duck: bool,
+    /// Closing every link to stop (see [`Node::shut_down`]).
+    pub(crate) shutting_down: bool,
 }
 
 impl Node {
@@ -389,6 +391,7 @@ impl Node {
             totals: Totals::default(),
             deferred: router::Deferred::default(),
             lame_duck: false,
+            shutting_down: false,
             rng,
         };
         node.account(GLOBAL_ACCOUNT);
@@ -593,6 +596,18 @@ impl Node {
     /// The configuration in force.
     pub fn config(&self) -> &NodeConfig {
         &self.config
+    }
+
+    /// Stop: close every link with `Server Shutdown`. What the closing links would tell the
+    /// others while they go (our cluster's gateway URLs shrinking as routes close, sent to
+    /// inbound gateways) is not told, as nats-server's `removeGatewayURL` does nothing while
+    /// shutting down: a remote told that our cluster is this server alone would forget the
+    /// rest (sim seed 508383).
+    pub fn shut_down(&mut self) {
+        self.shutting_down = true;
+        for id in self.link_ids() {
+            self.close_link(id, DriverClose::Shutdown);
+        }
     }
 
     /// Ids of every link (e.g. to close them all at shutdown).

@@ -483,7 +483,7 @@ fn unregister(node: &mut Node, id: LinkId, now: Option<Instant>) {
         cluster.extras.retain(|e| e.peer_id != peer_id);
         gone = true;
     }
-    if gone {
+    if gone && !node.shutting_down {
         gossip::peer_urls_changed(node, &peer_id, Vec::new());
         crate::node::cluster_url_changed(node, &gateway_url, false);
     }
