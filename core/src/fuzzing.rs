@@ -249,22 +249,22 @@ pub fn gateway_parser(data: &[u8]) {
     for op in whole.iter().flatten() {
         let mut out = BytesMut::new();
         match op {
-            GatewayOp::Msg(m) if m.header_len == 0 => gateway::rmsg(
+            GatewayOp::Msg(m) if m.header_len() == 0 => gateway::rmsg(
                 &mut out,
-                &m.account,
-                &m.subject,
-                m.reply.as_deref(),
+                m.account(),
+                m.subject(),
+                m.reply(),
                 m.queue_names(),
-                &m.payload,
+                m.payload(),
             ),
             GatewayOp::Msg(m) => gateway::hmsg(
                 &mut out,
-                &m.account,
-                &m.subject,
-                m.reply.as_deref(),
+                m.account(),
+                m.subject(),
+                m.reply(),
                 m.queue_names(),
-                m.header_len,
-                &m.payload,
+                m.header_len(),
+                m.payload(),
             ),
             GatewayOp::RsPlus { account, subject, queue } => gateway::rs_plus(
                 &mut out,
@@ -289,7 +289,7 @@ pub fn gateway_parser(data: &[u8]) {
             // The queue list comes back with single spaces between the names.
             (GatewayOp::Msg(m), GatewayOp::Msg(n)) => {
                 assert!(m.queue_names().eq(n.queue_names()), "{m:?} came back as {n:?}");
-                let n = gateway::RoutedMsg { queues: m.queues.clone(), ..n.clone() };
+                let n = n.with_queues_of(m);
                 assert_eq!(m, &n);
             }
             _ => assert_eq!(op, back),
@@ -381,22 +381,22 @@ fn check_route_frame(op: &crate::proto::route::RouteOp, frame: &[u8], pinned: Op
     use crate::proto::route::RouteOp;
 
     let (account, msg) = match op {
-        RouteOp::Msg(m) | RouteOp::Lmsg { msg: m, .. } => (&m.account, Some(m)),
+        RouteOp::Msg(m) | RouteOp::Lmsg { msg: m, .. } => (m.account(), Some(m)),
         RouteOp::RsPlus { account, .. }
         | RouteOp::RsMinus { account, .. }
         | RouteOp::LsPlus { account, .. }
-        | RouteOp::LsMinus { account, .. } => (account, None),
+        | RouteOp::LsMinus { account, .. } => (&account[..], None),
         _ => return,
     };
     if let Some(pin) = pinned {
-        assert_eq!(account, pin, "{op:?} on a pinned route");
+        assert_eq!(account, &pin[..], "{op:?} on a pinned route");
     }
     let Some(m) = msg else { return };
-    let n = m.payload.len();
+    let n = m.payload().len();
     let body_end = frame.len().checked_sub(2).expect("a message frame ends with CRLF");
     assert_eq!(frame.get(body_end..), Some(&b"\r\n"[..]), "{op:?}");
     let line_end = body_end.checked_sub(n).expect("the frame holds the payload");
-    assert_eq!(frame.get(line_end..body_end), Some(&m.payload[..]), "{op:?}");
+    assert_eq!(frame.get(line_end..body_end), Some(m.payload()), "{op:?}");
     let line = frame.get(..line_end).unwrap_or_default();
     let line = line.strip_suffix(b"\n").expect("the control line ends before the payload");
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -414,7 +414,7 @@ fn route_op_round_trip(
     use crate::proto::route::{self, RouteOp, RouteParser};
 
     let mut out = BytesMut::new();
-    let acc = |a: &Bytes| if pinned.is_some() { None } else { Some(a.to_vec()) };
+    let acc = |a: &[u8]| if pinned.is_some() { None } else { Some(a.to_vec()) };
     let weight = |q: &Option<(Bytes, i32)>| q.as_ref().map(|(q, w)| (q.to_vec(), *w));
     match op {
         RouteOp::RsPlus { account, subject, queue }
@@ -450,49 +450,45 @@ fn route_op_round_trip(
             subject,
             queue.as_deref(),
         ),
-        RouteOp::Msg(m) => match (pinned, m.header_len) {
+        RouteOp::Msg(m) => match (pinned, m.header_len()) {
             (None, 0) => route::rmsg(
                 &mut out,
-                &m.account,
-                &m.subject,
-                m.reply.as_deref(),
+                m.account(),
+                m.subject(),
+                m.reply(),
                 m.queue_names(),
-                &m.payload,
+                m.payload(),
             ),
             (None, h) => route::hmsg(
                 &mut out,
-                &m.account,
-                &m.subject,
-                m.reply.as_deref(),
+                m.account(),
+                m.subject(),
+                m.reply(),
                 m.queue_names(),
                 h,
-                &m.payload,
+                m.payload(),
             ),
-            (Some(_), 0) => route::rmsg_pinned(
-                &mut out,
-                &m.subject,
-                m.reply.as_deref(),
-                m.queue_names(),
-                &m.payload,
-            ),
+            (Some(_), 0) => {
+                route::rmsg_pinned(&mut out, m.subject(), m.reply(), m.queue_names(), m.payload())
+            }
             (Some(_), h) => route::hmsg_pinned(
                 &mut out,
-                &m.subject,
-                m.reply.as_deref(),
+                m.subject(),
+                m.reply(),
                 m.queue_names(),
                 h,
-                &m.payload,
+                m.payload(),
             ),
         },
         RouteOp::Lmsg { origin, msg: m } => route::lmsg(
             &mut out,
             origin,
-            acc(&m.account).as_deref(),
-            &m.subject,
-            m.reply.as_deref(),
+            acc(m.account()).as_deref(),
+            m.subject(),
+            m.reply(),
             m.queue_names(),
-            m.header_len,
-            &m.payload,
+            m.header_len(),
+            m.payload(),
         ),
         RouteOp::Info(json) => route::info(&mut out, json),
         RouteOp::Connect(json) => route::connect(&mut out, json),
@@ -507,7 +503,7 @@ fn route_op_round_trip(
     };
     let same_queues = |m: &route::RoutedMsg, n: &route::RoutedMsg| {
         assert!(m.queue_names().eq(n.queue_names()), "{m:?} came back as {n:?}");
-        route::RoutedMsg { queues: m.queues.clone(), ..n.clone() }
+        n.with_queues_of(m)
     };
     match (op, back) {
         // The queue list comes back with single spaces between the names.

@@ -110,15 +110,8 @@ fn msg(
     header_len: usize,
     payload: &[u8],
 ) -> GatewayOp {
-    let queues = (!queues.is_empty()).then(|| Bytes::from(queues.join(&b' ')));
-    GatewayOp::Msg(RoutedMsg {
-        account: Bytes::copy_from_slice(account),
-        subject: Bytes::copy_from_slice(subject),
-        reply: reply.map(Bytes::copy_from_slice),
-        queues,
-        header_len,
-        payload: Bytes::copy_from_slice(payload),
-    })
+    let queues = (!queues.is_empty()).then(|| queues.join(&b' '));
+    GatewayOp::Msg(RoutedMsg::new(account, subject, reply, queues.as_deref(), header_len, payload))
 }
 
 proptest! {

@@ -65,14 +65,14 @@ fn routed(
     header_len: usize,
     payload: &str,
 ) -> RoutedMsg {
-    RoutedMsg {
-        account: b(account),
-        subject: b(subject),
-        reply: reply.map(b),
-        queues: queues.map(b),
+    RoutedMsg::new(
+        account.as_bytes(),
+        subject.as_bytes(),
+        reply.map(str::as_bytes),
+        queues.map(str::as_bytes),
         header_len,
-        payload: b(payload),
-    }
+        payload.as_bytes(),
+    )
 }
 
 fn msg(
@@ -285,9 +285,9 @@ fn pinned_account_is_refcounted() {
     let acc = b("$SYS");
     let out = parse_all(b"RS+ a\r\nRMSG b 1\r\nx\r\n", limits(), Some(acc.clone()));
     for op in out {
-        let account = match op {
-            Ok(RouteOp::RsPlus { account, .. }) => account,
-            Ok(RouteOp::Msg(m)) => m.account,
+        let account = match &op {
+            Ok(RouteOp::RsPlus { account, .. }) => &account[..],
+            Ok(RouteOp::Msg(m)) => m.account(),
             other => panic!("{other:?}"),
         };
         assert_eq!(account.as_ptr(), acc.as_ptr());
@@ -471,7 +471,7 @@ fn captured_2_15_1_streams() {
     let has = |conn: usize, want: &RouteOp| seen.iter().any(|(c, op)| *c == conn && op == want);
     // The $SYS pinned route: no account field, the pinned account on every frame.
     assert!(seen.iter().any(|(c, op)| *c == 1
-        && matches!(op, RouteOp::Msg(m) if m.account == "$SYS" && m.subject.ends_with(b".STATSZ"))));
+        && matches!(op, RouteOp::Msg(m) if m.account() == b"$SYS" && m.subject().ends_with(b".STATSZ"))));
     assert!(seen.iter().any(
         |(c, op)| *c == 1 && matches!(op, RouteOp::RsPlus { account, .. } if account == "$SYS")
     ));
@@ -481,7 +481,7 @@ fn captured_2_15_1_streams() {
     assert!(has(4, &msg("$G", "work", None, Some("grp"), 0, "x")));
     assert!(has(4, &msg("$G", "work", Some("r2"), Some("grp"), 0, "y")));
     assert!(seen.iter().any(|(c, op)| *c == 4
-        && matches!(op, RouteOp::Msg(m) if m.subject == "foo.hdr" && m.header_len == 18)));
+        && matches!(op, RouteOp::Msg(m) if m.subject() == b"foo.hdr" && m.header_len() == 18)));
     let weights: Vec<_> = seen
         .iter()
         .filter_map(|(c, op)| match op {
@@ -522,14 +522,16 @@ fn reencode(op: &RouteOp, pinned: bool, out: &mut BytesMut) {
             }
         }
         RouteOp::Msg(m) => {
-            let (reply, queues) = (m.reply.as_deref(), m.queue_names());
-            match (pinned, m.header_len) {
-                (false, 0) => route::rmsg(out, &m.account, &m.subject, reply, queues, &m.payload),
-                (false, h) => {
-                    route::hmsg(out, &m.account, &m.subject, reply, queues, h, &m.payload);
+            let (reply, queues) = (m.reply(), m.queue_names());
+            match (pinned, m.header_len()) {
+                (false, 0) => {
+                    route::rmsg(out, m.account(), m.subject(), reply, queues, m.payload())
                 }
-                (true, 0) => route::rmsg_pinned(out, &m.subject, reply, queues, &m.payload),
-                (true, h) => route::hmsg_pinned(out, &m.subject, reply, queues, h, &m.payload),
+                (false, h) => {
+                    route::hmsg(out, m.account(), m.subject(), reply, queues, h, m.payload());
+                }
+                (true, 0) => route::rmsg_pinned(out, m.subject(), reply, queues, m.payload()),
+                (true, h) => route::hmsg_pinned(out, m.subject(), reply, queues, h, m.payload()),
             }
         }
         other => panic!("unexpected op in the capture: {other:?}"),

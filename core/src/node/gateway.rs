@@ -1170,13 +1170,13 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
         return;
     };
     g.counters.in_msgs += 1;
-    g.counters.in_bytes += msg.payload.len() as u64;
+    g.counters.in_bytes += msg.payload().len() as u64;
     if g.peer_verbose {
         g.outbox.buf().extend_from_slice(encode::OK);
     }
     node.totals.in_msgs += 1;
-    node.totals.in_bytes += msg.payload.len() as u64;
-    let mut subject = msg.subject;
+    node.totals.in_bytes += msg.payload().len() as u64;
+    let mut subject = msg.subject_bytes();
     let mut reply_came_home = false;
     // A reply for a request made on another server of this cluster: on to it, unchanged.
     let mut for_peer = None;
@@ -1202,29 +1202,32 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
             _ => return,
         }
     }
-    let account = std::str::from_utf8(&msg.account).ok().and_then(|n| node.account_ids.get(n));
+    let account = std::str::from_utf8(msg.account()).ok().and_then(|n| node.account_ids.get(n));
     let Some(&account) = account else {
-        return no_interest(node, id, &msg.account, None);
+        return no_interest(node, id, msg.account(), None);
     };
     if let Some(hash) = for_peer {
-        let m =
-            Message { subject, reply: msg.reply, header_len: msg.header_len, payload: msg.payload };
+        let m = Message {
+            subject,
+            reply: msg.reply_bytes(),
+            header_len: msg.header_len(),
+            payload: msg.payload_bytes(),
+        };
         crate::route::send_to_server(node, account, &hash, &m);
         return;
     }
-    let (reply, mapped) = reply::strip(msg.reply);
-    let m = Message { subject, reply, header_len: msg.header_len, payload: msg.payload };
-    let origin =
-        Origin::Gateway { queues: msg.queues.as_ref(), mapped: mapped.as_ref(), reply_came_home };
+    let (reply, mapped) = reply::strip(msg.reply_bytes());
+    let m = Message { subject, reply, header_len: msg.header_len(), payload: msg.payload_bytes() };
+    let origin = Origin::Gateway { queues: msg.queues(), mapped: mapped.as_ref(), reply_came_home };
     if router::route(node, now, origin, account, &m) == Outcome::NoInterest {
-        no_interest(node, id, &msg.account, Some(&m.subject));
+        no_interest(node, id, msg.account(), Some(&m.subject));
     }
 }
 
 /// Nothing here wants a message from an optimistic peer: say so, once, with `A-` for an
 /// account without interest or `RS-` for the subject; past the threshold switch the account
 /// to interest-only instead (§5.2 item 5). Interest-only peers are told nothing.
-fn no_interest(node: &mut Node, id: LinkId, account: &Bytes, subject: Option<&Bytes>) {
+fn no_interest(node: &mut Node, id: LinkId, account: &[u8], subject: Option<&Bytes>) {
     let Some(gw) = node.gateway.as_ref() else {
         return;
     };
@@ -1243,7 +1246,7 @@ fn no_interest(node: &mut Node, id: LinkId, account: &Bytes, subject: Option<&By
         Some(InboundEntry::Tracked { mode: Mode::InterestOnly | Mode::Transitioning, .. }) => {}
         None if subject.is_none() || !account_has_interest => {
             wire::a_minus(g.outbox.buf(), account);
-            entries.insert(account.clone(), InboundEntry::NoInterest);
+            entries.insert(Bytes::copy_from_slice(account), InboundEntry::NoInterest);
         }
         entry => {
             let Some(subject) = subject else {
@@ -1251,7 +1254,7 @@ fn no_interest(node: &mut Node, id: LinkId, account: &Bytes, subject: Option<&By
             };
             if entry.is_none() {
                 entries.insert(
-                    account.clone(),
+                    Bytes::copy_from_slice(account),
                     InboundEntry::Tracked {
                         mode: Mode::Optimistic,
                         no_interest: hash::set_with(seed),

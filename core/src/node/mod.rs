@@ -764,7 +764,7 @@ pub(crate) fn route_from_route(
     now: Instant,
     account: AccountId,
     msg: &crate::message::Message,
-    queues: Option<&bytes::Bytes>,
+    queues: Option<&[u8]>,
     mapped: Option<&bytes::Bytes>,
 ) {
     router::route(node, now, router::Origin::Route { queues, mapped }, account, msg);

@@ -40,7 +40,7 @@ pub(super) enum Origin<'a> {
     /// A route: the sending server picked the queue members behind us and lists their groups.
     Route {
         /// The queue groups listed (`RMSG … | q…`); none means no queue subscriber gets it.
-        queues: Option<&'a Bytes>,
+        queues: Option<&'a [u8]>,
         /// The full `_GR_.` reply when the message's reply was stripped of it.
         mapped: Option<&'a Bytes>,
     },
@@ -48,7 +48,7 @@ pub(super) enum Origin<'a> {
     Gateway {
         /// The queue groups the sending cluster left to us (`RMSG … | q…`); none means no
         /// queue subscriber may get it.
-        queues: Option<&'a Bytes>,
+        queues: Option<&'a [u8]>,
         /// The full `_GR_.` reply when the message's reply was stripped of it.
         mapped: Option<&'a Bytes>,
         /// The subject was a mapped reply addressed to this cluster (and is now stripped).
@@ -174,7 +174,7 @@ fn from_gateway(
     now: Instant,
     account: AccountId,
     msg: &Message,
-    queues: Option<&Bytes>,
+    queues: Option<&[u8]>,
     mapped: Option<&Bytes>,
     reply_came_home: bool,
 ) -> Outcome {
@@ -183,7 +183,7 @@ fn from_gateway(
         return Outcome::NoInterest;
     }
     let target = Target { src: None, echo: true, mapped };
-    let listed = Some(queues.map_or(&[][..], |q| q.as_ref()));
+    let listed = Some(queues.unwrap_or_default());
     let (mut delivered, _) = in_cluster(node, now, account, msg, target, &result, listed);
     // A reply that came home is also offered to the other clusters under its real subject, so
     // subscribers elsewhere still see it (not for service-import replies).
@@ -267,7 +267,7 @@ fn from_route(
     now: Instant,
     account: AccountId,
     msg: &Message,
-    queues: Option<&Bytes>,
+    queues: Option<&[u8]>,
     mapped: Option<&Bytes>,
 ) -> Outcome {
     let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
@@ -276,7 +276,7 @@ fn from_route(
     for &key in result.plain.iter().filter(|k| !k.is_remote()) {
         delivered |= deliver::deliver(node, key, target, msg, now);
     }
-    for name in queues.map(|q| message::queue_names(q)).into_iter().flatten() {
+    for name in queues.map(message::queue_names).into_iter().flatten() {
         let Some(group) = result.queues.iter().find(|g| g.name.as_ref() == name) else {
             continue;
         };

@@ -11,7 +11,9 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
-use crate::proto::frames::{self, FrameParser, is_space, parse_size};
+use crate::proto::frames::{
+    self, ArgSpans, FrameParser, LineFields, is_space, parse_size, scan_line,
+};
 
 /// Parser limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +196,9 @@ impl Parser {
         loop {
             match self.state {
                 State::Start => {
+                    if let Some(publish) = self.whole_publish(buf) {
+                        return Ok(Some(publish));
+                    }
                     let Some(&b) = buf.first() else {
                         return Ok(None);
                     };
@@ -283,7 +288,8 @@ impl Parser {
                         return Err(ParseError::MaxControlLine);
                     }
                     if let Op::Pub | Op::Hpub = op {
-                        let pending = self.pub_line(op, buf.get(..end).unwrap_or_default())?;
+                        let arg = buf.get(..end).unwrap_or_default();
+                        let pending = self.pub_line(op, arg, &Args::split(arg, false))?;
                         self.state = State::Payload(Pending { line_len: nl + 1, ..pending });
                         continue;
                     }
@@ -312,33 +318,52 @@ impl Parser {
                     if buf.len() < body_end + 2 {
                         return Ok(None);
                     }
-                    let frame = buf.split_to(body_end + 2).freeze();
                     self.state = State::Start;
-                    let publish = Message {
-                        subject: frame.slice(p.subject.0..p.subject.1),
-                        reply: p.reply.map(|(s, e)| frame.slice(s..e)),
-                        header_len: p.header_len,
-                        payload: frame.slice(p.line_len..body_end),
-                    };
-                    return Ok(Some(if p.hpub {
-                        ClientOp::Hpub(publish)
-                    } else {
-                        ClientOp::Pub(publish)
-                    }));
+                    return Ok(Some(take_publish(buf, &p)));
                 }
             }
         }
     }
 
+    /// The common case in one pass: a whole `PUB`/`HPUB` frame, spelled in upper case with
+    /// one space after the name, at the buffer's front. Anything else (another op, a partial
+    /// frame, an error) is left to the state machine, which reaches the same result byte by
+    /// byte; this only skips its steps.
+    #[inline]
+    fn whole_publish(&self, buf: &mut BytesMut) -> Option<ClientOp> {
+        let (op, name) = match buf.get(..4)? {
+            b"PUB " => (Op::Pub, 4),
+            b"HPUB" if buf.get(4) == Some(&b' ') => (Op::Hpub, 5),
+            _ => return None,
+        };
+        let rest = buf.get(name..)?;
+        // More separators would be dropped by the `Sep` state: not this path's business.
+        if rest.first().is_none_or(|b| is_space(*b)) {
+            return None;
+        }
+        let line = scan_line(rest, false)?;
+        if line.end > self.limits.max_control_line {
+            return None;
+        }
+        let args = Args::from_line(&line);
+        let pending = self.pub_line(op, rest.get(..line.end)?, &args).ok()?;
+        let pending = Pending { line_len: line.nl + 1, ..pending };
+        let body_end = pending.line_len.checked_add(pending.size)?;
+        if rest.get(body_end..body_end.checked_add(2)?)? != b"\r\n" {
+            return None;
+        }
+        buf.advance(name);
+        Some(take_publish(buf, &pending))
+    }
+
     /// Checks a complete PUB/HPUB argument (`arg` starts at the buffer's front) in nats-server's
     /// order: argument count, sizes, header size against total, then max payload.
-    fn pub_line(&self, op: Op, arg: &[u8]) -> Result<Pending, ParseError> {
+    fn pub_line(&self, op: Op, arg: &[u8], args: &Args) -> Result<Pending, ParseError> {
         let hpub = op == Op::Hpub;
         let name = if hpub { "HPUB" } else { "PUB" };
         if hpub && !self.headers {
             return Err(ParseError::BadArgs(name));
         }
-        let args = Args::split(arg, false);
         let sizes = if hpub { 2 } else { 1 };
         let (subject, reply) = match args.len.checked_sub(sizes) {
             Some(1) => (args.get(0), None),
@@ -364,6 +389,20 @@ impl Parser {
         }
         Ok(Pending { hpub, line_len: 0, subject, reply, header_len, size })
     }
+}
+
+/// Takes the publication `p` describes (complete, CRLF checked) off the front of `buf`.
+#[inline]
+fn take_publish(buf: &mut BytesMut, p: &Pending) -> ClientOp {
+    let body_end = p.line_len + p.size;
+    let frame = buf.split_to(body_end + 2).freeze();
+    let publish = Message {
+        subject: frame.slice(p.subject.0..p.subject.1),
+        reply: p.reply.map(|(s, e)| frame.slice(s..e)),
+        header_len: p.header_len,
+        payload: frame.slice(p.line_len..body_end),
+    };
+    if p.hpub { ClientOp::Hpub(publish) } else { ClientOp::Pub(publish) }
 }
 
 /// Builds a frame without payload from its complete control line; `line[..end]` is the
@@ -527,27 +566,28 @@ struct Args {
 }
 
 impl Args {
-    /// Splits `arg` on runs of spaces and tabs (and CRs when `cr_is_space`).
+    /// Splits `arg` on runs of spaces and tabs (and CRs when `cr_is_space`); counting stops
+    /// one past the ranges kept.
+    #[inline]
     fn split(arg: &[u8], cr_is_space: bool) -> Self {
         let mut args = Self { ranges: [(0, 0); 4], len: 0 };
-        let is_sep = |b: u8| is_space(b) || (cr_is_space && b == b'\r');
-        let mut start = None;
-        // One extra iteration with a separator closes the last argument.
-        for (i, b) in arg.iter().copied().chain([b' ']).enumerate() {
-            match (is_sep(b), start) {
-                (true, Some(s)) => {
-                    if let Some(slot) = args.ranges.get_mut(args.len) {
-                        *slot = (s, i);
-                    } else {
-                        args.len += 1;
-                        return args;
-                    }
-                    args.len += 1;
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
-            }
+        for span in ArgSpans::new(arg, cr_is_space) {
+            let Some(slot) = args.ranges.get_mut(args.len) else {
+                args.len += 1;
+                break;
+            };
+            *slot = span;
+            args.len += 1;
+        }
+        args
+    }
+
+    /// The ranges of a line the fast path scanned, counted as [`Args::split`] counts them.
+    #[inline]
+    fn from_line(line: &LineFields) -> Self {
+        let mut args = Self { ranges: [(0, 0); 4], len: line.len.min(5) };
+        for (slot, span) in args.ranges.iter_mut().zip(&line.spans) {
+            *slot = (span.start(), span.end());
         }
         args
     }

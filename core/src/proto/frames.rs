@@ -80,3 +80,157 @@ pub(crate) fn parse_size(d: &[u8]) -> Option<usize> {
     }
     d.iter().try_fold(0usize, |n, &b| b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0')))
 }
+
+/// The arguments of a control line as `(start, end)` offsets: the runs of bytes between
+/// separators (spaces and tabs, and CRs when `cr_is_space`, as nats-server's `splitArg` does;
+/// a line's `\n` is never inside it). One splitter for every parser.
+#[derive(Clone, Debug)]
+pub(crate) struct ArgSpans<'a> {
+    arg: &'a [u8],
+    at: usize,
+    cr_is_space: bool,
+}
+
+impl<'a> ArgSpans<'a> {
+    #[inline]
+    pub(crate) fn new(arg: &'a [u8], cr_is_space: bool) -> Self {
+        Self { arg, at: 0, cr_is_space }
+    }
+}
+
+impl Iterator for ArgSpans<'_> {
+    type Item = (usize, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let seps = if self.cr_is_space { SPACE | CR } else { SPACE };
+        let arg = self.arg;
+        let mut i = self.at;
+        while i < arg.len() && LINE_CLASSES[usize::from(arg[i])] & seps != 0 {
+            i += 1;
+        }
+        if i >= arg.len() {
+            self.at = i;
+            return None;
+        }
+        let start = i;
+        while i < arg.len() && LINE_CLASSES[usize::from(arg[i])] & seps == 0 {
+            i += 1;
+        }
+        self.at = i;
+        Some((start, i))
+    }
+}
+
+/// Byte classes for [`ArgSpans`] and [`scan_line`] (a table lookup per byte is the cheapest
+/// test on the hot path): space and tab, CR, LF.
+const SPACE: u8 = 1;
+const CR: u8 = 2;
+const LF: u8 = 4;
+
+static LINE_CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b' ' as usize] = SPACE;
+    table[b'\t' as usize] = SPACE;
+    table[b'\r' as usize] = CR;
+    table[b'\n' as usize] = LF;
+    table
+};
+
+/// How many fields the fast paths take; a longer line is left to the state machines.
+pub(crate) const LINE_FIELDS: usize = 8;
+
+/// A field's place in a frame, `start..end`: half the size of a pair of `usize`, which
+/// matters in the values a parser moves per message. Frames are bounded by the 9-digit size
+/// field and the control-line limit; a parser refuses a line past `u32` before making one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span(u32, u32);
+
+impl Span {
+    /// `None` for offsets past `u32`.
+    #[inline]
+    pub(crate) fn new(start: usize, end: usize) -> Option<Self> {
+        Some(Self(u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+    }
+
+    #[inline]
+    pub(crate) fn start(self) -> usize {
+        self.0 as usize
+    }
+
+    #[inline]
+    pub(crate) fn end(self) -> usize {
+        self.1 as usize
+    }
+
+    /// From the start of `self` to the end of `last`.
+    #[inline]
+    pub(crate) fn through(self, last: Self) -> Self {
+        Self(self.0, last.1)
+    }
+
+    /// The bytes of `frame` this span covers (empty if out of range).
+    #[inline]
+    pub(crate) fn of(self, frame: &[u8]) -> &[u8] {
+        frame.get(self.start()..self.end()).unwrap_or_default()
+    }
+
+    /// A refcounted slice of `frame`.
+    #[inline]
+    pub(crate) fn slice(self, frame: &bytes::Bytes) -> bytes::Bytes {
+        frame.slice(self.start()..self.end())
+    }
+}
+
+/// A control line's fields and the place of its `\n`, found in one pass by [`scan_line`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineFields {
+    /// Each field, as [`ArgSpans`] would split the line without its CRLF.
+    pub(crate) spans: [Span; LINE_FIELDS],
+    pub(crate) len: usize,
+    /// Offset of the `\n`.
+    pub(crate) nl: usize,
+    /// Length of the argument without the line ending (`nl`, less a CR before it).
+    pub(crate) end: usize,
+}
+
+/// The fast paths' scan of the bytes after an op name and its separator: the fields up to
+/// the first `\n` and its place, in one pass (splitting and then searching for the line end
+/// cost twice as much on short lines). `None` when no `\n` is in `rest` yet or the line has
+/// more than [`LINE_FIELDS`] fields.
+#[inline(always)]
+pub(crate) fn scan_line(rest: &[u8], cr_is_space: bool) -> Option<LineFields> {
+    let seps = if cr_is_space { SPACE | CR } else { SPACE };
+    // Offsets must fit a `Span`; a longer line is the state machine's.
+    let rest = rest.get(..rest.len().min(u32::MAX as usize))?;
+    let class = |i: usize| rest.get(i).map(|b| LINE_CLASSES[usize::from(*b)]);
+    let mut f = LineFields { spans: [Span::default(); LINE_FIELDS], len: 0, nl: 0, end: 0 };
+    let mut i = 0;
+    loop {
+        while class(i)? & seps != 0 {
+            i += 1;
+        }
+        if class(i)? == LF {
+            break;
+        }
+        let start = i;
+        i += 1;
+        while class(i).is_some_and(|c| c & (seps | LF) == 0) {
+            i += 1;
+        }
+        *f.spans.get_mut(f.len)? = Span(start as u32, i as u32);
+        f.len += 1;
+    }
+    f.nl = i;
+    f.end = if i > 0 && rest.get(i - 1) == Some(&b'\r') { i - 1 } else { i };
+    // A CR just before the LF ends the line; it is not part of the last field.
+    if let Some(last) = f.len.checked_sub(1).and_then(|l| f.spans.get_mut(l))
+        && last.end() > f.end
+    {
+        last.1 = f.end as u32;
+        if last.0 == last.1 {
+            f.len -= 1;
+        }
+    }
+    Some(f)
+}

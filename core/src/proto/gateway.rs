@@ -263,14 +263,14 @@ mod tests {
         header_len: usize,
         payload: &str,
     ) -> GatewayOp {
-        GatewayOp::Msg(RoutedMsg {
-            account: b(account),
-            subject: b(subject),
-            reply: reply.map(b),
-            queues: queues.map(b),
+        GatewayOp::Msg(RoutedMsg::new(
+            account.as_bytes(),
+            subject.as_bytes(),
+            reply.map(str::as_bytes),
+            queues.map(str::as_bytes),
             header_len,
-            payload: b(payload),
-        })
+            payload.as_bytes(),
+        ))
     }
 
     fn rs_plus_op(account: &str, subject: &str, queue: Option<(&str, u32)>) -> GatewayOp {
@@ -576,7 +576,7 @@ mod tests {
         };
         assert_eq!(m.queue_names().count(), 100);
         assert_eq!(m.queue_names().last(), Some(&b"q99"[..]));
-        assert_eq!(m.reply.as_deref(), Some(&b"r"[..]));
+        assert_eq!(m.reply(), Some(&b"r"[..]));
     }
 
     #[test]
@@ -608,7 +608,7 @@ mod tests {
         let mut big = b"RMSG $G foo 2097152\r\n".to_vec();
         big.extend(std::iter::repeat_n(b'x', 2097152));
         big.extend(b"\r\n");
-        assert!(matches!(one(&big), Ok(GatewayOp::Msg(m)) if m.payload.len() == 2097152));
+        assert!(matches!(one(&big), Ok(GatewayOp::Msg(m)) if m.payload().len() == 2097152));
     }
 
     #[test]
@@ -698,13 +698,9 @@ mod tests {
         else {
             panic!("no RMSG");
         };
-        for field in [
-            &m.account,
-            &m.subject,
-            m.reply.as_ref().unwrap(),
-            m.queues.as_ref().unwrap(),
-            &m.payload,
-        ] {
+        for field in
+            [m.account(), m.subject(), m.reply().unwrap(), m.queues().unwrap(), m.payload()]
+        {
             assert!(range.contains(&(field.as_ptr() as usize)));
         }
         assert!(buf.is_empty());

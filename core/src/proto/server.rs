@@ -21,7 +21,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::memchr;
 
 use crate::proto::encode::Decimal;
-use crate::proto::frames::{is_space, parse_size};
+use crate::proto::frames::{ArgSpans, LineFields, Span, is_space, parse_size, scan_line};
 
 /// The largest size a 9-digit size field can announce: nats-server's only bound on what a
 /// route sends (route-protocol §5.5).
@@ -62,35 +62,157 @@ impl ServerLimits {
 
 /// A message routed over a gateway or a route (`RMSG`, or `HMSG`/`LMSG` when
 /// `header_len > 0`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// One refcounted frame and the offsets of the fields in it: parsing a message takes one
+/// reference to the read buffer, not one per field, and the value stays small to move.
+#[derive(Clone)]
 pub struct RoutedMsg {
-    /// Account name (on a pinned route: the pinned account, a refcounted clone).
-    pub account: Bytes,
-    /// Subject (not validated by the parser; may carry the `_GR_.` prefix).
-    pub subject: Bytes,
-    /// Reply subject, if any.
-    pub reply: Option<Bytes>,
-    /// The queue-group list as it arrived: names separated by spaces, tabs or CRs, never
-    /// empty when present. Iterate it with [`RoutedMsg::queue_names`]. `None` when the message
-    /// has no queue list (then it must not be delivered to queue subscribers).
-    pub queues: Option<Bytes>,
-    /// Length of the header block at the start of `payload`; 0 for RMSG. An HMSG with a
-    /// header size of 0 is reported like an RMSG, as nats-server treats it (2.15.1 delivered
-    /// `HMSG $G foo 0 2` to a client as `MSG`).
-    pub header_len: usize,
-    /// Headers followed by the body, exactly `size` bytes (the trailing CRLF removed).
-    pub payload: Bytes,
+    /// The bytes every span below points into.
+    frame: Bytes,
+    /// On a pinned route: the pinned account (the frame has no account field).
+    pinned: Option<Bytes>,
+    account: Span,
+    subject: Span,
+    reply: Option<Span>,
+    queues: Option<Span>,
+    header_len: u32,
+    payload: Span,
 }
 
 impl RoutedMsg {
+    /// A message from its parts (tests, fuzzing and encoders' round trips): the parts are
+    /// copied into one frame.
+    pub fn new(
+        account: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        queues: Option<&[u8]>,
+        header_len: usize,
+        payload: &[u8],
+    ) -> Self {
+        let mut frame = BytesMut::new();
+        let mut put = |part: &[u8]| {
+            let start = frame.len();
+            frame.extend_from_slice(part);
+            Span::new(start, frame.len()).unwrap_or_default()
+        };
+        let account = put(account);
+        let subject = put(subject);
+        let reply = reply.map(&mut put);
+        let queues = queues.map(&mut put);
+        let payload = put(payload);
+        let header_len = u32::try_from(header_len).unwrap_or(u32::MAX);
+        Self {
+            frame: frame.freeze(),
+            pinned: None,
+            account,
+            subject,
+            reply,
+            queues,
+            header_len,
+            payload,
+        }
+    }
+
+    /// Account name (on a pinned route: the pinned account).
+    pub fn account(&self) -> &[u8] {
+        match &self.pinned {
+            Some(pinned) => pinned,
+            None => self.account.of(&self.frame),
+        }
+    }
+
+    /// Subject (not validated by the parser; may carry the `_GR_.` prefix).
+    pub fn subject(&self) -> &[u8] {
+        self.subject.of(&self.frame)
+    }
+
+    /// [`RoutedMsg::subject`] as a refcounted slice of the frame.
+    pub fn subject_bytes(&self) -> Bytes {
+        self.subject.slice(&self.frame)
+    }
+
+    /// Reply subject, if any.
+    pub fn reply(&self) -> Option<&[u8]> {
+        self.reply.map(|r| r.of(&self.frame))
+    }
+
+    /// [`RoutedMsg::reply`] as a refcounted slice of the frame.
+    pub fn reply_bytes(&self) -> Option<Bytes> {
+        self.reply.map(|r| r.slice(&self.frame))
+    }
+
+    /// The queue-group list as it arrived: names separated by spaces, tabs or CRs, never
+    /// empty when present. Iterate it with [`RoutedMsg::queue_names`]. `None` when the message
+    /// has no queue list (then it must not be delivered to queue subscribers).
+    pub fn queues(&self) -> Option<&[u8]> {
+        self.queues.map(|q| q.of(&self.frame))
+    }
+
     /// The queue-group names of [`RoutedMsg::queues`], in wire order (empty when there are
     /// none).
     pub fn queue_names(&self) -> impl Iterator<Item = &[u8]> + Clone {
-        self.queues
-            .as_deref()
+        self.queues()
             .unwrap_or_default()
             .split(is_arg_sep as fn(&u8) -> bool)
             .filter(|name| !name.is_empty())
+    }
+
+    /// Length of the header block at the start of the payload; 0 for RMSG. An HMSG with a
+    /// header size of 0 is reported like an RMSG, as nats-server treats it (2.15.1 delivered
+    /// `HMSG $G foo 0 2` to a client as `MSG`).
+    pub fn header_len(&self) -> usize {
+        self.header_len as usize
+    }
+
+    /// Headers followed by the body, exactly `size` bytes (the trailing CRLF removed).
+    pub fn payload(&self) -> &[u8] {
+        self.payload.of(&self.frame)
+    }
+
+    /// [`RoutedMsg::payload`] as a refcounted slice of the frame.
+    pub fn payload_bytes(&self) -> Bytes {
+        self.payload.slice(&self.frame)
+    }
+
+    /// The same message with the queue list of `other` (round-trip checks: encoders write the
+    /// names with single spaces between them).
+    pub fn with_queues_of(&self, other: &Self) -> Self {
+        Self::new(
+            self.account(),
+            self.subject(),
+            self.reply(),
+            other.queues(),
+            self.header_len(),
+            self.payload(),
+        )
+    }
+}
+
+impl PartialEq for RoutedMsg {
+    fn eq(&self, other: &Self) -> bool {
+        self.account() == other.account()
+            && self.subject() == other.subject()
+            && self.reply() == other.reply()
+            && self.queues() == other.queues()
+            && self.header_len == other.header_len
+            && self.payload() == other.payload()
+    }
+}
+
+impl Eq for RoutedMsg {}
+
+impl fmt::Debug for RoutedMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        f.debug_struct("RoutedMsg")
+            .field("account", &text(self.account()))
+            .field("subject", &text(self.subject()))
+            .field("reply", &self.reply().map(text))
+            .field("queues", &self.queues().map(text))
+            .field("header_len", &self.header_len)
+            .field("payload", &text(self.payload()))
+            .finish()
     }
 }
 
@@ -210,6 +332,7 @@ impl ServerParser {
     }
 
     /// Take the next complete frame off the front of `buf`. See the flavours' `parse`.
+    #[inline]
     pub(crate) fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ServerParseError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -244,6 +367,9 @@ impl ServerParser {
         loop {
             match self.state {
                 State::Start => {
+                    if let Some(frame) = self.whole_msg(buf) {
+                        return Ok(Some(frame));
+                    }
                     let Some(&b) = buf.first() else {
                         return Ok(None);
                     };
@@ -369,25 +495,8 @@ impl ServerParser {
                     if buf.len() < body_end + 2 {
                         return Ok(None);
                     }
-                    let frame = buf.split_to(body_end + 2).freeze();
                     self.state = State::Start;
-                    let slice = |(s, e): (usize, usize)| frame.slice(s..e);
-                    let account = match p.account {
-                        Some(r) => slice(r),
-                        None => self.pinned().cloned().unwrap_or_default(),
-                    };
-                    let msg = RoutedMsg {
-                        account,
-                        subject: slice(p.subject),
-                        reply: p.reply.map(slice),
-                        queues: p.queues.map(slice),
-                        header_len: p.header_len,
-                        payload: frame.slice(p.line_len..body_end),
-                    };
-                    return Ok(Some(match p.origin {
-                        Some(origin) => Frame::Lmsg(slice(origin), msg),
-                        None => Frame::Msg(msg),
-                    }));
+                    return self.take_msg(buf, &p).map(Some);
                 }
                 State::Swallow { left } => {
                     // `left` counts the payload bytes still to drop plus the CRLF after them.
@@ -415,6 +524,70 @@ impl ServerParser {
         }
     }
 
+    /// The common case in one pass: a whole `RMSG`/`HMSG` frame, spelled in upper case with
+    /// one space after the name, at the buffer's front. Anything else (another op, a partial
+    /// frame, an error) is left to the state machine, which reaches the same result byte by
+    /// byte; this only skips its steps.
+    #[inline]
+    fn whole_msg(&self, buf: &mut BytesMut) -> Option<Frame> {
+        const NAME: usize = 5;
+        let op = match buf.get(..NAME)? {
+            b"RMSG " => Op::Rmsg,
+            b"HMSG " => Op::Hmsg,
+            _ => return None,
+        };
+        let rest = buf.get(NAME..)?;
+        // More separators would be dropped by the `Sep` state: not this path's business.
+        if rest.first().is_none_or(|b| is_space(*b)) {
+            return None;
+        }
+        let line = scan_line(rest, true)?;
+        if line.end > self.limits.max_control_line || self.pinned().is_some() {
+            return None;
+        }
+        let pending = short_msg_line(op, rest, &line)?;
+        let nl = line.nl;
+        if pending.size > self.limits.max_payload {
+            return None;
+        }
+        let pending = Pending { line_len: nl + 1, ..pending };
+        let body_end = pending.line_len.checked_add(pending.size)?;
+        // Offsets must fit a span once the name is gone (see `take_msg`).
+        if body_end >= u32::MAX as usize || rest.get(body_end..body_end + 2)? != CRLF {
+            return None;
+        }
+        buf.advance(NAME);
+        self.take_msg(buf, &pending).ok()
+    }
+
+    /// Takes the message `p` describes (complete, CRLF checked) off the front of `buf`.
+    #[inline]
+    fn take_msg(&self, buf: &mut BytesMut, p: &Pending) -> Result<Frame, ServerParseError> {
+        let body_end = p.line_len + p.size;
+        let too_large = ServerParseError::PayloadTooLarge;
+        let payload = Span::new(p.line_len, body_end).ok_or(too_large)?;
+        let header_len = u32::try_from(p.header_len).map_err(|_| too_large)?;
+        let frame = buf.split_to(body_end + 2).freeze();
+        let (pinned, account) = match p.account {
+            Some(span) => (None, span),
+            None => (Some(self.pinned().cloned().unwrap_or_default()), Span::default()),
+        };
+        let msg = RoutedMsg {
+            frame,
+            pinned,
+            account,
+            subject: p.subject,
+            reply: p.reply,
+            queues: p.queues,
+            header_len,
+            payload,
+        };
+        Ok(match p.origin {
+            Some(origin) => Frame::Lmsg(origin.slice(&msg.frame), msg),
+            None => Frame::Msg(msg),
+        })
+    }
+
     /// Checks a complete RMSG/HMSG/LMSG argument (`arg` starts at the buffer's front) in
     /// nats-server's order (`processRoutedMsgArgs`, `processRoutedHeaderMsgArgs`,
     /// `processRoutedOriginClusterMsgArgs`): argument count and reply indicator, header size,
@@ -422,6 +595,9 @@ impl ServerParser {
     /// account is inserted first, so the count rules are the same.
     fn msg_line(&self, op: Op, arg: &[u8]) -> Result<Pending, ServerParseError> {
         use ServerParseError::BadArgs;
+        if u32::try_from(arg.len()).is_err() {
+            return Err(ServerParseError::MaxControlLine);
+        }
         let (sizes, lead, texts) = match op {
             Op::Hmsg => (2, 0, &HMSG_TEXTS),
             Op::Lmsg => (2, 1, &LMSG_TEXTS),
@@ -434,7 +610,7 @@ impl ServerParser {
         // Queue names are the fields from `first` up to (excluding) the sizes.
         let queue_list = |first: usize| {
             let last = n - sizes - 1;
-            (first <= last).then(|| (f.range(first).0, f.range(last).1))
+            (first <= last).then(|| f.range(first).through(f.range(last)))
         };
         let (reply, queues) = if n < head + sizes {
             return Err(BadArgs(texts.few));
@@ -480,6 +656,9 @@ impl ServerParser {
     fn control_op(&self, op: Op, line: &Bytes, end: usize) -> Result<Frame, ServerParseError> {
         use ServerParseError::BadArgs;
         let arg = line.get(..end).unwrap_or_default();
+        if u32::try_from(arg.len()).is_err() {
+            return Err(ServerParseError::MaxControlLine);
+        }
         let (lead, counts, why) = match (op, &self.flavour) {
             (Op::Connect, _) => return Ok(Frame::Connect(line.slice(..end))),
             (Op::Info, _) => return Ok(Frame::Info(line.slice(..end))),
@@ -512,7 +691,7 @@ impl ServerParser {
         let f = Fields::new(arg, pinned.map(|_| lead));
         let head = lead + 2;
         let extra = f.len().checked_sub(head).filter(|x| counts.contains(x)).ok_or(BadArgs(why))?;
-        let slice = |(s, e): (usize, usize)| line.slice(s..e);
+        let slice = |span: Span| span.slice(line);
         let plus = matches!(op, Op::RsPlus | Op::Sub | Op::LsPlus);
         let interest = Interest {
             origin: (lead == 1).then(|| slice(f.range(0))),
@@ -531,6 +710,43 @@ impl ServerParser {
             _ => Frame::LsMinus(interest),
         })
     }
+}
+
+/// [`ServerParser::msg_line`] for the common line: an RMSG or HMSG argument of at most
+/// [`crate::proto::frames::LINE_FIELDS`] fields on a route or gateway without a pinned account, with nothing wrong in it. `None`
+/// for anything else, which the state machine then decides (and words the error of).
+#[inline]
+fn short_msg_line(op: Op, arg: &[u8], line: &LineFields) -> Option<Pending> {
+    let (f, n) = (&line.spans, line.len);
+    let text = |span: Span| span.of(arg);
+    let sizes = if op == Op::Hmsg { 2 } else { 1 };
+    // `account subject`, then nothing, a reply, `+ reply queues…` or `| queues…`, then sizes.
+    let middle = n.checked_sub(2 + sizes)?;
+    let size = parse_size(text(*f.get(n - 1)?))?;
+    let header_len = if sizes == 2 { parse_size(text(*f.get(n - 2)?))? } else { 0 };
+    if header_len > size {
+        return None;
+    }
+    let queues = |first: usize| Some(f.get(first)?.through(*f.get(n - sizes - 1)?));
+    let (reply, queues) = match middle {
+        0 => (None, None),
+        1 => (Some(f[2]), None),
+        _ => match text(f[2]) {
+            b"+" => (Some(f[3]), (middle > 2).then(|| queues(4)).flatten()),
+            b"|" => (None, queues(3)),
+            _ => return None,
+        },
+    };
+    Some(Pending {
+        line_len: 0,
+        origin: None,
+        account: Some(f[0]),
+        subject: f[1],
+        reply,
+        queues,
+        header_len,
+        size,
+    })
 }
 
 /// The log texts of one message op's argument errors.
@@ -643,13 +859,13 @@ struct Pending {
     /// Length of the control line including its `\n`: the payload starts here.
     line_len: usize,
     /// `LMSG` origin; `None` for RMSG/HMSG.
-    origin: Option<(usize, usize)>,
+    origin: Option<Span>,
     /// `None` on a pinned route: the account is the pinned one.
-    account: Option<(usize, usize)>,
-    subject: (usize, usize),
-    reply: Option<(usize, usize)>,
+    account: Option<Span>,
+    subject: Span,
+    reply: Option<Span>,
     /// From the first queue name's start to the last one's end; never empty.
-    queues: Option<(usize, usize)>,
+    queues: Option<Span>,
     /// Header size, `<= size`.
     header_len: usize,
     /// Total payload size, `<= max_payload`.
@@ -764,7 +980,7 @@ impl Op {
 /// every position an op looks at (message queue lists are taken as one range).
 struct Args {
     first: [(usize, usize); Args::FIRST],
-    /// The last arguments, the most recent at the end.
+    /// The last arguments, as a ring indexed by position modulo [`Args::LAST`].
     last: [(usize, usize); Args::LAST],
     /// How many arguments there are in all.
     len: usize,
@@ -776,33 +992,25 @@ impl Args {
     const LAST: usize = 3;
 
     /// Splits `arg` on runs of spaces and tabs (and CRs when `cr_is_space`, as nats-server's
-    /// `splitArg` does; the line's `\n` is never inside `arg`).
+    /// `splitArg` does).
+    #[inline]
     fn split(arg: &[u8], cr_is_space: bool) -> Self {
         let mut args = Self { first: [(0, 0); Self::FIRST], last: [(0, 0); Self::LAST], len: 0 };
-        let is_sep = |b: u8| is_space(b) || (cr_is_space && b == b'\r');
-        let mut start = None;
-        // One extra iteration with a separator closes the last argument.
-        for (i, b) in arg.iter().copied().chain([b' ']).enumerate() {
-            match (is_sep(b), start) {
-                (true, Some(s)) => {
-                    if let Some(slot) = args.first.get_mut(args.len) {
-                        *slot = (s, i);
-                    }
-                    args.last.rotate_left(1);
-                    if let Some(slot) = args.last.last_mut() {
-                        *slot = (s, i);
-                    }
-                    args.len += 1;
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
+        for span in ArgSpans::new(arg, cr_is_space) {
+            if let Some(slot) = args.first.get_mut(args.len) {
+                *slot = span;
             }
+            // `last` is a ring: argument `i` sits at `i % LAST` until overwritten.
+            if let Some(slot) = args.last.get_mut(args.len % Self::LAST) {
+                *slot = span;
+            }
+            args.len += 1;
         }
         args
     }
 
     /// The `i`-th range; `(0, 0)` for one not kept (callers only ask for kept ones).
+    #[inline]
     fn get(&self, i: usize) -> (usize, usize) {
         if i >= self.len {
             return (0, 0);
@@ -810,12 +1018,10 @@ impl Args {
         if let Some(r) = self.first.get(i) {
             return *r;
         }
-        let from_end = self.len - 1 - i;
-        Self::LAST
-            .checked_sub(1 + from_end)
-            .and_then(|j| self.last.get(j))
-            .copied()
-            .unwrap_or((0, 0))
+        if self.len - i > Self::LAST {
+            return (0, 0);
+        }
+        self.last.get(i % Self::LAST).copied().unwrap_or((0, 0))
     }
 }
 
@@ -837,24 +1043,25 @@ impl<'a> Fields<'a> {
         self.args.len + usize::from(self.pinned_at.is_some())
     }
 
-    /// The range of field `i` in the line, or `None` for the inserted account.
-    fn line_range(&self, i: usize) -> Option<(usize, usize)> {
-        match self.pinned_at {
-            Some(p) if i == p => None,
-            Some(p) if i > p => Some(self.args.get(i - 1)),
-            _ => Some(self.args.get(i)),
-        }
+    /// The span of field `i` in the line, or `None` for the inserted account. The line is
+    /// checked to fit a span before this is asked.
+    fn line_range(&self, i: usize) -> Option<Span> {
+        let (s, e) = match self.pinned_at {
+            Some(p) if i == p => return None,
+            Some(p) if i > p => self.args.get(i - 1),
+            _ => self.args.get(i),
+        };
+        Some(Span::new(s, e).unwrap_or_default())
     }
 
-    /// The range of a field that is never the inserted account.
-    fn range(&self, i: usize) -> (usize, usize) {
-        self.line_range(i).unwrap_or((0, 0))
+    /// The span of a field that is never the inserted account.
+    fn range(&self, i: usize) -> Span {
+        self.line_range(i).unwrap_or_default()
     }
 
     /// The text of a field that is never the inserted account.
     fn text(&self, i: usize) -> &'a [u8] {
-        let (s, e) = self.range(i);
-        self.arg.get(s..e).unwrap_or_default()
+        self.range(i).of(self.arg)
     }
 }
 
