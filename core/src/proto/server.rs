@@ -496,7 +496,8 @@ impl ServerParser {
                         return Ok(None);
                     }
                     self.state = State::Start;
-                    return self.take_msg(buf, &p).map(Some);
+                    let spans = p.spans().ok_or(ServerParseError::PayloadTooLarge)?;
+                    return Ok(Some(self.take_msg(buf, &p, spans)));
                 }
                 State::Swallow { left } => {
                     // `left` counts the payload bytes still to drop plus the CRLF after them.
@@ -551,23 +552,24 @@ impl ServerParser {
             return None;
         }
         let pending = Pending { line_len: nl + 1, ..pending };
-        let body_end = pending.line_len.checked_add(pending.size)?;
-        // Offsets must fit a span once the name is gone (see `take_msg`).
-        if body_end >= u32::MAX as usize || rest.get(body_end..body_end + 2)? != CRLF {
+        let spans = pending.spans()?;
+        if rest.get(spans.0.end()..spans.0.end() + 2)? != CRLF {
             return None;
         }
         buf.advance(NAME);
-        self.take_msg(buf, &pending).ok()
+        Some(self.take_msg(buf, &pending, spans))
     }
 
-    /// Takes the message `p` describes (complete, CRLF checked) off the front of `buf`.
+    /// Takes the message `p` describes (complete, CRLF checked, [`Pending::spans`] given)
+    /// off the front of `buf`.
     #[inline]
-    fn take_msg(&self, buf: &mut BytesMut, p: &Pending) -> Result<Frame, ServerParseError> {
-        let body_end = p.line_len + p.size;
-        let too_large = ServerParseError::PayloadTooLarge;
-        let payload = Span::new(p.line_len, body_end).ok_or(too_large)?;
-        let header_len = u32::try_from(p.header_len).map_err(|_| too_large)?;
-        let frame = buf.split_to(body_end + 2).freeze();
+    fn take_msg(
+        &self,
+        buf: &mut BytesMut,
+        p: &Pending,
+        (payload, header_len): (Span, u32),
+    ) -> Frame {
+        let frame = buf.split_to(payload.end() + 2).freeze();
         let (pinned, account) = match p.account {
             Some(span) => (None, span),
             None => (Some(self.pinned().cloned().unwrap_or_default()), Span::default()),
@@ -582,10 +584,10 @@ impl ServerParser {
             header_len,
             payload,
         };
-        Ok(match p.origin {
+        match p.origin {
             Some(origin) => Frame::Lmsg(origin.slice(&msg.frame), msg),
             None => Frame::Msg(msg),
-        })
+        }
     }
 
     /// Checks a complete RMSG/HMSG/LMSG argument (`arg` starts at the buffer's front) in
@@ -870,6 +872,18 @@ struct Pending {
     header_len: usize,
     /// Total payload size, `<= max_payload`.
     size: usize,
+}
+
+impl Pending {
+    /// The payload's span and the header size, if the frame's offsets fit a [`Span`] (with
+    /// room for the CRLF after the payload).
+    fn spans(&self) -> Option<(Span, u32)> {
+        let body_end = self.line_len.checked_add(self.size)?;
+        if body_end >= u32::MAX as usize - 2 {
+            return None;
+        }
+        Some((Span::new(self.line_len, body_end)?, u32::try_from(self.header_len).ok()?))
+    }
 }
 
 /// The ops the parser recognises (each flavour accepts a subset, see
