@@ -71,10 +71,11 @@ fn client_op_encodable(op: &ClientOp) -> bool {
     match op {
         ClientOp::Connect(a) | ClientOp::Info(a) | ClientOp::Err(a) => is_raw_arg(a),
         ClientOp::Pub(p) | ClientOp::Hpub(p) => {
+            let p = p.message();
             // PUB arguments are split on spaces and tabs only, so they may hold a CR.
             let token = |t: &[u8]| !t.is_empty() && !t.iter().any(|b| b" \t\n".contains(b));
-            token(&p.subject)
-                && p.reply.as_deref().is_none_or(token)
+            token(p.subject)
+                && p.reply.is_none_or(token)
                 && p.header_len <= p.payload.len()
                 && (matches!(op, ClientOp::Hpub(_)) || p.header_len == 0)
                 && p.payload.len() <= 999_999_999
@@ -105,17 +106,17 @@ fn encode_client_op(out: &mut Vec<u8>, op: &ClientOp) -> Option<usize> {
         out.extend_from_slice(b"\r\n");
         len
     }
-    let publish = |out: &mut Vec<u8>, name: &str, p: &Message, hpub: bool| {
+    let publish = |out: &mut Vec<u8>, name: &str, p: &Message<'_>, hpub: bool| {
         let size = p.payload.len().to_string();
         let hdr = p.header_len.to_string();
         let mut args: Vec<&[u8]> = vec![&p.subject];
-        args.extend(p.reply.as_deref());
+        args.extend(p.reply);
         if hpub {
             args.push(hdr.as_bytes());
         }
         args.push(size.as_bytes());
         let len = line(out, name, &args);
-        out.extend_from_slice(&p.payload);
+        out.extend_from_slice(p.payload);
         out.extend_from_slice(b"\r\n");
         len
     };
@@ -123,8 +124,8 @@ fn encode_client_op(out: &mut Vec<u8>, op: &ClientOp) -> Option<usize> {
         ClientOp::Connect(a) => line(out, "CONNECT", &[a]),
         ClientOp::Info(a) => line(out, "INFO", &[a]),
         ClientOp::Err(a) => line(out, "-ERR", &[a]),
-        ClientOp::Pub(p) => publish(out, "PUB", p, false),
-        ClientOp::Hpub(p) => publish(out, "HPUB", p, true),
+        ClientOp::Pub(p) => publish(out, "PUB", &p.message(), false),
+        ClientOp::Hpub(p) => publish(out, "HPUB", &p.message(), true),
         ClientOp::Sub { subject, queue, sid } => {
             let mut args: Vec<&[u8]> = vec![subject];
             args.extend(queue.as_deref());
@@ -206,7 +207,7 @@ pub fn client_ops(limits: Limits, ops: &[ClientOp], cuts: &[usize]) {
             break;
         }
         if let ClientOp::Pub(p) | ClientOp::Hpub(p) = op
-            && p.payload.len() > limits.max_payload
+            && p.message().payload.len() > limits.max_payload
         {
             want.push(Err(ParseError::MaxPayload));
             break;

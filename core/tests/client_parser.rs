@@ -3,9 +3,9 @@
 
 mod wire;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use proptest::prelude::*;
-use strait_core::proto::client::{ClientOp, Limits, Message, Parser, parse_all};
+use strait_core::proto::client::{ClientOp, Limits, Parser, Publish, parse_all};
 use strait_core::proto::encode;
 use strait_core::proto::frames::{parse_chunks, split_at};
 use wire::{cased, eol, sep, size_text};
@@ -167,12 +167,7 @@ proptest! {
         text.extend(if crlf { &b"\r\n"[..] } else { b"\n" });
         text.extend(&payload);
         text.extend(b"\r\n");
-        let publish = Message {
-            subject: Bytes::from(subject),
-            reply: reply.map(Bytes::from),
-            header_len,
-            payload: Bytes::from(payload),
-        };
+        let publish = Publish::new(&subject, reply.as_deref(), header_len, &payload);
         let want = if hpub { ClientOp::Hpub(publish) } else { ClientOp::Pub(publish) };
         prop_assert_eq!(parse_all(&text, Limits::default()), vec![Ok(want)]);
     }

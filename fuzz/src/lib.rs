@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use strait_core::fuzzing::SublistOp;
-use strait_core::proto::client::{ClientOp, Limits, Message};
+use strait_core::proto::client::{ClientOp, Limits, Publish};
 use strait_core::sublist::CACHE_MAX;
 
 /// Replace the bytes a protocol token cannot hold, so a generated token is written as is.
@@ -133,9 +133,10 @@ fn arg_len(op: &ClientOp) -> usize {
     let digits = |n: usize| n.to_string().len();
     match op {
         ClientOp::Pub(p) | ClientOp::Hpub(p) => {
+            let p = p.message();
             let hdr = matches!(op, ClientOp::Hpub(_)).then(|| 1 + digits(p.header_len));
             p.subject.len()
-                + p.reply.as_ref().map_or(0, |r| r.len() + 1)
+                + p.reply.map_or(0, |r| r.len() + 1)
                 + hdr.unwrap_or(0)
                 + 1
                 + digits(p.payload.len())
@@ -152,12 +153,8 @@ impl Op {
         let publish = |subject: &Token, reply: &Option<Token>, payload: &Payload, header: u16| {
             let payload = payload.bytes(limits);
             let header_len = usize::from(header) % (payload.len() + 1);
-            Message {
-                subject: subject.bytes(),
-                reply: reply.as_ref().map(Token::bytes),
-                header_len,
-                payload,
-            }
+            let reply = reply.as_ref().map(Token::bytes);
+            Publish::new(&subject.bytes(), reply.as_deref(), header_len, &payload)
         };
         let (mut op, fill) = match self {
             Op::Connect(a) => (ClientOp::Connect(a.bytes()), &None),
@@ -196,14 +193,19 @@ impl Op {
                 Fill::Above => limits.max_control_line + 1,
             };
             let pad = want.saturating_sub(arg_len(&op)).min(1 << 16);
-            let subject = match &mut op {
-                ClientOp::Pub(p) | ClientOp::Hpub(p) => &mut p.subject,
-                ClientOp::Sub { subject, .. } => subject,
-                _ => unreachable!("only payload ops and SUB have a fill"),
+            let padded = |subject: &[u8]| {
+                let mut s = subject.to_vec();
+                s.extend(std::iter::repeat_n(b's', pad));
+                s
             };
-            let mut s = subject.to_vec();
-            s.extend(std::iter::repeat_n(b's', pad));
-            *subject = Bytes::from(s);
+            match &mut op {
+                ClientOp::Pub(p) | ClientOp::Hpub(p) => {
+                    let m = p.message();
+                    *p = Publish::new(&padded(m.subject), m.reply, m.header_len, m.payload);
+                }
+                ClientOp::Sub { subject, .. } => *subject = Bytes::from(padded(subject)),
+                _ => unreachable!("only payload ops and SUB have a fill"),
+            }
         }
         op
     }

@@ -4,7 +4,7 @@
 //! answer finds its way back to the origin server even before the requester's inbox interest
 //! has reached the answering cluster. See `shared/docs/gateway-protocol.md` §6.6.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use sha2::{Digest, Sha256};
 
 /// The routed-reply prefix (nats-server `gwReplyPrefix`).
@@ -81,10 +81,10 @@ pub fn parse_mapped(subject: &[u8]) -> Option<Mapped<'_>> {
 /// A message's reply as delivered here, and the full `_GR_.` reply it was stripped of: a
 /// client sees the original reply, and its answer on it goes straight back to the
 /// requester's cluster.
-pub fn strip(reply: Option<Bytes>) -> (Option<Bytes>, Option<Bytes>) {
+pub fn strip(reply: Option<&[u8]>) -> (Option<&[u8]>, Option<&[u8]>) {
     match reply {
-        Some(r) if r.starts_with(PREFIX) => match parse_mapped(&r) {
-            Some(m) => (Some(r.slice_ref(m.reply)), Some(r.clone())),
+        Some(r) if r.starts_with(PREFIX) => match parse_mapped(r) {
+            Some(m) => (Some(m.reply), Some(r)),
             None => (Some(r), None),
         },
         other => (other, None),

@@ -293,8 +293,8 @@ fn process(node: &mut Node, id: LinkId, now: Instant, op: ClientOp) {
                 close_with(node, id, ClientError::BadClientInfo, Some(e.0));
             }
         }
-        ClientOp::Pub(p) => publish(node, id, now, p, false),
-        ClientOp::Hpub(p) => publish(node, id, now, p, true),
+        ClientOp::Pub(p) => publish(node, id, now, p.message(), false),
+        ClientOp::Hpub(p) => publish(node, id, now, p.message(), true),
         ClientOp::Sub { subject, queue, sid } => subscribe(node, id, now, subject, queue, sid),
         ClientOp::Unsub { sid, max } => unsubscribe(node, id, now, sid, max),
         ClientOp::Ping => ping(node, id, now),
@@ -397,7 +397,7 @@ pub(super) fn established(
     }
 }
 
-fn publish(node: &mut Node, id: LinkId, now: Instant, p: Message, hpub: bool) {
+fn publish(node: &mut Node, id: LinkId, now: Instant, p: Message<'_>, hpub: bool) {
     let Some(Link::Client(c)) = node.links.get_mut(id) else {
         return;
     };
@@ -409,7 +409,7 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Message, hpub: bool) {
     c.counters.in_bytes += p.payload.len() as u64;
     node.totals.in_msgs += 1;
     node.totals.in_bytes += p.payload.len() as u64;
-    if c.opts.pedantic && !subject::is_valid_literal(&p.subject) {
+    if c.opts.pedantic && !subject::is_valid_literal(p.subject) {
         // nats-server answers but still routes the message.
         let text = ClientError::InvalidPublishSubject.answer().err;
         encode::err(c.outbox.buf(), text.as_deref().unwrap_or_default());
@@ -419,22 +419,22 @@ fn publish(node: &mut Node, id: LinkId, now: Instant, p: Message, hpub: bool) {
     }
     if node.config.trace {
         // The payload is traced once it has arrived, after the control line's checks.
-        if let Some(line) = client_log::payload("<<-", &p.payload, p.header_len, &node.config) {
+        if let Some(line) = client_log::payload("<<-", p.payload, p.header_len, &node.config) {
             client_log::push(&mut node.events, c, LogLevel::Trace, line);
         }
     }
     // The order of nats-server `processInboundClientMsg`.
     if p.subject.starts_with(GATEWAY_REPLY_PREFIX)
-        || c.perms.as_deref_mut().is_some_and(|perms| !perms.publish_allowed(&p.subject, now))
+        || c.perms.as_deref_mut().is_some_and(|perms| !perms.publish_allowed(p.subject, now))
     {
-        send_err(node, id, &ClientError::PublishViolation(p.subject.clone()));
-        let text = format_args!("Publish Violation - Subject {}", GoQuoted(&p.subject));
+        send_err(node, id, &ClientError::PublishViolation(Bytes::copy_from_slice(p.subject)));
+        let text = format_args!("Publish Violation - Subject {}", GoQuoted(p.subject));
         return client_log::log_client(node, id, LogLevel::Error, text);
     }
-    if let Some(reply) = &p.reply
+    if let Some(reply) = p.reply
         && RESERVED_REPLY_PREFIXES.iter().any(|prefix| reply.starts_with(prefix))
     {
-        send_err(node, id, &ClientError::ReplyViolation(reply.clone()));
+        send_err(node, id, &ClientError::ReplyViolation(Bytes::copy_from_slice(reply)));
         let text = format_args!("Publish Violation - Reply {}", GoQuoted(reply));
         return client_log::log_client(node, id, LogLevel::Error, text);
     }

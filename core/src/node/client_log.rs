@@ -192,8 +192,8 @@ pub(super) fn trace_op(node: &mut Node, id: LinkId, op: &ClientOp) {
                 Op { dir: "<<-", name: "CONNECT", args: &args },
             );
         }
-        ClientOp::Pub(p) => return trace_publish(events, c, p, false),
-        ClientOp::Hpub(p) => return trace_publish(events, c, p, true),
+        ClientOp::Pub(p) => return trace_publish(events, c, &p.message(), false),
+        ClientOp::Hpub(p) => return trace_publish(events, c, &p.message(), true),
         ClientOp::Sub { subject, queue, sid } => {
             let mut args = vec![Arg::Bytes(subject)];
             if let Some(q) = queue {
@@ -294,10 +294,15 @@ pub(super) fn parse_error_detail(
 }
 
 /// Trace a parsed PUB/HPUB control line.
-pub(super) fn trace_publish(events: &mut VecDeque<Event>, c: &ClientLink, p: &Message, hpub: bool) {
+pub(super) fn trace_publish(
+    events: &mut VecDeque<Event>,
+    c: &ClientLink,
+    p: &Message<'_>,
+    hpub: bool,
+) {
     let mut args = Vec::with_capacity(4);
-    args.push(Arg::Bytes(&p.subject));
-    if let Some(reply) = &p.reply {
+    args.push(Arg::Bytes(p.subject));
+    if let Some(reply) = p.reply {
         args.push(Arg::Bytes(reply));
     }
     if hpub {

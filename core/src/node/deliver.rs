@@ -23,7 +23,7 @@ pub(super) struct Target<'a> {
     /// The full `_GR_.` reply when the message's reply was stripped of it: the receiving
     /// client's answer on the stripped subject then goes straight back to the requester's
     /// cluster.
-    pub(super) mapped: Option<&'a Bytes>,
+    pub(super) mapped: Option<&'a [u8]>,
 }
 
 /// Queue `p` to the local client subscription `key`; false if it could not take it. A slow
@@ -32,7 +32,7 @@ pub(super) fn deliver(
     node: &mut Node,
     key: SubKey,
     to: Target<'_>,
-    p: &Message,
+    p: &Message<'_>,
     now: Instant,
 ) -> bool {
     let Some(sub) = node.subs.get_mut(key.slot()).and_then(Option::as_mut) else {
@@ -50,14 +50,14 @@ pub(super) fn deliver(
     // A wildcard or queue subscription may overlap a subscribe deny entry; what the deny
     // entry names is withheld (nats-server `checkDenySub`).
     if let Some(perms) = c.perms.as_deref()
-        && perms.delivery_denied(&p.subject, sub.queue())
+        && perms.delivery_denied(p.subject, sub.queue())
     {
         return false;
     }
     let link = sub.link;
     let with_headers = p.header_len > 0 && c.headers;
     let payload = if with_headers || p.header_len == 0 {
-        &p.payload[..]
+        p.payload
     } else {
         // A receiver that did not negotiate headers gets the body only.
         p.payload.get(p.header_len..).unwrap_or_default()
@@ -68,11 +68,11 @@ pub(super) fn deliver(
         return false;
     }
     let out = c.outbox.buf();
-    let reply = p.reply.as_deref();
+    let reply = p.reply;
     if with_headers {
-        encode::hmsg(out, &p.subject, sub.sid(), reply, p.header_len, payload);
+        encode::hmsg(out, p.subject, sub.sid(), reply, p.header_len, payload);
     } else {
-        encode::msg(out, &p.subject, sub.sid(), reply, payload);
+        encode::msg(out, p.subject, sub.sid(), reply, payload);
     }
     if node.config.trace {
         let header_len = with_headers.then_some(p.header_len);
@@ -89,11 +89,12 @@ pub(super) fn deliver(
             payload,
         );
     }
-    if let (Some(full), Some(reply)) = (to.mapped, &p.reply) {
-        c.remember_gateway_reply(reply.clone(), full.clone(), now);
+    if let (Some(full), Some(reply)) = (to.mapped, p.reply) {
+        // Copies: slices would keep whole read buffers alive in the map.
+        c.remember_gateway_reply(Bytes::copy_from_slice(reply), Bytes::copy_from_slice(full), now);
     }
     // `allow_responses`: the client may now answer on this reply subject.
-    if let (Some(perms), Some(reply)) = (c.perms.as_deref_mut(), &p.reply) {
+    if let (Some(perms), Some(reply)) = (c.perms.as_deref_mut(), p.reply) {
         perms.delivered_reply(reply, now);
     }
     c.counters.out_msgs += 1;
@@ -109,7 +110,7 @@ pub(super) fn deliver(
 }
 
 /// Upper bound of the encoded frame size, for the `max_pending` check.
-fn frame_len(p: &Message, sid: &[u8], payload_len: usize) -> usize {
+fn frame_len(p: &Message<'_>, sid: &[u8], payload_len: usize) -> usize {
     // "HMSG " + 4 separators + two 10-digit sizes + 2 CRLFs.
     const OVERHEAD: usize = 5 + 4 + 20 + 4;
     OVERHEAD + p.subject.len() + sid.len() + p.reply.as_ref().map_or(0, |r| r.len()) + payload_len

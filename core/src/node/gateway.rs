@@ -1041,7 +1041,7 @@ pub(super) fn forward(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    p: &Message,
+    p: &Message<'_>,
     served: &mut Vec<Bytes>,
 ) -> bool {
     // Disjoint borrows of the node's parts: no per-message allocation on this path.
@@ -1053,15 +1053,15 @@ pub(super) fn forward(
         return false;
     }
     // Map the reply once per message when a fresh subscription could receive it.
-    let mapped_reply = match &p.reply {
+    let mut mapping = BytesMut::new();
+    let mapped_reply = match p.reply {
         Some(reply)
             if recently_subscribed(&mut accounts[account.0 as usize].sublist, subs, reply, now) =>
         {
-            let mut m = BytesMut::new();
-            reply::map_reply(&mut m, &gw.cluster_hash, &gw.server_hash, reply);
-            Some(m.freeze())
+            reply::map_reply(&mut mapping, &gw.cluster_hash, &gw.server_hash, reply);
+            Some(&mapping[..])
         }
-        _ => p.reply.clone(),
+        other => other,
     };
     let name = accounts[account.0 as usize].name.as_bytes();
     let mut sent = false;
@@ -1076,7 +1076,7 @@ pub(super) fn forward(
         if !g.is_established() {
             continue;
         }
-        let decision = g.outbound_interest.decide(name, &p.subject, g.peer_iom);
+        let decision = g.outbound_interest.decide(name, p.subject, g.peer_iom);
         queues.clear();
         if let Some(m) = &decision.queues {
             for group in &m.queues {
@@ -1089,7 +1089,7 @@ pub(super) fn forward(
         if !decision.plain && queues.is_empty() {
             continue;
         }
-        send_routed(g, name, &p.subject, mapped_reply.as_deref(), &queues, p);
+        send_routed(g, name, p.subject, mapped_reply, &queues, p);
         totals.out_msgs += 1;
         totals.out_bytes += p.payload.len() as u64;
         if !g.transmit_queued {
@@ -1124,11 +1124,11 @@ fn send_routed(
     subject: &[u8],
     reply: Option<&[u8]>,
     queues: &[Bytes],
-    p: &Message,
+    p: &Message<'_>,
 ) {
     let out = g.outbox.buf();
     if p.header_len > 0 && g.peer_headers {
-        wire::hmsg(out, account, subject, reply, queues.iter(), p.header_len, &p.payload);
+        wire::hmsg(out, account, subject, reply, queues.iter(), p.header_len, p.payload);
     } else {
         let body = p.payload.get(p.header_len..).unwrap_or_default();
         wire::rmsg(out, account, subject, reply, queues.iter(), body);
@@ -1139,7 +1139,12 @@ fn send_routed(
 
 /// A client published to a subject it got as a mapped reply: send it straight back to the
 /// cluster the request came from, ignoring interest (§6.6 direct send).
-pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: &Message) -> bool {
+pub(super) fn send_direct(
+    node: &mut Node,
+    account: AccountId,
+    full: &[u8],
+    p: &Message<'_>,
+) -> bool {
     let Some(mapped) = reply::parse_mapped(full) else {
         return false;
     };
@@ -1158,7 +1163,7 @@ pub(super) fn send_direct(node: &mut Node, account: AccountId, full: &Bytes, p: 
     let Some(Link::Gateway(g)) = node.links.get_mut(id) else {
         return false;
     };
-    send_routed(g, name.as_bytes(), full, p.reply.as_deref(), &[], p);
+    send_routed(g, name.as_bytes(), full, p.reply, &[], p);
     node.wake(id);
     true
 }
@@ -1176,7 +1181,7 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     }
     node.totals.in_msgs += 1;
     node.totals.in_bytes += msg.payload().len() as u64;
-    let mut subject = msg.subject_bytes();
+    let mut subject = msg.subject();
     let mut reply_came_home = false;
     // A reply for a request made on another server of this cluster: on to it, unchanged.
     let mut for_peer = None;
@@ -1184,13 +1189,13 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
         let Some(gw) = node.gateway.as_ref() else {
             return;
         };
-        match reply::parse_mapped(&subject) {
+        match reply::parse_mapped(subject) {
             // A reply to a request that left from this server: deliver under the real subject.
             Some(m)
                 if m.cluster_hash == gw.cluster_hash.as_slice()
                     && m.server_hash == gw.server_hash.as_slice() =>
             {
-                subject = subject.slice_ref(m.reply);
+                subject = m.reply;
                 reply_came_home = true;
             }
             Some(m) if m.cluster_hash == gw.cluster_hash.as_slice() => {
@@ -1209,25 +1214,25 @@ fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg) {
     if let Some(hash) = for_peer {
         let m = Message {
             subject,
-            reply: msg.reply_bytes(),
+            reply: msg.reply(),
             header_len: msg.header_len(),
-            payload: msg.payload_bytes(),
+            payload: msg.payload(),
         };
         crate::route::send_to_server(node, account, &hash, &m);
         return;
     }
-    let (reply, mapped) = reply::strip(msg.reply_bytes());
-    let m = Message { subject, reply, header_len: msg.header_len(), payload: msg.payload_bytes() };
-    let origin = Origin::Gateway { queues: msg.queues(), mapped: mapped.as_ref(), reply_came_home };
+    let (reply, mapped) = reply::strip(msg.reply());
+    let m = Message { subject, reply, header_len: msg.header_len(), payload: msg.payload() };
+    let origin = Origin::Gateway { queues: msg.queues(), mapped, reply_came_home };
     if router::route(node, now, origin, account, &m) == Outcome::NoInterest {
-        no_interest(node, id, msg.account(), Some(&m.subject));
+        no_interest(node, id, msg.account(), Some(m.subject));
     }
 }
 
 /// Nothing here wants a message from an optimistic peer: say so, once, with `A-` for an
 /// account without interest or `RS-` for the subject; past the threshold switch the account
 /// to interest-only instead (§5.2 item 5). Interest-only peers are told nothing.
-fn no_interest(node: &mut Node, id: LinkId, account: &[u8], subject: Option<&Bytes>) {
+fn no_interest(node: &mut Node, id: LinkId, account: &[u8], subject: Option<&[u8]>) {
     let Some(gw) = node.gateway.as_ref() else {
         return;
     };
@@ -1283,7 +1288,7 @@ fn no_interest(node: &mut Node, id: LinkId, account: &[u8], subject: Option<&Byt
                 );
                 return;
             }
-            no_interest.insert(subject.clone());
+            no_interest.insert(Bytes::copy_from_slice(subject));
             wire::rs_minus(g.outbox.buf(), account, subject, None);
         }
     }

@@ -763,9 +763,9 @@ pub(crate) fn route_from_route(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    msg: &crate::message::Message,
+    msg: &crate::message::Message<'_>,
     queues: Option<&[u8]>,
-    mapped: Option<&bytes::Bytes>,
+    mapped: Option<&[u8]>,
 ) {
     router::route(node, now, router::Origin::Route { queues, mapped }, account, msg);
 }

@@ -42,7 +42,7 @@ pub(super) enum Origin<'a> {
         /// The queue groups listed (`RMSG … | q…`); none means no queue subscriber gets it.
         queues: Option<&'a [u8]>,
         /// The full `_GR_.` reply when the message's reply was stripped of it.
-        mapped: Option<&'a Bytes>,
+        mapped: Option<&'a [u8]>,
     },
     /// An inbound gateway link.
     Gateway {
@@ -50,7 +50,7 @@ pub(super) enum Origin<'a> {
         /// queue subscriber may get it.
         queues: Option<&'a [u8]>,
         /// The full `_GR_.` reply when the message's reply was stripped of it.
-        mapped: Option<&'a Bytes>,
+        mapped: Option<&'a [u8]>,
         /// The subject was a mapped reply addressed to this cluster (and is now stripped).
         reply_came_home: bool,
     },
@@ -103,7 +103,7 @@ pub(super) fn route(
     now: Instant,
     origin: Origin<'_>,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
 ) -> Outcome {
     let outer = std::mem::replace(&mut node.deferred.active, true);
     let outcome = match origin {
@@ -132,14 +132,14 @@ fn from_client(
     now: Instant,
     src: LinkId,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
 ) -> Outcome {
     let Some(Link::Client(c)) = node.links.get_mut(src) else {
         return Outcome::NotDelivered;
     };
     // The answer to a request that came through a gateway goes straight back to it.
     if c.gateway_replies.is_some()
-        && let Some(full) = c.gateway_reply(&msg.subject, now)
+        && let Some(full) = c.gateway_reply(msg.subject, now)
     {
         return match gateway::send_direct(node, account, &full, msg) {
             true => Outcome::Delivered,
@@ -148,7 +148,7 @@ fn from_client(
     }
     let (echo, wants_no_responders) = (c.opts.echo, c.opts.no_responders);
     let target = Target { src: Some(src), echo, mapped: None };
-    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    let result = node.accounts[account.0 as usize].sublist.matches(msg.subject);
     // Queue groups served in this cluster; gateways only offer the others to remote clusters.
     let (mut delivered, mut served) = in_cluster(node, now, account, msg, target, &result, None);
     if node.gateway.is_some() {
@@ -158,7 +158,7 @@ fn from_client(
         && wants_no_responders
         && let Some(reply) = &msg.reply
     {
-        deliver::no_responders(node, src, reply, &msg.subject);
+        deliver::no_responders(node, src, reply, msg.subject);
     }
     match (delivered, result.is_empty()) {
         (true, _) => Outcome::Delivered,
@@ -173,12 +173,12 @@ fn from_gateway(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
     queues: Option<&[u8]>,
-    mapped: Option<&Bytes>,
+    mapped: Option<&[u8]>,
     reply_came_home: bool,
 ) -> Outcome {
-    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    let result = node.accounts[account.0 as usize].sublist.matches(msg.subject);
     if result.plain.is_empty() && queues.is_none() && !reply_came_home {
         return Outcome::NoInterest;
     }
@@ -202,7 +202,7 @@ fn in_cluster(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
     target: Target<'_>,
     result: &Match<SubKey>,
     listed: Option<&[u8]>,
@@ -249,7 +249,7 @@ fn in_cluster(
         // delivers it can send the answer straight back too.
         delivered |= match target.mapped {
             Some(full) if !routes.is_empty() => {
-                let with_mapping = Message { reply: Some(full.clone()), ..msg.clone() };
+                let with_mapping = Message { reply: Some(full), ..*msg };
                 crate::route::send_to_routes(node, account, &with_mapping, &mut routes)
             }
             _ => crate::route::send_to_routes(node, account, msg, &mut routes),
@@ -266,11 +266,11 @@ fn from_route(
     node: &mut Node,
     now: Instant,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
     queues: Option<&[u8]>,
-    mapped: Option<&Bytes>,
+    mapped: Option<&[u8]>,
 ) -> Outcome {
-    let result = node.accounts[account.0 as usize].sublist.matches(&msg.subject);
+    let result = node.accounts[account.0 as usize].sublist.matches(msg.subject);
     let target = Target { src: None, echo: true, mapped };
     let mut delivered = false;
     for &key in result.plain.iter().filter(|k| !k.is_remote()) {

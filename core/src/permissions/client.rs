@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use super::Permissions;
 use super::cache::PubCache;
 use super::replies::Replies;
@@ -106,7 +104,7 @@ impl ClientPermissions {
     /// A message with reply subject `reply` was delivered to the client at `now`: with
     /// `allow_responses`, remember it unless the client may publish there anyway.
     #[inline]
-    pub fn delivered_reply(&mut self, reply: &Bytes, now: Instant) {
+    pub fn delivered_reply(&mut self, reply: &[u8], now: Instant) {
         if self.replies.is_some()
             && !reply.is_empty()
             && !self.publish_allowed(reply, now)

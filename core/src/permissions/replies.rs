@@ -42,7 +42,7 @@ impl Replies {
     }
 
     /// A message with reply subject `reply` was delivered at `now`.
-    pub(crate) fn record(&mut self, reply: &Bytes, now: Instant) {
+    pub(crate) fn record(&mut self, reply: &[u8], now: Instant) {
         let due = self.last_sweep.is_none_or(|at| now.saturating_duration_since(at) > SWEEP_AFTER);
         if self.map.len() >= MAX_REPLIES && !self.map.contains_key(reply) {
             // Full: sweep at most once per SWEEP_AFTER, so a flood costs no more than that.
@@ -53,7 +53,8 @@ impl Replies {
                 return;
             }
         }
-        self.map.insert(reply.clone(), Entry { at: now, used: 0 });
+        // A copy, not a slice: a slice would keep the whole read buffer it came in alive.
+        self.map.insert(Bytes::copy_from_slice(reply), Entry { at: now, used: 0 });
         self.since_sweep += 1;
         if self.since_sweep > SWEEP_EVERY || due {
             self.sweep(now);

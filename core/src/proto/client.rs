@@ -8,11 +8,13 @@
 //! next call resumes without rescanning what it already saw. Limits are enforced before
 //! anything is buffered beyond them.
 
+use std::fmt;
+
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
 use crate::proto::frames::{
-    self, ArgSpans, FrameParser, LineFields, is_space, parse_size, scan_line,
+    self, ArgSpans, FrameParser, LineFields, Span, is_space, parse_size, scan_line,
 };
 
 /// Parser limits.
@@ -39,9 +41,9 @@ pub enum ClientOp {
     /// `INFO <json>` sent by a client: the raw argument.
     Info(Bytes),
     /// `PUB subject [reply] size` and its payload.
-    Pub(Message),
+    Pub(Publish),
     /// `HPUB subject [reply] hdr_size total_size` and its headers + payload.
-    Hpub(Message),
+    Hpub(Publish),
     /// `SUB subject [queue] sid`.
     Sub {
         /// Subject (not validated by the parser).
@@ -71,6 +73,60 @@ pub enum ClientOp {
 
 /// A published message as it arrived (the node's neutral message type).
 pub use crate::message::Message;
+
+/// A publication as parsed: its frame, held once, and the places of its fields in it. See
+/// [`Publish::message`].
+#[derive(Clone)]
+pub struct Publish {
+    frame: Bytes,
+    subject: Span,
+    reply: Option<Span>,
+    header_len: usize,
+    payload: Span,
+}
+
+impl Publish {
+    /// A publication from its parts (tests and fuzzing), copied into one frame.
+    pub fn new(subject: &[u8], reply: Option<&[u8]>, header_len: usize, payload: &[u8]) -> Self {
+        let mut frame = BytesMut::new();
+        let mut put = |part: &[u8]| Span::append(&mut frame, part);
+        let subject = put(subject);
+        let reply = reply.map(&mut put);
+        let payload = put(payload);
+        Self { frame: frame.freeze(), subject, reply, header_len, payload }
+    }
+
+    /// The message, borrowed from the frame.
+    pub fn message(&self) -> Message<'_> {
+        Message {
+            subject: self.subject.of(&self.frame),
+            reply: self.reply.map(|r| r.of(&self.frame)),
+            header_len: self.header_len,
+            payload: self.payload.of(&self.frame),
+        }
+    }
+}
+
+impl PartialEq for Publish {
+    fn eq(&self, other: &Self) -> bool {
+        self.message() == other.message()
+    }
+}
+
+impl Eq for Publish {}
+
+impl fmt::Debug for Publish {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.message();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        f.debug_struct("Publish")
+            .field("subject", &text(m.subject))
+            .field("reply", &m.reply.map(text))
+            .field("header_len", &m.header_len)
+            .field("payload", &text(m.payload))
+            .finish()
+    }
+}
 
 /// Why the byte stream cannot be parsed. Errors are sticky: once returned, every later call
 /// returns the same error.
@@ -384,23 +440,33 @@ impl Parser {
         } else {
             (0, size_at(0)?)
         };
-        if size > self.limits.max_payload {
+        if size > self.limits.max_payload || size >= SPAN_LIMIT {
             return Err(ParseError::MaxPayload);
+        }
+        if arg.len() >= SPAN_LIMIT {
+            return Err(ParseError::MaxControlLine);
         }
         Ok(Pending { hpub, line_len: 0, subject, reply, header_len, size })
     }
 }
+
+/// Lines and payloads of this size or more are refused whatever the configured limits say,
+/// so that a frame's offsets fit a [`Span`].
+const SPAN_LIMIT: usize = 1 << 31;
 
 /// Takes the publication `p` describes (complete, CRLF checked) off the front of `buf`.
 #[inline]
 fn take_publish(buf: &mut BytesMut, p: &Pending) -> ClientOp {
     let body_end = p.line_len + p.size;
     let frame = buf.split_to(body_end + 2).freeze();
-    let publish = Message {
-        subject: frame.slice(p.subject.0..p.subject.1),
-        reply: p.reply.map(|(s, e)| frame.slice(s..e)),
+    // Offsets fit: `pub_line` refuses a line or a size of 2 GiB or more.
+    let span = |(s, e): (usize, usize)| Span::new(s, e).unwrap_or_default();
+    let publish = Publish {
+        frame,
+        subject: span(p.subject),
+        reply: p.reply.map(span),
         header_len: p.header_len,
-        payload: frame.slice(p.line_len..body_end),
+        payload: span((p.line_len, body_end)),
     };
     if p.hpub { ClientOp::Hpub(publish) } else { ClientOp::Pub(publish) }
 }
@@ -638,8 +704,8 @@ mod tests {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
-    fn publish(subject: &str, reply: Option<&str>, header_len: usize, payload: &str) -> Message {
-        Message { subject: b(subject), reply: reply.map(b), header_len, payload: b(payload) }
+    fn publish(subject: &str, reply: Option<&str>, header_len: usize, payload: &str) -> Publish {
+        Publish::new(subject.as_bytes(), reply.map(str::as_bytes), header_len, payload.as_bytes())
     }
 
     fn sub(subject: &str, queue: Option<&str>, sid: &str) -> ClientOp {
@@ -943,7 +1009,8 @@ mod tests {
         let Ok(Some(ClientOp::Pub(p))) = Parser::new(Limits::default()).parse(&mut buf) else {
             panic!("no PUB");
         };
-        for field in [&p.subject, p.reply.as_ref().unwrap(), &p.payload] {
+        let m = p.message();
+        for field in [m.subject, m.reply.unwrap(), m.payload] {
             assert!(range.contains(&(field.as_ptr() as usize)));
         }
         assert!(buf.is_empty());
@@ -961,7 +1028,7 @@ mod tests {
         assert_eq!(parser.parse(&mut buf), Ok(None));
         buf.extend_from_slice(b"\n");
         assert!(
-            matches!(parser.parse(&mut buf), Ok(Some(ClientOp::Pub(p))) if p.payload.len() == 1048576)
+            matches!(parser.parse(&mut buf), Ok(Some(ClientOp::Pub(p))) if p.message().payload.len() == 1048576)
         );
         assert!(buf.is_empty());
         assert!(parser.at_frame_start());

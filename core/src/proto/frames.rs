@@ -163,6 +163,14 @@ impl Span {
         self.1 as usize
     }
 
+    /// Appends `part` to `frame` and returns its span (frames built from parts, for tests
+    /// and fuzzing; a part past `u32` gets an empty span).
+    pub(crate) fn append(frame: &mut BytesMut, part: &[u8]) -> Self {
+        let start = frame.len();
+        frame.extend_from_slice(part);
+        Self::new(start, frame.len()).unwrap_or_default()
+    }
+
     /// From the start of `self` to the end of `last`.
     #[inline]
     pub(crate) fn through(self, last: Self) -> Self {

@@ -91,11 +91,7 @@ impl RoutedMsg {
         payload: &[u8],
     ) -> Self {
         let mut frame = BytesMut::new();
-        let mut put = |part: &[u8]| {
-            let start = frame.len();
-            frame.extend_from_slice(part);
-            Span::new(start, frame.len()).unwrap_or_default()
-        };
+        let mut put = |part: &[u8]| Span::append(&mut frame, part);
         let account = put(account);
         let subject = put(subject);
         let reply = reply.map(&mut put);
@@ -127,19 +123,9 @@ impl RoutedMsg {
         self.subject.of(&self.frame)
     }
 
-    /// [`RoutedMsg::subject`] as a refcounted slice of the frame.
-    pub fn subject_bytes(&self) -> Bytes {
-        self.subject.slice(&self.frame)
-    }
-
     /// Reply subject, if any.
     pub fn reply(&self) -> Option<&[u8]> {
         self.reply.map(|r| r.of(&self.frame))
-    }
-
-    /// [`RoutedMsg::reply`] as a refcounted slice of the frame.
-    pub fn reply_bytes(&self) -> Option<Bytes> {
-        self.reply.map(|r| r.slice(&self.frame))
     }
 
     /// The queue-group list as it arrived: names separated by spaces, tabs or CRs, never
@@ -168,11 +154,6 @@ impl RoutedMsg {
     /// Headers followed by the body, exactly `size` bytes (the trailing CRLF removed).
     pub fn payload(&self) -> &[u8] {
         self.payload.of(&self.frame)
-    }
-
-    /// [`RoutedMsg::payload`] as a refcounted slice of the frame.
-    pub fn payload_bytes(&self) -> Bytes {
-        self.payload.slice(&self.frame)
     }
 
     /// The same message with the queue list of `other` (round-trip checks: encoders write the

@@ -55,7 +55,7 @@ impl RouteTargets {
 pub(crate) fn send(
     node: &mut Node,
     account: AccountId,
-    msg: &Message,
+    msg: &Message<'_>,
     targets: &mut RouteTargets,
 ) -> bool {
     if targets.is_empty() {
@@ -81,14 +81,14 @@ pub(crate) fn send(
         let headers = msg.header_len > 0 && r.peer_headers();
         let pinned = matches!(r.slot, Some(super::Slot::Pinned(_)));
         let out = r.outbox.buf();
-        let (subject, reply) = (&msg.subject[..], msg.reply.as_deref());
+        let (subject, reply) = (msg.subject, msg.reply);
         match (headers, pinned) {
             (true, false) => {
-                wire::hmsg(out, name, subject, reply, queues, msg.header_len, &msg.payload)
+                wire::hmsg(out, name, subject, reply, queues, msg.header_len, msg.payload)
             }
             (false, false) => wire::rmsg(out, name, subject, reply, queues, msg.body()),
             (true, true) => {
-                wire::hmsg_pinned(out, subject, reply, queues, msg.header_len, &msg.payload)
+                wire::hmsg_pinned(out, subject, reply, queues, msg.header_len, msg.payload)
             }
             (false, true) => wire::rmsg_pinned(out, subject, reply, queues, msg.body()),
         }
@@ -113,7 +113,7 @@ pub(crate) fn send_to_server(
     node: &mut Node,
     account: AccountId,
     server_hash: &[u8],
-    msg: &Message,
+    msg: &Message<'_>,
 ) -> bool {
     let Some(cluster) = node.cluster.as_ref() else {
         return false;
@@ -169,15 +169,15 @@ pub(super) fn receive(node: &mut Node, id: LinkId, now: Instant, msg: RoutedMsg)
     };
     // A reply that crossed a gateway to another server of our cluster and was passed on to
     // us, its requester's server: delivered under its real subject.
-    let mut subject = msg.subject_bytes();
+    let mut subject = msg.subject();
     if let Some(gw) = node.gateway.as_ref()
-        && let Some(m) = crate::gateway::reply::parse_mapped(&subject)
+        && let Some(m) = crate::gateway::reply::parse_mapped(subject)
         && m.cluster_hash == gw.cluster_hash.as_slice()
         && m.server_hash == gw.server_hash.as_slice()
     {
-        subject = subject.slice_ref(m.reply);
+        subject = m.reply;
     }
-    let (reply, mapped) = crate::gateway::reply::strip(msg.reply_bytes());
-    let m = Message { subject, reply, header_len: msg.header_len(), payload: msg.payload_bytes() };
-    crate::node::route_from_route(node, now, account, &m, msg.queues(), mapped.as_ref());
+    let (reply, mapped) = crate::gateway::reply::strip(msg.reply());
+    let m = Message { subject, reply, header_len: msg.header_len(), payload: msg.payload() };
+    crate::node::route_from_route(node, now, account, &m, msg.queues(), mapped);
 }
