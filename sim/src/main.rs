@@ -11,7 +11,8 @@
 //!                                              server (the standard suite before routes)
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
-//! strait-sim whatif FILE… [--seed S] [--json]  run configuration files: which routes and
+//! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
+//!                                              run configuration files: which routes and
 //!                                              gateway links form, and why not
 //! ```
 //!
@@ -140,36 +141,56 @@ fn main() -> ExitCode {
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// `whatif FILE… [--seed S] [--json]`: the formation report of an operator's files; failure when an
-/// expected link did not form or a file is refused.
+/// `whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]`: the report on an
+/// operator's files; failure when an expected link did not form or a file is refused.
+///
+/// `--at` is the date simulated time starts at (`YYYY-MM-DD[THH:MM:SS]` UTC or seconds since
+/// 1970); without it, the wall clock's date now, read here once: the simulation itself reads
+/// no clock, and every replay command names the date.
 fn whatif_main(args: Vec<String>) -> ExitCode {
+    use strait_sim::whatif::{self, Settings, dates};
     let mut files = Vec::new();
-    let mut seed = 1u64;
+    let mut settings = Settings::seeded(1);
+    let mut at = None;
     let mut json = false;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
+        let mut value =
+            |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
         match a.as_str() {
             "--json" => json = true,
+            "--trace" => settings.trace = true,
             "--seed" => {
-                let v = args.next().unwrap_or_default();
-                seed = v
+                let v = value("--seed");
+                settings.seed = v
                     .parse()
                     .unwrap_or_else(|_| usage(&format!("--seed needs a number, got {v:?}")));
             }
+            "--at" => {
+                let v = value("--at");
+                at = Some(dates::parse(&v).unwrap_or_else(|| {
+                    usage(&format!("--at needs YYYY-MM-DD[THH:MM:SS] or seconds, got {v:?}"))
+                }));
+            }
+            "--dir" => settings.dir = Some(std::path::PathBuf::from(value("--dir"))),
             _ => files.push(std::path::PathBuf::from(a)),
         }
     }
     if files.is_empty() {
         usage("whatif needs configuration files");
     }
-    let files = match strait_sim::whatif::load(&files) {
+    settings.start = at.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Duration::from_secs(now.unwrap_or_default().as_secs())
+    });
+    let files = match whatif::load(&files, settings.dir.as_deref()) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let report = strait_sim::whatif::formation(&files, seed);
+    let report = whatif::formation(&files, &settings);
     match json {
         true => println!("{:#}", report.to_json()),
         false => print!("{report}"),
@@ -263,7 +284,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--json]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]"
     );
     std::process::exit(2)
 }

@@ -3,9 +3,10 @@
 //! pairs that lose delivery and the servers' own words; the report is a function of the
 //! files and the seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use strait_sim::whatif::{Report, formation, load};
+use strait_sim::tls::{Ca, CertDir};
+use strait_sim::whatif::{Report, Settings, formation, load};
 
 /// The `.conf` files of `dir` (relative to the repository root), sorted.
 fn files(dir: &str) -> Vec<PathBuf> {
@@ -20,8 +21,50 @@ fn files(dir: &str) -> Vec<PathBuf> {
 }
 
 fn report(dir: &str) -> Report {
-    let loaded = load(&files(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
-    formation(&loaded, 1)
+    let loaded = load(&files(dir), None).unwrap_or_else(|e| panic!("{dir}: {e}"));
+    formation(&loaded, &Settings::seeded(1))
+}
+
+/// The report on `dir`'s files with relative certificate paths read from `certs`.
+fn report_in(dir: &str, certs: &Path) -> Report {
+    let loaded = load(&files(dir), Some(certs)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+    formation(&loaded, &Settings::seeded(1))
+}
+
+/// Write `examples/tls/certs` as `scripts/gen-certs` lays it out (a root, an intermediate,
+/// per cluster a chain and a key, the bundle `ca.pem`), with Ed25519 keys dated around the
+/// simulation's epoch, under `dir`.
+fn example_pki(dir: &Path) {
+    let certs = dir.join("examples/tls/certs");
+    std::fs::create_dir_all(&certs).expect("certificate directory");
+    let root = Ca::root("Example Root", 1);
+    let inter = root.intermediate("Example Intermediate", 2);
+    let write = |name: &str, text: &str| std::fs::write(certs.join(name), text).expect("write");
+    write("ca.pem", &format!("{}{}", root.pem, inter.pem));
+    for (i, x) in ["a", "b", "c"].iter().enumerate() {
+        let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let leaf = inter.leaf(&hosts, None, 10 + i as u64);
+        write(&format!("gw-{x}.pem"), &format!("{}{}", leaf.cert, inter.pem));
+        write(&format!("gw-{x}-key.pem"), &leaf.key);
+    }
+}
+
+/// `sim/tests/whatif/ca-bundle`'s certificates: a root per cluster; C's bundle lacks B's.
+fn ca_bundle_pki(dir: &Path) {
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).expect("certificate directory");
+    let roots: Vec<Ca> =
+        ["CA-A", "CA-B", "CA-C"].iter().zip(1..).map(|(n, i)| Ca::root(n, i)).collect();
+    let write = |name: &str, text: &str| std::fs::write(certs.join(name), text).expect("write");
+    let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+    for (i, x) in ["a", "b", "c"].iter().enumerate() {
+        let leaf = roots[i].leaf(&hosts, None, 10 + i as u64);
+        write(&format!("{x}.pem"), &leaf.cert);
+        write(&format!("{x}-key.pem"), &leaf.key);
+        let trusted = if *x == "c" { vec![0, 2] } else { vec![0, 1, 2] };
+        let bundle: String = trusted.iter().map(|&t| roots[t].pem.as_str()).collect();
+        write(&format!("{x}-ca.pem"), &bundle);
+    }
 }
 
 #[test]
@@ -67,10 +110,43 @@ fn flawed_configurations_are_reported_with_the_reason() {
     assert_eq!(r.findings.len(), 2, "{r}");
 }
 
+/// `examples/tls` as written (paths relative to the repository root), with certificates laid
+/// out as `scripts/gen-certs` writes them: mutual TLS on every gateway, TLS for the probes.
 #[test]
-fn tls_configurations_are_refused_until_simulated() {
-    let err = load(&files("examples/tls")).expect_err("TLS files are not simulated yet");
-    assert!(err.contains("TLS"), "{err}");
+fn tls_example_forms_every_link() {
+    let dir = CertDir::new("whatif-tls-example", 1);
+    example_pki(dir.path());
+    let r = report_in("examples/tls", dir.path());
+    println!("{r}");
+    assert!(r.healthy() && r.converged.is_some(), "{r}");
+    assert!(r.servers.iter().all(|(_, f)| f.outbound.len() == 2 && f.inbound.len() == 2), "{r}");
+}
+
+/// A bundle missing another cluster's CA: both directions between B and C fail, each with
+/// the TLS verification error the servers log; A reaches both.
+#[test]
+fn ca_bundle_missing_a_cluster_is_reported_with_the_verification_error() {
+    let dir = CertDir::new("whatif-ca-bundle", 1);
+    ca_bundle_pki(dir.path());
+    let r = report_in("sim/tests/whatif/ca-bundle", dir.path());
+    println!("{r}");
+    for (what, why) in [
+        (
+            "C: no outbound gateway to B (c: TLS gateway handshake error: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+            "b: TLS gateway handshake error: remote error: tls: unknown certificate authority",
+        ),
+        (
+            "B: no outbound gateway to C (b: TLS gateway handshake error: remote error: tls: unknown certificate authority",
+            "c: TLS gateway handshake error: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+        ),
+    ] {
+        assert!(
+            r.findings.iter().any(|f| f.contains(what) && f.contains(why)),
+            "no finding {what:?} for {why:?}:\n{r}"
+        );
+    }
+    let lost: Vec<&String> = r.findings.iter().filter(|f| f.starts_with("no delivery")).collect();
+    assert_eq!(lost.len(), 2, "B to C and C to B:\n{r}");
 }
 
 #[test]
@@ -85,7 +161,8 @@ fn json_report_for_pipelines() {
 
 #[test]
 fn same_files_same_seed_same_report() {
-    let loaded = load(&files("examples/supercluster")).expect("examples load");
-    let (a, b) = (formation(&loaded, 7), formation(&loaded, 7));
+    let loaded = load(&files("examples/supercluster"), None).expect("examples load");
+    let settings = Settings::seeded(7);
+    let (a, b) = (formation(&loaded, &settings), formation(&loaded, &settings));
     assert_eq!(a.to_string(), b.to_string());
 }

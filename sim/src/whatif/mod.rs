@@ -6,15 +6,15 @@
 //! running the production server. Every listen and advertise address of every file is mapped
 //! to its host; a route or gateway URL is resolved to the host that listens on that address
 //! (by port, and by host unless either side is loopback or a wildcard), and a URL no file
-//! listens on is reported as unreachable, not guessed.
+//! listens on is reported as unreachable, not guessed. The certificate, key and CA files of
+//! `tls {}` blocks are read as the daemon reads them and judged at simulated time, which
+//! starts at the date the run is asked about ([`Settings::start`]).
 //!
-//! This first part reports **formation**: a probe client on every server publishes to every
-//! other from the start, so the report says when every pair of servers meant to reach each
-//! other (joined by expected links, directly or not) first delivered, which pairs never did,
-//! which routes and gateway links formed, and for each expected one that did not, what the
-//! servers at both ends logged about it. Faults, certificate dates and change plans come next
-//! (issue 16); configurations with TLS blocks are refused until their files are handled with
-//! simulated time.
+//! **Formation**: a probe client on every server publishes to every other from the start, so
+//! the report says when every pair of servers meant to reach each other (joined by expected
+//! links, directly or not) first delivered, which pairs never did, which routes and gateway
+//! links formed, and for each expected one that did not, what the servers at both ends logged
+//! about it. Faults, certificate dates and change plans are the next parts (issue 16).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -27,6 +27,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use strait_conf::Options;
 use strait_net::cli::Args;
 use strait_net::server::{self, Extras, Listeners, NodeHandle};
 use strait_net::setup::{self, Setup};
@@ -38,8 +39,50 @@ use strait_core::node::Auth;
 
 use crate::invariants::{Checker, Shared};
 use crate::probe::{self, Via};
-use crate::tls::{LogLine, LogTap};
+use crate::tls::{LogLine, LogTap, SIM_EPOCH};
 use crate::transport::{SimConn, SimDialer, SimListener};
+
+pub mod dates;
+mod tls;
+
+/// What a run is asked: from which seed, at which date.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Seeds turmoil and every server.
+    pub seed: u64,
+    /// The date simulated time starts at, as time since 1970 (certificates are judged by it).
+    pub start: Duration,
+    /// Log every server's debug lines to stderr (`--trace`).
+    pub trace: bool,
+    /// Where relative certificate paths are read from (see [`load`]); only for the replay
+    /// command here.
+    pub dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Seed `seed`, starting at the simulation's usual epoch ([`SIM_EPOCH`]).
+    pub fn seeded(seed: u64) -> Self {
+        Self { seed, start: SIM_EPOCH, trace: false, dir: None }
+    }
+
+    /// The command that runs `files` with these settings again, with `extra` arguments.
+    pub fn command(&self, files: &[ServerFile], extra: &str) -> String {
+        let mut cmd = String::from("strait-sim whatif");
+        for f in files {
+            cmd.push(' ');
+            cmd.push_str(&f.path.display().to_string());
+        }
+        cmd.push_str(&format!(" --seed {} --at {}", self.seed, self.start.as_secs()));
+        if let Some(dir) = &self.dir {
+            cmd.push_str(&format!(" --dir {}", dir.display()));
+        }
+        if !extra.is_empty() {
+            cmd.push(' ');
+            cmd.push_str(extra);
+        }
+        cmd
+    }
+}
 
 /// How long the servers get to form their links (gateways dial after a 1 s solicit delay,
 /// routes gossip, implicit links follow).
@@ -56,6 +99,8 @@ pub struct ServerFile {
     pub name: String,
     /// What the daemon would run with.
     pub setup: Setup,
+    /// The options the file gives (relative certificate paths made absolute).
+    pub options: Options,
 }
 
 impl ServerFile {
@@ -86,44 +131,47 @@ impl ServerFile {
     }
 }
 
-/// Read every file (a file the daemon would refuse is an error naming it).
-pub fn load(paths: &[PathBuf]) -> Result<Vec<ServerFile>, String> {
+/// Read every file (a file the daemon would refuse is an error naming it); relative
+/// certificate paths are read from `dir`, the daemon's working directory (default: ours).
+///
+/// The daemon's configuration code reads relative paths from the process's working
+/// directory, so with `dir` the process works in `dir` while the files are read (loads take
+/// turns; afterwards every certificate path is absolute and nothing reads relative paths).
+pub fn load(paths: &[PathBuf], dir: Option<&Path>) -> Result<Vec<ServerFile>, String> {
+    static CWD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = CWD.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(dir) = dir else { return load_here(paths) };
+    let paths: Vec<PathBuf> = paths
+        .iter()
+        .map(std::path::absolute)
+        .collect::<io::Result<_>>()
+        .map_err(|e| format!("{e}"))?;
+    let back = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
+    std::env::set_current_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let loaded = load_here(&paths);
+    std::env::set_current_dir(&back).map_err(|e| format!("{}: {e}", back.display()))?;
+    loaded
+}
+
+/// [`load`] in the process's working directory.
+fn load_here(paths: &[PathBuf]) -> Result<Vec<ServerFile>, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
     let mut files = Vec::new();
     for path in paths {
-        let raw = strait_conf::parse_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if has_tls(&raw) {
-            return Err(format!(
-                "{}: TLS blocks are not simulated yet (certificate files need simulated time)",
-                path.display()
-            ));
-        }
-        let options =
-            strait_conf::load_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let setup = setup::build(&Args::default(), Some(&options))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let at = |e: &dyn fmt::Display| format!("{}: {e}", path.display());
+        let mut options = strait_conf::load_file(path).map_err(|e| at(&e))?;
+        tls::rebase(&mut options, &cwd);
+        let setup = setup::build(&Args::default(), Some(&options)).map_err(|e| at(&e))?;
+        // The same blocks on simulated time (refused the same way, too).
+        tls::on_sim_clock(&options, &setup).map_err(|e| at(&e))?;
         let host = host_name(path);
         if files.iter().any(|f: &ServerFile| f.host == host) {
-            return Err(format!("{}: two files named {host}", path.display()));
+            return Err(at(&format!("two files named {host}")));
         }
         let name = setup.node.server_name.clone().unwrap_or_else(|| host.clone());
-        files.push(ServerFile { path: path.clone(), host, name, setup });
+        files.push(ServerFile { path: path.clone(), host, name, setup, options });
     }
     Ok(files)
-}
-
-/// Whether the file has a `tls` block at the top or in a `cluster`, `gateway` or `leafnodes`
-/// block (option names are case-insensitive).
-fn has_tls(map: &strait_conf::Map) -> bool {
-    map.entries().iter().any(|e| {
-        let key = e.key.to_ascii_lowercase();
-        key == "tls"
-            || (matches!(key.as_str(), "cluster" | "gateway" | "leafnodes")
-                && matches!(&e.value.kind, strait_conf::Kind::Map(m) if has_tls_here(m)))
-    })
-}
-
-fn has_tls_here(map: &strait_conf::Map) -> bool {
-    map.entries().iter().any(|e| e.key.eq_ignore_ascii_case("tls"))
 }
 
 /// A turmoil host name for `path`: its stem, lowercased, letters, digits and `-` only.
@@ -191,6 +239,8 @@ pub struct Formed {
 /// The formation report.
 #[derive(Debug)]
 pub struct Report {
+    /// The date simulated time started at (since 1970).
+    pub start: Duration,
     /// Per server (file order): its name and what formed.
     pub servers: Vec<(String, Formed)>,
     /// When every pair of servers meant to reach each other had carried a probe message, if
@@ -222,6 +272,7 @@ impl Report {
             })
             .collect();
         serde_json::json!({
+            "start": dates::format(self.start),
             "simulated_ms": FORMATION.as_millis() as u64,
             "converged_ms": self.converged.map(|t| t.as_millis() as u64),
             "healthy": self.healthy(),
@@ -233,7 +284,8 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "formation after {FORMATION:?} of simulated time:")?;
+        let start = dates::format(self.start);
+        writeln!(f, "formation from {start}, after {FORMATION:?} of simulated time:")?;
         for (name, formed) in &self.servers {
             writeln!(
                 f,
@@ -259,13 +311,14 @@ impl fmt::Display for Report {
 }
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
-pub fn formation(files: &[ServerFile], seed: u64) -> Report {
+pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
     let tap = LogTap::default();
     let lines = tap.lines.clone();
     let subscriber = tracing_subscriber::registry()
-        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
+        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+        .with(settings.trace.then(crate::tls::stderr_layer));
     let (nodes, ips, arrivals) =
-        tracing::subscriber::with_default(subscriber, || simulate(files, seed));
+        tracing::subscriber::with_default(subscriber, || simulate(files, settings));
     let mut logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
     // The operator knows the hosts, not the simulated addresses.
     for l in &mut logs {
@@ -293,7 +346,7 @@ pub fn formation(files: &[ServerFile], seed: u64) -> Report {
         }
     }
     findings.extend(missing(files, &servers, &logs, &map));
-    Report { servers, converged, findings }
+    Report { start: settings.start, servers, converged, findings }
 }
 
 /// Ordered pairs of servers (file indices) meant to reach each other: those joined by
@@ -340,24 +393,26 @@ type Simulated =
     (BTreeMap<String, NodeHandle>, Vec<(String, String)>, BTreeMap<(usize, usize), Duration>);
 
 /// Runs every file's server, and a probe client on each, until [`FORMATION`].
-fn simulate(files: &[ServerFile], seed: u64) -> Simulated {
+fn simulate(files: &[ServerFile], settings: &Settings) -> Simulated {
+    let seed = settings.seed;
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
+        .epoch(std::time::UNIX_EPOCH + settings.start)
         .simulation_duration(FORMATION + Duration::from_secs(5))
         .tick_duration(Duration::from_millis(5))
         .build();
     let map = AddressMap::of(files);
     let nodes: Rc<RefCell<BTreeMap<String, NodeHandle>>> = Rc::default();
     for (i, file) in files.iter().enumerate() {
-        let setup = file.setup.clone();
+        let (setup, options) = (file.setup.clone(), file.options.clone());
         let host = file.host.clone();
         let map = map.clone();
         let nodes = nodes.clone();
         sim.host(file.host.clone(), move || {
-            let (setup, host, map, nodes) =
-                (setup.clone(), host.clone(), map.clone(), nodes.clone());
+            let (setup, options, host, map, nodes) =
+                (setup.clone(), options.clone(), host.clone(), map.clone(), nodes.clone());
             async move {
-                run_file(setup, i as u64 ^ seed, map, move |n| {
+                run_file(setup, &options, i as u64 ^ seed, map, move |n| {
                     nodes.borrow_mut().insert(host, n);
                 })
                 .await
@@ -371,7 +426,8 @@ fn simulate(files: &[ServerFile], seed: u64) -> Simulated {
     let arrivals: Rc<RefCell<BTreeMap<(usize, usize), Duration>>> = Rc::default();
     for (i, f) in files.iter().enumerate() {
         let port = f.setup.client.port.unwrap_or(4222);
-        let via = Via { host: f.host.clone(), port, login: login(f) };
+        let tls = f.setup.node.tls_required.then(|| tls::probe(&f.options, &f.setup.client.host));
+        let via = Via { host: f.host.clone(), port, login: login(f), tls: tls.flatten() };
         let arrivals = arrivals.clone();
         let arrived = move |at, from| {
             arrivals.borrow_mut().entry((from, i)).or_insert(at);
@@ -405,10 +461,13 @@ fn login(f: &ServerFile) -> Option<(String, String)> {
 /// One server as the daemon would start it, on simulated listeners.
 async fn run_file(
     setup: Setup,
+    options: &Options,
     seed: u64,
     map: AddressMap,
     observe: impl FnOnce(NodeHandle),
 ) -> turmoil::Result {
+    // Each incarnation reads its certificate files as it starts, as the daemon does.
+    let tls = tls::on_sim_clock(options, &setup).map_err(io::Error::other)?;
     let mut node = setup.node;
     let client_port = setup.client.port.unwrap_or(4222);
     let client = SimListener::bind(client_port).await?;
@@ -432,8 +491,7 @@ async fn run_file(
     };
     let listeners = Listeners { client, gateway, route, monitor: None };
     let dialer = MappedDialer { map, inner: SimDialer::default() };
-    let extras =
-        Extras { tls: Default::default(), reloads: None, observe: Some(observe), lame_duck: None };
+    let extras = Extras { tls, reloads: None, observe: Some(observe), lame_duck: None };
     server::run_with(node, setup.driver, seed, listeners, dialer, pending(), extras).await?;
     Ok(())
 }
