@@ -12,8 +12,9 @@
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
-//!                                              run configuration files: which routes and
-//!                                              gateway links form, and why not
+//!                   [--faults | --fault SPEC…]  run configuration files: which routes and
+//!                                              gateway links form, and why not; what each
+//!                                              crash and partition does to delivery
 //! ```
 //!
 //! A run is a pure function of its seed *in a fresh process*: tokio numbers tasks with one
@@ -153,6 +154,8 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut settings = Settings::seeded(1);
     let mut at = None;
     let mut json = false;
+    let mut faults = false;
+    let mut only = Vec::new();
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value =
@@ -160,6 +163,15 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         match a.as_str() {
             "--json" => json = true,
             "--trace" => settings.trace = true,
+            "--faults" => faults = true,
+            "--fault" => {
+                let v = value("--fault");
+                only.push(whatif::faults::Fault::parse(&v).unwrap_or_else(|| {
+                    usage(&format!(
+                        "--fault takes crash:HOST, partition:A:B or oneway:FROM:TO, got {v:?}"
+                    ))
+                }));
+            }
             "--seed" => {
                 let v = value("--seed");
                 settings.seed = v
@@ -191,11 +203,23 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         }
     };
     let report = whatif::formation(&files, &settings);
+    let faults = (faults || !only.is_empty())
+        .then(|| whatif::faults::run_faults(&files, &settings, &report.links, &only));
     match json {
-        true => println!("{:#}", report.to_json()),
-        false => print!("{report}"),
+        true => {
+            let mut j = report.to_json();
+            j["faults"] = faults.as_ref().map(|f| f.to_json()).unwrap_or_default();
+            println!("{j:#}");
+        }
+        false => {
+            print!("{report}");
+            if let Some(f) = &faults {
+                print!("{f}");
+            }
+        }
     }
-    if report.healthy() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let healed = faults.as_ref().is_none_or(|f| f.healed());
+    if report.healthy() && healed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// `--rotation`: the certificate-rotation suites (their runs install their own tracing).
@@ -284,7 +308,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…]"
     );
     std::process::exit(2)
 }

@@ -166,3 +166,36 @@ fn same_files_same_seed_same_report() {
     let (a, b) = (formation(&loaded, &settings), formation(&loaded, &settings));
     assert_eq!(a.to_string(), b.to_string());
 }
+
+/// Implicit gateways with `connect_retries: 0`: cut A from C until keep-alive drops both
+/// links, and neither ever dials the other again; the finding names both pairs and the
+/// command that replays it. A crash and a cut of an explicit link heal by themselves.
+#[test]
+fn implicit_gateway_cut_off_never_heals() {
+    use strait_sim::whatif::faults::{Fault, run_faults};
+    let loaded = load(&files("sim/tests/whatif/implicit"), None).expect("fixture loads");
+    let settings = Settings::seeded(1);
+    let formed = formation(&loaded, &settings);
+    assert!(formed.healthy(), "{formed}");
+    let only: Vec<Fault> = ["partition:a:c", "crash:a", "partition:a:b"]
+        .iter()
+        .map(|s| Fault::parse(s).expect("a fault"))
+        .collect();
+    let r = run_faults(&loaded, &settings, &formed.links, &only);
+    println!("{r}");
+    assert!(!r.healed(), "{r}");
+    assert_eq!(r.outcomes.len(), 3, "{r}");
+    let outcome = |spec: &str| r.outcomes.iter().find(|o| o.fault.spec() == spec).expect(spec);
+    let (cut, crash, explicit) =
+        (outcome("partition:a:c"), outcome("crash:a"), outcome("partition:a:b"));
+    assert!(cut.unhealed(), "{r}");
+    let pairs: Vec<(&str, &str)> =
+        cut.losses.iter().map(|l| (l.from.as_str(), l.to.as_str())).collect();
+    assert_eq!(pairs.len(), 2, "{r}");
+    assert!(pairs.contains(&("A", "C")) && pairs.contains(&("C", "A")), "{r}");
+    assert!(cut.replay.ends_with("--fault partition:a:c --trace"), "{r}");
+    assert!(r.to_string().contains(&cut.replay), "{r}");
+    for healed in [crash, explicit] {
+        assert!(!healed.losses.is_empty() && !healed.unhealed(), "{r}");
+    }
+}

@@ -43,6 +43,7 @@ use crate::tls::{LogLine, LogTap, SIM_EPOCH};
 use crate::transport::{SimConn, SimDialer, SimListener};
 
 pub mod dates;
+pub mod faults;
 mod tls;
 
 /// What a run is asked: from which seed, at which date.
@@ -243,6 +244,8 @@ pub struct Report {
     pub start: Duration,
     /// Per server (file order): its name and what formed.
     pub servers: Vec<(String, Formed)>,
+    /// Every link that formed, once per pair of servers and kind.
+    pub links: Vec<Link>,
     /// When every pair of servers meant to reach each other had carried a probe message, if
     /// every one did.
     pub converged: Option<Duration>,
@@ -312,20 +315,8 @@ impl fmt::Display for Report {
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
 pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
-    let tap = LogTap::default();
-    let lines = tap.lines.clone();
-    let subscriber = tracing_subscriber::registry()
-        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
-        .with(settings.trace.then(crate::tls::stderr_layer));
-    let (nodes, ips, arrivals) =
-        tracing::subscriber::with_default(subscriber, || simulate(files, settings));
-    let mut logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
-    // The operator knows the hosts, not the simulated addresses.
-    for l in &mut logs {
-        for (ip, host) in &ips {
-            l.text = l.text.replace(&format!("{ip}:"), &format!("{host}:"));
-        }
-    }
+    let Simulated { nodes, ips, arrivals, logs } = run(files, settings, FORMATION, &[]);
+    let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
         .iter()
         .map(|f| (f.name.clone(), nodes.get(&f.host).map(formed).unwrap_or_default()))
@@ -334,7 +325,7 @@ pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
     let mut findings = Vec::new();
     let mut converged = Some(Duration::ZERO);
     for (x, y) in meant_to_reach(files, &map) {
-        match arrivals.get(&(x, y)) {
+        match arrivals.get(&(x, y)).and_then(|a| a.first()) {
             Some(t) => converged = converged.map(|c| c.max(*t)),
             None => {
                 converged = None;
@@ -346,7 +337,7 @@ pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
         }
     }
     findings.extend(missing(files, &servers, &logs, &map));
-    Report { start: settings.start, servers, converged, findings }
+    Report { start: settings.start, servers, links, converged, findings }
 }
 
 /// Ordered pairs of servers (file indices) meant to reach each other: those joined by
@@ -387,18 +378,112 @@ fn lists_route(f: &ServerFile, peer: &ServerFile, map: &AddressMap) -> bool {
     })
 }
 
-/// What a simulation left: the nodes by host, simulated IP → host, and the first arrival of a
-/// probe message per (from, to) pair of file indices.
-type Simulated =
-    (BTreeMap<String, NodeHandle>, Vec<(String, String)>, BTreeMap<(usize, usize), Duration>);
+/// A link between two servers (simulated hosts, in file order), as their nodes register it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    /// `route` or `gateway` (either direction: a partition cuts both).
+    pub kind: &'static str,
+    /// One end's host.
+    pub a: String,
+    /// The other end's host.
+    pub b: String,
+}
 
-/// Runs every file's server, and a probe client on each, until [`FORMATION`].
-fn simulate(files: &[ServerFile], settings: &Settings) -> Simulated {
+/// The links registered on `nodes`, each pair of hosts once per kind.
+fn links(nodes: &BTreeMap<String, NodeHandle>, ips: &[(String, String)]) -> Vec<Link> {
+    let host_of = |peer: Option<SocketAddr>| {
+        let ip = peer?.ip().to_string();
+        ips.iter().find(|(i, _)| *i == ip).map(|(_, h)| h.clone())
+    };
+    let mut out = Vec::new();
+    for (host, node) in nodes {
+        let peers: Vec<(&'static str, Option<SocketAddr>)> = node.inspect(|n| {
+            let routes = n.routes_snapshot(false).into_iter().map(|r| ("route", r.link.peer));
+            let mut peers: Vec<_> = routes.collect();
+            if let Some(g) = n.gateway_snapshot() {
+                let gateways = g.outbound.into_iter().chain(g.inbound);
+                peers.extend(gateways.map(|l| ("gateway", l.link.peer)));
+            }
+            peers
+        });
+        for (kind, peer) in peers {
+            if let Some(peer) = host_of(peer).filter(|p| p != host) {
+                let (a, b) = if *host < peer { (host.clone(), peer) } else { (peer, host.clone()) };
+                out.push(Link { kind, a, b });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Something done to the simulated network or a host at a given time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// The host crashes (its server and sockets vanish).
+    Crash(String),
+    /// The crashed host starts again (a new incarnation reads its files).
+    Restart(String),
+    /// Traffic from `.0` to `.1` is dropped, and the other way too when `.2`.
+    Cut(String, String, bool),
+    /// Undo a [`Event::Cut`] with the same hosts and direction.
+    Mend(String, String, bool),
+}
+
+/// Every arrival of a probe message per (from, to) pair of file indices, in order.
+pub(crate) type Arrivals = BTreeMap<(usize, usize), Vec<Duration>>;
+
+/// What a simulation left.
+pub(crate) struct Simulated {
+    /// The nodes by host (the latest incarnation of each).
+    nodes: BTreeMap<String, NodeHandle>,
+    /// Simulated IP → host.
+    ips: Vec<(String, String)>,
+    /// Every arrival of a probe message per (from, to) pair of file indices, in order.
+    pub(crate) arrivals: Arrivals,
+    /// What the servers logged at INFO and above, with hosts in place of simulated addresses.
+    pub(crate) logs: Vec<LogLine>,
+}
+
+/// Runs `files` until `until` with `events` (in time order) and a probe client on each
+/// server, keeping what the servers log.
+pub(crate) fn run(
+    files: &[ServerFile],
+    settings: &Settings,
+    until: Duration,
+    events: &[(Duration, Event)],
+) -> Simulated {
+    let tap = LogTap::default();
+    let lines = tap.lines.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+        .with(settings.trace.then(crate::tls::stderr_layer));
+    // Turmoil runs every host on this thread: a thread-local subscriber sees all of them.
+    let mut run =
+        tracing::subscriber::with_default(subscriber, || simulate(files, settings, until, events));
+    run.logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
+    // The operator knows the hosts, not the simulated addresses.
+    for l in &mut run.logs {
+        for (ip, host) in &run.ips {
+            l.text = l.text.replace(&format!("{ip}:"), &format!("{host}:"));
+        }
+    }
+    run
+}
+
+/// Runs every file's server, and a probe client on each, until `until`, applying `events`.
+fn simulate(
+    files: &[ServerFile],
+    settings: &Settings,
+    until: Duration,
+    events: &[(Duration, Event)],
+) -> Simulated {
     let seed = settings.seed;
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::UNIX_EPOCH + settings.start)
-        .simulation_duration(FORMATION + Duration::from_secs(5))
+        .simulation_duration(until + Duration::from_secs(5))
         .tick_duration(Duration::from_millis(5))
         .build();
     let map = AddressMap::of(files);
@@ -423,24 +508,44 @@ fn simulate(files: &[ServerFile], settings: &Settings) -> Simulated {
         files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
     // A probe client per server publishes to every other's probe subject from the start.
     let clock: Shared = Rc::new(RefCell::new(Checker::new(false)));
-    let arrivals: Rc<RefCell<BTreeMap<(usize, usize), Duration>>> = Rc::default();
+    let arrivals: Rc<RefCell<Arrivals>> = Rc::default();
     for (i, f) in files.iter().enumerate() {
         let port = f.setup.client.port.unwrap_or(4222);
         let tls = f.setup.node.tls_required.then(|| tls::probe(&f.options, &f.setup.client.host));
         let via = Via { host: f.host.clone(), port, login: login(f), tls: tls.flatten() };
         let arrivals = arrivals.clone();
         let arrived = move |at, from| {
-            arrivals.borrow_mut().entry((from, i)).or_insert(at);
+            arrivals.borrow_mut().entry((from, i)).or_default().push(at);
         };
-        let window = (Duration::ZERO, FORMATION);
+        let window = (Duration::ZERO, until);
         let probe = probe::run_with(i, files.len(), via, window, clock.clone(), arrived);
         sim.client(format!("probe-{}", f.host), probe);
     }
-    // Bounded by simulation_duration; the observer ends the run.
-    let _ = sim.run();
+    let mut events = events.iter().peekable();
+    // Bounded by simulation_duration (an error ends it); the probes end at `until`.
+    loop {
+        while let Some((_, e)) = events.next_if(|(at, _)| sim.elapsed() >= *at) {
+            apply(&mut sim, e);
+        }
+        if !matches!(sim.step(), Ok(false)) {
+            break;
+        }
+    }
     drop(sim);
     let arrivals = arrivals.borrow().clone();
-    (Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default(), ips, arrivals)
+    let nodes = Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default();
+    Simulated { nodes, ips, arrivals, logs: Vec::new() }
+}
+
+fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
+    match event {
+        Event::Crash(h) => sim.crash(h.as_str()),
+        Event::Restart(h) => sim.bounce(h.as_str()),
+        Event::Cut(a, b, true) => sim.partition(a.as_str(), b.as_str()),
+        Event::Cut(a, b, false) => sim.partition_oneway(a.as_str(), b.as_str()),
+        Event::Mend(a, b, true) => sim.repair(a.as_str(), b.as_str()),
+        Event::Mend(a, b, false) => sim.repair_oneway(a.as_str(), b.as_str()),
+    }
 }
 
 /// How a probe logs in to the server of `f`: the single user, or the first user whose
