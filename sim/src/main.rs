@@ -12,9 +12,11 @@
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
-//!                   [--faults | --fault SPEC…]  run configuration files: which routes and
+//!                   [--faults | --fault SPEC…] [--dates | --date D…]
+//!                                              run configuration files: which routes and
 //!                                              gateway links form, and why not; what each
-//!                                              crash and partition does to delivery
+//!                                              crash and partition does to delivery; what
+//!                                              each certificate's dates break
 //! ```
 //!
 //! A run is a pure function of its seed *in a fresh process*: tokio numbers tasks with one
@@ -156,6 +158,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut json = false;
     let mut faults = false;
     let mut only = Vec::new();
+    let (mut all_dates, mut only_dates) = (false, Vec::new());
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value =
@@ -164,6 +167,13 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             "--json" => json = true,
             "--trace" => settings.trace = true,
             "--faults" => faults = true,
+            "--dates" => all_dates = true,
+            "--date" => {
+                let v = value("--date");
+                only_dates.push(dates::parse(&v).unwrap_or_else(|| {
+                    usage(&format!("--date needs YYYY-MM-DD[THH:MM:SS] or seconds, got {v:?}"))
+                }));
+            }
             "--fault" => {
                 let v = value("--fault");
                 only.push(whatif::faults::Fault::parse(&v).unwrap_or_else(|| {
@@ -205,10 +215,13 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let report = whatif::formation(&files, &settings);
     let faults = (faults || !only.is_empty())
         .then(|| whatif::faults::run_faults(&files, &settings, &report.links, &only));
+    let expiry = (all_dates || !only_dates.is_empty())
+        .then(|| whatif::expiry::run_dates(&files, &settings, &only_dates));
     match json {
         true => {
             let mut j = report.to_json();
             j["faults"] = faults.as_ref().map(|f| f.to_json()).unwrap_or_default();
+            j["dates"] = expiry.as_ref().map(|e| e.to_json()).unwrap_or_default();
             println!("{j:#}");
         }
         false => {
@@ -216,10 +229,14 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             if let Some(f) = &faults {
                 print!("{f}");
             }
+            if let Some(e) = &expiry {
+                print!("{e}");
+            }
         }
     }
     let healed = faults.as_ref().is_none_or(|f| f.healed());
-    if report.healthy() && healed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let unbroken = expiry.as_ref().is_none_or(|e| e.unbroken());
+    if report.healthy() && healed && unbroken { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// `--rotation`: the certificate-rotation suites (their runs install their own tracing).
@@ -308,7 +325,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…]"
     );
     std::process::exit(2)
 }

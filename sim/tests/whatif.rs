@@ -4,6 +4,7 @@
 //! files and the seed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use strait_sim::tls::{Ca, CertDir};
 use strait_sim::whatif::{Report, Settings, formation, load};
@@ -198,4 +199,43 @@ fn implicit_gateway_cut_off_never_heals() {
     for healed in [crash, explicit] {
         assert!(!healed.losses.is_empty() && !healed.unhealed(), "{r}");
     }
+}
+
+/// A certificate that expires in 30 days: the report names the date and the file, the pairs
+/// it breaks on their next handshake (both ways: A cannot verify B, B's client certificate is
+/// refused), and that the established links hide it until a reconnect.
+#[test]
+fn certificate_expiring_in_30_days_breaks_links_at_the_next_handshake() {
+    use strait_sim::whatif::dates;
+    use strait_sim::whatif::expiry::run_dates;
+    let dir = CertDir::new("whatif-expiry", 1);
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("certificate directory");
+    let ca = Ca::root("CA", 1);
+    let write = |name: &str, text: &str| std::fs::write(certs.join(name), text).expect("write");
+    let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let days30 = Duration::from_secs(30 * 86_400);
+    for (x, not_after, serial) in [("a", None, 10), ("b", Some(days30), 11)] {
+        let leaf = ca.leaf(&hosts, not_after, serial);
+        write(&format!("{x}.pem"), &leaf.cert);
+        write(&format!("{x}-key.pem"), &leaf.key);
+    }
+    write("ca.pem", &ca.pem);
+    let loaded =
+        load(&files("sim/tests/whatif/expiry"), Some(dir.path())).expect("the fixture loads");
+    let settings = Settings::seeded(1);
+    assert!(formation(&loaded, &settings).healthy());
+    let expires = settings.start + days30;
+    let r = run_dates(&loaded, &settings, &[expires]);
+    println!("{r}");
+    assert!(!r.unbroken(), "{r}");
+    let [d] = &r.dates[..] else { panic!("one date:\n{r}") };
+    assert_eq!(dates::format(d.at), "2023-12-14 22:13:20 UTC", "{r}");
+    assert!(d.events.iter().any(|e| e.ends_with("b.pem (CN=localhost, used by B) expires")), "{r}");
+    let mut pairs: Vec<(&str, &str, bool)> =
+        d.changes.iter().map(|c| (c.from.as_str(), c.to.as_str(), c.broken && c.silent)).collect();
+    pairs.sort();
+    assert_eq!(pairs, [("A", "B", true), ("B", "A", true)], "{r}");
+    assert!(d.changes.iter().all(|c| c.why.contains("x509: certificate has expired")), "{r}");
+    assert!(d.replay.contains(&format!("--date {} --trace", expires.as_secs())), "{r}");
 }

@@ -43,6 +43,7 @@ use crate::tls::{LogLine, LogTap, SIM_EPOCH};
 use crate::transport::{SimConn, SimDialer, SimListener};
 
 pub mod dates;
+pub mod expiry;
 pub mod faults;
 mod tls;
 
@@ -632,31 +633,7 @@ fn missing(
     map: &AddressMap,
 ) -> Vec<String> {
     let mut findings = Vec::new();
-    let said = |hosts: &[&str], topics: &[&str]| -> String {
-        let mut parts = Vec::new();
-        for h in hosts {
-            // The last two different things it said, without the connection's address and id.
-            let mut said: Vec<&str> = Vec::new();
-            let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
-            for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
-                let text = without_connection(&l.text);
-                if !said.contains(&text) {
-                    said.push(text);
-                }
-                if said.len() == 2 {
-                    break;
-                }
-            }
-            if !said.is_empty() {
-                said.reverse();
-                parts.push(format!("{h}: {}", said.join(" / ")));
-            }
-        }
-        match parts.is_empty() {
-            true => "nothing logged about it".to_owned(),
-            false => parts.join("; "),
-        }
-    };
+    let said = |hosts: &[&str], topics: &[&str]| said(logs, hosts, topics);
     for (f, (name, formed)) in files.iter().zip(servers) {
         if let Some(c) = &f.setup.cluster {
             for u in &c.config.routes {
@@ -720,8 +697,36 @@ fn missing(
     findings
 }
 
+/// The last two different warnings or errors each of `hosts` logged about one of `topics`
+/// (without the connection's address and id), or that nothing was.
+fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for h in hosts {
+        // The last two different things it said, without the connection's address and id.
+        let mut said: Vec<&str> = Vec::new();
+        let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
+        for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
+            let text = without_connection(&l.text);
+            if !said.contains(&text) {
+                said.push(text);
+            }
+            if said.len() == 2 {
+                break;
+            }
+        }
+        if !said.is_empty() {
+            said.reverse();
+            parts.push(format!("{h}: {}", said.join(" / ")));
+        }
+    }
+    match parts.is_empty() {
+        true => "nothing logged about it".to_owned(),
+        false => parts.join("; "),
+    }
+}
+
 /// A log line without its `addr - rid:N - ` (or `gid:`, `cid:`) connection prefix.
-fn without_connection(text: &str) -> &str {
+pub(crate) fn without_connection(text: &str) -> &str {
     for id in [" - rid:", " - gid:", " - cid:"] {
         if let Some(i) = text.find(id)
             && let Some(j) = text[i + id.len()..].find(" - ")
