@@ -12,11 +12,12 @@
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
-//!                   [--faults | --fault SPEC…] [--dates | --date D…]
+//!                   [--faults | --fault SPEC…] [--dates | --date D…] [--step F=NEW…]
 //!                                              run configuration files: which routes and
 //!                                              gateway links form, and why not; what each
 //!                                              crash and partition does to delivery; what
-//!                                              each certificate's dates break
+//!                                              each certificate's dates break; where a
+//!                                              plan of reloads would first lose a link
 //! ```
 //!
 //! A run is a pure function of its seed *in a fresh process*: tokio numbers tasks with one
@@ -159,6 +160,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut faults = false;
     let mut only = Vec::new();
     let (mut all_dates, mut only_dates) = (false, Vec::new());
+    let mut steps = Vec::new();
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value =
@@ -168,6 +170,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             "--trace" => settings.trace = true,
             "--faults" => faults = true,
             "--dates" => all_dates = true,
+            "--step" => steps.push(value("--step")),
             "--date" => {
                 let v = value("--date");
                 only_dates.push(dates::parse(&v).unwrap_or_else(|| {
@@ -215,6 +218,27 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let report = whatif::formation(&files, &settings);
     let faults = (faults || !only.is_empty())
         .then(|| whatif::faults::run_faults(&files, &settings, &report.links, &only));
+    let steps: Vec<whatif::plan::Step> = match steps
+        .iter()
+        .map(|s| whatif::plan::Step::parse(&files, s, settings.dir.as_deref()))
+        .collect()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = match steps.is_empty() {
+        true => None,
+        false => match whatif::plan::run_plan(&files, &settings, &steps) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let expiry = (all_dates || !only_dates.is_empty())
         .then(|| whatif::expiry::run_dates(&files, &settings, &only_dates));
     match json {
@@ -222,6 +246,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             let mut j = report.to_json();
             j["faults"] = faults.as_ref().map(|f| f.to_json()).unwrap_or_default();
             j["dates"] = expiry.as_ref().map(|e| e.to_json()).unwrap_or_default();
+            j["plan"] = plan.as_ref().map(|p| p.to_json()).unwrap_or_default();
             println!("{j:#}");
         }
         false => {
@@ -232,10 +257,14 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             if let Some(e) = &expiry {
                 print!("{e}");
             }
+            if let Some(p) = &plan {
+                print!("{p}");
+            }
         }
     }
     let healed = faults.as_ref().is_none_or(|f| f.healed());
-    let unbroken = expiry.as_ref().is_none_or(|e| e.unbroken());
+    let unbroken = expiry.as_ref().is_none_or(|e| e.unbroken())
+        && plan.as_ref().is_none_or(|p| p.first_broken().is_none());
     if report.healthy() && healed && unbroken { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
@@ -325,7 +354,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…] [--step F=NEW…]"
     );
     std::process::exit(2)
 }

@@ -239,3 +239,59 @@ fn certificate_expiring_in_30_days_breaks_links_at_the_next_handshake() {
     assert!(d.changes.iter().all(|c| c.why.contains("x509: certificate has expired")), "{r}");
     assert!(d.replay.contains(&format!("--date {} --trace", expires.as_secs())), "{r}");
 }
+
+/// A CA rotation by reloads, checked before it is done: removing the old CA from A's bundle
+/// first loses A↔B at the first step (the established links hide it until the reconnect);
+/// the bundle-first order keeps every pair delivering through every step.
+#[test]
+fn ca_rotation_plan_that_drops_the_old_ca_first_is_caught() {
+    use strait_sim::whatif::plan::{Step, run_plan};
+    let dir = CertDir::new("whatif-ca-rotation", 1);
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("certificate directory");
+    let cas = [Ca::root("CA1", 1), Ca::root("CA2", 2)];
+    let write = |name: &str, text: &str| std::fs::write(certs.join(name), text).expect("write");
+    let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+    for (name, ca, serial) in [("a1", 0, 10), ("b1", 0, 11), ("a2", 1, 12), ("b2", 1, 13)] {
+        let leaf = cas[ca].leaf(&hosts, None, serial);
+        write(&format!("{name}.pem"), &leaf.cert);
+        write(&format!("{name}-key.pem"), &leaf.key);
+    }
+    write("ca1.pem", &cas[0].pem);
+    write("ca2.pem", &cas[1].pem);
+    write("ca12.pem", &format!("{}{}", cas[0].pem, cas[1].pem));
+    let fixture = "sim/tests/whatif/ca-rotation";
+    let loaded = load(&files(fixture), Some(dir.path())).expect("the fixture loads");
+    let settings = Settings { dir: Some(dir.path().to_owned()), ..Settings::seeded(1) };
+    let step_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(fixture).join("steps");
+    let plan = |steps: &[&str]| {
+        let steps: Vec<Step> = steps
+            .iter()
+            .map(|s| {
+                let (target, new) = s.split_once('=').expect("F=NEW");
+                let spec = format!("{target}={}", step_dir.join(new).display());
+                Step::parse(&loaded, &spec, Some(dir.path())).expect("the step loads")
+            })
+            .collect();
+        run_plan(&loaded, &settings, &steps).expect("the plan runs")
+    };
+    let wrong = plan(&["A.conf=A-new.conf", "B.conf=B-new.conf"]);
+    println!("{wrong}");
+    assert_eq!(wrong.first_broken(), Some(1), "{wrong}");
+    let first = &wrong.steps[0];
+    assert!(first.reload.is_ok(), "{wrong}");
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(first.lost, [pair("A", "B"), pair("B", "A")], "{wrong}");
+    assert_eq!(first.kept_until_reconnect, first.lost, "{wrong}");
+    let why = first.why.as_deref().unwrap_or_default();
+    assert!(why.contains("x509: certificate signed by unknown authority"), "{wrong}");
+    assert!(wrong.replay.contains("--step A.conf="), "{wrong}");
+    let right = plan(&[
+        "A.conf=A-both.conf",
+        "B.conf=B-new.conf",
+        "A.conf=A-new.conf",
+        "B.conf=B-only-new.conf",
+    ]);
+    println!("{right}");
+    assert_eq!(right.first_broken(), None, "{right}");
+}

@@ -18,7 +18,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::{Event, ServerFile, Settings, dates, run, without_connection};
+use super::{Event, ServerFile, Settings, dates, first_tls_error, run};
 
 /// How long before a date its run starts (the links form well within it).
 const LEAD: Duration = Duration::from_secs(15);
@@ -231,13 +231,12 @@ fn one(
         files.iter().map(|f| (restart, Event::Crash(f.host.clone()))).collect();
     let back = restart + Duration::from_millis(100);
     plan.extend(files.iter().map(|f| (back, Event::Restart(f.host.clone()))));
-    let simulated = run(files, &settings, end, &plan);
+    let simulated = run(files, &settings, end, &plan, &[]);
     let delivered = |x: usize, y: usize, from: Duration, to: Duration| {
         let arrivals = simulated.arrivals.get(&(x, y));
         arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))
     };
     let second = Duration::from_secs(1);
-    let after_date: Vec<_> = simulated.logs.iter().filter(|l| l.at >= date).collect();
     let mut changes = Vec::new();
     for x in 0..files.len() {
         for y in (0..files.len()).filter(|&y| y != x) {
@@ -248,17 +247,13 @@ fn one(
                 continue;
             }
             let hosts = [files[x].host.as_str(), files[y].host.as_str()];
-            // The first TLS error either end logged after the date says why.
-            let first = after_date.iter().find(|l| {
-                hosts.contains(&l.host.as_str()) && l.level == "ERR" && l.text.contains("TLS")
-            });
-            let why = first.map(|l| format!("{}: {}", l.host, without_connection(&l.text)));
+            let why = first_tls_error(&simulated.logs, date, &hosts);
             changes.push(Change {
                 from: files[x].name.clone(),
                 to: files[y].name.clone(),
                 broken: before,
                 silent: before && kept,
-                why: why.unwrap_or_else(|| "nothing logged about TLS".to_owned()),
+                why,
             });
         }
     }

@@ -281,7 +281,7 @@ fn one(files: &[ServerFile], settings: &Settings, fault: Fault, hold: Duration) 
     let at = FORMATION;
     let (events, lifted) = fault.events(at, hold);
     let end = lifted + HEAL;
-    let simulated = run(files, settings, end, &events);
+    let simulated = run(files, settings, end, &events, &[]);
     let mut losses = Vec::new();
     for (&(x, y), arrivals) in &simulated.arrivals {
         // Pairs that never delivered before the fault are formation findings, not losses.

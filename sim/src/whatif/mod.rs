@@ -45,6 +45,7 @@ use crate::transport::{SimConn, SimDialer, SimListener};
 pub mod dates;
 pub mod expiry;
 pub mod faults;
+pub mod plan;
 mod tls;
 
 /// What a run is asked: from which seed, at which date.
@@ -140,19 +141,24 @@ impl ServerFile {
 /// directory, so with `dir` the process works in `dir` while the files are read (loads take
 /// turns; afterwards every certificate path is absolute and nothing reads relative paths).
 pub fn load(paths: &[PathBuf], dir: Option<&Path>) -> Result<Vec<ServerFile>, String> {
+    let paths: Vec<PathBuf> = match dir {
+        Some(_) => paths.iter().map(std::path::absolute).collect::<io::Result<_>>(),
+        None => Ok(paths.to_vec()),
+    }
+    .map_err(|e| format!("{e}"))?;
+    in_dir(dir, || load_here(&paths))?
+}
+
+/// Run `f` with the process working in `dir` (see [`load`]), one caller at a time.
+pub(crate) fn in_dir<R>(dir: Option<&Path>, f: impl FnOnce() -> R) -> Result<R, String> {
     static CWD: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = CWD.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(dir) = dir else { return load_here(paths) };
-    let paths: Vec<PathBuf> = paths
-        .iter()
-        .map(std::path::absolute)
-        .collect::<io::Result<_>>()
-        .map_err(|e| format!("{e}"))?;
+    let Some(dir) = dir else { return Ok(f()) };
     let back = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
     std::env::set_current_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let loaded = load_here(&paths);
+    let out = f();
     std::env::set_current_dir(&back).map_err(|e| format!("{}: {e}", back.display()))?;
-    loaded
+    Ok(out)
 }
 
 /// [`load`] in the process's working directory.
@@ -316,7 +322,7 @@ impl fmt::Display for Report {
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
 pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
-    let Simulated { nodes, ips, arrivals, logs } = run(files, settings, FORMATION, &[]);
+    let Simulated { nodes, ips, arrivals, logs, .. } = run(files, settings, FORMATION, &[], &[]);
     let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
         .iter()
@@ -445,15 +451,18 @@ pub(crate) struct Simulated {
     pub(crate) arrivals: Arrivals,
     /// What the servers logged at INFO and above, with hosts in place of simulated addresses.
     pub(crate) logs: Vec<LogLine>,
+    /// The outcome of each reload step, in order.
+    pub(crate) reloads: Vec<Result<(), String>>,
 }
 
-/// Runs `files` until `until` with `events` (in time order) and a probe client on each
-/// server, keeping what the servers log.
+/// Runs `files` until `until` with `events` (in time order), reload `steps` (in time order)
+/// and a probe client on each server, keeping what the servers log.
 pub(crate) fn run(
     files: &[ServerFile],
     settings: &Settings,
     until: Duration,
     events: &[(Duration, Event)],
+    steps: &[plan::Step],
 ) -> Simulated {
     let tap = LogTap::default();
     let lines = tap.lines.clone();
@@ -461,8 +470,9 @@ pub(crate) fn run(
         .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
         .with(settings.trace.then(crate::tls::stderr_layer));
     // Turmoil runs every host on this thread: a thread-local subscriber sees all of them.
-    let mut run =
-        tracing::subscriber::with_default(subscriber, || simulate(files, settings, until, events));
+    let mut run = tracing::subscriber::with_default(subscriber, || {
+        simulate(files, settings, until, events, steps)
+    });
     run.logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
     // The operator knows the hosts, not the simulated addresses.
     for l in &mut run.logs {
@@ -479,6 +489,7 @@ fn simulate(
     settings: &Settings,
     until: Duration,
     events: &[(Duration, Event)],
+    steps: &[plan::Step],
 ) -> Simulated {
     let seed = settings.seed;
     let mut sim = turmoil::Builder::new()
@@ -489,22 +500,31 @@ fn simulate(
         .build();
     let map = AddressMap::of(files);
     let nodes: Rc<RefCell<BTreeMap<String, NodeHandle>>> = Rc::default();
+    // Each host starts with the file as it is then (a reload step replaces it) and leaves its
+    // reload channel and TLS handles for the steps.
+    let current: plan::Current =
+        Rc::new(RefCell::new(files.iter().map(|f| (f.setup.clone(), f.options.clone())).collect()));
+    let running: plan::Running = Rc::new(RefCell::new(vec![None; files.len()]));
     for (i, file) in files.iter().enumerate() {
-        let (setup, options) = (file.setup.clone(), file.options.clone());
         let host = file.host.clone();
-        let map = map.clone();
-        let nodes = nodes.clone();
+        let (map, nodes, current, running) =
+            (map.clone(), nodes.clone(), current.clone(), running.clone());
         sim.host(file.host.clone(), move || {
-            let (setup, options, host, map, nodes) =
-                (setup.clone(), options.clone(), host.clone(), map.clone(), nodes.clone());
+            let (host, map, nodes, running) =
+                (host.clone(), map.clone(), nodes.clone(), running.clone());
+            let (setup, options) = current.borrow()[i].clone();
             async move {
-                run_file(setup, &options, i as u64 ^ seed, map, move |n| {
+                let observe = move |n| {
                     nodes.borrow_mut().insert(host, n);
-                })
-                .await
+                };
+                let (sender, reloads) = strait_net::reload::channel();
+                let started = move |tls| running.borrow_mut()[i] = Some((sender, tls));
+                let hooks = Hooks { observe, reloads, started };
+                run_file(setup, &options, i as u64 ^ seed, map, hooks).await
             }
         });
     }
+    let reloads = plan::client(&mut sim, steps, &current, &running);
     let ips: Vec<(String, String)> =
         files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
     // A probe client per server publishes to every other's probe subject from the start.
@@ -535,7 +555,8 @@ fn simulate(
     drop(sim);
     let arrivals = arrivals.borrow().clone();
     let nodes = Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default();
-    Simulated { nodes, ips, arrivals, logs: Vec::new() }
+    let reloads = reloads.borrow().clone();
+    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads }
 }
 
 fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
@@ -564,18 +585,31 @@ fn login(f: &ServerFile) -> Option<(String, String)> {
     }
 }
 
+/// What a server incarnation hands out as it starts.
+struct Hooks<O, S> {
+    /// Called with its node.
+    observe: O,
+    /// Where its reloads come from.
+    reloads: strait_net::reload::ReloadReceiver,
+    /// Called with its TLS handles (which a reload replaces).
+    started: S,
+}
+
 /// One server as the daemon would start it, on simulated listeners.
 async fn run_file(
     setup: Setup,
     options: &Options,
     seed: u64,
     map: AddressMap,
-    observe: impl FnOnce(NodeHandle),
+    hooks: Hooks<impl FnOnce(NodeHandle), impl FnOnce(strait_net::tls_setup::ServerTls)>,
 ) -> turmoil::Result {
     // Each incarnation reads its certificate files as it starts, as the daemon does.
     let tls = tls::on_sim_clock(options, &setup).map_err(io::Error::other)?;
+    (hooks.started)(tls.clone());
     let mut node = setup.node;
     let client_port = setup.client.port.unwrap_or(4222);
+    // As the daemon does: the node knows the port it serves clients on.
+    node.port = client_port;
     let client = SimListener::bind(client_port).await?;
     let gateway = match setup.gateway {
         Some(g) => {
@@ -597,7 +631,8 @@ async fn run_file(
     };
     let listeners = Listeners { client, gateway, route, monitor: None };
     let dialer = MappedDialer { map, inner: SimDialer::default() };
-    let extras = Extras { tls, reloads: None, observe: Some(observe), lame_duck: None };
+    let extras =
+        Extras { tls, reloads: Some(hooks.reloads), observe: Some(hooks.observe), lame_duck: None };
     server::run_with(node, setup.driver, seed, listeners, dialer, pending(), extras).await?;
     Ok(())
 }
@@ -725,8 +760,23 @@ fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
     }
 }
 
+/// The first TLS error one of `hosts` logged from `since` on ("host: text"), which says why a
+/// link stopped forming.
+pub(crate) fn first_tls_error(logs: &[LogLine], since: Duration, hosts: &[&str]) -> String {
+    let first = logs.iter().find(|l| {
+        l.at >= since
+            && hosts.contains(&l.host.as_str())
+            && l.level == "ERR"
+            && l.text.contains("TLS")
+    });
+    match first {
+        Some(l) => format!("{}: {}", l.host, without_connection(&l.text)),
+        None => "nothing logged about TLS".to_owned(),
+    }
+}
+
 /// A log line without its `addr - rid:N - ` (or `gid:`, `cid:`) connection prefix.
-pub(crate) fn without_connection(text: &str) -> &str {
+fn without_connection(text: &str) -> &str {
     for id in [" - rid:", " - gid:", " - cid:"] {
         if let Some(i) = text.find(id)
             && let Some(j) = text[i + id.len()..].find(" - ")
