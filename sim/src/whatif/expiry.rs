@@ -18,7 +18,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::{Event, ServerFile, Settings, dates, first_tls_error, run};
+use super::{Event, Script, ServerFile, Settings, dates, first_tls_error, run};
 
 /// How long before a date its run starts (the links form well within it).
 const LEAD: Duration = Duration::from_secs(15);
@@ -231,7 +231,7 @@ fn one(
         files.iter().map(|f| (restart, Event::Crash(f.host.clone()))).collect();
     let back = restart + Duration::from_millis(100);
     plan.extend(files.iter().map(|f| (back, Event::Restart(f.host.clone()))));
-    let simulated = run(files, &settings, end, &plan, &[]);
+    let simulated = run(files, &settings, &Script { until: end, events: &plan, steps: &[] });
     let delivered = |x: usize, y: usize, from: Duration, to: Duration| {
         let arrivals = simulated.arrivals.get(&(x, y));
         arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))

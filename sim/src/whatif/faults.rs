@@ -13,7 +13,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{Event, FORMATION, Link, ServerFile, Settings, run};
+use super::{Event, FORMATION, Link, Script, ServerFile, Settings, run};
 
 /// How long a crashed server stays down.
 pub const DOWN: Duration = Duration::from_secs(5);
@@ -281,7 +281,7 @@ fn one(files: &[ServerFile], settings: &Settings, fault: Fault, hold: Duration) 
     let at = FORMATION;
     let (events, lifted) = fault.events(at, hold);
     let end = lifted + HEAL;
-    let simulated = run(files, settings, end, &events, &[]);
+    let simulated = run(files, settings, &Script { until: end, events: &events, steps: &[] });
     let mut losses = Vec::new();
     for (&(x, y), arrivals) in &simulated.arrivals {
         // Pairs that never delivered before the fault are formation findings, not losses.

@@ -322,7 +322,8 @@ impl fmt::Display for Report {
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
 pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
-    let Simulated { nodes, ips, arrivals, logs, .. } = run(files, settings, FORMATION, &[], &[]);
+    let Simulated { nodes, ips, arrivals, logs, .. } =
+        run(files, settings, &Script { until: FORMATION, events: &[], steps: &[] });
     let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
         .iter()
@@ -455,24 +456,28 @@ pub(crate) struct Simulated {
     pub(crate) reloads: Vec<Result<(), String>>,
 }
 
-/// Runs `files` until `until` with `events` (in time order), reload `steps` (in time order)
-/// and a probe client on each server, keeping what the servers log.
-pub(crate) fn run(
-    files: &[ServerFile],
-    settings: &Settings,
-    until: Duration,
-    events: &[(Duration, Event)],
-    steps: &[plan::Step],
-) -> Simulated {
+/// What a run does once the servers start.
+#[derive(Clone, Copy)]
+pub(crate) struct Script<'a> {
+    /// When it ends (the probes stop then).
+    pub(crate) until: Duration,
+    /// Faults and restarts, in time order.
+    pub(crate) events: &'a [(Duration, Event)],
+    /// Reloads, one every [`plan`] period after formation.
+    pub(crate) steps: &'a [plan::Step],
+}
+
+/// Runs `files` as `script` says, with a probe client on each server, keeping what the
+/// servers log.
+pub(crate) fn run(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> Simulated {
     let tap = LogTap::default();
     let lines = tap.lines.clone();
     let subscriber = tracing_subscriber::registry()
         .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
         .with(settings.trace.then(crate::tls::stderr_layer));
     // Turmoil runs every host on this thread: a thread-local subscriber sees all of them.
-    let mut run = tracing::subscriber::with_default(subscriber, || {
-        simulate(files, settings, until, events, steps)
-    });
+    let mut run =
+        tracing::subscriber::with_default(subscriber, || simulate(files, settings, script));
     run.logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
     // The operator knows the hosts, not the simulated addresses.
     for l in &mut run.logs {
@@ -483,14 +488,9 @@ pub(crate) fn run(
     run
 }
 
-/// Runs every file's server, and a probe client on each, until `until`, applying `events`.
-fn simulate(
-    files: &[ServerFile],
-    settings: &Settings,
-    until: Duration,
-    events: &[(Duration, Event)],
-    steps: &[plan::Step],
-) -> Simulated {
+/// Runs every file's server, and a probe client on each, as `script` says.
+fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> Simulated {
+    let Script { until, events, steps } = *script;
     let seed = settings.seed;
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)

@@ -19,7 +19,7 @@ use strait_net::reload::{ReloadSender, Reloader};
 use strait_net::setup::Setup;
 use strait_net::tls_setup::ServerTls;
 
-use super::{Event, FORMATION, ServerFile, Settings, first_tls_error, in_dir, load, run};
+use super::{Event, FORMATION, Script, ServerFile, Settings, first_tls_error, in_dir, load, run};
 
 /// Time from one step to the next.
 const EVERY: Duration = Duration::from_secs(30);
@@ -230,7 +230,10 @@ pub fn run_plan(
         events.extend(files.iter().map(|f| (back, Event::Restart(f.host.clone()))));
     }
     let end = step_at(steps.len());
-    let simulated = in_dir(settings.dir.as_deref(), || run(files, settings, end, &events, steps))?;
+    let simulated = {
+        let script = Script { until: end, events: &events, steps };
+        in_dir(settings.dir.as_deref(), || run(files, settings, &script))?
+    };
     let delivered = |x: usize, y: usize, from: Duration, to: Duration| {
         let arrivals = simulated.arrivals.get(&(x, y));
         arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))
