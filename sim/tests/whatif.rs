@@ -166,6 +166,21 @@ fn same_files_same_seed_same_report() {
     let settings = Settings::seeded(7);
     let (a, b) = (formation(&loaded, &settings), formation(&loaded, &settings));
     assert_eq!(a.to_string(), b.to_string());
+    // A crash, TLS and all (Ed25519 keys: handshakes of fixed sizes), in a fresh process each
+    // time, as its replay command runs: tokio numbers tasks per process, and the order in which
+    // a crashed host's sockets are torn down follows those numbers (see `src/main.rs`).
+    let dir = CertDir::new("whatif-determinism", 7);
+    ca_bundle_pki(dir.path());
+    let cli = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strait-sim"));
+        cmd.arg("whatif").args(files("sim/tests/whatif/ca-bundle"));
+        cmd.args(["--seed", "7", "--at", "1700000000", "--fault", "crash:a", "--json", "--dir"]);
+        let out = cmd.arg(dir.path()).output().expect("strait-sim runs");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let first = cli();
+    assert!(first.contains("\"spec\": \"crash:a\""), "{first}");
+    assert_eq!(first, cli());
 }
 
 /// Implicit gateways with `connect_retries: 0`: cut A from C until keep-alive drops both

@@ -9,6 +9,10 @@
 //! (`ping_interval` × (`ping_max` + 1), the longest of any file) plus a margin: turmoil drops
 //! the segments of an open stream silently, and a shorter cut would model a TCP stream that
 //! lost data without noticing, which real TCP does not do.
+//!
+//! The runs share this process: after a crash, the timings of a later run may differ by
+//! milliseconds from its replay, which runs in a fresh process (tokio numbers tasks per
+//! process; see `src/main.rs`).
 
 use std::fmt;
 use std::time::Duration;
