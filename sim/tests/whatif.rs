@@ -91,6 +91,11 @@ fn flawed_configurations_are_reported_with_the_reason() {
         ),
         ("sim/tests/whatif/cluster-name", "s2: no route to s1", "does not match"),
         (
+            "sim/tests/whatif/reject-unknown",
+            "C: no outbound gateway to A",
+            "a: Rejecting connection from gateway \"C\"",
+        ),
+        (
             "sim/tests/whatif/unreachable",
             "A: no outbound gateway to B",
             "none listens on 127.0.0.1:7999",
