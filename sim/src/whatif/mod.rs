@@ -281,12 +281,18 @@ impl Report {
                 })
             })
             .collect();
+        let links: Vec<serde_json::Value> = self
+            .links
+            .iter()
+            .map(|l| serde_json::json!({ "kind": l.kind, "a": l.a, "b": l.b }))
+            .collect();
         serde_json::json!({
             "start": dates::format(self.start),
             "simulated_ms": FORMATION.as_millis() as u64,
             "converged_ms": self.converged.map(|t| t.as_millis() as u64),
             "healthy": self.healthy(),
             "servers": servers,
+            "links": links,
             "findings": self.findings,
         })
     }
