@@ -14,7 +14,13 @@
 //! the report says when every pair of servers meant to reach each other (joined by expected
 //! links, directly or not) first delivered, which pairs never did, which routes and gateway
 //! links formed, and for each expected one that did not, what the servers at both ends logged
-//! about it. Faults, certificate dates and change plans are the next parts (issue 16).
+//! about it.
+//!
+//! Then, on request, each in runs of its own from the same seed: [`faults`] (each crash and
+//! partition, and whether delivery heals), [`expiry`] (what each certificate date breaks, and
+//! whether established links hide it until a reconnect) and [`plan`] (a sequence of reloads,
+//! and the first step that would lose a link). Every finding carries the command that replays
+//! it with `--trace`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
