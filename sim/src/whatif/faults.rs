@@ -3,7 +3,7 @@
 //! and one way in each direction, each in a run of its own from the same seed. The probes keep
 //! publishing between every pair of servers throughout, so for each fault the report says
 //! which pairs lost delivery, from when and for how long, and whether delivery came back by
-//! itself within [`HEAL`] of the fault being lifted.
+//! itself within the servers' own stale-link time plus [`HEAL`] of the fault being lifted.
 //!
 //! A partition lasts as long as the servers' own keep-alive needs to notice it
 //! (`ping_interval` × (`ping_max` + 1), the longest of any file) plus a margin: turmoil drops
@@ -22,7 +22,10 @@ use super::{Event, FORMATION, Link, Script, ServerFile, Settings, run};
 /// How long a crashed server stays down.
 pub const DOWN: Duration = Duration::from_secs(5);
 
-/// How long after a fault is lifted delivery must be back for the fault to heal by itself.
+/// How long after a fault is lifted delivery must be back for the fault to heal by itself,
+/// beyond the servers' own stale-link time (a link opened just before the lift may have lost
+/// its first bytes to the cut, which turmoil does not retransmit, and only the server's timers
+/// end it).
 pub const HEAL: Duration = Duration::from_secs(30);
 
 /// A silence between two probe arrivals longer than this is a loss (probes publish every
@@ -131,10 +134,12 @@ pub struct Outcome {
     pub losses: Vec<Loss>,
     /// The command that replays it with tracing.
     pub replay: String,
+    /// How long after the lift delivery had to be back.
+    pub heal: Duration,
 }
 
 impl Outcome {
-    /// Whether some pair lost delivery and did not get it back within [`HEAL`].
+    /// Whether some pair lost delivery and did not get it back within the heal window.
     pub fn unhealed(&self) -> bool {
         self.losses.iter().any(|l| l.back_at.is_none())
     }
@@ -149,7 +154,9 @@ impl Outcome {
                 Some(t) => {
                     format!("back at {t:.2?}, {:.2?} after the fault was lifted", t - lifted)
                 }
-                None => format!("NOT back {HEAL:?} after the fault was lifted (at {lifted:.2?})"),
+                None => {
+                    format!("NOT back {:?} after the fault was lifted (at {lifted:.2?})", self.heal)
+                }
             };
             out.push(format!(
                 "{} to {}: lost from {:.2?} for {:.2?}; {back}",
@@ -165,6 +172,8 @@ impl Outcome {
 pub struct FaultReport {
     /// How long partitions were held.
     pub hold: Duration,
+    /// How long after the lift delivery had to be back.
+    pub heal: Duration,
     /// Per fault, in the order they ran.
     pub outcomes: Vec<Outcome>,
 }
@@ -207,7 +216,7 @@ impl FaultReport {
             .collect();
         serde_json::json!({
             "hold_ms": self.hold.as_millis() as u64,
-            "heal_ms": HEAL.as_millis() as u64,
+            "heal_ms": self.heal.as_millis() as u64,
             "healed": self.healed(),
             "faults": outcomes,
         })
@@ -217,7 +226,11 @@ impl FaultReport {
 impl fmt::Display for FaultReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.outcomes.len();
-        writeln!(f, "faults, one at a time from {FORMATION:?} (partitions held {:?}):", self.hold)?;
+        writeln!(
+            f,
+            "faults, one at a time from {FORMATION:?} (partitions held {:?}, delivery back within {:?} of the lift):",
+            self.hold, self.heal
+        )?;
         // The worst first: losses that did not heal, then the longest.
         let mut order: Vec<&Outcome> = self.outcomes.iter().collect();
         order.sort_by_key(|o| {
@@ -270,21 +283,25 @@ pub fn run_faults(
         faults.retain(named);
         faults.extend(unknown);
     }
-    let hold = hold(files);
-    let outcomes = faults.into_iter().map(|fault| one(files, settings, fault, hold)).collect();
-    FaultReport { hold, outcomes }
-}
-
-/// How long a partition is held: the longest keep-alive of any server, plus a margin.
-fn hold(files: &[ServerFile]) -> Duration {
+    // The longest stale-link time of any server: a partition lasts past it, and delivery may
+    // take it again to come back.
     let keep_alive = |f: &ServerFile| f.setup.node.ping_interval * (f.setup.node.ping_max + 1);
-    files.iter().map(keep_alive).max().unwrap_or_default() + Duration::from_secs(5)
+    let keep_alive = files.iter().map(keep_alive).max().unwrap_or_default();
+    let (hold, heal) = (keep_alive + Duration::from_secs(5), keep_alive + HEAL);
+    let outcomes =
+        faults.into_iter().map(|fault| one(files, settings, fault, (hold, heal))).collect();
+    FaultReport { hold, heal, outcomes }
 }
 
-fn one(files: &[ServerFile], settings: &Settings, fault: Fault, hold: Duration) -> Outcome {
+fn one(
+    files: &[ServerFile],
+    settings: &Settings,
+    fault: Fault,
+    (hold, heal): (Duration, Duration),
+) -> Outcome {
     let at = FORMATION;
     let (events, lifted) = fault.events(at, hold);
-    let end = lifted + HEAL;
+    let end = lifted + heal;
     let simulated = run(files, settings, &Script { until: end, events: &events, steps: &[] });
     let mut losses = Vec::new();
     for (&(x, y), arrivals) in &simulated.arrivals {
@@ -298,7 +315,7 @@ fn one(files: &[ServerFile], settings: &Settings, fault: Fault, hold: Duration) 
     }
     losses.sort_by_key(|l| (l.back_at.is_some(), std::cmp::Reverse(l.lost_for)));
     let replay = settings.command(files, &format!("--fault {} --trace", fault.spec()));
-    Outcome { fault, window: (at, lifted), losses, replay }
+    Outcome { fault, window: (at, lifted), losses, replay, heal }
 }
 
 /// The loss in `arrivals` (sorted) from `from` until `end`, if any silence exceeds [`GAP`].
