@@ -12,7 +12,8 @@
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
-//!                   [--faults | --fault SPEC…] [--dates | --date D…] [--step F=NEW…]
+//!                   [--faults | --fault SPEC…] [--dates | --date D… [--horizon DAYS]]
+//!                   [--step F=NEW…]
 //!                                              run configuration files: which routes and
 //!                                              gateway links form, and why not; what each
 //!                                              crash and partition does to delivery; what
@@ -161,6 +162,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut only = Vec::new();
     let (mut all_dates, mut only_dates) = (false, Vec::new());
     let mut steps = Vec::new();
+    let mut horizon = whatif::expiry::HORIZON;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let mut value =
@@ -171,6 +173,13 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             "--faults" => faults = true,
             "--dates" => all_dates = true,
             "--step" => steps.push(value("--step")),
+            "--horizon" => {
+                let v = value("--horizon");
+                let days: u64 = v
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("--horizon needs days, got {v:?}")));
+                horizon = Duration::from_secs(days * 86_400);
+            }
             "--date" => {
                 let v = value("--date");
                 only_dates.push(dates::parse(&v).unwrap_or_else(|| {
@@ -263,7 +272,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         }
     }
     let healed = faults.as_ref().is_none_or(|f| f.healed());
-    let unbroken = expiry.as_ref().is_none_or(|e| e.unbroken())
+    let unbroken = expiry.as_ref().is_none_or(|e| !e.breaks_within(horizon))
         && plan.as_ref().is_none_or(|p| p.first_broken().is_none());
     if report.healthy() && healed && unbroken { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
@@ -354,7 +363,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…] [--step F=NEW…]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…] [--horizon DAYS] [--step F=NEW…]"
     );
     std::process::exit(2)
 }

@@ -82,12 +82,30 @@ pub struct ExpiryReport {
     pub dates: Vec<DateOutcome>,
 }
 
+/// By default, a date that breaks delivery within this long of the start is a finding (every
+/// certificate expires some day; one that does within two months needs an operator now).
+pub const HORIZON: Duration = Duration::from_secs(60 * 86_400);
+
 impl ExpiryReport {
     /// Whether no date breaks delivery between some pair.
     pub fn unbroken(&self) -> bool {
-        !self.dates.iter().any(|d| d.changes.iter().any(|c| c.broken))
+        !self.dates.iter().any(DateOutcome::breaks)
     }
 
+    /// Whether a date within `horizon` of the start breaks delivery between some pair.
+    pub fn breaks_within(&self, horizon: Duration) -> bool {
+        self.dates.iter().any(|d| d.breaks() && d.at <= self.start + horizon)
+    }
+}
+
+impl DateOutcome {
+    /// Whether it breaks delivery between some pair.
+    pub fn breaks(&self) -> bool {
+        self.changes.iter().any(|c| c.broken)
+    }
+}
+
+impl ExpiryReport {
     /// For CI pipelines.
     pub fn to_json(&self) -> serde_json::Value {
         let dates: Vec<serde_json::Value> = self
@@ -121,7 +139,10 @@ impl fmt::Display for ExpiryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "certificate dates after {}:", dates::format(self.start))?;
         for d in &self.dates {
-            writeln!(f, "  {}: {}", dates::format(d.at), d.events.join("; "))?;
+            let days = (d.at - self.start).as_secs() / 86_400;
+            let soon = if d.breaks() && d.at <= self.start + HORIZON { " SOON" } else { "" };
+            let date = dates::format(d.at);
+            writeln!(f, "  {date} (in {days} days{soon}): {}", d.events.join("; "))?;
             if d.changes.is_empty() {
                 writeln!(f, "    no pair of servers changes")?;
                 continue;
@@ -138,7 +159,7 @@ impl fmt::Display for ExpiryReport {
             }
             writeln!(f, "    replay: {}", d.replay)?;
         }
-        let broken = self.dates.iter().filter(|d| d.changes.iter().any(|c| c.broken)).count();
+        let broken = self.dates.iter().filter(|d| d.breaks()).count();
         writeln!(f, "{} dates, {broken} breaking delivery", self.dates.len())
     }
 }
