@@ -11,8 +11,14 @@
 //!                                              server (the standard suite before routes)
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
-//! strait-sim whatif FILE… [--seed S] [--json]  run configuration files: which routes and
-//!                                              gateway links form, and why not
+//! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
+//!                   [--faults | --fault SPEC…] [--dates | --date D… [--horizon DAYS]]
+//!                   [--step F=NEW…]
+//!                                              run configuration files: which routes and
+//!                                              gateway links form, and why not; what each
+//!                                              crash and partition does to delivery; what
+//!                                              each certificate's dates break; where a
+//!                                              plan of reloads would first lose a link
 //! ```
 //!
 //! A run is a pure function of its seed *in a fresh process*: tokio numbers tasks with one
@@ -140,41 +146,135 @@ fn main() -> ExitCode {
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// `whatif FILE… [--seed S] [--json]`: the formation report of an operator's files; failure when an
-/// expected link did not form or a file is refused.
+/// `whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]`: the report on an
+/// operator's files; failure when an expected link did not form or a file is refused.
+///
+/// `--at` is the date simulated time starts at (`YYYY-MM-DD[THH:MM:SS]` UTC or seconds since
+/// 1970); without it, the wall clock's date now, read here once: the simulation itself reads
+/// no clock, and every replay command names the date.
 fn whatif_main(args: Vec<String>) -> ExitCode {
+    use strait_sim::whatif::{self, Settings, dates};
     let mut files = Vec::new();
-    let mut seed = 1u64;
+    let mut settings = Settings::seeded(1);
+    let mut at = None;
     let mut json = false;
+    let mut faults = false;
+    let mut only = Vec::new();
+    let (mut all_dates, mut only_dates) = (false, Vec::new());
+    let mut steps = Vec::new();
+    let mut horizon = whatif::expiry::HORIZON;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
+        let mut value =
+            |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
         match a.as_str() {
             "--json" => json = true,
+            "--trace" => settings.trace = true,
+            "--faults" => faults = true,
+            "--dates" => all_dates = true,
+            "--step" => steps.push(value("--step")),
+            "--horizon" => {
+                let v = value("--horizon");
+                let days: u64 = v
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("--horizon needs days, got {v:?}")));
+                horizon = Duration::from_secs(days * 86_400);
+            }
+            "--date" => {
+                let v = value("--date");
+                only_dates.push(dates::parse(&v).unwrap_or_else(|| {
+                    usage(&format!("--date needs YYYY-MM-DD[THH:MM:SS] or seconds, got {v:?}"))
+                }));
+            }
+            "--fault" => {
+                let v = value("--fault");
+                only.push(whatif::faults::Fault::parse(&v).unwrap_or_else(|| {
+                    usage(&format!(
+                        "--fault takes crash:HOST, partition:A:B or oneway:FROM:TO, got {v:?}"
+                    ))
+                }));
+            }
             "--seed" => {
-                let v = args.next().unwrap_or_default();
-                seed = v
+                let v = value("--seed");
+                settings.seed = v
                     .parse()
                     .unwrap_or_else(|_| usage(&format!("--seed needs a number, got {v:?}")));
             }
+            "--at" => {
+                let v = value("--at");
+                at = Some(dates::parse(&v).unwrap_or_else(|| {
+                    usage(&format!("--at needs YYYY-MM-DD[THH:MM:SS] or seconds, got {v:?}"))
+                }));
+            }
+            "--dir" => settings.dir = Some(std::path::PathBuf::from(value("--dir"))),
             _ => files.push(std::path::PathBuf::from(a)),
         }
     }
     if files.is_empty() {
         usage("whatif needs configuration files");
     }
-    let files = match strait_sim::whatif::load(&files) {
+    settings.start = at.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Duration::from_secs(now.unwrap_or_default().as_secs())
+    });
+    let files = match whatif::load(&files, settings.dir.as_deref()) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let report = strait_sim::whatif::formation(&files, seed);
+    let report = whatif::formation(&files, &settings);
+    let faults = (faults || !only.is_empty())
+        .then(|| whatif::faults::run_faults(&files, &settings, &report.links, &only));
+    let steps: Vec<whatif::plan::Step> = match steps
+        .iter()
+        .map(|s| whatif::plan::Step::parse(&files, s, settings.dir.as_deref()))
+        .collect()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = match steps.is_empty() {
+        true => None,
+        false => match whatif::plan::run_plan(&files, &settings, &steps) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let expiry = (all_dates || !only_dates.is_empty())
+        .then(|| whatif::expiry::run_dates(&files, &settings, &only_dates));
     match json {
-        true => println!("{:#}", report.to_json()),
-        false => print!("{report}"),
+        true => {
+            let mut j = report.to_json();
+            j["faults"] = faults.as_ref().map(|f| f.to_json()).unwrap_or_default();
+            j["dates"] = expiry.as_ref().map(|e| e.to_json()).unwrap_or_default();
+            j["plan"] = plan.as_ref().map(|p| p.to_json()).unwrap_or_default();
+            println!("{j:#}");
+        }
+        false => {
+            print!("{report}");
+            if let Some(f) = &faults {
+                print!("{f}");
+            }
+            if let Some(e) = &expiry {
+                print!("{e}");
+            }
+            if let Some(p) = &plan {
+                print!("{p}");
+            }
+        }
     }
-    if report.healthy() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let healed = faults.as_ref().is_none_or(|f| f.healed());
+    let unbroken = expiry.as_ref().is_none_or(|e| !e.breaks_within(horizon))
+        && plan.as_ref().is_none_or(|p| p.first_broken().is_none());
+    if report.healthy() && healed && unbroken { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// `--rotation`: the certificate-rotation suites (their runs install their own tracing).
@@ -263,7 +363,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--json]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…] [--horizon DAYS] [--step F=NEW…]"
     );
     std::process::exit(2)
 }

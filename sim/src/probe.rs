@@ -3,16 +3,20 @@
 //! so the checker sees, from outside the servers, when each gateway path carries traffic again.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use strait_core::proto::from_server::{Limits, Parser, ServerOp};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use strait_net::tls::{self, Joined, TlsState};
+use strait_net::transport::Connection;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
 use crate::invariants::Shared;
 use crate::topology::{ACCOUNTS, CLIENT_PORT};
+use crate::transport::SimConn;
 
 /// Period of the probe publications.
 pub const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -29,13 +33,17 @@ pub struct Via {
     pub port: u16,
     /// User and password, if the server wants them.
     pub login: Option<(String, String)>,
+    /// TLS after the server's plaintext INFO, as a NATS client does when the server requires
+    /// it: the configuration to handshake with and the name to verify.
+    pub tls: Option<(Arc<TlsState>, String)>,
 }
 
 impl Via {
     /// A server of the seeded suites: [`CLIENT_PORT`], the first account's user.
     pub fn sim_server(host: String) -> Self {
         let (_, user, pass) = ACCOUNTS[0];
-        Self { host, port: CLIENT_PORT, login: Some((user.to_owned(), pass.to_owned())) }
+        let login = Some((user.to_owned(), pass.to_owned()));
+        Self { host, port: CLIENT_PORT, login, tls: None }
     }
 }
 
@@ -71,14 +79,10 @@ pub async fn run_with(
     };
     // Bounded by `until`: every iteration sleeps or waits at most until then.
     while now() < until {
-        let Ok(Ok(stream)) =
-            timeout(Duration::from_secs(1), TcpStream::connect((via.host.as_str(), via.port)))
-                .await
-        else {
+        let Some((mut rd, mut wr)) = connect(&via).await else {
             sleep(PROBE_EVERY).await;
             continue;
         };
-        let (mut rd, mut wr) = stream.into_split();
         let mut out = BytesMut::new();
         let _ = write!(
             out,
@@ -128,4 +132,33 @@ pub async fn run_with(
         sleep(PROBE_EVERY.min(until.saturating_sub(now()))).await;
     }
     Ok(())
+}
+
+/// The halves of a probe's connection, plaintext or TLS.
+type Halves = (Box<dyn AsyncRead + Unpin>, Box<dyn AsyncWrite + Unpin>);
+
+/// Connect to `via` (bounded by a second for TCP, and the TLS block's timeout for TLS).
+async fn connect(via: &Via) -> Option<Halves> {
+    let dial = TcpStream::connect((via.host.as_str(), via.port));
+    let stream = timeout(Duration::from_secs(1), dial).await.ok()?.ok()?;
+    let Some((state, name)) = &via.tls else {
+        let (rd, wr) = stream.into_split();
+        return Some((Box::new(rd), Box::new(wr)));
+    };
+    let (mut rd, wr) = Connection::split(SimConn(stream));
+    // The plaintext INFO line comes first; TLS starts right after it.
+    let mut info = Vec::new();
+    let read_info = async {
+        // Bounded: an INFO line longer than 64 KiB is not one.
+        while !info.ends_with(b"\r\n") && info.len() < 65_536 {
+            let mut byte = [0u8; 1];
+            rd.read_exact(&mut byte).await.ok()?;
+            info.push(byte[0]);
+        }
+        Some(())
+    };
+    timeout(state.timeout, read_info).await.ok()??;
+    let conn = tls::connect::<SimConn>(Joined::new(Vec::new(), rd, wr), name, state, &[]);
+    let (rd, wr) = Connection::split(conn.await.ok()?);
+    Some((Box::new(rd), Box::new(wr)))
 }

@@ -637,14 +637,7 @@ impl fmt::Display for RotationReport {
 pub fn run(cfg: &RotationConfig) -> RotationReport {
     let tap = LogTap::default();
     let lines = tap.lines.clone();
-    let fmt_layer = cfg.trace.then(|| {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,strait_sim=debug"));
-        tracing_subscriber::fmt::layer()
-            .without_time()
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
-    });
+    let fmt_layer = cfg.trace.then(crate::tls::stderr_layer);
     let subscriber = tracing_subscriber::registry()
         .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
         .with(fmt_layer);

@@ -94,6 +94,21 @@ fn ed25519() -> KeyPair {
 impl Ca {
     /// A self-signed root named `name`; `serial_no` keeps serials unique within a run.
     pub fn root(name: &str, serial_no: u64) -> Ca {
+        let (key, p) = Self::params(name, serial_no);
+        let cert = p.self_signed(&key).expect("self-sign a CA");
+        Ca { name: name.to_owned(), pem: cert.pem(), issuer: Issuer::new(p, key) }
+    }
+
+    /// An intermediate CA named `name`, signed by this one (its PEM is the intermediate's
+    /// certificate alone; a chain is the leaf's PEM followed by it).
+    pub fn intermediate(&self, name: &str, serial_no: u64) -> Ca {
+        let (key, p) = Self::params(name, serial_no);
+        let cert = p.signed_by(&key, &self.issuer).expect("sign an intermediate");
+        Ca { name: name.to_owned(), pem: cert.pem(), issuer: Issuer::new(p, key) }
+    }
+
+    /// A fresh key and the parameters of a CA certificate named `name`.
+    fn params(name: &str, serial_no: u64) -> (KeyPair, CertificateParams) {
         let key = ed25519();
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         p.distinguished_name.push(DnType::CommonName, name);
@@ -101,8 +116,7 @@ impl Ca {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
         p.serial_number = Some(serial(serial_no));
-        let cert = p.self_signed(&key).expect("self-sign a CA");
-        Ca { name: name.to_owned(), pem: cert.pem(), issuer: Issuer::new(p, key) }
+        (key, p)
     }
 
     /// A server+client leaf for `hosts` (DNS SANs; the first is the CN), valid until
@@ -141,6 +155,11 @@ impl CertDir {
         ));
         std::fs::create_dir_all(&path).expect("create the certificate directory");
         CertDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     /// The gateway `tls {}` block of server `host`: its files in this directory.
@@ -314,6 +333,14 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogTap {
             text,
         });
     }
+}
+
+/// The `--trace` output of runs that install their own subscriber: server lines to stderr
+/// (`RUST_LOG` filters them; default `info,strait_sim=debug`).
+pub fn stderr_layer<S: Subscriber + for<'a> LookupSpan<'a>>() -> impl Layer<S> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,strait_sim=debug"));
+    tracing_subscriber::fmt::layer().without_time().with_writer(std::io::stderr).with_filter(filter)
 }
 
 /// Records the field called `.0` as text into `.1`.

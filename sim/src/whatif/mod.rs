@@ -6,15 +6,21 @@
 //! running the production server. Every listen and advertise address of every file is mapped
 //! to its host; a route or gateway URL is resolved to the host that listens on that address
 //! (by port, and by host unless either side is loopback or a wildcard), and a URL no file
-//! listens on is reported as unreachable, not guessed.
+//! listens on is reported as unreachable, not guessed. The certificate, key and CA files of
+//! `tls {}` blocks are read as the daemon reads them and judged at simulated time, which
+//! starts at the date the run is asked about ([`Settings::start`]).
 //!
-//! This first part reports **formation**: a probe client on every server publishes to every
-//! other from the start, so the report says when every pair of servers meant to reach each
-//! other (joined by expected links, directly or not) first delivered, which pairs never did,
-//! which routes and gateway links formed, and for each expected one that did not, what the
-//! servers at both ends logged about it. Faults, certificate dates and change plans come next
-//! (issue 16); configurations with TLS blocks are refused until their files are handled with
-//! simulated time.
+//! **Formation**: a probe client on every server publishes to every other from the start, so
+//! the report says when every pair of servers meant to reach each other (joined by expected
+//! links, directly or not) first delivered, which pairs never did, which routes and gateway
+//! links formed, and for each expected one that did not, what the servers at both ends logged
+//! about it.
+//!
+//! Then, on request, each in runs of its own from the same seed: [`faults`] (each crash and
+//! partition, and whether delivery heals), [`expiry`] (what each certificate date breaks, and
+//! whether established links hide it until a reconnect) and [`plan`] (a sequence of reloads,
+//! and the first step that would lose a link). Every finding carries the command that replays
+//! it with `--trace`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -27,6 +33,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use strait_conf::Options;
 use strait_net::cli::Args;
 use strait_net::server::{self, Extras, Listeners, NodeHandle};
 use strait_net::setup::{self, Setup};
@@ -38,8 +45,53 @@ use strait_core::node::Auth;
 
 use crate::invariants::{Checker, Shared};
 use crate::probe::{self, Via};
-use crate::tls::{LogLine, LogTap};
+use crate::tls::{LogLine, LogTap, SIM_EPOCH};
 use crate::transport::{SimConn, SimDialer, SimListener};
+
+pub mod dates;
+pub mod expiry;
+pub mod faults;
+pub mod plan;
+mod tls;
+
+/// What a run is asked: from which seed, at which date.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Seeds turmoil and every server.
+    pub seed: u64,
+    /// The date simulated time starts at, as time since 1970 (certificates are judged by it).
+    pub start: Duration,
+    /// Log every server's debug lines to stderr (`--trace`).
+    pub trace: bool,
+    /// Where relative certificate paths are read from (see [`load`]); only for the replay
+    /// command here.
+    pub dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Seed `seed`, starting at the simulation's usual epoch ([`SIM_EPOCH`]).
+    pub fn seeded(seed: u64) -> Self {
+        Self { seed, start: SIM_EPOCH, trace: false, dir: None }
+    }
+
+    /// The command that runs `files` with these settings again, with `extra` arguments.
+    pub fn command(&self, files: &[ServerFile], extra: &str) -> String {
+        let mut cmd = String::from("strait-sim whatif");
+        for f in files {
+            cmd.push(' ');
+            cmd.push_str(&f.path.display().to_string());
+        }
+        cmd.push_str(&format!(" --seed {} --at {}", self.seed, self.start.as_secs()));
+        if let Some(dir) = &self.dir {
+            cmd.push_str(&format!(" --dir {}", dir.display()));
+        }
+        if !extra.is_empty() {
+            cmd.push(' ');
+            cmd.push_str(extra);
+        }
+        cmd
+    }
+}
 
 /// How long the servers get to form their links (gateways dial after a 1 s solicit delay,
 /// routes gossip, implicit links follow).
@@ -56,6 +108,8 @@ pub struct ServerFile {
     pub name: String,
     /// What the daemon would run with.
     pub setup: Setup,
+    /// The options the file gives (relative certificate paths made absolute).
+    pub options: Options,
 }
 
 impl ServerFile {
@@ -86,44 +140,52 @@ impl ServerFile {
     }
 }
 
-/// Read every file (a file the daemon would refuse is an error naming it).
-pub fn load(paths: &[PathBuf]) -> Result<Vec<ServerFile>, String> {
+/// Read every file (a file the daemon would refuse is an error naming it); relative
+/// certificate paths are read from `dir`, the daemon's working directory (default: ours).
+///
+/// The daemon's configuration code reads relative paths from the process's working
+/// directory, so with `dir` the process works in `dir` while the files are read (loads take
+/// turns; afterwards every certificate path is absolute and nothing reads relative paths).
+pub fn load(paths: &[PathBuf], dir: Option<&Path>) -> Result<Vec<ServerFile>, String> {
+    let paths: Vec<PathBuf> = match dir {
+        Some(_) => paths.iter().map(std::path::absolute).collect::<io::Result<_>>(),
+        None => Ok(paths.to_vec()),
+    }
+    .map_err(|e| format!("{e}"))?;
+    in_dir(dir, || load_here(&paths))?
+}
+
+/// Run `f` with the process working in `dir` (see [`load`]), one caller at a time.
+pub(crate) fn in_dir<R>(dir: Option<&Path>, f: impl FnOnce() -> R) -> Result<R, String> {
+    static CWD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = CWD.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(dir) = dir else { return Ok(f()) };
+    let back = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
+    std::env::set_current_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let out = f();
+    std::env::set_current_dir(&back).map_err(|e| format!("{}: {e}", back.display()))?;
+    Ok(out)
+}
+
+/// [`load`] in the process's working directory.
+fn load_here(paths: &[PathBuf]) -> Result<Vec<ServerFile>, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
     let mut files = Vec::new();
     for path in paths {
-        let raw = strait_conf::parse_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if has_tls(&raw) {
-            return Err(format!(
-                "{}: TLS blocks are not simulated yet (certificate files need simulated time)",
-                path.display()
-            ));
-        }
-        let options =
-            strait_conf::load_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let setup = setup::build(&Args::default(), Some(&options))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let at = |e: &dyn fmt::Display| format!("{}: {e}", path.display());
+        let mut options = strait_conf::load_file(path).map_err(|e| at(&e))?;
+        tls::rebase(&mut options, &cwd);
+        let setup = setup::build(&Args::default(), Some(&options)).map_err(|e| at(&e))?;
+        // The same blocks on simulated time (refused the same way, too).
+        tls::on_sim_clock(&options, &setup).map_err(|e| at(&e))?;
         let host = host_name(path);
         if files.iter().any(|f: &ServerFile| f.host == host) {
-            return Err(format!("{}: two files named {host}", path.display()));
+            return Err(at(&format!("two files named {host}")));
         }
         let name = setup.node.server_name.clone().unwrap_or_else(|| host.clone());
-        files.push(ServerFile { path: path.clone(), host, name, setup });
+        files.push(ServerFile { path: path.clone(), host, name, setup, options });
     }
     Ok(files)
-}
-
-/// Whether the file has a `tls` block at the top or in a `cluster`, `gateway` or `leafnodes`
-/// block (option names are case-insensitive).
-fn has_tls(map: &strait_conf::Map) -> bool {
-    map.entries().iter().any(|e| {
-        let key = e.key.to_ascii_lowercase();
-        key == "tls"
-            || (matches!(key.as_str(), "cluster" | "gateway" | "leafnodes")
-                && matches!(&e.value.kind, strait_conf::Kind::Map(m) if has_tls_here(m)))
-    })
-}
-
-fn has_tls_here(map: &strait_conf::Map) -> bool {
-    map.entries().iter().any(|e| e.key.eq_ignore_ascii_case("tls"))
 }
 
 /// A turmoil host name for `path`: its stem, lowercased, letters, digits and `-` only.
@@ -191,8 +253,12 @@ pub struct Formed {
 /// The formation report.
 #[derive(Debug)]
 pub struct Report {
+    /// The date simulated time started at (since 1970).
+    pub start: Duration,
     /// Per server (file order): its name and what formed.
     pub servers: Vec<(String, Formed)>,
+    /// Every link that formed, once per pair of servers and kind.
+    pub links: Vec<Link>,
     /// When every pair of servers meant to reach each other had carried a probe message, if
     /// every one did.
     pub converged: Option<Duration>,
@@ -221,11 +287,18 @@ impl Report {
                 })
             })
             .collect();
+        let links: Vec<serde_json::Value> = self
+            .links
+            .iter()
+            .map(|l| serde_json::json!({ "kind": l.kind, "a": l.a, "b": l.b }))
+            .collect();
         serde_json::json!({
+            "start": dates::format(self.start),
             "simulated_ms": FORMATION.as_millis() as u64,
             "converged_ms": self.converged.map(|t| t.as_millis() as u64),
             "healthy": self.healthy(),
             "servers": servers,
+            "links": links,
             "findings": self.findings,
         })
     }
@@ -233,7 +306,8 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "formation after {FORMATION:?} of simulated time:")?;
+        let start = dates::format(self.start);
+        writeln!(f, "formation from {start}, after {FORMATION:?} of simulated time:")?;
         for (name, formed) in &self.servers {
             writeln!(
                 f,
@@ -259,20 +333,10 @@ impl fmt::Display for Report {
 }
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
-pub fn formation(files: &[ServerFile], seed: u64) -> Report {
-    let tap = LogTap::default();
-    let lines = tap.lines.clone();
-    let subscriber = tracing_subscriber::registry()
-        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
-    let (nodes, ips, arrivals) =
-        tracing::subscriber::with_default(subscriber, || simulate(files, seed));
-    let mut logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
-    // The operator knows the hosts, not the simulated addresses.
-    for l in &mut logs {
-        for (ip, host) in &ips {
-            l.text = l.text.replace(&format!("{ip}:"), &format!("{host}:"));
-        }
-    }
+pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
+    let Simulated { nodes, ips, arrivals, logs, .. } =
+        run(files, settings, &Script { until: FORMATION, events: &[], steps: &[] });
+    let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
         .iter()
         .map(|f| (f.name.clone(), nodes.get(&f.host).map(formed).unwrap_or_default()))
@@ -281,7 +345,7 @@ pub fn formation(files: &[ServerFile], seed: u64) -> Report {
     let mut findings = Vec::new();
     let mut converged = Some(Duration::ZERO);
     for (x, y) in meant_to_reach(files, &map) {
-        match arrivals.get(&(x, y)) {
+        match arrivals.get(&(x, y)).and_then(|a| a.first()) {
             Some(t) => converged = converged.map(|c| c.max(*t)),
             None => {
                 converged = None;
@@ -293,7 +357,7 @@ pub fn formation(files: &[ServerFile], seed: u64) -> Report {
         }
     }
     findings.extend(missing(files, &servers, &logs, &map));
-    Report { servers, converged, findings }
+    Report { start: settings.start, servers, links, converged, findings }
 }
 
 /// Ordered pairs of servers (file indices) meant to reach each other: those joined by
@@ -334,57 +398,188 @@ fn lists_route(f: &ServerFile, peer: &ServerFile, map: &AddressMap) -> bool {
     })
 }
 
-/// What a simulation left: the nodes by host, simulated IP → host, and the first arrival of a
-/// probe message per (from, to) pair of file indices.
-type Simulated =
-    (BTreeMap<String, NodeHandle>, Vec<(String, String)>, BTreeMap<(usize, usize), Duration>);
+/// A link between two servers (simulated hosts, in file order), as their nodes register it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    /// `route` or `gateway` (either direction: a partition cuts both).
+    pub kind: &'static str,
+    /// One end's host.
+    pub a: String,
+    /// The other end's host.
+    pub b: String,
+}
 
-/// Runs every file's server, and a probe client on each, until [`FORMATION`].
-fn simulate(files: &[ServerFile], seed: u64) -> Simulated {
+/// The links registered on `nodes`, each pair of hosts once per kind.
+fn links(nodes: &BTreeMap<String, NodeHandle>, ips: &[(String, String)]) -> Vec<Link> {
+    let host_of = |peer: Option<SocketAddr>| {
+        let ip = peer?.ip().to_string();
+        ips.iter().find(|(i, _)| *i == ip).map(|(_, h)| h.clone())
+    };
+    let mut out = Vec::new();
+    for (host, node) in nodes {
+        let peers: Vec<(&'static str, Option<SocketAddr>)> = node.inspect(|n| {
+            let routes = n.routes_snapshot(false).into_iter().map(|r| ("route", r.link.peer));
+            let mut peers: Vec<_> = routes.collect();
+            if let Some(g) = n.gateway_snapshot() {
+                let gateways = g.outbound.into_iter().chain(g.inbound);
+                peers.extend(gateways.map(|l| ("gateway", l.link.peer)));
+            }
+            peers
+        });
+        for (kind, peer) in peers {
+            if let Some(peer) = host_of(peer).filter(|p| p != host) {
+                let (a, b) = if *host < peer { (host.clone(), peer) } else { (peer, host.clone()) };
+                out.push(Link { kind, a, b });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Something done to the simulated network or a host at a given time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// The host crashes (its server and sockets vanish).
+    Crash(String),
+    /// The crashed host starts again (a new incarnation reads its files).
+    Restart(String),
+    /// Traffic from `.0` to `.1` is dropped, and the other way too when `.2`.
+    Cut(String, String, bool),
+    /// Undo a [`Event::Cut`] with the same hosts and direction.
+    Mend(String, String, bool),
+}
+
+/// Every arrival of a probe message per (from, to) pair of file indices, in order.
+pub(crate) type Arrivals = BTreeMap<(usize, usize), Vec<Duration>>;
+
+/// What a simulation left.
+pub(crate) struct Simulated {
+    /// The nodes by host (the latest incarnation of each).
+    nodes: BTreeMap<String, NodeHandle>,
+    /// Simulated IP → host.
+    ips: Vec<(String, String)>,
+    /// Every arrival of a probe message per (from, to) pair of file indices, in order.
+    pub(crate) arrivals: Arrivals,
+    /// What the servers logged at INFO and above, with hosts in place of simulated addresses.
+    pub(crate) logs: Vec<LogLine>,
+    /// The outcome of each reload step, in order.
+    pub(crate) reloads: Vec<Result<(), String>>,
+}
+
+/// What a run does once the servers start.
+#[derive(Clone, Copy)]
+pub(crate) struct Script<'a> {
+    /// When it ends (the probes stop then).
+    pub(crate) until: Duration,
+    /// Faults and restarts, in time order.
+    pub(crate) events: &'a [(Duration, Event)],
+    /// Reloads, one every [`plan`] period after formation.
+    pub(crate) steps: &'a [plan::Step],
+}
+
+/// Runs `files` as `script` says, with a probe client on each server, keeping what the
+/// servers log.
+pub(crate) fn run(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> Simulated {
+    let tap = LogTap::default();
+    let lines = tap.lines.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(tap.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+        .with(settings.trace.then(crate::tls::stderr_layer));
+    // Turmoil runs every host on this thread: a thread-local subscriber sees all of them.
+    let mut run =
+        tracing::subscriber::with_default(subscriber, || simulate(files, settings, script));
+    run.logs = std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner()));
+    // The operator knows the hosts, not the simulated addresses.
+    for l in &mut run.logs {
+        for (ip, host) in &run.ips {
+            l.text = l.text.replace(&format!("{ip}:"), &format!("{host}:"));
+        }
+    }
+    run
+}
+
+/// Runs every file's server, and a probe client on each, as `script` says.
+fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> Simulated {
+    let Script { until, events, steps } = *script;
+    let seed = settings.seed;
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
-        .simulation_duration(FORMATION + Duration::from_secs(5))
+        .epoch(std::time::UNIX_EPOCH + settings.start)
+        .simulation_duration(until + Duration::from_secs(5))
         .tick_duration(Duration::from_millis(5))
         .build();
     let map = AddressMap::of(files);
     let nodes: Rc<RefCell<BTreeMap<String, NodeHandle>>> = Rc::default();
+    // Each host starts with the file as it is then (a reload step replaces it) and leaves its
+    // reload channel and TLS handles for the steps.
+    let current: plan::Current =
+        Rc::new(RefCell::new(files.iter().map(|f| (f.setup.clone(), f.options.clone())).collect()));
+    let running: plan::Running = Rc::new(RefCell::new(vec![None; files.len()]));
     for (i, file) in files.iter().enumerate() {
-        let setup = file.setup.clone();
         let host = file.host.clone();
-        let map = map.clone();
-        let nodes = nodes.clone();
+        let (map, nodes, current, running) =
+            (map.clone(), nodes.clone(), current.clone(), running.clone());
         sim.host(file.host.clone(), move || {
-            let (setup, host, map, nodes) =
-                (setup.clone(), host.clone(), map.clone(), nodes.clone());
+            let (host, map, nodes, running) =
+                (host.clone(), map.clone(), nodes.clone(), running.clone());
+            let (setup, options) = current.borrow()[i].clone();
             async move {
-                run_file(setup, i as u64 ^ seed, map, move |n| {
+                let observe = move |n| {
                     nodes.borrow_mut().insert(host, n);
-                })
-                .await
+                };
+                let (sender, reloads) = strait_net::reload::channel();
+                let started = move |tls| running.borrow_mut()[i] = Some((sender, tls));
+                let hooks = Hooks { observe, reloads, started };
+                run_file(setup, &options, i as u64 ^ seed, map, hooks).await
             }
         });
     }
+    let reloads = plan::client(&mut sim, steps, &current, &running);
     let ips: Vec<(String, String)> =
         files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
     // A probe client per server publishes to every other's probe subject from the start.
     let clock: Shared = Rc::new(RefCell::new(Checker::new(false)));
-    let arrivals: Rc<RefCell<BTreeMap<(usize, usize), Duration>>> = Rc::default();
+    let arrivals: Rc<RefCell<Arrivals>> = Rc::default();
     for (i, f) in files.iter().enumerate() {
         let port = f.setup.client.port.unwrap_or(4222);
-        let via = Via { host: f.host.clone(), port, login: login(f) };
+        let tls = f.setup.node.tls_required.then(|| tls::probe(&f.options, &f.setup.client.host));
+        let via = Via { host: f.host.clone(), port, login: login(f), tls: tls.flatten() };
         let arrivals = arrivals.clone();
         let arrived = move |at, from| {
-            arrivals.borrow_mut().entry((from, i)).or_insert(at);
+            arrivals.borrow_mut().entry((from, i)).or_default().push(at);
         };
-        let window = (Duration::ZERO, FORMATION);
+        let window = (Duration::ZERO, until);
         let probe = probe::run_with(i, files.len(), via, window, clock.clone(), arrived);
         sim.client(format!("probe-{}", f.host), probe);
     }
-    // Bounded by simulation_duration; the observer ends the run.
-    let _ = sim.run();
+    let mut events = events.iter().peekable();
+    // Bounded by simulation_duration (an error ends it); the probes end at `until`.
+    loop {
+        while let Some((_, e)) = events.next_if(|(at, _)| sim.elapsed() >= *at) {
+            apply(&mut sim, e);
+        }
+        if !matches!(sim.step(), Ok(false)) {
+            break;
+        }
+    }
     drop(sim);
     let arrivals = arrivals.borrow().clone();
-    (Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default(), ips, arrivals)
+    let nodes = Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default();
+    let reloads = reloads.borrow().clone();
+    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads }
+}
+
+fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
+    match event {
+        Event::Crash(h) => sim.crash(h.as_str()),
+        Event::Restart(h) => sim.bounce(h.as_str()),
+        Event::Cut(a, b, true) => sim.partition(a.as_str(), b.as_str()),
+        Event::Cut(a, b, false) => sim.partition_oneway(a.as_str(), b.as_str()),
+        Event::Mend(a, b, true) => sim.repair(a.as_str(), b.as_str()),
+        Event::Mend(a, b, false) => sim.repair_oneway(a.as_str(), b.as_str()),
+    }
 }
 
 /// How a probe logs in to the server of `f`: the single user, or the first user whose
@@ -402,15 +597,31 @@ fn login(f: &ServerFile) -> Option<(String, String)> {
     }
 }
 
+/// What a server incarnation hands out as it starts.
+struct Hooks<O, S> {
+    /// Called with its node.
+    observe: O,
+    /// Where its reloads come from.
+    reloads: strait_net::reload::ReloadReceiver,
+    /// Called with its TLS handles (which a reload replaces).
+    started: S,
+}
+
 /// One server as the daemon would start it, on simulated listeners.
 async fn run_file(
     setup: Setup,
+    options: &Options,
     seed: u64,
     map: AddressMap,
-    observe: impl FnOnce(NodeHandle),
+    hooks: Hooks<impl FnOnce(NodeHandle), impl FnOnce(strait_net::tls_setup::ServerTls)>,
 ) -> turmoil::Result {
+    // Each incarnation reads its certificate files as it starts, as the daemon does.
+    let tls = tls::on_sim_clock(options, &setup).map_err(io::Error::other)?;
+    (hooks.started)(tls.clone());
     let mut node = setup.node;
     let client_port = setup.client.port.unwrap_or(4222);
+    // As the daemon does: the node knows the port it serves clients on.
+    node.port = client_port;
     let client = SimListener::bind(client_port).await?;
     let gateway = match setup.gateway {
         Some(g) => {
@@ -433,7 +644,7 @@ async fn run_file(
     let listeners = Listeners { client, gateway, route, monitor: None };
     let dialer = MappedDialer { map, inner: SimDialer::default() };
     let extras =
-        Extras { tls: Default::default(), reloads: None, observe: Some(observe), lame_duck: None };
+        Extras { tls, reloads: Some(hooks.reloads), observe: Some(hooks.observe), lame_duck: None };
     server::run_with(node, setup.driver, seed, listeners, dialer, pending(), extras).await?;
     Ok(())
 }
@@ -469,31 +680,7 @@ fn missing(
     map: &AddressMap,
 ) -> Vec<String> {
     let mut findings = Vec::new();
-    let said = |hosts: &[&str], topics: &[&str]| -> String {
-        let mut parts = Vec::new();
-        for h in hosts {
-            // The last two different things it said, without the connection's address and id.
-            let mut said: Vec<&str> = Vec::new();
-            let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
-            for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
-                let text = without_connection(&l.text);
-                if !said.contains(&text) {
-                    said.push(text);
-                }
-                if said.len() == 2 {
-                    break;
-                }
-            }
-            if !said.is_empty() {
-                said.reverse();
-                parts.push(format!("{h}: {}", said.join(" / ")));
-            }
-        }
-        match parts.is_empty() {
-            true => "nothing logged about it".to_owned(),
-            false => parts.join("; "),
-        }
-    };
+    let said = |hosts: &[&str], topics: &[&str]| said(logs, hosts, topics);
     for (f, (name, formed)) in files.iter().zip(servers) {
         if let Some(c) = &f.setup.cluster {
             for u in &c.config.routes {
@@ -555,6 +742,49 @@ fn missing(
         }
     }
     findings
+}
+
+/// The last two different warnings or errors each of `hosts` logged about one of `topics`
+/// (without the connection's address and id), or that nothing was.
+fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for h in hosts {
+        // The last two different things it said, without the connection's address and id.
+        let mut said: Vec<&str> = Vec::new();
+        let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
+        for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
+            let text = without_connection(&l.text);
+            if !said.contains(&text) {
+                said.push(text);
+            }
+            if said.len() == 2 {
+                break;
+            }
+        }
+        if !said.is_empty() {
+            said.reverse();
+            parts.push(format!("{h}: {}", said.join(" / ")));
+        }
+    }
+    match parts.is_empty() {
+        true => "nothing logged about it".to_owned(),
+        false => parts.join("; "),
+    }
+}
+
+/// The first TLS error one of `hosts` logged from `since` on ("host: text"), which says why a
+/// link stopped forming.
+pub(crate) fn first_tls_error(logs: &[LogLine], since: Duration, hosts: &[&str]) -> String {
+    let first = logs.iter().find(|l| {
+        l.at >= since
+            && hosts.contains(&l.host.as_str())
+            && l.level == "ERR"
+            && l.text.contains("TLS")
+    });
+    match first {
+        Some(l) => format!("{}: {}", l.host, without_connection(&l.text)),
+        None => "nothing logged about TLS".to_owned(),
+    }
 }
 
 /// A log line without its `addr - rid:N - ` (or `gid:`, `cid:`) connection prefix.
