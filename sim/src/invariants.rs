@@ -1117,8 +1117,12 @@ impl Checker {
         if let Some(g) = e.server_gone_at {
             return end.min(g);
         }
-        let lost = [e.ended_at, e.tainted_at].into_iter().flatten().min();
-        if let Some(t) = lost {
+        // Only the end of the connection bounds it: a lossy fault the connection survived
+        // (it was tainted, never ended) left the server holding its subscriptions (seed
+        // 510102: a queue member subscribed after a 207 ms partition of its client was
+        // counted gone, and the message its server routed to it as it unsubscribed was
+        // required of the member in another cluster).
+        if let Some(t) = e.ended_at {
             let clean = e.clean_end && e.tainted_at.is_none();
             end = end.min(t + if clean { SETTLE } else { ZOMBIE });
         }

@@ -37,6 +37,9 @@ seeds! {
     seed_03 = 3;
     // A lame-duck shutdown told a remote that its cluster was the dying server alone.
     seed_508383 = 508383;
+    // A queue member whose client survived a short partition, unsubscribing as a message
+    // for its group was routed to its server, was taken for gone by the checker.
+    seed_510102 = 510102;
 }
 
 extended_seeds! {
