@@ -7,16 +7,16 @@
 //! `Listening for client connections on H:P`, `Listening for route connections on H:P`,
 //! `Starting http monitor on H:P`, `Server is ready`.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Kind;
 use super::gateway::{RawClient, RawMsg, free_ports, http_get, raw_probe};
+use super::process_log::ProcessLog;
 
 /// How long a server may take to print its listening and ready lines.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -27,8 +27,6 @@ pub(crate) const MESH_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const CLUSTER: &str = "RT";
 /// Lines of log shown in failure messages.
 const LOG_SHOWN: usize = 60;
-/// Upper bound on the lines kept per server.
-const LOG_KEPT: usize = 100_000;
 
 /// One server of a cluster, as written to its config file.
 #[derive(Clone, Debug)]
@@ -124,19 +122,6 @@ pub(crate) fn chain(kinds: &[Kind]) -> Vec<Member> {
 // ---------------------------------------------------------------------------------------------
 // The server process
 
-#[derive(Default)]
-struct Log {
-    lines: Mutex<LogLines>,
-    grew: Condvar,
-}
-
-#[derive(Default)]
-struct LogLines {
-    dropped: usize,
-    lines: Vec<String>,
-    closed: bool,
-}
-
 /// A cluster member's process; killed on drop, restartable with the same file and ports.
 pub(crate) struct RouteServer {
     member: Member,
@@ -144,7 +129,7 @@ pub(crate) struct RouteServer {
     config: PathBuf,
     child: Option<Child>,
     /// The current incarnation's log: a restart starts a fresh one.
-    log: Arc<Log>,
+    log: Arc<ProcessLog>,
     http: Option<SocketAddr>,
 }
 
@@ -189,25 +174,8 @@ impl RouteServer {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.program().display()))?;
-        let stderr = child.stderr.take().expect("stderr is piped");
-        self.log = Arc::default();
+        self.log = ProcessLog::drain(child.stderr.take().expect("stderr is piped"));
         self.child = Some(child);
-        let log = Arc::clone(&self.log);
-        // Drains stderr for the life of the process so the pipe never fills; ends at EOF.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut l = log.lines.lock().unwrap();
-                if l.lines.len() == LOG_KEPT {
-                    l.lines.remove(0);
-                    l.dropped += 1;
-                }
-                l.lines.push(line);
-                log.grew.notify_all();
-            }
-            log.lines.lock().unwrap().closed = true;
-            log.grew.notify_all();
-        });
         if let Err(e) = self.wait_line(0, "Server is ready", START_TIMEOUT) {
             return Err(self.describe(&format!("did not start: {e}")));
         }
@@ -215,10 +183,7 @@ impl RouteServer {
         if let Err(e) = self.wait_line(0, "Listening for route connections on", START_TIMEOUT) {
             return Err(self.describe(&format!("no route listener: {e}")));
         }
-        self.http = self.lines_with(0, &["Starting http monitor on "]).first().and_then(|line| {
-            let port = line.rsplit(':').next()?.trim().parse().ok()?;
-            Some(SocketAddr::from(([127, 0, 0, 1], port)))
-        });
+        self.http = self.log.listen_addr("Starting http monitor on ");
         Ok(())
     }
 
@@ -280,16 +245,8 @@ impl RouteServer {
 
     /// Waits up to `limit` for the process to exit by itself; its status, or `None`.
     pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        {
-            let mut l = self.log.lines.lock().unwrap();
-            while !l.closed {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return None;
-                }
-                l = self.log.grew.wait_timeout(l, left).unwrap().0;
-            }
+        if !self.log.wait_closed(limit) {
+            return None;
         }
         let status = self.child.as_mut()?.wait().ok();
         self.child = None;
@@ -298,8 +255,7 @@ impl RouteServer {
 
     /// Index of the next log line.
     pub(crate) fn mark(&self) -> usize {
-        let l = self.log.lines.lock().unwrap();
-        l.dropped + l.lines.len()
+        self.log.mark()
     }
 
     /// Waits until a line at index ≥ `from` contains every one of `parts`.
@@ -309,24 +265,7 @@ impl RouteServer {
         parts: &[&str],
         within: Duration,
     ) -> Result<String, String> {
-        let deadline = Instant::now() + within;
-        let mut l = self.log.lines.lock().unwrap();
-        loop {
-            let start = from.saturating_sub(l.dropped).min(l.lines.len());
-            if let Some(line) =
-                l.lines[start..].iter().find(|x| parts.iter().all(|p| x.contains(p)))
-            {
-                return Ok(line.clone());
-            }
-            if l.closed {
-                return Err(format!("process exited before a line with {parts:?}"));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(format!("no line with {parts:?} within {within:?}"));
-            }
-            l = self.log.grew.wait_timeout(l, left).unwrap().0;
-        }
+        self.log.wait_all(from, parts, within)
     }
 
     /// [`RouteServer::wait_all`] for one substring.
@@ -341,9 +280,7 @@ impl RouteServer {
 
     /// Lines at index ≥ `from` containing every one of `parts`.
     pub(crate) fn lines_with(&self, from: usize, parts: &[&str]) -> Vec<String> {
-        let l = self.log.lines.lock().unwrap();
-        let start = from.saturating_sub(l.dropped).min(l.lines.len());
-        l.lines[start..].iter().filter(|x| parts.iter().all(|p| x.contains(p))).cloned().collect()
+        self.log.lines_with(from, parts)
     }
 
     /// `GET <path>` from the monitor, as JSON.
@@ -355,9 +292,7 @@ impl RouteServer {
 
     /// The last lines of the log, indented.
     pub(crate) fn log_tail(&self) -> String {
-        let l = self.log.lines.lock().unwrap();
-        let start = l.lines.len().saturating_sub(LOG_SHOWN);
-        l.lines[start..].iter().map(|x| format!("    {x}\n")).collect()
+        self.log.tail(LOG_SHOWN)
     }
 
     /// `what`, the server's label, its config and its log tail.

@@ -12,11 +12,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Kind;
+use super::process_log::ProcessLog;
 
 /// How long a server may take to print its listening and ready lines.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,8 +25,6 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const LINK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines of log shown in failure messages.
 const LOG_SHOWN: usize = 60;
-/// Upper bound on the lines kept per server (the drain thread drops older ones beyond it).
-const LOG_KEPT: usize = 100_000;
 
 /// Gateway user and password of the seed scenario (`examples/{A,B,C}.conf`).
 pub(crate) const GW_USER: &str = "gwu";
@@ -190,22 +189,6 @@ pub(crate) fn free_ports(n: usize) -> Vec<u16> {
 // ---------------------------------------------------------------------------------------------
 // The server process
 
-/// The whole log of one process, with a condition variable signalled on every new line.
-#[derive(Default)]
-struct Log {
-    lines: Mutex<LogLines>,
-    grew: Condvar,
-}
-
-#[derive(Default)]
-struct LogLines {
-    /// Lines dropped from the front once [`LOG_KEPT`] is exceeded.
-    dropped: usize,
-    lines: Vec<String>,
-    /// The process closed its stderr (exited).
-    closed: bool,
-}
-
 /// A server started from a config file; killed on drop, restartable with the same file.
 pub(crate) struct GwServer {
     kind: Kind,
@@ -217,7 +200,7 @@ pub(crate) struct GwServer {
     env: Vec<(String, String)>,
     child: Option<Child>,
     /// The current incarnation's log: a restart starts a fresh one (marks start again at 0).
-    log: Arc<Log>,
+    log: Arc<ProcessLog>,
     client: SocketAddr,
     /// The gateway listener (port 0 for a server configured without one).
     gateway: SocketAddr,
@@ -286,38 +269,14 @@ impl GwServer {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        let stderr = child.stderr.take().expect("stderr is piped");
-        self.log = Arc::default();
+        self.log = ProcessLog::drain(child.stderr.take().expect("stderr is piped"));
         self.child = Some(child);
-        let log = Arc::clone(&self.log);
-        // Drains stderr for the life of the process so the pipe never fills; ends at EOF.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut l = log.lines.lock().unwrap();
-                if l.lines.len() == LOG_KEPT {
-                    l.lines.remove(0);
-                    l.dropped += 1;
-                }
-                l.lines.push(line);
-                log.grew.notify_all();
-            }
-            log.lines.lock().unwrap().closed = true;
-            log.grew.notify_all();
-        });
 
         let ready = self.wait_line(0, "Server is ready", START_TIMEOUT);
         if let Err(e) = ready {
             return Err(self.describe(&format!("did not start: {e}")));
         }
-        let addr = |what: &str| -> Option<SocketAddr> {
-            let l = self.log.lines.lock().unwrap();
-            l.lines.iter().find_map(|line| {
-                let rest = line.split(what).nth(1)?;
-                let port: u16 = rest.trim().rsplit(':').next()?.parse().ok()?;
-                Some(SocketAddr::from(([127, 0, 0, 1], port)))
-            })
-        };
+        let addr = |what: &str| self.log.listen_addr(what);
         self.client = addr("Listening for client connections on ")
             .ok_or_else(|| self.describe("no client listen line"))?;
         if self.has_gateway {
@@ -381,8 +340,7 @@ impl GwServer {
 
     /// Index of the next log line: pass it to [`GwServer::wait_line`] to see only later lines.
     pub(crate) fn mark(&self) -> usize {
-        let l = self.log.lines.lock().unwrap();
-        l.dropped + l.lines.len()
+        self.log.mark()
     }
 
     /// Waits until a line at index ≥ `from` contains every one of `parts` (in any place).
@@ -392,27 +350,7 @@ impl GwServer {
         parts: &[&str],
         within: Duration,
     ) -> Result<String, String> {
-        let deadline = Instant::now() + within;
-        let mut l = self.log.lines.lock().unwrap();
-        let mut next = from;
-        loop {
-            let start = next.saturating_sub(l.dropped);
-            if let Some(line) = l.lines[start.min(l.lines.len())..]
-                .iter()
-                .find(|x| parts.iter().all(|p| x.contains(p)))
-            {
-                return Ok(line.clone());
-            }
-            next = l.dropped + l.lines.len();
-            if l.closed {
-                return Err(format!("process exited before a line with {parts:?}"));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(format!("no line with {parts:?} within {within:?}"));
-            }
-            l = self.log.grew.wait_timeout(l, left).unwrap().0;
-        }
+        self.log.wait_all(from, parts, within)
     }
 
     /// [`GwServer::wait_all`] for one substring.
@@ -427,9 +365,7 @@ impl GwServer {
 
     /// Lines at index ≥ `from` containing every one of `parts`.
     pub(crate) fn lines_with(&self, from: usize, parts: &[&str]) -> Vec<String> {
-        let l = self.log.lines.lock().unwrap();
-        let start = from.saturating_sub(l.dropped).min(l.lines.len());
-        l.lines[start..].iter().filter(|x| parts.iter().all(|p| x.contains(p))).cloned().collect()
+        self.log.lines_with(from, parts)
     }
 
     /// Waits for `Outbound gateway connection to "<remote>" … registered` after `from`.
@@ -446,9 +382,7 @@ impl GwServer {
 
     /// The last lines of the log, indented, for failure messages.
     pub(crate) fn log_tail(&self) -> String {
-        let l = self.log.lines.lock().unwrap();
-        let start = l.lines.len().saturating_sub(LOG_SHOWN);
-        l.lines[start..].iter().map(|x| format!("    {x}\n")).collect()
+        self.log.tail(LOG_SHOWN)
     }
 
     /// `what`, the server's label and its log tail.

@@ -12,16 +12,15 @@ pub(crate) mod certs;
 #[macro_use]
 pub(crate) mod cluster;
 pub(crate) mod gateway;
+pub(crate) mod process_log;
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use process_log::ProcessLog;
 
 /// How long a server may take to print its listening and ready lines.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,12 +143,7 @@ pub(crate) struct Server {
     program: PathBuf,
     child: Child,
     addr: SocketAddr,
-    /// The last [`LOG_TAIL`] lines of stderr, kept by the drain thread for diagnostics.
-    log: Arc<Mutex<VecDeque<String>>>,
-    /// Notified (with `log`'s lock) on every new line and at the end of stderr.
-    news: Arc<Condvar>,
-    /// Stderr has ended: the process exited (or closed it).
-    ended: Arc<AtomicBool>,
+    log: Arc<ProcessLog>,
 }
 
 impl Server {
@@ -176,71 +170,21 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(VecDeque::new()));
-        let (tx, rx) = mpsc::channel::<String>();
-        let thread_log = Arc::clone(&log);
-        let news = Arc::new(Condvar::new());
-        let ended = Arc::new(AtomicBool::new(false));
-        let (thread_news, thread_ended) = (Arc::clone(&news), Arc::clone(&ended));
-        // The thread drains stderr for the life of the process so the pipe never fills; it ends
-        // at EOF, i.e. when the process exits.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                {
-                    let mut log = thread_log.lock().unwrap();
-                    if log.len() == LOG_TAIL {
-                        log.pop_front();
-                    }
-                    log.push_back(line.clone());
-                }
-                thread_news.notify_all();
-                // The receiver is gone once startup is over; later lines only go to the log.
-                let _ = tx.send(line);
-            }
-            let _guard = thread_log.lock().unwrap();
-            thread_ended.store(true, Ordering::SeqCst);
-            thread_news.notify_all();
-        });
-
+        let log = ProcessLog::drain(child.stderr.take().expect("stderr is piped"));
         let mut server = Server {
             kind,
             program: program.to_owned(),
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
-            news,
-            ended,
         };
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut port = None;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                        let p = rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
-                        port = Some(p.unwrap_or_else(|| {
-                            server.fail(&format!("cannot parse the port in {line:?}"))
-                        }));
-                    } else if line.contains("Server is ready") {
-                        break;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    server.fail("no `Server is ready` line within 10 s")
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = server.child.wait().ok();
-                    server.fail(&format!("the process exited during startup ({status:?})"))
-                }
-            }
+        if let Err(e) = server.log.wait_all(0, &["Server is ready"], START_TIMEOUT) {
+            server.fail(&e);
         }
-        let Some(port) = port else {
-            server.fail("`Server is ready` came before any `Listening for client connections` line")
-        };
-        server.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        match server.log.listen_addr("Listening for client connections on ") {
+            Some(addr) => server.addr = addr,
+            None => server.fail("no parsable `Listening for client connections` line"),
+        }
         server
     }
 
@@ -279,55 +223,29 @@ impl Server {
         self.log_lines()
     }
 
-    /// The last lines of the server's log (stderr), oldest first.
+    /// The server's log (stderr), oldest first.
     pub(crate) fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().iter().cloned().collect()
+        self.log.all()
     }
 
-    /// The first kept log line containing `needle`, waiting up to `limit` for it; panics with
-    /// the log tail if none comes.
+    /// The first log line containing `needle`, waiting up to `limit` for it; panics with the
+    /// log tail if none comes.
     pub(crate) fn wait_for_log(&self, needle: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        let mut log = self.log.lock().unwrap();
-        loop {
-            if let Some(line) = log.iter().find(|l| l.contains(needle)) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.ended.load(Ordering::SeqCst) {
-                drop(log);
-                panic!(
-                    "{}: no log line with {needle:?} within {limit:?}\n{}",
-                    self.kind.label(),
-                    self.log_tail()
-                );
-            }
-            log = self.news.wait_timeout(log, left).unwrap().0;
-        }
+        self.log.wait_all(0, &[needle], limit).unwrap_or_else(|e| {
+            panic!("{}: {e}\n{}", self.kind.label(), self.log_tail());
+        })
     }
 
     /// Waits up to `limit` for the process to exit by itself; its exit status, or `None` if
     /// it is still running then.
     pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        {
-            let mut log = self.log.lock().unwrap();
-            while !self.ended.load(Ordering::SeqCst) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return None;
-                }
-                log = self.news.wait_timeout(log, left).unwrap().0;
-            }
-        }
-        // Stderr is closed: the process is exiting; reap it.
-        self.child.wait().ok()
+        // Stderr closed: the process is exiting; reap it.
+        self.log.wait_closed(limit).then(|| self.child.wait().ok()).flatten()
     }
 
     /// The last lines of the server's log, for failure messages.
     pub(crate) fn log_tail(&self) -> String {
-        let log = self.log.lock().unwrap();
-        log.iter().map(|l| format!("    {l}\n")).collect()
+        self.log.tail(LOG_TAIL)
     }
 
     fn fail(&self, what: &str) -> ! {
