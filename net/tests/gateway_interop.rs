@@ -15,6 +15,7 @@
 //! * absence: messages on one path arrive in order, so once a *fence* message published after
 //!   the others has arrived, anything the others produced on that path has arrived too.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -45,16 +46,6 @@ const PROPAGATION: Duration = Duration::from_secs(10);
 const SCENARIO: Duration = Duration::from_secs(50);
 /// Cluster names by position in a combination.
 const NAMES: [&str; 3] = ["A", "B", "C"];
-
-/// Unwraps a harness `Result`, or panics with the error and every listed server's log.
-macro_rules! ok {
-    ($e:expr; $($s:expr),+) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", describe_all(&[$($s),+])),
-        }
-    };
-}
 
 /// `mod <scenario> { <test>: [kinds] … }`: one multi-threaded tokio test per combination.
 macro_rules! combos {

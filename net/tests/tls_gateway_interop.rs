@@ -5,6 +5,7 @@
 //!
 //! Waits are on log lines (bounded by the harness' timeouts), never sleeps.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -21,30 +22,7 @@ const N: Kind = Kind::NatsServer;
 /// Bound for interest to cross a gateway, and for an expected error line.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Panics with every listed server's log on `Err`.
-macro_rules! ok {
-    ($e:expr; $($s:expr),+) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", describe_all(&[$($s),+])),
-        }
-    };
-}
-
-macro_rules! combos {
-    ($($scenario:ident { $($test:ident: [$($k:ident),+]),+ $(,)? })+) => {$(
-        mod $scenario {
-            $(
-                #[test]
-                fn $test() {
-                    super::$scenario(&[$(super::$k),+]);
-                }
-            )+
-        }
-    )+};
-}
-
-combos! {
+kind_combos! {
     mutual_tls { s_n: [S, N], n_s: [N, S], s_s: [S, S] }
     verify_and_map { s_n_n: [S, N, N], n_s_s: [N, S, S] }
     wrong_ca { s_n: [S, N], n_s: [N, S] }

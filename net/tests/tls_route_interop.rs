@@ -9,6 +9,7 @@
 //! the cluster is named "C" too. Waits are on log lines (bounded), never sleeps; both servers
 //! run with `debug: true` so that `Registering remote route` (a debug line in both) shows.
 
+#[macro_use]
 mod common;
 
 use std::net::SocketAddr;
@@ -29,30 +30,7 @@ const REGISTERED: &str = "Registering remote route";
 /// nats-server's words for a failed route TLS handshake (strait's too).
 const TLS_ERROR: &str = "TLS route handshake error";
 
-/// Panics with every listed server's log on `Err`.
-macro_rules! ok {
-    ($e:expr; $($s:expr),+) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", describe_all(&[$($s),+])),
-        }
-    };
-}
-
-macro_rules! combos {
-    ($($scenario:ident { $($test:ident: [$($k:ident),+]),+ $(,)? })+) => {$(
-        mod $scenario {
-            $(
-                #[test]
-                fn $test() {
-                    super::$scenario(&[$(super::$k),+]);
-                }
-            )+
-        }
-    )+};
-}
-
-combos! {
+kind_combos! {
     mutual_tls { s_s: [S, S], s_n: [S, N], n_s: [N, S] }
     wrong_ca { s_n: [S, N], n_s: [N, S] }
     verify_and_map { s_n_n: [S, N, N], n_s_s: [N, S, S] }

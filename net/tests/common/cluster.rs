@@ -455,14 +455,3 @@ pub(crate) fn until_fences(
     }
     Ok(got)
 }
-
-/// Unwraps a phase's `Result`, or panics with the error and every server's log.
-#[allow(unused_macros)]
-macro_rules! ok {
-    ($e:expr, $servers:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!("{e}\n{}", $crate::common::cluster::describe_all($servers)),
-        }
-    };
-}

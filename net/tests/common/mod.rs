@@ -8,6 +8,40 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+/// Unwraps a harness `Result`, or panics with the error and the logs of the servers listed
+/// after `;` (through the caller's `describe_all`), or of the cluster slice after `,`.
+#[allow(unused_macros)]
+macro_rules! ok {
+    ($e:expr; $($s:expr),+) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => panic!("{e}\n{}", describe_all(&[$($s),+])),
+        }
+    };
+    ($e:expr, $servers:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => panic!("{e}\n{}", $crate::common::cluster::describe_all($servers)),
+        }
+    };
+}
+
+/// `kind_combos! { scenario { test: [S, N], … } … }`: a module per scenario with one test per
+/// combination of server kinds, each calling `scenario(&[kinds])`.
+#[allow(unused_macros)]
+macro_rules! kind_combos {
+    ($($scenario:ident { $($test:ident: [$($k:ident),+]),+ $(,)? })+) => {$(
+        mod $scenario {
+            $(
+                #[test]
+                fn $test() {
+                    super::$scenario(&[$(super::$k),+]);
+                }
+            )+
+        }
+    )+};
+}
+
 pub(crate) mod certs;
 #[macro_use]
 pub(crate) mod cluster;
