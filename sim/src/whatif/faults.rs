@@ -166,6 +166,22 @@ pub struct Bounds {
 }
 
 impl Bounds {
+    /// A report for CI pipelines: these bounds, whether it `healed`, and its runs as `key`.
+    pub(crate) fn json(
+        &self,
+        healed: bool,
+        key: &str,
+        runs: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut j = serde_json::json!({
+            "hold_ms": self.hold.as_millis() as u64,
+            "heal_ms": self.heal.as_millis() as u64,
+            "healed": healed,
+        });
+        j[key] = runs.into();
+        j
+    }
+
     /// The bounds for `files`.
     pub fn of(files: &[ServerFile]) -> Self {
         let keep_alive = |f: &ServerFile| f.setup.node.ping_interval * (f.setup.node.ping_max + 1);
@@ -248,15 +264,19 @@ impl Outcome {
     /// The report lines: one per pair, then the anomalies, then why it does not heal.
     pub fn lines(&self) -> Vec<String> {
         let lifted = self.window.1;
+        // What happened last: a lift, or a server going down for good.
+        let last = self.faults.iter().rev().find_map(|(f, at)| match f {
+            Fault::Down(h) if *at == lifted => Some(format!("{h} went down for good")),
+            _ => None,
+        });
         let which = if self.faults.len() == 1 { "the fault" } else { "the last fault" };
+        let last = last.unwrap_or_else(|| format!("{which} was lifted"));
         let mut out = Vec::new();
         for l in &self.losses {
             let back = match l.back_at {
-                Some(t) if t <= lifted => format!("back at {t:.2?}, before {which} was lifted"),
-                Some(t) => format!("back at {t:.2?}, {:.2?} after {which} was lifted", t - lifted),
-                None => {
-                    format!("NOT back {:?} after {which} was lifted (at {lifted:.2?})", self.heal)
-                }
+                Some(t) if t <= lifted => format!("back at {t:.2?}, before {last}"),
+                Some(t) => format!("back at {t:.2?}, {:.2?} after {last}", t - lifted),
+                None => format!("NOT back {:?} after {last} (at {lifted:.2?})", self.heal),
             };
             out.push(format!(
                 "{} to {}: lost from {:.2?} for {:.2?}; {back}",
@@ -381,12 +401,7 @@ impl FaultReport {
     /// For CI pipelines.
     pub fn to_json(&self) -> serde_json::Value {
         let outcomes: Vec<serde_json::Value> = self.outcomes.iter().map(Outcome::to_json).collect();
-        serde_json::json!({
-            "hold_ms": self.bounds.hold.as_millis() as u64,
-            "heal_ms": self.bounds.heal.as_millis() as u64,
-            "healed": self.healed(),
-            "faults": outcomes,
-        })
+        self.bounds.json(self.healed(), "faults", outcomes)
     }
 }
 

@@ -16,8 +16,12 @@
 //! links formed, and for each expected one that did not, what the servers at both ends logged
 //! about it.
 //!
+//! The probes number their publications, so every run also tells a probe message that
+//! arrived twice or out of order ([`order`]); either is a finding.
+//!
 //! Then, on request, each in runs of its own from the same seed: [`faults`] (each crash and
-//! partition, and whether delivery heals), [`expiry`] (what each certificate date breaks, and
+//! partition, and whether delivery heals), [`seeds`] (random combinations of them, one per
+//! seed, each run with its seed), [`expiry`] (what each certificate date breaks, and
 //! whether established links hide it until a reconnect) and [`plan`] (a sequence of reloads,
 //! and the first step that would lose a link). Every finding carries the command that replays
 //! it with `--trace`.

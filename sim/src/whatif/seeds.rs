@@ -82,12 +82,7 @@ impl SeedReport {
                 j
             })
             .collect();
-        serde_json::json!({
-            "hold_ms": self.bounds.hold.as_millis() as u64,
-            "heal_ms": self.bounds.heal.as_millis() as u64,
-            "healed": self.healed(),
-            "seeds": runs,
-        })
+        self.bounds.json(self.healed(), "seeds", runs)
     }
 }
 
