@@ -446,6 +446,9 @@ pub fn run_faults(
     (only, together): (&[Fault], &[Timed]),
 ) -> FaultReport {
     let mut faults = candidates(files, links);
+    // A fault given by its spec takes the kind of link of the candidate it names.
+    let known = |given: &Fault| faults.iter().find(|f| f.same(given)).unwrap_or(given).clone();
+    let together: Vec<Timed> = together.iter().map(|(f, at)| (known(f), *at)).collect();
     if !only.is_empty() || !together.is_empty() {
         let named = |f: &Fault| only.iter().any(|o| o.same(f));
         let unknown = only.iter().filter(|o| !faults.iter().any(|f| f.same(o))).cloned();
@@ -459,7 +462,7 @@ pub fn run_faults(
         .map(|fault| run_together(files, settings, &[(fault, FORMATION)], bounds))
         .collect();
     if !together.is_empty() {
-        outcomes.push(run_together(files, settings, together, bounds));
+        outcomes.push(run_together(files, settings, &together, bounds));
     }
     FaultReport { bounds, outcomes }
 }
