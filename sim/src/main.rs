@@ -12,11 +12,12 @@
 //! strait-sim --rotation SUITE|all --seeds N [--from S]   sweep a certificate-rotation suite
 //! strait-sim --rotation SUITE --seed S [--trace]         replay one rotation run
 //! strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]
-//!                   [--faults | --fault SPEC…] [--dates | --date D… [--horizon DAYS]]
-//!                   [--step F=NEW…]
+//!                   [--faults | --fault SPEC[@T]…] [--seeds N]
+//!                   [--dates | --date D… [--horizon DAYS]] [--step F=NEW…]
 //!                                              run configuration files: which routes and
 //!                                              gateway links form, and why not; what each
-//!                                              crash and partition does to delivery; what
+//!                                              crash and partition, and random combinations
+//!                                              of them, do to delivery; what
 //!                                              each certificate's dates break; where a
 //!                                              plan of reloads would first lose a link
 //! ```
@@ -146,8 +147,10 @@ fn main() -> ExitCode {
     if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// `whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace]`: the report on an
-/// operator's files; failure when an expected link did not form or a file is refused.
+/// `whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] …`: the report on an
+/// operator's files; failure when an expected link did not form, a file is refused, or a
+/// fault, a combination of faults (`--seeds N`, from seed `--seed S`), a date or a plan
+/// step is a finding.
 ///
 /// `--at` is the date simulated time starts at (`YYYY-MM-DD[THH:MM:SS]` UTC or seconds since
 /// 1970); without it, the wall clock's date now, read here once: the simulation itself reads
@@ -159,7 +162,8 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
     let mut at = None;
     let mut json = false;
     let mut faults = false;
-    let mut only = Vec::new();
+    let (mut only, mut together) = (Vec::new(), Vec::new());
+    let (mut seeds, mut seed_given) = (None, false);
     let (mut all_dates, mut only_dates) = (false, Vec::new());
     let mut steps = Vec::new();
     let mut horizon = whatif::expiry::HORIZON;
@@ -188,14 +192,24 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             }
             "--fault" => {
                 let v = value("--fault");
-                only.push(whatif::faults::Fault::parse(&v).unwrap_or_else(|| {
-                    usage(&format!(
-                        "--fault takes crash:HOST, partition:A:B or oneway:FROM:TO, got {v:?}"
-                    ))
-                }));
+                match whatif::faults::parse_timed(&v) {
+                    Some((fault, None)) => only.push(fault),
+                    Some((fault, Some(at))) => together.push((fault, at)),
+                    None => usage(&format!(
+                        "--fault takes crash:HOST, down:HOST, partition:A:B or oneway:FROM:TO, optionally @SECONDS, got {v:?}"
+                    )),
+                }
+            }
+            "--seeds" => {
+                let v = value("--seeds");
+                seeds = Some(
+                    v.parse::<u64>()
+                        .unwrap_or_else(|_| usage(&format!("--seeds needs a number, got {v:?}"))),
+                );
             }
             "--seed" => {
                 let v = value("--seed");
+                seed_given = true;
                 settings.seed = v
                     .parse()
                     .unwrap_or_else(|_| usage(&format!("--seed needs a number, got {v:?}")));
@@ -225,8 +239,11 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         }
     };
     let report = whatif::formation(&files, &settings);
-    let faults = (faults || !only.is_empty())
-        .then(|| whatif::faults::run_faults(&files, &settings, &report.links, &only));
+    let faults = (faults || !only.is_empty() || !together.is_empty())
+        .then(|| whatif::faults::run_faults(&files, &settings, &report.links, (&only, &together)));
+    // The combinations start at seed 0 unless a seed is given.
+    let from = Settings { seed: if seed_given { settings.seed } else { 0 }, ..settings.clone() };
+    let combinations = seeds.map(|n| whatif::seeds::run_seeds(&files, &from, &report.links, n));
     let steps: Vec<whatif::plan::Step> = match steps
         .iter()
         .map(|s| whatif::plan::Step::parse(&files, s, settings.dir.as_deref()))
@@ -254,6 +271,7 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
         true => {
             let mut j = report.to_json();
             j["faults"] = faults.as_ref().map(|f| f.to_json()).unwrap_or_default();
+            j["seeds"] = combinations.as_ref().map(|c| c.to_json()).unwrap_or_default();
             j["dates"] = expiry.as_ref().map(|e| e.to_json()).unwrap_or_default();
             j["plan"] = plan.as_ref().map(|p| p.to_json()).unwrap_or_default();
             println!("{j:#}");
@@ -263,6 +281,9 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             if let Some(f) = &faults {
                 print!("{f}");
             }
+            if let Some(c) = &combinations {
+                print!("{c}");
+            }
             if let Some(e) = &expiry {
                 print!("{e}");
             }
@@ -271,7 +292,8 @@ fn whatif_main(args: Vec<String>) -> ExitCode {
             }
         }
     }
-    let healed = faults.as_ref().is_none_or(|f| f.healed());
+    let healed = faults.as_ref().is_none_or(|f| f.healed())
+        && combinations.as_ref().is_none_or(|c| c.healed());
     let unbroken = expiry.as_ref().is_none_or(|e| !e.breaks_within(horizon))
         && plan.as_ref().is_none_or(|p| p.first_broken().is_none());
     if report.healthy() && healed && unbroken { ExitCode::SUCCESS } else { ExitCode::FAILURE }
@@ -363,7 +385,7 @@ fn usage(err: &str) -> ! {
         eprintln!("error: {err}");
     }
     eprintln!(
-        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC…] [--dates | --date D…] [--horizon DAYS] [--step F=NEW…]"
+        "usage: strait-sim [--rotation SUITE|all | --routes | --one-server] (--seeds N [--from S] [--jobs J] | --seed S [--trace])\n       strait-sim whatif FILE… [--seed S] [--at DATE] [--dir D] [--json] [--trace] [--faults | --fault SPEC[@T]…] [--seeds N] [--dates | --date D…] [--horizon DAYS] [--step F=NEW…]"
     );
     std::process::exit(2)
 }

@@ -3,7 +3,9 @@
 //! so the checker sees, from outside the servers, when each gateway path carries traffic again.
 
 use std::fmt::Write as _;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -58,18 +60,23 @@ pub async fn run(
     shared: Shared,
 ) -> turmoil::Result {
     let checker = shared.clone();
-    let arrived = move |_, from| checker.borrow_mut().probe_arrived(from, cluster);
+    let arrived = move |_, from, _| checker.borrow_mut().probe_arrived(from, cluster);
     run_with(cluster, clusters, Via::sim_server(server), (from, until), shared, arrived).await
 }
 
-/// [`run`], handing each arrival (its time and the publishing cluster) to `arrived`.
+/// [`run`], handing each arrival (its time, the publishing cluster and the publication's
+/// number) to `arrived`.
+///
+/// Each round of publications is numbered from 1 (one number for the whole round, every
+/// connection of the probe counting on), so a receiver can tell a duplicate (a number it saw
+/// from that publisher before) from a reordering (a number lower than one it saw).
 pub async fn run_with(
     cluster: usize,
     clusters: usize,
     via: Via,
     (from, until): (Duration, Duration),
     shared: Shared,
-    mut arrived: impl FnMut(Duration, usize),
+    mut arrived: impl FnMut(Duration, usize, u64),
 ) -> turmoil::Result {
     let now = || shared.borrow().now();
     sleep(from.saturating_sub(now())).await;
@@ -77,6 +84,7 @@ pub async fn run_with(
         Some((user, pass)) => format!("\"user\":\"{user}\",\"pass\":\"{pass}\","),
         None => String::new(),
     };
+    let mut round: u64 = 0;
     // Bounded by `until`: every iteration sleeps or waits at most until then.
     while now() < until {
         let Some((mut rd, mut wr)) = connect(&via).await else {
@@ -93,8 +101,9 @@ pub async fn run_with(
         let mut next_pub = now();
         'conn: while now() < until {
             if now() >= next_pub {
+                round += 1;
                 for d in (0..clusters).filter(|&d| d != cluster) {
-                    let body = format!("{cluster}");
+                    let body = format!("{cluster} {round}");
                     let _ = write!(out, "PUB probe.{d} {}\r\n{body}\r\n", body.len());
                 }
                 next_pub = now() + PROBE_EVERY;
@@ -118,9 +127,8 @@ pub async fn run_with(
                 match parser.parse(&mut buf) {
                     Ok(Some(ServerOp::Ping)) => out.extend_from_slice(b"PONG\r\n"),
                     Ok(Some(ServerOp::Msg(m))) => {
-                        let from = std::str::from_utf8(m.body()).ok().and_then(|b| b.parse().ok());
-                        if let Some(f) = from {
-                            arrived(now(), f);
+                        if let Some((from, round)) = numbered(m.body()) {
+                            arrived(now(), from, round);
                         }
                     }
                     Ok(Some(_)) => {}
@@ -132,6 +140,32 @@ pub async fn run_with(
         sleep(PROBE_EVERY.min(until.saturating_sub(now()))).await;
     }
     Ok(())
+}
+
+/// Run every probe of `probes` on the current task, until all end (the first error ends
+/// all): several probes on one simulated host.
+pub async fn all<F: Future<Output = turmoil::Result>>(probes: Vec<F>) -> turmoil::Result {
+    let mut probes: Vec<Option<Pin<Box<F>>>> =
+        probes.into_iter().map(|p| Some(Box::pin(p))).collect();
+    std::future::poll_fn(|cx| {
+        for slot in &mut probes {
+            if let Some(Poll::Ready(r)) = slot.as_mut().map(|p| p.as_mut().poll(cx)) {
+                r?;
+                *slot = None;
+            }
+        }
+        match probes.iter().all(Option::is_none) {
+            true => Poll::Ready(Ok(())),
+            false => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// The publisher and round number of a probe message's body (`"FROM ROUND"`).
+fn numbered(body: &[u8]) -> Option<(usize, u64)> {
+    let (from, round) = std::str::from_utf8(body).ok()?.split_once(' ')?;
+    Some((from.parse().ok()?, round.parse().ok()?))
 }
 
 /// The halves of a probe's connection, plaintext or TLS.

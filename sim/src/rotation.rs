@@ -756,7 +756,7 @@ fn run_inner(cfg: &RotationConfig, lines: &Logs) -> RotationReport {
     let servers = hosts.len();
     for (x, server) in hosts.iter().enumerate() {
         let arrivals = arrivals.clone();
-        let arrived = move |at, from| arrivals.borrow_mut().push((at, from, x));
+        let arrived = move |at, from, _| arrivals.borrow_mut().push((at, from, x));
         let window = (MESH_UP, probe_until);
         let probe = crate::probe::run_with(
             x,

@@ -173,6 +173,15 @@ impl Directory {
             .position(|r| matches!(&r.state, DialState::Dialing { id: d, .. } if *d == id))
     }
 
+    /// The URL dial `id` is dialling.
+    pub(crate) fn dialing_url(&self, id: DialId) -> Option<&GatewayUrl> {
+        let r = &self.remotes[self.dialing(id)?];
+        match &r.state {
+            DialState::Dialing { order, pos, .. } => r.urls.get(*order.get(*pos)?),
+            _ => None,
+        }
+    }
+
     /// Dial `id` connected and became outbound link `link`; returns the remote and the URL
     /// that was dialled (its credentials go into CONNECT).
     pub(crate) fn dial_connected(

@@ -313,7 +313,8 @@ pub(super) fn handle_dial(
             let kind = if r.explicit { "explicit" } else { "implicit" };
             let attempt = r.attempts;
             let level = if attempt == 1 { LogLevel::Error } else { LogLevel::Debug };
-            let url = gw.directory.remotes[index].urls.first().map(ToString::to_string);
+            // The URL that failed, as nats-server names it.
+            let url = gw.directory.dialing_url(dial).map(ToString::to_string);
             let (next, forgotten) = {
                 let inbound = inbound_names(node);
                 let gw = node.gateway.as_mut()?;

@@ -16,8 +16,12 @@
 //! links formed, and for each expected one that did not, what the servers at both ends logged
 //! about it.
 //!
+//! The probes number their publications, so every run also tells a probe message that
+//! arrived twice or out of order ([`order`]); either is a finding.
+//!
 //! Then, on request, each in runs of its own from the same seed: [`faults`] (each crash and
-//! partition, and whether delivery heals), [`expiry`] (what each certificate date breaks, and
+//! partition, and whether delivery heals), [`seeds`] (random combinations of them, one per
+//! seed, each run with its seed), [`expiry`] (what each certificate date breaks, and
 //! whether established links hide it until a reconnect) and [`plan`] (a sequence of reloads,
 //! and the first step that would lose a link). Every finding carries the command that replays
 //! it with `--trace`.
@@ -51,7 +55,9 @@ use crate::transport::{SimConn, SimDialer, SimListener};
 pub mod dates;
 pub mod expiry;
 pub mod faults;
+pub mod order;
 pub mod plan;
+pub mod seeds;
 mod tls;
 
 /// What a run is asked: from which seed, at which date.
@@ -92,6 +98,9 @@ impl Settings {
         cmd
     }
 }
+
+/// The simulation's time step.
+const TICK: Duration = Duration::from_millis(10);
 
 /// How long the servers get to form their links (gateways dial after a 1 s solicit delay,
 /// routes gossip, implicit links follow).
@@ -334,7 +343,7 @@ impl fmt::Display for Report {
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
 pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
-    let Simulated { nodes, ips, arrivals, logs, .. } =
+    let Simulated { nodes, ips, arrivals, logs, anomalies, .. } =
         run(files, settings, &Script { until: FORMATION, events: &[], steps: &[] });
     let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
@@ -357,6 +366,10 @@ pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
         }
     }
     findings.extend(missing(files, &servers, &logs, &map));
+    findings.extend(anomalies.iter().map(|a| {
+        let (n, kind, at) = (a.count, a.kind, a.first_at);
+        format!("{} to {}: {n} probe messages {kind}, the first at {at:.2?}", a.from, a.to)
+    }));
     Report { start: settings.start, servers, links, converged, findings }
 }
 
@@ -466,6 +479,8 @@ pub(crate) struct Simulated {
     pub(crate) logs: Vec<LogLine>,
     /// The outcome of each reload step, in order.
     pub(crate) reloads: Vec<Result<(), String>>,
+    /// Probe messages that arrived twice or out of order.
+    pub(crate) anomalies: Vec<order::Anomaly>,
 }
 
 /// What a run does once the servers start.
@@ -508,7 +523,9 @@ fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> S
         .rng_seed(seed)
         .epoch(std::time::UNIX_EPOCH + settings.start)
         .simulation_duration(until + Duration::from_secs(5))
-        .tick_duration(Duration::from_millis(5))
+        // Each tick polls every host: 10 ms (twice the seeded suites') halves the cost of the
+        // long runs of faults, and is still finer than any timer of the servers or probes.
+        .tick_duration(TICK)
         .build();
     let map = AddressMap::of(files);
     let nodes: Rc<RefCell<BTreeMap<String, NodeHandle>>> = Rc::default();
@@ -539,21 +556,26 @@ fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> S
     let reloads = plan::client(&mut sim, steps, &current, &running);
     let ips: Vec<(String, String)> =
         files.iter().map(|f| (sim.lookup(f.host.as_str()).to_string(), f.host.clone())).collect();
-    // A probe client per server publishes to every other's probe subject from the start.
+    // A probe client per server publishes to every other's probe subject from the start; all
+    // share one simulated host (each host costs the simulation a poll every tick).
+    let mut probes = Vec::new();
     let clock: Shared = Rc::new(RefCell::new(Checker::new(false)));
     let arrivals: Rc<RefCell<Arrivals>> = Rc::default();
+    let names = files.iter().map(|f| f.name.clone()).collect();
+    let order = Rc::new(RefCell::new(order::Order::new(names)));
     for (i, f) in files.iter().enumerate() {
         let port = f.setup.client.port.unwrap_or(4222);
         let tls = f.setup.node.tls_required.then(|| tls::probe(&f.options, &f.setup.client.host));
         let via = Via { host: f.host.clone(), port, login: login(f), tls: tls.flatten() };
-        let arrivals = arrivals.clone();
-        let arrived = move |at, from| {
+        let (arrivals, order) = (arrivals.clone(), order.clone());
+        let arrived = move |at, from, round| {
             arrivals.borrow_mut().entry((from, i)).or_default().push(at);
+            order.borrow_mut().arrived(at, from, i, round);
         };
         let window = (Duration::ZERO, until);
-        let probe = probe::run_with(i, files.len(), via, window, clock.clone(), arrived);
-        sim.client(format!("probe-{}", f.host), probe);
+        probes.push(probe::run_with(i, files.len(), via, window, clock.clone(), arrived));
     }
+    sim.client("probes", probe::all(probes));
     let mut events = events.iter().peekable();
     // Bounded by simulation_duration (an error ends it); the probes end at `until`.
     loop {
@@ -568,7 +590,8 @@ fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> S
     let arrivals = arrivals.borrow().clone();
     let nodes = Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default();
     let reloads = reloads.borrow().clone();
-    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads }
+    let anomalies = order.borrow().anomalies();
+    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads, anomalies }
 }
 
 fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
@@ -746,7 +769,7 @@ fn missing(
 
 /// The last two different warnings or errors each of `hosts` logged about one of `topics`
 /// (without the connection's address and id), or that nothing was.
-fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
+pub(crate) fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
     let mut parts = Vec::new();
     for h in hosts {
         // The last two different things it said, without the connection's address and id.
@@ -754,7 +777,8 @@ fn said(logs: &[LogLine], hosts: &[&str], topics: &[&str]) -> String {
         let lines = logs.iter().rev().filter(|l| l.host == *h && l.level != "INF");
         for l in lines.filter(|l| topics.iter().any(|t| l.text.contains(t))) {
             let text = without_connection(&l.text);
-            if !said.contains(&text) {
+            // Retries of one dial differ only in their attempt number.
+            if !said.iter().any(|s| without_attempt(s) == without_attempt(text)) {
                 said.push(text);
             }
             if said.len() == 2 {
@@ -784,6 +808,15 @@ pub(crate) fn first_tls_error(logs: &[LogLine], since: Duration, hosts: &[&str])
     match first {
         Some(l) => format!("{}: {}", l.host, without_connection(&l.text)),
         None => "nothing logged about TLS".to_owned(),
+    }
+}
+
+/// A log line without its ` (attempt N)`.
+fn without_attempt(text: &str) -> String {
+    let Some(i) = text.find(" (attempt ") else { return text.to_owned() };
+    match text[i..].find(')') {
+        Some(j) => format!("{}{}", &text[..i], &text[i + j + 1..]),
+        None => text.to_owned(),
     }
 }
 
