@@ -33,18 +33,27 @@ pub struct Via {
     pub host: String,
     /// Its client port.
     pub port: u16,
-    /// User and password, if the server wants them.
-    pub login: Option<(String, String)>,
+    /// How it logs in, if the server wants credentials.
+    pub login: Option<Login>,
     /// TLS after the server's plaintext INFO, as a NATS client does when the server requires
     /// it: the configuration to handshake with and the name to verify.
     pub tls: Option<(Arc<TlsState>, String)>,
+}
+
+/// Credentials a probe logs in with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Login {
+    /// A user name and its password.
+    User(String, String),
+    /// A shared token (`auth_token`).
+    Token(String),
 }
 
 impl Via {
     /// A server of the seeded suites: [`CLIENT_PORT`], the first account's user.
     pub fn sim_server(host: String) -> Self {
         let (_, user, pass) = ACCOUNTS[0];
-        let login = Some((user.to_owned(), pass.to_owned()));
+        let login = Some(Login::User(user.to_owned(), pass.to_owned()));
         Self { host, port: CLIENT_PORT, login, tls: None }
     }
 }
@@ -81,7 +90,8 @@ pub async fn run_with(
     let now = || shared.borrow().now();
     sleep(from.saturating_sub(now())).await;
     let login = match &via.login {
-        Some((user, pass)) => format!("\"user\":\"{user}\",\"pass\":\"{pass}\","),
+        Some(Login::User(user, pass)) => format!("\"user\":\"{user}\",\"pass\":\"{pass}\","),
+        Some(Login::Token(token)) => format!("\"auth_token\":\"{token}\","),
         None => String::new(),
     };
     let mut round: u64 = 0;

@@ -410,3 +410,37 @@ fn random_fault_combinations_replay_from_their_seed() {
     assert!(seeds.iter().all(|s| s["replay"].as_str().is_some_and(|r| r.contains("@"))), "{j:#}");
     assert_eq!(out.status.success(), j["seeds"]["healed"] == true, "{j:#}");
 }
+
+/// Per account: cluster B puts TEAM's user in an account named TEAMS. The gateways form and
+/// OPS delivers both ways (a crash of b loses and heals it, so it delivered before), while
+/// TEAM never does, and the report names that account, where it is misnamed, and the pairs.
+#[test]
+fn account_misnamed_on_one_cluster_is_reported_in_that_account() {
+    use strait_sim::whatif::faults::{Fault, run_faults};
+    let r = report("sim/tests/whatif/account-name");
+    println!("{r}");
+    let team = "TEAM (TEAMS on B)";
+    let lost: Vec<(&str, &str, Option<&str>)> = r
+        .undelivered
+        .iter()
+        .map(|u| (u.from.as_str(), u.to.as_str(), u.account.as_deref()))
+        .collect();
+    assert_eq!(lost, [("A", "B", Some(team)), ("B", "A", Some(team))], "{r}");
+    let line = format!("no delivery from A to B in account {team} within 20s");
+    assert_eq!(r.findings.len(), 2, "only TEAM's pairs, every link formed:\n{r}");
+    assert_eq!(r.findings[0], line, "{r}");
+    assert_eq!(r.to_json()["undelivered"][1]["account"], team, "{r}");
+    let loaded = load(&files("sim/tests/whatif/account-name"), None).expect("fixture loads");
+    let crash = [Fault::parse("crash:b").expect("a fault")];
+    let f = run_faults(&loaded, &Settings::seeded(1), &r.links, (&crash, &[]));
+    println!("{f}");
+    let [o] = &f.outcomes[..] else { panic!("one run:\n{f}") };
+    let mut ops: Vec<(&str, &str, Option<&str>, bool)> = o
+        .losses
+        .iter()
+        .map(|l| (l.from.as_str(), l.to.as_str(), l.account.as_deref(), l.back_at.is_some()))
+        .collect();
+    ops.sort();
+    assert_eq!(ops, [("A", "B", Some("OPS"), true), ("B", "A", Some("OPS"), true)], "{f}");
+    assert!(f.to_string().contains("A to B in account OPS: lost from"), "{f}");
+}

@@ -253,10 +253,7 @@ fn one(
     let back = restart + Duration::from_millis(100);
     plan.extend(files.iter().map(|f| (back, Event::Restart(f.host.clone()))));
     let simulated = run(files, &settings, &Script { until: end, events: &plan, steps: &[] });
-    let delivered = |x: usize, y: usize, from: Duration, to: Duration| {
-        let arrivals = simulated.arrivals.get(&(x, y));
-        arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))
-    };
+    let delivered = |x, y, from, to| simulated.delivered(x, y, (from, to));
     let second = Duration::from_secs(1);
     let mut changes = Vec::new();
     for x in 0..files.len() {

@@ -26,8 +26,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::accounts::in_account;
 use super::order::Anomaly;
-use super::{Event, FORMATION, Link, Script, ServerFile, Settings, run, said};
+use super::{Event, FORMATION, Link, Script, ServerFile, Settings, named, run, said};
 
 /// How long a crashed server stays down.
 pub const DOWN: Duration = Duration::from_secs(5);
@@ -197,6 +198,8 @@ pub struct Loss {
     pub from: String,
     /// Receiving server (name).
     pub to: String,
+    /// The account, when more than one is checked (see `accounts`).
+    pub account: Option<String>,
     /// The last arrival before delivery stopped.
     pub lost_at: Duration,
     /// Simulated time without delivery, in total, from the fault on.
@@ -278,17 +281,13 @@ impl Outcome {
                 Some(t) => format!("back at {t:.2?}, {:.2?} after {last}", t - lifted),
                 None => format!("NOT back {:?} after {last} (at {lifted:.2?})", self.heal),
             };
+            let account = in_account(l.account.as_deref());
             out.push(format!(
-                "{} to {}: lost from {:.2?} for {:.2?}; {back}",
+                "{} to {}{account}: lost from {:.2?} for {:.2?}; {back}",
                 l.from, l.to, l.lost_at, l.lost_for
             ));
         }
-        for a in &self.anomalies {
-            out.push(format!(
-                "{} to {}: {} probe messages {}, the first at {:.2?} (round {})",
-                a.from, a.to, a.count, a.kind, a.first_at, a.first_round
-            ));
-        }
+        out.extend(self.anomalies.iter().map(|a| format!("{a} (round {})", a.first_round)));
         if !self.down.is_empty() {
             out.push(format!("pairs with {} (kept down) not counted", self.down.join(", ")));
         }
@@ -305,6 +304,7 @@ impl Outcome {
                 serde_json::json!({
                     "from": l.from,
                     "to": l.to,
+                    "account": l.account,
                     "lost_at_ms": l.lost_at.as_millis() as u64,
                     "lost_for_ms": l.lost_for.as_millis() as u64,
                     "back_at_ms": l.back_at.map(|t| t.as_millis() as u64),
@@ -318,6 +318,7 @@ impl Outcome {
                 serde_json::json!({
                     "from": a.from,
                     "to": a.to,
+                    "account": a.account,
                     "kind": a.kind.to_string(),
                     "first_at_ms": a.first_at.as_millis() as u64,
                     "first_round": a.first_round,
@@ -498,16 +499,17 @@ pub fn run_together(
     down.sort();
     down.dedup();
     let mut losses = Vec::new();
-    for (&(x, y), arrivals) in &simulated.arrivals {
+    for (&pair, arrivals) in &simulated.arrivals {
         // Pairs that never delivered before the fault are formation findings, not losses;
         // pairs with a server kept down cannot deliver.
         if arrivals.first().is_none_or(|t| *t >= at)
-            || [x, y].iter().any(|&i| down.contains(&files[i].host))
+            || [pair.from, pair.to].iter().any(|&i| down.contains(&files[i].host))
         {
             continue;
         }
         if let Some(loss) = loss(arrivals, at, end) {
-            losses.push(Loss { from: files[x].name.clone(), to: files[y].name.clone(), ..loss });
+            let (from, to, account) = named(files, &simulated.accounts, pair);
+            losses.push(Loss { from, to, account, ..loss });
         }
     }
     losses.sort_by_key(|l| (l.back_at.is_some(), std::cmp::Reverse(l.lost_for)));
@@ -553,7 +555,7 @@ fn loss(arrivals: &[Duration], from: Duration, end: Duration) -> Option<Loss> {
     // Still silent at the end: not back.
     let last = after.last().copied().unwrap_or(start);
     let back_at = if end - last > GAP { None } else { back_at };
-    Some(Loss { from: String::new(), to: String::new(), lost_at, lost_for, back_at })
+    Some(Loss { from: String::new(), to: String::new(), account: None, lost_at, lost_for, back_at })
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 //! the report says when every pair of servers meant to reach each other (joined by expected
 //! links, directly or not) first delivered, which pairs never did, which routes and gateway
 //! links formed, and for each expected one that did not, what the servers at both ends logged
-//! about it.
+//! about it. Probes log in per account, so each pair is checked in every account its servers
+//! both serve (`accounts`).
 //!
 //! The probes number their publications, so every run also tells a probe message that
 //! arrived twice or out of order ([`order`]); either is a finding.
@@ -45,13 +46,13 @@ use strait_net::transport::Dialer;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
-use strait_core::node::Auth;
-
+use self::accounts::{Accounts, Pair, in_account};
 use crate::invariants::{Checker, Shared};
 use crate::probe::{self, Via};
 use crate::tls::{LogLine, LogTap, SIM_EPOCH};
 use crate::transport::{SimConn, SimDialer, SimListener};
 
+mod accounts;
 pub mod dates;
 pub mod expiry;
 pub mod faults;
@@ -271,9 +272,29 @@ pub struct Report {
     /// When every pair of servers meant to reach each other had carried a probe message, if
     /// every one did.
     pub converged: Option<Duration>,
+    /// Pairs meant to reach each other that never did, per account they share.
+    pub undelivered: Vec<Undelivered>,
     /// Pairs meant to reach each other that never did, then expected links that did not
     /// form, one line each, with what was logged about them.
     pub findings: Vec<String>,
+}
+
+/// A pair of servers meant to reach each other in an account that never did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undelivered {
+    /// Publishing server (name).
+    pub from: String,
+    /// Receiving server (name).
+    pub to: String,
+    /// The account, when more than one is checked (see `accounts`).
+    pub account: Option<String>,
+}
+
+impl fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (from, to, account) = (&self.from, &self.to, in_account(self.account.as_deref()));
+        write!(f, "no delivery from {from} to {to}{account} within {FORMATION:?}")
+    }
 }
 
 impl Report {
@@ -308,6 +329,9 @@ impl Report {
             "healthy": self.healthy(),
             "servers": servers,
             "links": links,
+            "undelivered": self.undelivered.iter().map(|u| serde_json::json!({
+                "from": u.from, "to": u.to, "account": u.account,
+            })).collect::<Vec<_>>(),
             "findings": self.findings,
         })
     }
@@ -343,7 +367,7 @@ impl fmt::Display for Report {
 
 /// Run `files` on the simulated network for [`FORMATION`] and report which links formed.
 pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
-    let Simulated { nodes, ips, arrivals, logs, anomalies, .. } =
+    let Simulated { nodes, ips, arrivals, logs, anomalies, accounts, .. } =
         run(files, settings, &Script { until: FORMATION, events: &[], steps: &[] });
     let links = links(&nodes, &ips);
     let servers: Vec<(String, Formed)> = files
@@ -351,26 +375,26 @@ pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
         .map(|f| (f.name.clone(), nodes.get(&f.host).map(formed).unwrap_or_default()))
         .collect();
     let map = AddressMap::of(files);
-    let mut findings = Vec::new();
     let mut converged = Some(Duration::ZERO);
+    let mut undelivered = Vec::new();
+    // A pair is checked in every account both its servers serve (none shared: not expected).
     for (x, y) in meant_to_reach(files, &map) {
-        match arrivals.get(&(x, y)).and_then(|a| a.first()) {
-            Some(t) => converged = converged.map(|c| c.max(*t)),
-            None => {
-                converged = None;
-                findings.push(format!(
-                    "no delivery from {} to {} within {FORMATION:?}",
-                    files[x].name, files[y].name
-                ));
+        for account in accounts.shared(x, y) {
+            let pair = Pair { account, from: x, to: y };
+            match arrivals.get(&pair).and_then(|a| a.first()) {
+                Some(t) => converged = converged.map(|c| c.max(*t)),
+                None => {
+                    converged = None;
+                    let (from, to, account) = named(files, &accounts, pair);
+                    undelivered.push(Undelivered { from, to, account });
+                }
             }
         }
     }
+    let mut findings: Vec<String> = undelivered.iter().map(Undelivered::to_string).collect();
     findings.extend(missing(files, &servers, &logs, &map));
-    findings.extend(anomalies.iter().map(|a| {
-        let (n, kind, at) = (a.count, a.kind, a.first_at);
-        format!("{} to {}: {n} probe messages {kind}, the first at {at:.2?}", a.from, a.to)
-    }));
-    Report { start: settings.start, servers, links, converged, findings }
+    findings.extend(anomalies.iter().map(order::Anomaly::to_string));
+    Report { start: settings.start, servers, links, converged, undelivered, findings }
 }
 
 /// Ordered pairs of servers (file indices) meant to reach each other: those joined by
@@ -378,12 +402,6 @@ pub fn formation(files: &[ServerFile], settings: &Settings) -> Report {
 fn meant_to_reach(files: &[ServerFile], map: &AddressMap) -> Vec<(usize, usize)> {
     let n = files.len();
     let mut group: Vec<usize> = (0..n).collect();
-    fn root(group: &[usize], mut i: usize) -> usize {
-        while group[i] != i {
-            i = group[i];
-        }
-        i
-    }
     for a in 0..n {
         for b in (0..n).filter(|&b| b != a) {
             let (fa, fb) = (&files[a], &files[b]);
@@ -402,6 +420,15 @@ fn meant_to_reach(files: &[ServerFile], map: &AddressMap) -> Vec<(usize, usize)>
         .flat_map(|x| (0..n).map(move |y| (x, y)))
         .filter(|&(x, y)| x != y && root(&group, x) == root(&group, y))
         .collect()
+}
+
+/// The representative of `i`'s group in a union-find forest (`group[i]` is `i`'s parent, a
+/// root its own; bounded because the forests here have no cycles).
+pub(crate) fn root(group: &[usize], mut i: usize) -> usize {
+    while group[i] != i {
+        i = group[i];
+    }
+    i
 }
 
 /// Whether `f` lists `peer` in its `cluster { routes }`.
@@ -464,8 +491,8 @@ pub(crate) enum Event {
     Mend(String, String, bool),
 }
 
-/// Every arrival of a probe message per (from, to) pair of file indices, in order.
-pub(crate) type Arrivals = BTreeMap<(usize, usize), Vec<Duration>>;
+/// Every arrival of a probe message per pair of servers and account, in order.
+pub(crate) type Arrivals = BTreeMap<Pair, Vec<Duration>>;
 
 /// What a simulation left.
 pub(crate) struct Simulated {
@@ -473,7 +500,7 @@ pub(crate) struct Simulated {
     nodes: BTreeMap<String, NodeHandle>,
     /// Simulated IP → host.
     ips: Vec<(String, String)>,
-    /// Every arrival of a probe message per (from, to) pair of file indices, in order.
+    /// Every arrival of a probe message per pair of servers and account, in order.
     pub(crate) arrivals: Arrivals,
     /// What the servers logged at INFO and above, with hosts in place of simulated addresses.
     pub(crate) logs: Vec<LogLine>,
@@ -481,6 +508,29 @@ pub(crate) struct Simulated {
     pub(crate) reloads: Vec<Result<(), String>>,
     /// Probe messages that arrived twice or out of order.
     pub(crate) anomalies: Vec<order::Anomaly>,
+    /// The accounts the probes checked.
+    pub(crate) accounts: Accounts,
+}
+
+impl Simulated {
+    /// Whether `x` delivered to `y` in every account both serve at some time in `from..to`.
+    pub(crate) fn delivered(&self, x: usize, y: usize, (from, to): (Duration, Duration)) -> bool {
+        self.accounts.shared(x, y).into_iter().all(|account| {
+            let arrivals = self.arrivals.get(&Pair { account, from: x, to: y });
+            arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))
+        })
+    }
+}
+
+/// `pair`'s publisher, receiver and account label (see [`Accounts::label`]).
+pub(crate) fn named(
+    files: &[ServerFile],
+    accounts: &Accounts,
+    pair: Pair,
+) -> (String, String, Option<String>) {
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let (from, to) = (names[pair.from].to_owned(), names[pair.to].to_owned());
+    (from, to, accounts.label(pair, &names))
 }
 
 /// What a run does once the servers start.
@@ -561,16 +611,21 @@ fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> S
     let mut probes = Vec::new();
     let clock: Shared = Rc::new(RefCell::new(Checker::new(false)));
     let arrivals: Rc<RefCell<Arrivals>> = Rc::default();
-    let names = files.iter().map(|f| f.name.clone()).collect();
-    let order = Rc::new(RefCell::new(order::Order::new(names)));
-    for (i, f) in files.iter().enumerate() {
+    let accounts = Accounts::of(files);
+    let order = Rc::new(RefCell::new(order::Order::default()));
+    // Per server one probe per account it serves (see `accounts`); each subscribes to its
+    // server's subject in its own account, so no two probes share a subscription.
+    for p in &accounts.probes {
+        let (i, account) = (p.server, p.account);
+        let f = &files[i];
         let port = f.setup.client.port.unwrap_or(4222);
         let tls = f.setup.node.tls_required.then(|| tls::probe(&f.options, &f.setup.client.host));
-        let via = Via { host: f.host.clone(), port, login: login(f), tls: tls.flatten() };
+        let via = Via { host: f.host.clone(), port, login: p.login.clone(), tls: tls.flatten() };
         let (arrivals, order) = (arrivals.clone(), order.clone());
         let arrived = move |at, from, round| {
-            arrivals.borrow_mut().entry((from, i)).or_default().push(at);
-            order.borrow_mut().arrived(at, from, i, round);
+            let pair = Pair { account, from, to: i };
+            arrivals.borrow_mut().entry(pair).or_default().push(at);
+            order.borrow_mut().arrived(at, pair, round);
         };
         let window = (Duration::ZERO, until);
         probes.push(probe::run_with(i, files.len(), via, window, clock.clone(), arrived));
@@ -590,8 +645,8 @@ fn simulate(files: &[ServerFile], settings: &Settings, script: &Script<'_>) -> S
     let arrivals = arrivals.borrow().clone();
     let nodes = Rc::try_unwrap(nodes).map(RefCell::into_inner).unwrap_or_default();
     let reloads = reloads.borrow().clone();
-    let anomalies = order.borrow().anomalies();
-    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads, anomalies }
+    let anomalies = order.borrow().anomalies(|p| named(files, &accounts, p));
+    Simulated { nodes, ips, arrivals, logs: Vec::new(), reloads, anomalies, accounts }
 }
 
 fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
@@ -602,21 +657,6 @@ fn apply(sim: &mut turmoil::Sim<'_>, event: &Event) {
         Event::Cut(a, b, false) => sim.partition_oneway(a.as_str(), b.as_str()),
         Event::Mend(a, b, true) => sim.repair(a.as_str(), b.as_str()),
         Event::Mend(a, b, false) => sim.repair_oneway(a.as_str(), b.as_str()),
-    }
-}
-
-/// How a probe logs in to the server of `f`: the single user, or the first user whose
-/// password is not a bcrypt hash (the probe cannot know those; without one it goes without).
-fn login(f: &ServerFile) -> Option<(String, String)> {
-    let plain = |p: &str| !p.starts_with("$2");
-    match &f.setup.node.auth {
-        Auth::UserPassword { user, password } if plain(password) => {
-            Some((user.clone(), password.clone()))
-        }
-        Auth::Users(users) => {
-            users.iter().find(|u| plain(&u.password)).map(|u| (u.user.clone(), u.password.clone()))
-        }
-        _ => None,
     }
 }
 

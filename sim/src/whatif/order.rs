@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use super::accounts::Pair;
+
 /// What went wrong with one publisher's messages at one receiver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -25,6 +27,8 @@ pub struct Anomaly {
     pub from: String,
     /// Receiving server (name).
     pub to: String,
+    /// The account, when more than one is checked (see `accounts`).
+    pub account: Option<String>,
     /// Which kind.
     pub kind: Kind,
     /// When the first one arrived.
@@ -33,6 +37,15 @@ pub struct Anomaly {
     pub first_round: u64,
     /// How many arrived.
     pub count: u64,
+}
+
+impl fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, kind, at) = (self.count, self.kind, self.first_at);
+        let account = super::accounts::in_account(self.account.as_deref());
+        let (from, to) = (&self.from, &self.to);
+        write!(f, "{from} to {to}{account}: {n} probe messages {kind}, the first at {at:.2?}")
+    }
 }
 
 impl fmt::Display for Kind {
@@ -44,46 +57,47 @@ impl fmt::Display for Kind {
     }
 }
 
-/// The numbers seen per (publisher, receiver) (file indices), and the anomalies found.
+/// The numbers seen per publisher, receiver and account, and the anomalies found (named as
+/// they are handed out).
 #[derive(Debug, Default)]
 pub(crate) struct Order {
-    /// The servers' names, by file index.
-    names: Vec<String>,
-    seen: BTreeMap<(usize, usize), BTreeSet<u64>>,
-    anomalies: BTreeMap<(usize, usize, Kind), Anomaly>,
+    seen: BTreeMap<Pair, BTreeSet<u64>>,
+    anomalies: BTreeMap<(Pair, Kind), Anomaly>,
 }
 
 impl Order {
-    /// For the servers named `names`, in file order.
-    pub(crate) fn new(names: Vec<String>) -> Self {
-        Self { names, ..Self::default() }
-    }
-
-    /// Round `round` of publisher `from` arrived at `to` at `at`.
-    pub(crate) fn arrived(&mut self, at: Duration, from: usize, to: usize, round: u64) {
-        let seen = self.seen.entry((from, to)).or_default();
+    /// Round `round` of the publisher of `pair` arrived at its receiver at `at`.
+    pub(crate) fn arrived(&mut self, at: Duration, pair: Pair, round: u64) {
+        let seen = self.seen.entry(pair).or_default();
         let highest = seen.last().copied().unwrap_or(0);
         let kind = match seen.insert(round) {
             false => Kind::Duplicate,
             true if round < highest => Kind::Reordered,
             true => return,
         };
-        let name = |i: usize| self.names.get(i).cloned().unwrap_or_else(|| i.to_string());
-        let (from_name, to_name) = (name(from), name(to));
         let first = Anomaly {
-            from: from_name,
-            to: to_name,
+            from: String::new(),
+            to: String::new(),
+            account: None,
             kind,
             first_at: at,
             first_round: round,
             count: 0,
         };
-        self.anomalies.entry((from, to, kind)).or_insert(first).count += 1;
+        self.anomalies.entry((pair, kind)).or_insert(first).count += 1;
     }
 
-    /// The anomalies, per pair and kind, in that order.
-    pub(crate) fn anomalies(&self) -> Vec<Anomaly> {
-        self.anomalies.values().cloned().collect()
+    /// The anomalies, per pair and kind, in that order; `named` gives a pair's publisher,
+    /// receiver and account label.
+    pub(crate) fn anomalies(
+        &self,
+        named: impl Fn(Pair) -> (String, String, Option<String>),
+    ) -> Vec<Anomaly> {
+        let name = |(&(pair, _), a): (&(Pair, Kind), &Anomaly)| {
+            let (from, to, account) = named(pair);
+            Anomaly { from, to, account, ..a.clone() }
+        };
+        self.anomalies.iter().map(name).collect()
     }
 }
 
@@ -93,16 +107,20 @@ mod tests {
 
     #[test]
     fn duplicates_and_reorderings_per_pair() {
-        let mut o = Order::new(vec!["a".into(), "b".into()]);
+        let mut o = Order::default();
         let at = |s| Duration::from_secs(s);
+        let pair = |from, to| Pair { account: 0, from, to };
         for (t, from, to, round) in [(1, 0, 1, 1), (2, 0, 1, 2), (3, 1, 0, 1), (4, 0, 1, 5)] {
-            o.arrived(at(t), from, to, round);
+            o.arrived(at(t), pair(from, to), round);
         }
-        assert!(o.anomalies().is_empty(), "gaps are losses, not anomalies");
-        o.arrived(at(5), 0, 1, 5);
-        o.arrived(at(6), 0, 1, 3);
-        o.arrived(at(7), 0, 1, 2);
-        let found = o.anomalies();
+        let named = |p: Pair| (["a", "b"][p.from].to_owned(), ["a", "b"][p.to].to_owned(), None);
+        assert!(o.anomalies(named).is_empty(), "gaps are losses, not anomalies");
+        o.arrived(at(5), pair(0, 1), 5);
+        o.arrived(at(6), pair(0, 1), 3);
+        o.arrived(at(7), pair(0, 1), 2);
+        // Another account's numbers are its own.
+        o.arrived(at(8), Pair { account: 1, from: 0, to: 1 }, 1);
+        let found = o.anomalies(named);
         let kinds: Vec<(&str, Kind, Duration, u64, u64)> = found
             .iter()
             .map(|a| (a.from.as_str(), a.kind, a.first_at, a.first_round, a.count))

@@ -234,10 +234,7 @@ pub fn run_plan(
         let script = Script { until: end, events: &events, steps };
         in_dir(settings.dir.as_deref(), || run(files, settings, &script))?
     };
-    let delivered = |x: usize, y: usize, from: Duration, to: Duration| {
-        let arrivals = simulated.arrivals.get(&(x, y));
-        arrivals.is_some_and(|a| a.iter().any(|t| *t >= from && *t < to))
-    };
+    let delivered = |x, y, from, to| simulated.delivered(x, y, (from, to));
     let n = files.len();
     let pairs = (0..n).flat_map(|x| (0..n).map(move |y| (x, y))).filter(|(x, y)| x != y);
     let baseline: Vec<(usize, usize)> =
