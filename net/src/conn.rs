@@ -138,6 +138,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        let room = buf.capacity() - buf.len();
+        let more_waiting: bool;
         let before = deadline;
         tokio::select! {
             biased;
@@ -150,7 +152,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         return DriverClose::PeerClosed;
                     }
                     Err(_) => return DriverClose::ReadError,
-                    Ok(_) => {}
+                    Ok(n) => more_waiting = n == room,
                 }
                 let (mut check, mut open);
                 {
@@ -194,6 +196,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
         if deadline != before {
             timer.as_mut().reset(timer_target(deadline));
+        }
+        if more_waiting {
+            // A read that filled the buffer leaves more waiting on the socket. Reading on at
+            // once would keep the writers this read just woke (other links' tasks, parked in
+            // this worker's LIFO slot where no other worker may take them) waiting until the
+            // socket runs dry or the task's budget is spent: the whole backlog would move as
+            // one wave, each server of a path busy in turn instead of together.
+            tokio::task::yield_now().await;
         }
     }
 }
