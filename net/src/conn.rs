@@ -24,6 +24,10 @@ const READ_CHUNK: usize = 64 * 1024;
 /// touch fresh pages each time, as the allocator returns freed large blocks
 /// (`fix_mmap_threshold` in `src/bin/strait.rs`).
 const IDLE_SHRINK: Duration = Duration::from_secs(1);
+/// Bytes a reader whose socket stays full hands the core between two yields (see
+/// `read_loop`): enough that the writers it feeds write in large pieces, little enough that
+/// they run while it reads on.
+const YIELD_AFTER: usize = 256 * 1024;
 
 /// What kind of link a connection carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +138,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // fresh sleep on every read would cost a timer-wheel insert per batch.
     let timer = tokio::time::sleep_until(timer_target(deadline));
     tokio::pin!(timer);
+    let mut since_yield = 0usize;
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
@@ -152,7 +157,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         return DriverClose::PeerClosed;
                     }
                     Err(_) => return DriverClose::ReadError,
-                    Ok(n) => more_waiting = n == room,
+                    Ok(n) => {
+                        more_waiting = n == room;
+                        since_yield += n;
+                    }
                 }
                 let (mut check, mut open);
                 {
@@ -197,12 +205,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
         if deadline != before {
             timer.as_mut().reset(timer_target(deadline));
         }
-        if more_waiting {
-            // A read that filled the buffer leaves more waiting on the socket. Reading on at
-            // once would keep the writers this read just woke (other links' tasks, parked in
-            // this worker's LIFO slot where no other worker may take them) waiting until the
+        if !more_waiting {
+            since_yield = 0;
+        } else if since_yield >= YIELD_AFTER {
+            // Reads that fill the buffer leave more waiting on the socket. Reading on and on
+            // would keep the writers these reads woke (other links' tasks, parked in this
+            // worker's LIFO slot where no other worker may take them) waiting until the
             // socket runs dry or the task's budget is spent: the whole backlog would move as
             // one wave, each server of a path busy in turn instead of together.
+            since_yield = 0;
             tokio::task::yield_now().await;
         }
     }
